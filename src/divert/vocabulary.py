@@ -1,0 +1,101 @@
+"""The case vocabulary: the one set of names shared by case files, rules, the population and the registry.
+
+Each field has a type (number, bool, category, set) and, for categories and sets, the allowed values in a
+fixed order whose index is the value's integer code in arrays.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+FieldType = Literal["number", "bool", "category", "set"]
+
+OFFENCE_TYPES = (
+    "use", "possession", "possession_for_supply", "supply", "trafficking", "cultivation",
+    "property", "violent", "other",
+)
+SUBSTANCES = (
+    "heroin", "morphine", "opium", "methadone", "cocaine", "crack", "amphetamine",
+    "methamphetamine", "mdma", "cannabis_herb", "cannabis_resin", "lsd", "other",
+)
+AGGRAVATORS = (
+    "organised_group", "violence", "weapons", "minors", "near_school_or_prison", "public_office",
+    "prior_similar_conviction", "public_nuisance",
+)
+SEXES = ("female", "male", "other")
+DISORDER_LEVELS = ("none", "mild", "moderate", "severe")
+LEVELS = ("low", "high")
+QUADRANTS = ("HR/HN", "LR/HN", "HR/LN", "LR/LN")
+STAGES = ("police", "prosecution", "court", "post_sentence")
+
+
+@dataclass(frozen=True)
+class Field:
+    """One name of the vocabulary: its type, allowed values, unit and meaning."""
+
+    name: str
+    type: FieldType
+    description: str
+    values: tuple[str, ...] = ()
+    unit: str | None = None
+    minimum: float | None = None
+    maximum: float | None = None
+
+    def code(self, value: str) -> int:
+        """Integer code of a category or set member (its index in `values`)."""
+        return self.values.index(value)
+
+
+_FIELDS = [
+    Field("person.age", "number", "age in years on the decision date", unit="years",
+          minimum=0, maximum=120),
+    Field("person.sex", "category", "sex", SEXES),
+    Field("person.in_treatment", "bool",
+          "currently registered in drug treatment (e.g. holds a treatment card)"),
+    Field("person.acknowledges_drug_problem", "bool",
+          "the person acknowledges a drug problem and is willing to work on it"),
+    Field("offence.type", "category", "type of the current offence", OFFENCE_TYPES),
+    Field("offence.substance", "category", "principal substance involved", SUBSTANCES),
+    Field("offence.quantity_g", "number", "quantity of the substance, grams", unit="g",
+          minimum=0),
+    Field("offence.plants", "number", "number of cannabis plants", unit="plants", minimum=0),
+    Field("offence.aggravators", "set",
+          "aggravating circumstances (1988 Convention art. 3(5) and national law)", AGGRAVATORS),
+    Field("offence.linked_to_drug_use", "bool",
+          "the offence is rooted in the person's drug use (e.g. acquisitive crime to fund use)"),
+    Field("offence.admitted", "bool", "the person admits the offence"),
+    Field("history.prior_convictions", "number", "prior convictions of any kind", minimum=0),
+    Field("history.prior_drug_convictions", "number", "prior drug convictions", minimum=0),
+    Field("history.prior_violent_convictions", "number", "prior violent convictions", minimum=0),
+    Field("history.prior_incarcerations", "number", "prior sentences to incarceration",
+          minimum=0),
+    Field("history.prior_diversion_failures", "number",
+          "prior diversions or treatment orders not completed", minimum=0),
+    Field("history.prior_diversions", "number",
+          "prior diversions, conditional dismissals or administrative referrals", minimum=0),
+    Field("history.prior_drug_arrests", "number", "prior arrests for drug offences", minimum=0),
+    Field("history.pending_charge", "bool", "a charge was pending at the time of the offence"),
+    Field("history.fta_past_2_years", "number", "failures to appear in the past 2 years",
+          minimum=0),
+    Field("history.fta_older", "number", "failures to appear more than 2 years ago", minimum=0),
+    Field("sentence.months", "number", "custodial sentence imposed, months", unit="months",
+          minimum=0),
+    Field("sentence.served_months", "number", "months of the sentence served", unit="months",
+          minimum=0),
+    Field("screening.disorder", "category",
+          "drug use disorder severity (DSM-5 criteria count, or mapped from screening)",
+          DISORDER_LEVELS),
+    Field("screening.injecting", "bool", "injecting drug use (ASSIST Q8 or stated)"),
+    Field("triage.risk", "category", "criminogenic risk", LEVELS),
+    Field("triage.need", "category", "clinical need", LEVELS),
+    Field("triage.quadrant", "category", "risk/need quadrant", QUADRANTS),
+    Field("consent", "bool", "informed consent to the alternative has been recorded"),
+]
+
+FIELDS: dict[str, Field] = {f.name: f for f in _FIELDS}
+
+
+def field(name: str) -> Field:
+    """The vocabulary field called `name`; KeyError if it is not in the vocabulary."""
+    return FIELDS[name]
