@@ -1,0 +1,286 @@
+"""Advice on one case: which measures the law opens at each stage, why, and which fits the person.
+
+`decide(case, policy, stage, date)` evaluates the pack's compiled rules on a batch of one case through
+`Policy.evaluate`, the same path the simulation uses for millions, then traces each condition for the
+reasons and recommends an eligible alternative that fits the risk/need quadrant. Coercive measures
+are reported as facts of the law and never recommended; an alternative that needs consent is not
+recommended until consent is recorded.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from divert.case import Case
+from divert.catalogue import CATALOGUE, Measure
+from divert.errors import InputError
+from divert.policy import Policy, Rule
+from divert.rules import TraceStep, encode_batch, truth_value
+from divert.screening import ScreeningCutoffs, ScreeningResult, score
+from divert.triage import Triage, TriageConfig, assess_triage
+from divert.vocabulary import STAGES
+
+
+@dataclass
+class MeasureAdvice:
+    """One measure at one stage for one case: open or not, why, under which law."""
+
+    id: str
+    label: str
+    kind: str
+    eligible: bool
+    status: str  # eligible | not_eligible | undetermined
+    consent_required: bool
+    discretionary: bool
+    reasons: list[str]
+    citations: list[str]
+    legal_basis: list[dict[str, Any]]
+    trace: list[dict[str, Any]] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+    superseded_by: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id, "label": self.label, "kind": self.kind, "eligible": self.eligible,
+            "status": self.status, "consent_required": self.consent_required,
+            "discretionary": self.discretionary, "reasons": self.reasons,
+            "citations": self.citations, "legal_basis": self.legal_basis, "trace": self.trace,
+            "missing": self.missing, "superseded_by": self.superseded_by,
+        }
+
+
+@dataclass
+class StageAdvice:
+    """The advice at one stage: every measure in force, the recommendation and notes."""
+
+    stage: str
+    date: date
+    measures: list[MeasureAdvice]
+    recommended: str | None
+    seek_consent_for: str | None = None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def eligible(self) -> list[str]:
+        return [m.id for m in self.measures if m.eligible]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "stage": self.stage, "recommended": self.recommended,
+            "seek_consent_for": self.seek_consent_for, "notes": self.notes,
+            "measures": [m.to_json() for m in self.measures],
+        }
+
+
+@dataclass
+class Advice:
+    """The advice on a case under one jurisdiction on one date, stage by stage."""
+
+    jurisdiction: str
+    date: date
+    pack_hash: str
+    triage: Triage
+    screening: dict[str, ScreeningResult]
+    stages: list[StageAdvice]
+
+    def stage(self, name: str) -> StageAdvice:
+        return next(s for s in self.stages if s.stage == name)
+
+    def to_json(self) -> dict[str, Any]:
+        from divert import __version__
+
+        return {
+            "jurisdiction": self.jurisdiction,
+            "date": self.date.isoformat(),
+            "triage": self.triage.to_json(),
+            "screening": {k: v.to_json() for k, v in self.screening.items()},
+            "stages": [s.to_json() for s in self.stages],
+            "stamp": {"divert": __version__, "pack": self.jurisdiction,
+                      "pack_hash": self.pack_hash},
+        }
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A case made ready for the rules: its flat facts, screening results and triage."""
+
+    facts: dict[str, Any]
+    screening: dict[str, ScreeningResult]
+    triage: Triage
+
+
+def prepare(case: Case, policy: Policy) -> Prepared:
+    """Score the case's screening, triage it with the pack's cut-offs, and flatten its facts."""
+    cutoffs = ScreeningCutoffs.model_validate(policy.meta.screening or {})
+    results: dict[str, ScreeningResult] = {}
+    for name, responses in case.screening.items():
+        try:
+            results[name] = score(name, responses, cutoffs)
+        except InputError as exc:
+            raise InputError(f"screening.{name}.{exc}") from None
+    facts = case.facts()
+    config = TriageConfig.model_validate(policy.meta.triage or {})
+    triage = assess_triage(results, facts, config, need=case.need, risk=case.risk)
+    facts["screening.disorder"] = case.disorder or triage.disorder
+    facts["screening.injecting"] = triage.injecting
+    facts["triage.risk"] = triage.risk
+    facts["triage.need"] = triage.need
+    facts["triage.quadrant"] = triage.quadrant
+    return Prepared(facts, results, triage)
+
+
+def _reasons(rule: Rule, when: list[TraceStep], unless: list[TraceStep]) -> list[str]:
+    out = []
+    for step in when:
+        verdict = {True: "met", False: "not met", None: "unknown"}[step.holds]
+        out.append(f"{verdict}: {_describe(step)}")
+    for step in unless:
+        verdict = {True: "excluded by", False: "no exclusion", None: "exclusion unknown"}[
+            step.holds]
+        out.append(f"{verdict}: {_describe(step)}")
+    if not when and not unless:
+        out.append("open without conditions under the law cited")
+    return out
+
+
+def _describe(step: TraceStep) -> str:
+    what = step.label or step.condition
+    values = ", ".join(f"{k} = {_show(v)}" for k, v in step.values.items())
+    if step.label:
+        what = f"{what} [{step.condition}]"
+    return f"{what} ({values})" if values else what
+
+
+def _show(value: Any) -> str:
+    if value is None:
+        return "unknown"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, list):
+        return "[" + ", ".join(value) + "]" if value else "none"
+    return str(value)
+
+
+def fit_key(measure: Measure, index: int, need: str, risk: str) -> tuple[int, int, int, int]:
+    """Sort key of a candidate for the quadrant: distance to the target intensities, then ties.
+
+    Target treatment is 3 for high need and 0 for low, target supervision 3 for high risk and 0
+    for low (Marlowe's four tracks). Ties go to more treatment for high need and less for low,
+    so a higher need never yields a less treatment-intensive recommendation.
+    """
+    t_target = 3 if need == "high" else 0
+    s_target = 3 if risk == "high" else 0
+    fit = -abs(measure.treatment - t_target) - abs(measure.supervision - s_target)
+    t_tie = measure.treatment if need == "high" else -measure.treatment
+    s_tie = measure.supervision if risk == "high" else -measure.supervision
+    return (fit, t_tie, s_tie, -index)
+
+
+def recommend(measures: list[MeasureAdvice], need: str, risk: str,
+              consent: bool | None) -> tuple[str | None, str | None]:
+    """The recommended measure and, if the best fit awaits consent, that measure's id."""
+    candidates = [(i, m) for i, m in enumerate(measures)
+                  if m.eligible and m.kind == "alternative"]
+    if not candidates:
+        return None, None
+
+    def best(pool: list[tuple[int, MeasureAdvice]]) -> MeasureAdvice | None:
+        if not pool:
+            return None
+        return max(pool, key=lambda p: fit_key(CATALOGUE[p[1].id], p[0], need, risk))[1]
+
+    top = best(candidates)
+    assert top is not None
+    if consent is True or not top.consent_required:
+        return top.id, None
+    fallback = best([c for c in candidates if not c[1].consent_required])
+    return (fallback.id if fallback else None), top.id
+
+
+def decide_prepared(prepared: Prepared, policy: Policy, stage: str, day: date) -> StageAdvice:
+    """Stage advice for a prepared case (see `decide`)."""
+    if stage not in STAGES:
+        raise InputError(f"unknown stage {stage!r}; allowed: {', '.join(STAGES)}")
+    batch = encode_batch([prepared.facts])
+    truth = policy.evaluate(stage, day, batch, 1)
+    params = policy.params_at(day)
+    rules = policy.rules_in_force(stage, day)
+    measures: list[MeasureAdvice] = []
+    for rule in rules:
+        code = int(truth[rule.id][0])
+        when = [c.trace(batch, params) for c in rule.when]
+        unless = [c.trace(batch, params) for c in rule.unless]
+        reasons = _reasons(rule, when, unless)
+        superseded = None
+        for other in rules:
+            if rule.id in other.spec.precedence_over and int(truth[other.id][0]) != 0:
+                superseded = other.id
+                state = "open" if truth_value(int(truth[other.id][0])) else "possibly open"
+                reasons.append(f"superseded: {other.id} is {state} and takes precedence "
+                               f"({'; '.join(other.citations)})")
+        missing = sorted({n for s in (*when, *unless) for n in s.missing()})
+        status = {2: "eligible", 0: "not_eligible", 1: "undetermined"}[code]
+        if status == "undetermined" and missing:
+            reasons.append("undetermined: needs " + ", ".join(missing))
+        measures.append(MeasureAdvice(
+            id=rule.id, label=rule.label, kind=rule.measure.kind, eligible=code == 2,
+            status=status, consent_required=rule.spec.consent_required,
+            discretionary=rule.spec.discretionary, reasons=reasons, citations=rule.citations,
+            legal_basis=[lb.model_dump() for lb in rule.spec.legal_basis],
+            trace=[s.to_json() for s in (*when, *unless)], missing=missing,
+            superseded_by=superseded if code == 0 else None))
+    consent = prepared.facts.get("consent")
+    recommended, pending = recommend(measures, prepared.triage.need, prepared.triage.risk,
+                                     consent)
+    notes = _notes(measures, recommended, pending, consent)
+    return StageAdvice(stage, day, measures, recommended, pending, notes)
+
+
+def _notes(measures: list[MeasureAdvice], recommended: str | None, pending: str | None,
+           consent: bool | None) -> list[str]:
+    notes = []
+    if pending:
+        if consent is False:
+            notes.append(f"{pending} fits best but the person has refused consent; it cannot be "
+                         "recommended.")
+        else:
+            notes.append(f"{pending} fits best: seek and record the person's informed consent "
+                         "before it can be recommended.")
+    coercive = [m.id for m in measures if m.kind == "coercive" and m.status != "not_eligible"]
+    if coercive:
+        notes.append("The law provides " + ", ".join(coercive) + ": coercive measures are "
+                     "reported as facts of the law, never recommended.")
+    if not any(m.eligible and m.kind == "alternative" for m in measures):
+        notes.append("No alternative to conviction or punishment is open at this stage.")
+    if any(m.status == "undetermined" for m in measures):
+        notes.append("Some measures are undetermined: the case lacks facts their rules need.")
+    if recommended is None and pending is None and any(
+            m.eligible and m.kind == "alternative" for m in measures):
+        notes.append("No eligible alternative can be recommended without consent.")
+    return notes
+
+
+def decide(case: Case, policy: Policy, stage: str, day: date | None = None) -> StageAdvice:
+    """The advice at one stage for a case under `policy` on `day` (default: the offence date)."""
+    return decide_prepared(prepare(case, policy), policy, stage, decision_date(case, day))
+
+
+def decision_date(case: Case, day: date | None) -> date:
+    """The date whose law applies: the one given, else the offence date."""
+    if day is not None:
+        return day
+    if case.offence.date is not None:
+        return case.offence.date
+    raise InputError("date: the case has no offence.date; give --date YYYY-MM-DD")
+
+
+def advise(case: Case, policy: Policy, stages: list[str] | None = None,
+           day: date | None = None) -> Advice:
+    """Advice for every requested stage (default all four, in order)."""
+    when = decision_date(case, day)
+    prepared = prepare(case, policy)
+    chosen = stages or list(STAGES)
+    return Advice(policy.code, when, policy.hash, prepared.triage, prepared.screening,
+                  [decide_prepared(prepared, policy, s, when) for s in chosen])

@@ -1,0 +1,598 @@
+"""Policy packs: schema, loading with file/line errors, dated parameters, compiled stage rules.
+
+A pack is the YAML folder `policies/<code>/` described in docs/packs.md. Loading validates every
+file with pydantic, compiles every condition with the rule language, and reports the first problem
+as one line naming the file, the line and the field.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from functools import cached_property
+from pathlib import Path
+from typing import Any, Literal, TypeVar
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from ruamel.yaml import YAML
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
+
+from divert.catalogue import CATALOGUE, Measure
+from divert.errors import DivertError, InputError, PackError
+from divert.rules import Condition, ParamSpec, compile_condition, truth_value
+from divert.vocabulary import FIELDS, STAGES
+
+Provenance = Literal["verified", "unverified"]
+M = TypeVar("M", bound=BaseModel)
+POLICIES_DIR = Path(__file__).resolve().parents[2] / "policies"
+PACK_FILES = ("pack.yaml", "parameters.yaml", *(f"{s}.yaml" for s in STAGES), "cases.yaml")
+
+
+# --- YAML with line numbers -----------------------------------------------------------------------
+
+
+def read_yaml(path: Path) -> Any:
+    """Parse a YAML file keeping line information; syntax errors name the file and line."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise InputError(f"cannot read file: {exc.strerror}", where=str(path)) from None
+    try:
+        return YAML(typ="rt").load(text)
+    except MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = f":{mark.line + 1}" if mark is not None else ""
+        raise InputError(f"malformed YAML: {exc.problem or exc.context}",
+                         where=f"{path}{line}") from None
+    except YAMLError as exc:
+        raise InputError(f"malformed YAML: {exc}", where=str(path)) from None
+
+
+def line_of(data: Any, loc: tuple[Any, ...]) -> int | None:
+    """1-based line of the item at `loc` (a pydantic error location) inside ruamel data."""
+    line: int | None = None
+    node = data
+    for key in loc:
+        lc = getattr(node, "lc", None)
+        if isinstance(node, Mapping) and key in node:
+            if lc is not None:
+                line = lc.key(key)[0] + 1
+            node = node[key]
+        elif isinstance(node, list) and isinstance(key, int) and 0 <= key < len(node):
+            if lc is not None:
+                line = lc.item(key)[0] + 1
+            node = node[key]
+        else:
+            break
+    if line is None and getattr(data, "lc", None) is not None:
+        line = data.lc.line + 1
+    return line
+
+
+def loc_text(loc: tuple[Any, ...]) -> str:
+    """A pydantic location as a dotted field path, e.g. measures[2].legal_basis."""
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif str(part) not in ("function-after", "function-before", "list", "str", "dict"):
+            out += f".{part}" if out else str(part)
+    return out
+
+
+def error_message(err: Mapping[str, Any]) -> str:
+    """One pydantic error as a short sentence that says what is allowed."""
+    kind = err["type"]
+    ctx = err.get("ctx") or {}
+    got = err.get("input")
+    if kind == "extra_forbidden":
+        return "unknown field"
+    if kind == "missing":
+        return "required field is missing"
+    if kind == "literal_error":
+        return f"{got!r} is not allowed; allowed: {ctx.get('expected', '')}".replace("'", "")
+    return f"{err['msg']} (got {got!r})" if not isinstance(got, Mapping | list) else err["msg"]
+
+
+def validate_model(model: type[M], data: Any, path: Path | str, prefix: tuple = (),
+                   error: type[DivertError] = PackError) -> M:
+    """Validate `data` against a pydantic model; the first error names file, line and field."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = tuple(err["loc"])
+        line = line_of(data, loc)
+        where = f"{path}:{line}" if line else str(path)
+        fld = loc_text(prefix + loc)
+        raise error(f"{fld}: {error_message(err)}" if fld else error_message(err),
+                    where=where) from None
+
+
+# --- schema ---------------------------------------------------------------------------------------
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class LegalBasis(Strict):
+    """The law a rule encodes: citation, a short statement, optional link, provenance."""
+
+    citation: str = Field(min_length=1)
+    text: str = Field(min_length=1)
+    url: str | None = None
+    provenance: Provenance
+
+
+class ConditionSpec(Strict):
+    test: str = Field(min_length=1)
+    label: str | None = None
+
+
+class InForce(Strict):
+    start: date | None = Field(None, alias="from")
+    end: date | None = Field(None, alias="to")
+
+    def covers(self, day: date) -> bool:
+        return (self.start is None or self.start <= day) and (self.end is None or day < self.end)
+
+
+def _conditions(value: Any) -> Any:
+    if value is None:
+        return []
+    if isinstance(value, str | Mapping):
+        value = [value]
+    return [{"test": v} if isinstance(v, str) else v for v in value]
+
+
+class MeasureSpec(Strict):
+    """One measure a stage offers, as written in a stage file."""
+
+    id: str
+    label: str | None = None
+    in_force: InForce = InForce()
+    when: list[ConditionSpec] = []
+    unless: list[ConditionSpec] = []
+    precedence_over: list[str] = []
+    consent_required: bool
+    discretionary: bool = False
+    legal_basis: list[LegalBasis] = Field(min_length=1)
+    notes: str | None = None
+
+    @field_validator("when", "unless", mode="before")
+    @classmethod
+    def _norm_conditions(cls, v: Any) -> Any:
+        return _conditions(v)
+
+    @field_validator("legal_basis", mode="before")
+    @classmethod
+    def _one_or_many(cls, v: Any) -> Any:
+        return [v] if isinstance(v, Mapping) else v
+
+    @field_validator("id")
+    @classmethod
+    def _in_catalogue(cls, v: str) -> str:
+        if v not in CATALOGUE:
+            raise ValueError(f"{v!r} is not a catalogue measure; allowed: {', '.join(CATALOGUE)}")
+        return v
+
+
+class StageFile(Strict):
+    stage: str | None = None
+    measures: list[MeasureSpec] = []
+
+
+Scalar = float | bool
+
+
+class ParameterSpec(Strict):
+    """A dated parameter: value by effective date, unit, citation, provenance."""
+
+    description: str | None = None
+    unit: str | None = None
+    keys: str | None = None
+    citation: str = Field(min_length=1)
+    url: str | None = None
+    provenance: Provenance
+    values: dict[date, bool | float | dict[str, float]] = Field(min_length=1)
+    uncertainty: dict[str, Any] | None = None
+
+    @field_validator("keys")
+    @classmethod
+    def _keys_in_vocabulary(cls, v: str | None) -> str | None:
+        if v is not None and (v not in FIELDS or FIELDS[v].type != "category"):
+            cats = [n for n, f in FIELDS.items() if f.type == "category"]
+            raise ValueError(f"keys must name a category field; allowed: {', '.join(cats)}")
+        return v
+
+
+class Source(Strict):
+    citation: str
+    url: str | None = None
+    note: str | None = None
+
+
+class PackMeta(Strict):
+    """pack.yaml: the jurisdiction and its cut-offs."""
+
+    code: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    name: str
+    summary: str = ""
+    currency: str | None = None
+    triage: dict[str, Any] | None = None
+    screening: dict[str, Any] | None = None
+    sources: list[Source] = []
+
+
+class StageExpectation(Strict):
+    eligible: list[str] | None = None
+    recommended: str | None = "__unset__"
+    not_eligible: list[str] = []
+
+
+class Expectation(Strict):
+    triage: dict[str, str] | None = None
+    police: StageExpectation | None = None
+    prosecution: StageExpectation | None = None
+    court: StageExpectation | None = None
+    post_sentence: StageExpectation | None = None
+
+
+class ExampleCase(Strict):
+    """An example case with its expected advice; pytest collects these."""
+
+    name: str
+    date: date | None = None
+    case: dict[str, Any]
+    expect: Expectation
+
+
+# --- compiled pack --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """A loaded parameter: its spec and values sorted by effective date."""
+
+    name: str
+    spec: ParameterSpec
+
+    @cached_property
+    def kind(self) -> Literal["number", "truth", "table"]:
+        first = next(iter(self.spec.values.values()))
+        if isinstance(first, Mapping):
+            return "table"
+        return "truth" if isinstance(first, bool) else "number"
+
+    def at(self, day: date) -> Any:
+        """The value in force on `day`, or None before the first effective date."""
+        value = None
+        for start in sorted(self.spec.values):
+            if start <= day:
+                value = self.spec.values[start]
+        return value
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One version of a measure at a stage, with its compiled conditions."""
+
+    stage: str
+    spec: MeasureSpec
+    when: tuple[Condition, ...]
+    unless: tuple[Condition, ...]
+    where: str
+
+    @property
+    def id(self) -> str:
+        return self.spec.id
+
+    @property
+    def measure(self) -> Measure:
+        return CATALOGUE[self.spec.id]
+
+    @property
+    def label(self) -> str:
+        return self.spec.label or self.measure.label
+
+    @property
+    def citations(self) -> list[str]:
+        return [lb.citation for lb in self.spec.legal_basis]
+
+    @property
+    def provenance(self) -> Provenance:
+        """`verified` only when every legal basis of the rule is verified."""
+        ok = all(lb.provenance == "verified" for lb in self.spec.legal_basis)
+        return "verified" if ok else "unverified"
+
+
+@dataclass
+class Policy:
+    """A loaded, validated and compiled policy pack."""
+
+    code: str
+    path: Path
+    meta: PackMeta
+    parameters: dict[str, Parameter]
+    rules: dict[str, list[Rule]]
+    examples: list[ExampleCase]
+    example_lines: list[int] = field(default_factory=list)
+    hash: str = ""
+
+    def rules_in_force(self, stage: str, day: date) -> list[Rule]:
+        """The version of each measure of `stage` that is in force on `day`, in file order."""
+        return [r for r in self.rules.get(stage, []) if r.spec.in_force.covers(day)]
+
+    def params_at(self, day: date) -> dict[str, Any]:
+        """Every parameter's value on `day` (None where not yet in force)."""
+        return {name: p.at(day) for name, p in self.parameters.items()}
+
+    def evaluate(self, stage: str, day: date, batch: Mapping[str, np.ndarray],
+                 size: int) -> dict[str, np.ndarray]:
+        """Eligibility truth codes of every measure in force at `stage` on `day`, for a batch.
+
+        This is the one evaluation path: `decide()` calls it on a batch of one case and the
+        simulation on everyone deciding in a month. Precedence is applied in file order.
+        """
+        params = self.params_at(day)
+        out: dict[str, np.ndarray] = {}
+        rules = self.rules_in_force(stage, day)
+        for rule in rules:
+            result = np.full(size, 2, dtype=np.int8)
+            for cond in rule.when:
+                result = np.minimum(result, cond.evaluate(batch, params, size))
+            for cond in rule.unless:
+                result = np.minimum(result, 2 - cond.evaluate(batch, params, size))
+            out[rule.id] = result.astype(np.int8)
+        for rule in rules:
+            for other in rule.spec.precedence_over:
+                if other in out:
+                    out[other] = np.minimum(out[other], 2 - out[rule.id]).astype(np.int8)
+        return out
+
+    def provenance_counts(self) -> dict[str, dict[str, int]]:
+        """Counts of verified and unverified rules per stage (and parameters)."""
+        counts: dict[str, dict[str, int]] = {}
+        for stage, rules in self.rules.items():
+            c = counts.setdefault(stage, {"verified": 0, "unverified": 0})
+            for r in rules:
+                c[r.provenance] += 1
+        c = counts.setdefault("parameters", {"verified": 0, "unverified": 0})
+        for p in self.parameters.values():
+            c[p.spec.provenance] += 1
+        return counts
+
+
+def _param_specs(parameters: Mapping[str, Parameter]) -> dict[str, ParamSpec]:
+    out = {}
+    for name, p in parameters.items():
+        keys = FIELDS[p.spec.keys] if p.spec.keys else None
+        out[name] = ParamSpec(name, p.kind, keys)
+    return out
+
+
+def _check_parameters(data: Any, params: dict[str, Parameter], path: Path) -> None:
+    for name, p in params.items():
+        where = f"{path}:{line_of(data, (name,))}"
+        if name in FIELDS or "." in name:
+            raise PackError(f"{name}: a parameter may not shadow a vocabulary name", where=where)
+        kinds = {type(v).__name__ if not isinstance(v, Mapping) else "table"
+                 for v in p.spec.values.values()}
+        kinds = {"number" if k in ("int", "float") else k for k in kinds}
+        if len(kinds) > 1:
+            raise PackError(f"{name}.values: every date must give the same kind of value "
+                            f"(got {', '.join(sorted(kinds))})", where=where)
+        if p.kind == "table":
+            if p.spec.keys is None:
+                raise PackError(f"{name}.keys: a table needs `keys` naming its category field",
+                                where=where)
+            allowed = FIELDS[p.spec.keys].values
+            for day, table in p.spec.values.items():
+                assert isinstance(table, Mapping)
+                for key, value in table.items():
+                    if key not in allowed:
+                        line = line_of(data, (name, "values", day, key))
+                        raise PackError(f"{name}.values.{day}.{key}: not a value of "
+                                        f"{p.spec.keys}; allowed: {', '.join(allowed)}",
+                                        where=f"{path}:{line}")
+                    if isinstance(value, float) and math.isnan(value):
+                        raise PackError(f"{name}.values.{day}.{key}: NaN is not a value",
+                                        where=where)
+
+
+def _compile_stage(stage: str, data: Any, spec: StageFile, params: dict[str, ParamSpec],
+                   path: Path) -> list[Rule]:
+    rules: list[Rule] = []
+    for i, m in enumerate(spec.measures):
+        where_m = f"{path}:{line_of(data, ('measures', i))}"
+        measure = CATALOGUE[m.id]
+        if measure.stage != stage:
+            raise PackError(f"measures[{i}].id: {m.id!r} belongs to the {measure.stage} stage, "
+                            f"not {stage}", where=where_m)
+        if measure.involves_treatment and measure.kind != "coercive" and not m.consent_required:
+            raise PackError(f"measures[{i}].consent_required: {m.id} places a person in "
+                            "treatment, which needs informed consent; set it to true",
+                            where=where_m)
+        compiled: dict[str, list[Condition]] = {"when": [], "unless": []}
+        for part in ("when", "unless"):
+            for j, cond in enumerate(getattr(m, part)):
+                line = line_of(data, ("measures", i, part, j))
+                compiled[part].append(compile_condition(
+                    cond.test, params, where=f"{path}:{line}: measures[{i}].{part}[{j}]",
+                    label=cond.label))
+        for j, other in enumerate(m.precedence_over):
+            if other not in CATALOGUE or CATALOGUE[other].stage != stage:
+                line = line_of(data, ("measures", i, "precedence_over", j))
+                raise PackError(f"measures[{i}].precedence_over[{j}]: {other!r} is not a "
+                                f"{stage} measure", where=f"{path}:{line}")
+        for earlier in rules:
+            if earlier.id == m.id and _overlap(earlier.spec.in_force, m.in_force):
+                raise PackError(f"measures[{i}]: {m.id} is already defined for an overlapping "
+                                f"in_force window (at {earlier.where}); give each version "
+                                "non-overlapping from/to dates", where=where_m)
+        start, end = m.in_force.start, m.in_force.end
+        if start is not None and end is not None and end <= start:
+            raise PackError(f"measures[{i}].in_force: `to` must be after `from`", where=where_m)
+        rules.append(Rule(stage, m, tuple(compiled["when"]), tuple(compiled["unless"]), where_m))
+    _check_precedence_cycles(rules, path)
+    return rules
+
+
+def _overlap(a: InForce, b: InForce) -> bool:
+    lo_a, hi_a = a.start or date.min, a.end or date.max
+    lo_b, hi_b = b.start or date.min, b.end or date.max
+    return lo_a < hi_b and lo_b < hi_a
+
+
+def _check_precedence_cycles(rules: list[Rule], path: Path) -> None:
+    graph: dict[str, set[str]] = {}
+    for r in rules:
+        graph.setdefault(r.id, set()).update(r.spec.precedence_over)
+
+    def visit(node: str, stack: tuple[str, ...]) -> None:
+        if node in stack:
+            cycle = " -> ".join((*stack[stack.index(node):], node))
+            raise PackError(f"precedence_over forms a cycle: {cycle}", where=str(path))
+        for nxt in graph.get(node, ()):
+            visit(nxt, (*stack, node))
+
+    for start in graph:
+        visit(start, ())
+
+
+def pack_hash(path: Path) -> str:
+    """SHA-256 over the pack's files (names and bytes), so a result can name the exact pack."""
+    digest = hashlib.sha256()
+    for name in PACK_FILES:
+        f = path / name
+        if f.exists():
+            digest.update(name.encode() + b"\0" + f.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def load_pack(path: Path | str) -> Policy:
+    """Load, validate and compile the pack in folder `path`; PackError names file and line."""
+    path = Path(path)
+    if not path.is_dir():
+        raise PackError("not a pack folder (expected policies/<code>/ with pack.yaml)",
+                        where=str(path))
+    meta_file = path / "pack.yaml"
+    if not meta_file.exists():
+        raise PackError("missing pack.yaml", where=str(path))
+    meta_data = _load(meta_file)
+    meta = validate_model(PackMeta, meta_data, meta_file)
+    if meta.code != path.name:
+        raise PackError(f"code: {meta.code!r} must equal the folder name {path.name!r}",
+                        where=f"{meta_file}:{line_of(meta_data, ('code',))}")
+    _check_cutoffs(meta, meta_data, meta_file)
+
+    params: dict[str, Parameter] = {}
+    param_file = path / "parameters.yaml"
+    if param_file.exists():
+        data = _load(param_file) or {}
+        if not isinstance(data, Mapping):
+            raise PackError("expected a mapping of parameter names", where=str(param_file))
+        for name, spec in data.items():
+            params[str(name)] = Parameter(
+                str(name), validate_model(ParameterSpec, spec, param_file, (name,)))
+        _check_parameters(data, params, param_file)
+    specs = _param_specs(params)
+
+    rules: dict[str, list[Rule]] = {}
+    for stage in STAGES:
+        stage_file = path / f"{stage}.yaml"
+        if not stage_file.exists():
+            rules[stage] = []
+            continue
+        data = _load(stage_file) or {}
+        spec = validate_model(StageFile, data, stage_file)
+        if spec.stage is not None and spec.stage != stage:
+            raise PackError(f"stage: {spec.stage!r} does not match the file name",
+                            where=str(stage_file))
+        rules[stage] = _compile_stage(stage, data, spec, specs, stage_file)
+
+    examples: list[ExampleCase] = []
+    lines: list[int] = []
+    case_file = path / "cases.yaml"
+    if case_file.exists():
+        data = _load(case_file) or []
+        if not isinstance(data, list):
+            raise PackError("expected a list of example cases", where=str(case_file))
+        for i, item in enumerate(data):
+            examples.append(validate_model(ExampleCase, item, case_file, (i,)))
+            lines.append(line_of(data, (i,)) or 0)
+    policy = Policy(meta.code, path, meta, params, rules, examples, lines, pack_hash(path))
+    _check_example_measures(policy, data if case_file.exists() else [], case_file)
+    return policy
+
+
+def _check_cutoffs(meta: PackMeta, data: Any, path: Path) -> None:
+    from divert.screening import ScreeningCutoffs
+    from divert.triage import TriageConfig
+
+    if meta.triage is not None:
+        validate_model(TriageConfig, data["triage"], path, ("triage",))
+    if meta.screening is not None:
+        validate_model(ScreeningCutoffs, data["screening"], path, ("screening",))
+
+
+def _check_example_measures(policy: Policy, data: Any, path: Path) -> None:
+    for i, ex in enumerate(policy.examples):
+        for stage in STAGES:
+            exp = getattr(ex.expect, stage)
+            if exp is None:
+                continue
+            named = [*(exp.eligible or []), *exp.not_eligible]
+            if exp.recommended not in (None, "__unset__"):
+                named.append(exp.recommended)
+            for m in named:
+                if m not in CATALOGUE or CATALOGUE[m].stage != stage:
+                    line = line_of(data, (i, "expect", stage))
+                    raise PackError(f"[{i}].expect.{stage}: {m!r} is not a {stage} measure",
+                                    where=f"{path}:{line}")
+
+
+def _load(path: Path) -> Any:
+    try:
+        return read_yaml(path)
+    except InputError as exc:
+        raise PackError(str(exc)) from None
+
+
+def pack_dirs(root: Path = POLICIES_DIR) -> list[Path]:
+    """Every pack folder under `root`, sorted by code."""
+    if not root.is_dir():
+        return []
+    return sorted(p for p in root.iterdir() if (p / "pack.yaml").exists())
+
+
+_CACHE: dict[tuple[Path, str], Policy] = {}
+
+
+def load(code: str, root: Path = POLICIES_DIR) -> Policy:
+    """The pack called `code` from the policies folder (cached per pack hash)."""
+    path = root / code
+    if not (path / "pack.yaml").exists():
+        known = ", ".join(p.name for p in pack_dirs(root)) or "none"
+        raise InputError(f"unknown jurisdiction {code!r}; allowed: {known}")
+    key = (path.resolve(), pack_hash(path))
+    if key not in _CACHE:
+        _CACHE[key] = load_pack(path)
+    return _CACHE[key]
+
+
+def iter_packs(root: Path = POLICIES_DIR) -> Iterator[Policy]:
+    """Every pack, loaded."""
+    for p in pack_dirs(root):
+        yield load(p.name, root)
+
+
+__all__ = [
+    "Policy", "Rule", "Parameter", "load", "load_pack", "iter_packs", "pack_dirs", "read_yaml",
+    "truth_value",
+]
