@@ -213,7 +213,9 @@ def validation_message(exc: ValidationError, model: type[BaseModel], where: str)
     """One line for the first error of a pydantic validation: `where.field: what is wrong`."""
     error = exc.errors()[0]
     loc = [str(p) for p in error["loc"]]
-    path = ".".join([where, *loc]) if loc else where
+    path = where
+    for part in error["loc"]:
+        path += f"[{part}]" if isinstance(part, int) else f".{part}"
     if error["type"] == "extra_forbidden":
         parent: type[BaseModel] | None = model
         for part in loc[:-1]:

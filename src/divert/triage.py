@@ -1,0 +1,403 @@
+"""Risk/need triage into the four Marlowe quadrants (HR/HN, LR/HN, HR/LN, LR/LN).
+
+Our own quadrant logic fed by public instruments (RANT is commercial; domain-rules.md §2.3 and the
+proposal in §6.2), with every cut-off data a pack may change (`TriageConfig`, a pack's `triage:`).
+
+Need is high when any of (defaults; each may be switched off with null in a pack):
+  - ASSIST SSI >= 27 for any substance other than tobacco and alcohol (WHO "high risk" band);
+  - DAST-10 score >= 6 ("substantial" or "severe": intensive assessment);
+  - DSM-5 criteria count >= 4 (moderate or severe use disorder);
+  - AUDIT score >= 20 (zone IV, "dependence likely"; the score, not the override zone);
+  - injecting drug use in the past 3 months (ASSIST Q8, or the stated `screening.injecting`);
+  - a stated `screening.disorder` of at least `disorder_min` (moderate).
+CRAFFT, CAGE-AID and UNCOPE are screeners: a positive result calls for assessment but does not by
+itself show high need, so by default they do not count (a pack may set `*_score_min`).
+
+Risk is high when the PSA NCA scaled score is >= 4 [U threshold, §6.2], or when at least 2 of the
+prognostic indicators in `INDICATORS` hold. A fact that is missing is unknown and is not counted.
+
+Disorder is the DSM-5 severity when a DSM-5 count is given; else a stated `screening.disorder`;
+else mapped conservatively (never above what the screen can show) from:
+  DAST-10 moderate (3-5) -> mild, substantial (6-8) -> moderate, severe (9-10) -> severe;
+  ASSIST drug SSI moderate (4-26) -> mild, high (27+) -> moderate;
+  AUDIT zone by score III (harmful) -> mild, IV (dependence likely) -> moderate;
+taking the highest; "none" when nothing indicates a disorder.
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, ValidationError
+
+from divert.errors import InputError, PackError
+from divert.screening import (
+    ASSIST_DRUGS,
+    INSTRUMENTS,
+    ScreeningResult,
+    validation_message,
+)
+from divert.vocabulary import DISORDER_LEVELS, LEVELS
+
+IndicatorName = Literal[
+    "young_age", "prior_diversion_failures", "prior_incarcerations", "prior_convictions",
+    "pending_charge", "fta_past_2_years",
+]
+
+#: prognostic-risk indicators the case vocabulary can show, each with its source
+INDICATORS: dict[str, str] = {
+    "young_age": "person.age < young_age_below (25): Marlowe, prognostic risk 'current age "
+                 "< 25' (domain-rules §2.2) [V]",
+    "prior_diversion_failures": "history.prior_diversion_failures > 0: Marlowe, 'prior "
+                                "rehabilitation failures' (§2.2); RANT 'prior treatment/diversion "
+                                "failures' (§2.3) [V]",
+    "prior_incarcerations": "history.prior_incarcerations > 0: PSA NCA factor 'prior sentence "
+                            "to incarceration' (§2.1) [V]",
+    "prior_convictions": "history.prior_convictions >= prior_convictions_min (3): RANT 'prior "
+                         "felonies/serious misdemeanors' (§2.3) [V]; the threshold 3 is ours [U]",
+    "pending_charge": "history.pending_charge: PSA factor 'pending charge at the time of the "
+                      "offense', FTA, NCA and NVCA (§2.1) [V]",
+    "fta_past_2_years": "history.fta_past_2_years > 0: PSA FTA and NCA factor 'prior failure "
+                        "to appear in past 2 years' (§2.1) [V]",
+}
+
+_COMPARE: dict[str, Callable[[float, float], bool]] = {
+    "<": operator.lt, ">": operator.gt, ">=": operator.ge,
+}
+_DISORDER_RANK = {level: i for i, level in enumerate(DISORDER_LEVELS)}
+_LABELS = {"assist": "ASSIST", "dast10": "DAST-10", "audit": "AUDIT", "crafft": "CRAFFT",
+           "cage_aid": "CAGE-AID", "uncope": "UNCOPE", "dsm5": "DSM-5", "psa": "PSA"}
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class NeedCutoffs(_Model):
+    """When clinical need is high; null switches a criterion off."""
+
+    assist_drug_score_min: StrictInt | None = Field(27, ge=0, le=39)
+    assist_alcohol_score_min: StrictInt | None = Field(None, ge=0, le=39)
+    dast10_score_min: StrictInt | None = Field(6, ge=0, le=10)
+    dsm5_criteria_min: StrictInt | None = Field(4, ge=0, le=11)
+    audit_score_min: StrictInt | None = Field(20, ge=0, le=40)
+    crafft_score_min: StrictInt | None = Field(None, ge=0, le=6)
+    cage_aid_score_min: StrictInt | None = Field(None, ge=0, le=4)
+    uncope_score_min: StrictInt | None = Field(None, ge=0, le=6)
+    injecting: StrictBool = True
+    disorder_min: Literal["mild", "moderate", "severe"] | None = "moderate"
+
+
+class RiskCutoffs(_Model):
+    """When criminogenic risk is high; null switches a criterion off."""
+
+    psa_nca_scaled_min: StrictInt | None = Field(4, ge=1, le=6)
+    psa_fta_scaled_min: StrictInt | None = Field(None, ge=1, le=6)
+    psa_nvca_flag: StrictBool = False
+    prognostic_indicators_min: StrictInt | None = Field(2, ge=1, le=len(INDICATORS))
+    indicators: tuple[IndicatorName, ...] = tuple(INDICATORS)  # type: ignore[assignment]
+    young_age_below: StrictInt = Field(25, ge=1, le=120)
+    prior_convictions_min: StrictInt = Field(3, ge=1)
+
+
+class TriageConfig(_Model):
+    """A pack's `triage:` mapping: need and risk cut-offs with their citation and provenance."""
+
+    citation: str = ("Marlowe 2012, NDCI Fact Sheet VII(2) (four risk/need quadrants); cut-offs "
+                     "proposed in domain-rules.md §6.2")
+    provenance: Literal["verified", "unverified"] = "unverified"
+    need_high: NeedCutoffs = Field(default_factory=NeedCutoffs)
+    risk_high: RiskCutoffs = Field(default_factory=RiskCutoffs)
+
+    @classmethod
+    def from_mapping(cls, data: Mapping[str, Any] | None, where: str = "triage") -> TriageConfig:
+        """Build from a pack's `triage:` mapping; a bad value raises a one-line `PackError`."""
+        try:
+            return cls.model_validate({} if data is None else data)
+        except ValidationError as exc:
+            raise PackError(validation_message(exc, cls, where)) from None
+
+
+@dataclass(frozen=True)
+class Triage:
+    """Risk, need, their quadrant, the disorder level, injecting, and why."""
+
+    risk: str
+    need: str
+    quadrant: str
+    disorder: str
+    injecting: bool | None
+    reasons: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        """`{"risk", "need", "quadrant", "disorder", "injecting", "reasons"}`."""
+        return {"risk": self.risk, "need": self.need, "quadrant": self.quadrant,
+                "disorder": self.disorder, "injecting": self.injecting,
+                "reasons": list(self.reasons)}
+
+    def as_facts(self) -> dict[str, Any]:
+        """The vocabulary facts this triage sets (`triage.*`, `screening.disorder/injecting`)."""
+        facts: dict[str, Any] = {"triage.risk": self.risk, "triage.need": self.need,
+                                 "triage.quadrant": self.quadrant,
+                                 "screening.disorder": self.disorder}
+        if self.injecting is not None:
+            facts["screening.injecting"] = self.injecting
+        return facts
+
+
+def quadrant(risk: str, need: str) -> str:
+    """"HR/HN", "LR/HN", "HR/LN" or "LR/LN"."""
+    return f"{'HR' if risk == 'high' else 'LR'}/{'HN' if need == 'high' else 'LN'}"
+
+
+# --- facts ----------------------------------------------------------------------------------------
+
+
+def _number(facts: Mapping[str, Any], name: str) -> float | None:
+    value = facts.get(name)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise InputError(f"{value!r} is not allowed; allowed: a number", where=name)
+    return value
+
+
+def _flag(facts: Mapping[str, Any], name: str) -> bool | None:
+    value = facts.get(name)
+    if value is None or isinstance(value, bool):
+        return value
+    raise InputError(f"{value!r} is not allowed; allowed: true, false", where=name)
+
+
+def _level(value: Any, where: str, allowed: tuple[str, ...]) -> str:
+    if isinstance(value, str) and value in allowed:
+        return value
+    raise InputError(f"{value!r} is not allowed; allowed: {', '.join(allowed)}", where=where)
+
+
+def _fmt(x: float) -> str:
+    return str(int(x)) if float(x).is_integer() else str(x)
+
+
+# --- need -----------------------------------------------------------------------------------------
+
+
+def _need_checks(
+    results: Mapping[str, ScreeningResult], injecting: tuple[bool | None, str],
+    stated: str | None, cut: NeedCutoffs,
+) -> list[tuple[bool, str]]:
+    """Each need criterion that could be checked: (met, description)."""
+    checks: list[tuple[bool, str]] = []
+    assist = results.get("assist")
+    if assist is not None and assist.substances:
+        for name, s in assist.substances.items():
+            minimum = (cut.assist_drug_score_min if name in ASSIST_DRUGS
+                       else cut.assist_alcohol_score_min if name == "alcohol" else None)
+            if minimum is not None:
+                met = s.score >= minimum
+                checks.append((met, f"ASSIST {name} score {s.score} "
+                                    f"{'>=' if met else '<'} {minimum}"))
+    single = (("dast10", cut.dast10_score_min, "score"),
+              ("dsm5", cut.dsm5_criteria_min, "criteria"),
+              ("audit", cut.audit_score_min, "score"),
+              ("crafft", cut.crafft_score_min, "score"),
+              ("cage_aid", cut.cage_aid_score_min, "score"),
+              ("uncope", cut.uncope_score_min, "score"))
+    for name, minimum, what in single:
+        result = results.get(name)
+        if result is not None and minimum is not None and result.score is not None:
+            met = result.score >= minimum
+            checks.append((met, f"{_LABELS[name]} {what} {result.score} "
+                                f"{'>=' if met else '<'} {minimum}"))
+    value, source = injecting
+    if cut.injecting and value is not None:
+        checks.append((value, f"injecting drug use in the past 3 months ({source})" if value
+                       else f"no injecting drug use in the past 3 months ({source})"))
+    if cut.disorder_min is not None and stated is not None:
+        met = _DISORDER_RANK[stated] >= _DISORDER_RANK[cut.disorder_min]
+        checks.append((met, f"disorder '{stated}' (screening.disorder) "
+                            f"{'>=' if met else '<'} {cut.disorder_min}"))
+    return checks
+
+
+# --- risk -----------------------------------------------------------------------------------------
+
+
+def _indicators(
+    facts: Mapping[str, Any], cut: RiskCutoffs
+) -> tuple[list[str], list[str]]:
+    """The prognostic indicators that hold (described) and the facts that are unknown."""
+    held: list[str] = []
+    unknown: list[str] = []
+
+    def number(name: str, label: str, test: str, threshold: float) -> None:
+        value = _number(facts, name)
+        if value is None:
+            unknown.append(name)
+        elif _COMPARE[test](value, threshold):
+            held.append(f"{label} {_fmt(value)} {test} {_fmt(threshold)}")
+
+    for indicator in cut.indicators:
+        if indicator == "young_age":
+            number("person.age", "age", "<", cut.young_age_below)
+        elif indicator == "prior_diversion_failures":
+            number("history.prior_diversion_failures", "prior diversion failures", ">", 0)
+        elif indicator == "prior_incarcerations":
+            number("history.prior_incarcerations", "prior incarcerations", ">", 0)
+        elif indicator == "prior_convictions":
+            number("history.prior_convictions", "prior convictions", ">=",
+                   cut.prior_convictions_min)
+        elif indicator == "fta_past_2_years":
+            number("history.fta_past_2_years", "failures to appear in the past 2 years", ">", 0)
+        elif indicator == "pending_charge":
+            pending = _flag(facts, "history.pending_charge")
+            if pending is None:
+                unknown.append("history.pending_charge")
+            elif pending:
+                held.append("pending charge")
+    return held, unknown
+
+
+def _risk_checks(
+    results: Mapping[str, ScreeningResult], facts: Mapping[str, Any], cut: RiskCutoffs
+) -> list[tuple[bool, str]]:
+    """Each risk criterion that could be checked: (met, description)."""
+    checks: list[tuple[bool, str]] = []
+    psa = results.get("psa")
+    if psa is not None and psa.nca is not None and psa.fta is not None:
+        for label, scale, minimum in (("NCA", psa.nca, cut.psa_nca_scaled_min),
+                                      ("FTA", psa.fta, cut.psa_fta_scaled_min)):
+            if minimum is not None:
+                met = scale.scaled >= minimum
+                checks.append((met, f"PSA {label} scaled {scale.scaled} "
+                                    f"{'>=' if met else '<'} {minimum}"))
+        if cut.psa_nvca_flag:
+            checks.append((bool(psa.nvca_flag),
+                           f"PSA NVCA violence flag {'raised' if psa.nvca_flag else 'not raised'}"))
+    if cut.prognostic_indicators_min is not None:
+        held, unknown = _indicators(facts, cut)
+        n, minimum = len(held), cut.prognostic_indicators_min
+        met = n >= minimum
+        text = (f"{n} prognostic indicator{'' if n == 1 else 's'} {'>=' if met else '<'} "
+                f"{minimum}")
+        if held:
+            text += f" ({'; '.join(held)})"
+        if unknown:
+            text += f"; unknown: {', '.join(unknown)}"
+        checks.append((met, text))
+    return checks
+
+
+# --- disorder -------------------------------------------------------------------------------------
+
+
+def _mapped_disorder(results: Mapping[str, ScreeningResult]) -> tuple[str, str]:
+    """The conservative disorder level shown by DAST-10, ASSIST and AUDIT, and why."""
+    found: list[tuple[str, str]] = []
+    dast = results.get("dast10")
+    if dast is not None and dast.band is not None:
+        level = {"moderate": "mild", "substantial": "moderate", "severe": "severe"}.get(
+            dast.band, "none")
+        found.append((level, f"DAST-10 score {dast.score} ({dast.band})"))
+    assist = results.get("assist")
+    if assist is not None and assist.substances:
+        drugs = [(s.score, n, s.band) for n, s in assist.substances.items() if n in ASSIST_DRUGS]
+        if drugs:
+            top, name, band = max(drugs)
+            level = {"moderate": "mild", "high": "moderate"}.get(band, "none")
+            found.append((level, f"ASSIST {name} score {top} ({band} risk)"))
+    audit = results.get("audit")
+    if audit is not None and audit.zone_by_score is not None:
+        level = {3: "mild", 4: "moderate"}.get(audit.zone_by_score, "none")
+        found.append((level, f"AUDIT score {audit.score} (zone {audit.zone_by_score} by score)"))
+    if not found:
+        return "none", "disorder none: no DSM-5, DAST-10, ASSIST or AUDIT result"
+    level, why = max(found, key=lambda f: _DISORDER_RANK[f[0]])
+    if level == "none":
+        return "none", "disorder none: " + "; ".join(w for _, w in found)
+    return level, f"disorder {level}: mapped conservatively from {why}"
+
+
+# --- the triage -----------------------------------------------------------------------------------
+
+
+def assess_triage(
+    results: Mapping[str, ScreeningResult],
+    facts: Mapping[str, Any],
+    config: TriageConfig | None = None,
+    need: str | None = None,
+    risk: str | None = None,
+) -> Triage:
+    """Triage one person from scored screening results and case facts (vocabulary names).
+
+    `need`/`risk` given directly override the computed ones; the reasons say "given".
+    """
+    config = config or TriageConfig()
+    for key, result in results.items():
+        if key not in INSTRUMENTS:
+            raise InputError(f"unknown instrument; allowed: {', '.join(INSTRUMENTS)}",
+                             where=f"screening.{key}")
+        if not isinstance(result, ScreeningResult) or result.instrument != key:
+            raise InputError("expected the ScreeningResult of this instrument",
+                             where=f"screening.{key}")
+    if need is not None:
+        need = _level(need, "need", LEVELS)
+    if risk is not None:
+        risk = _level(risk, "risk", LEVELS)
+    stated = facts.get("screening.disorder")
+    if stated is not None:
+        stated = _level(stated, "screening.disorder", DISORDER_LEVELS)
+    reasons: list[str] = []
+
+    # injecting: ASSIST Q8 first, else the stated fact
+    assist = results.get("assist")
+    injecting: bool | None = None
+    source = ""
+    if assist is not None and assist.injecting is not None:
+        injecting, source = assist.injecting, "ASSIST Q8"
+    else:
+        injecting, source = _flag(facts, "screening.injecting"), "screening.injecting"
+
+    need_checks = _need_checks(results, (injecting, source), stated, config.need_high)
+    computed_need = "high" if any(met for met, _ in need_checks) else "low"
+    reasons += _level_reasons("need", need, computed_need, need_checks,
+                              "no screening result given and no need stated")
+
+    risk_checks = _risk_checks(results, facts, config.risk_high)
+    computed_risk = "high" if any(met for met, _ in risk_checks) else "low"
+    reasons += _level_reasons("risk", risk, computed_risk, risk_checks,
+                              "no PSA result and prognostic indicators switched off")
+
+    dsm5 = results.get("dsm5")
+    if dsm5 is not None and dsm5.band is not None:
+        disorder = dsm5.band
+        reasons.append(f"disorder {disorder}: DSM-5 criteria {dsm5.score}")
+    elif stated is not None:
+        disorder = stated
+        reasons.append(f"disorder {disorder}: given (screening.disorder)")
+    else:
+        disorder, why = _mapped_disorder(results)
+        reasons.append(why)
+
+    final_need = need or computed_need
+    final_risk = risk or computed_risk
+    return Triage(risk=final_risk, need=final_need, quadrant=quadrant(final_risk, final_need),
+                  disorder=disorder, injecting=injecting, reasons=reasons)
+
+
+def _level_reasons(
+    what: str, given: str | None, computed: str, checks: list[tuple[bool, str]], nothing: str
+) -> list[str]:
+    """Reasons for one level: the criteria met when high, every criterion checked when low."""
+    if given is not None:
+        if given == computed:
+            return [f"{what} {given}: given"]
+        return [f"{what} {given}: given (the screening and facts alone would give {computed})"]
+    if computed == "high":
+        return [f"{what} high: {text}" for met, text in checks if met]
+    if not checks:
+        return [f"{what} low: {nothing}"]
+    return [f"{what} low: {text}" for _, text in checks]
