@@ -6,6 +6,7 @@ unknown field or an out-of-range value is refused with a message naming the fiel
 
 from __future__ import annotations
 
+import datetime as dt
 from datetime import date
 from pathlib import Path
 from typing import Any, Literal
@@ -49,7 +50,7 @@ class Offence(_Part):
     substance: Substance | None = None
     quantity_g: float | None = Field(None, ge=0)
     plants: int | None = Field(None, ge=0)
-    date: date | None = None
+    date: dt.date | None = None
     aggravators: list[Aggravator] = []
     linked_to_drug_use: bool | None = None
     admitted: bool | None = None

@@ -12,9 +12,10 @@ from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
 
-import click
 import typer
+from typer.exceptions import TyperException
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from divert.errors import DivertError, InputError
@@ -25,7 +26,8 @@ app = typer.Typer(add_completion=False, no_args_is_help=True,
 policy_app = typer.Typer(no_args_is_help=True, help="Browse, check and print policy packs.")
 app.add_typer(policy_app, name="policy")
 
-out = Console(highlight=False, soft_wrap=False)
+out = Console(highlight=False, soft_wrap=False,
+              width=None if sys.stdout.isatty() else 150)
 
 
 def _emit_json(data: Any) -> None:
@@ -111,27 +113,26 @@ def _print_advice(advice: Any) -> None:
               f"[bold]{t.risk}[/bold], need [bold]{t.need}[/bold] -> {t.quadrant}"
               f" (disorder {t.disorder})")
     for reason in t.reasons:
-        out.print(f"  - {reason}")
+        out.print(f"  - {escape(reason)}")
     for s in advice.stages:
         table = Table(title=f"{s.stage}: recommended {s.recommended or 'none'}", title_justify="left",
                       show_lines=True)
-        table.add_column("measure")
-        table.add_column("kind")
-        table.add_column("open?")
-        table.add_column("consent")
-        table.add_column("why")
-        table.add_column("law")
+        table.add_column("measure", ratio=2, overflow="fold")
+        table.add_column("open?", ratio=1, overflow="fold")
+        table.add_column("consent", ratio=1)
+        table.add_column("why", ratio=5, overflow="fold")
+        table.add_column("law", ratio=2, overflow="fold")
         for m in s.measures:
             mark = {"eligible": "[green]yes[/green]", "not_eligible": "[red]no[/red]",
                     "undetermined": "[yellow]unknown[/yellow]"}[m.status]
             if m.id == s.recommended:
                 mark += " [bold](recommended)[/bold]"
-            table.add_row(f"{m.id}\n{m.label}", m.kind, mark,
+            table.add_row(escape(f"{m.id}\n{m.label}\n({m.kind})"), mark,
                           "required" if m.consent_required else "-",
-                          "\n".join(m.reasons), "\n".join(m.citations))
+                          escape("\n".join(m.reasons)), escape("\n".join(m.citations)))
         out.print(table)
         for note in s.notes:
-            out.print(f"  note: {note}")
+            out.print(f"  note: {escape(note)}")
 
 
 @app.command()
@@ -156,7 +157,7 @@ def examples(
         for r in rows:
             first = (r.pack, r.case) != previous
             previous = (r.pack, r.case)
-            table.add_row(r.pack if first else "", r.case if first else "",
+            table.add_row(r.pack if first else "", escape(r.case) if first else "",
                           r.date if first else "", r.quadrant if first else "", r.stage,
                           r.recommended or "-", ", ".join(r.eligible) or "-",
                           {True: "[green]yes[/green]", False: "[red]NO[/red]", None: "-"}[r.ok])
@@ -243,17 +244,15 @@ def main(argv: list[str] | None = None) -> None:
     except DivertError as exc:
         sys.stderr.write(f"error: {exc}\n")
         sys.exit(2)
-    except click.UsageError as exc:
-        sys.stderr.write(f"error: {exc.format_message()}\n")
-        sys.exit(2)
-    except click.exceptions.Exit as exc:
+    except TyperException as exc:  # usage errors: bad option, missing argument
+        message = " ".join(exc.format_message().split())
+        sys.stderr.write(f"error: {message}\n")
         sys.exit(exc.exit_code)
-    except click.Abort:
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except typer.Abort:
         sys.stderr.write("aborted\n")
         sys.exit(1)
-    except click.ClickException as exc:
-        sys.stderr.write(f"error: {exc.format_message()}\n")
-        sys.exit(exc.exit_code)
     if isinstance(code, int) and code != 0:
         sys.exit(code)
 

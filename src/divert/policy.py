@@ -8,9 +8,11 @@ as one line naming the file, the line and the field.
 from __future__ import annotations
 
 import hashlib
+import os
 import math
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+import datetime as dt
 from datetime import date
 from functools import cached_property
 from pathlib import Path
@@ -29,6 +31,11 @@ from divert.vocabulary import FIELDS, STAGES
 Provenance = Literal["verified", "unverified"]
 M = TypeVar("M", bound=BaseModel)
 POLICIES_DIR = Path(__file__).resolve().parents[2] / "policies"
+
+
+def policies_root() -> Path:
+    """Where packs live: $DIVERT_POLICIES if set, else the repository's policies/ folder."""
+    return Path(os.environ.get("DIVERT_POLICIES") or POLICIES_DIR)
 PACK_FILES = ("pack.yaml", "parameters.yaml", *(f"{s}.yaml" for s in STAGES), "cases.yaml")
 
 
@@ -94,7 +101,8 @@ def error_message(err: Mapping[str, Any]) -> str:
     if kind == "missing":
         return "required field is missing"
     if kind == "literal_error":
-        return f"{got!r} is not allowed; allowed: {ctx.get('expected', '')}".replace("'", "")
+        allowed = str(ctx.get("expected", "")).replace("'", "").replace(" or ", ", ")
+        return f"{got} is not allowed; allowed: {allowed}"
     return f"{err['msg']} (got {got!r})" if not isinstance(got, Mapping | list) else err["msg"]
 
 
@@ -247,7 +255,7 @@ class ExampleCase(Strict):
     """An example case with its expected advice; pytest collects these."""
 
     name: str
-    date: date | None = None
+    date: dt.date | None = None
     case: dict[str, Any]
     expect: Expectation
 
@@ -564,8 +572,9 @@ def _load(path: Path) -> Any:
         raise PackError(str(exc)) from None
 
 
-def pack_dirs(root: Path = POLICIES_DIR) -> list[Path]:
+def pack_dirs(root: Path | None = None) -> list[Path]:
     """Every pack folder under `root`, sorted by code."""
+    root = root or policies_root()
     if not root.is_dir():
         return []
     return sorted(p for p in root.iterdir() if (p / "pack.yaml").exists())
@@ -574,8 +583,9 @@ def pack_dirs(root: Path = POLICIES_DIR) -> list[Path]:
 _CACHE: dict[tuple[Path, str], Policy] = {}
 
 
-def load(code: str, root: Path = POLICIES_DIR) -> Policy:
+def load(code: str, root: Path | None = None) -> Policy:
     """The pack called `code` from the policies folder (cached per pack hash)."""
+    root = root or policies_root()
     path = root / code
     if not (path / "pack.yaml").exists():
         known = ", ".join(p.name for p in pack_dirs(root)) or "none"
@@ -586,8 +596,9 @@ def load(code: str, root: Path = POLICIES_DIR) -> Policy:
     return _CACHE[key]
 
 
-def iter_packs(root: Path = POLICIES_DIR) -> Iterator[Policy]:
+def iter_packs(root: Path | None = None) -> Iterator[Policy]:
     """Every pack, loaded."""
+    root = root or policies_root()
     for p in pack_dirs(root):
         yield load(p.name, root)
 

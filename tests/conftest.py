@@ -1,0 +1,26 @@
+"""Shared fixtures: the small invented pack `testland` and a way to copy and break it."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+FIXTURES = Path(__file__).parent / "fixtures"
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+
+
+@pytest.fixture
+def testland_dir(tmp_path: Path) -> Path:
+    """A writable copy of the testland pack, in a folder called testland."""
+    target = tmp_path / "testland"
+    shutil.copytree(FIXTURES / "testland", target)
+    return target
+
+
+@pytest.fixture
+def fixtures_env(monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Point divert at the fixture packs (DIVERT_POLICIES)."""
+    monkeypatch.setenv("DIVERT_POLICIES", str(FIXTURES))
+    return FIXTURES
