@@ -83,12 +83,16 @@ class _Model(BaseModel):
 
 
 def _rising(model: BaseModel, names: Sequence[str], low: int, high: int) -> None:
-    """Check that the named cut-offs rise strictly and stay within `low`..`high`."""
+    """Check that the named cut-offs never decrease and stay within `low`..`high`.
+
+    Equal cut-offs leave a band empty (e.g. the AUDIT reading 8-14 hazardous/harmful, >= 15 likely
+    dependence: harmful_min = dependence_likely_min = 15)."""
     values = [getattr(model, n) for n in names]
     pairs = zip(values, values[1:], strict=False)
-    if values[0] < low or values[-1] > high or any(a >= b for a, b in pairs):
+    if values[0] < low or values[-1] > high or any(a > b for a, b in pairs):
         shown = ", ".join(f"{n}={v}" for n, v in zip(names, values, strict=True))
-        raise ValueError(f"{', '.join(names)} must rise strictly within {low}-{high}; got {shown}")
+        raise ValueError(
+            f"{', '.join(names)} must not decrease and lie within {low}-{high}; got {shown}")
 
 
 class AssistCutoffs(_Model):
