@@ -1,0 +1,236 @@
+"""The command line: its contract (names and JSON fields) and one-line errors with exit code 2."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from divert.cli import main
+
+from .conftest import EXAMPLES, FIXTURES
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    """Run divert in-process; returns exit code, stdout and stderr."""
+    code = 0
+    try:
+        main(args)
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def write(tmp_path: Path, name: str, text: str) -> Path:
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+CASE = """\
+person: {age: 30}
+offence: {type: possession, substance: heroin, quantity_g: 1.5, date: 2012-03-01}
+history: {prior_drug_convictions: 0, prior_violent_convictions: 0}
+consent: true
+need: high
+risk: low
+"""
+
+
+def test_assess_json_contract(tmp_path: Path, fixtures_env: Path,
+                              capsys: pytest.CaptureFixture[str]) -> None:
+    case = write(tmp_path, "case.yaml", CASE)
+    code, out, err = run(["assess", str(case), "--jurisdiction", "testland", "--json"], capsys)
+    assert code == 0, err
+    data = json.loads(out)
+    assert data["jurisdiction"] == "testland"
+    assert data["date"] == "2012-03-01"  # defaults to the offence date
+    assert data["triage"] == {**data["triage"], "risk": "low", "need": "high",
+                              "quadrant": "LR/HN"}
+    assert [s["stage"] for s in data["stages"]] == ["police", "prosecution", "court",
+                                                    "post_sentence"]
+    police = data["stages"][0]
+    assert police["recommended"] == "referral_to_health_services"
+    m = police["measures"][0]
+    assert set(m) >= {"id", "kind", "eligible", "consent_required", "reasons", "citations"}
+    assert m["id"] == "warning" and m["eligible"] is True and m["kind"] == "alternative"
+    assert data["stamp"]["pack_hash"]
+
+
+def test_assess_stage_and_date(tmp_path: Path, fixtures_env: Path,
+                               capsys: pytest.CaptureFixture[str]) -> None:
+    case = write(tmp_path, "case.yaml", CASE)
+    code, out, _ = run(["assess", str(case), "-j", "testland", "--stage", "police",
+                        "--date", "2005-01-01", "--json"], capsys)
+    data = json.loads(out)
+    assert code == 0 and data["date"] == "2005-01-01"
+    assert [s["stage"] for s in data["stages"]] == ["police"]
+    eligible = [m["id"] for m in data["stages"][0]["measures"] if m["eligible"]]
+    assert eligible == ["arrest_and_charge"]
+
+
+def test_assess_table(tmp_path: Path, fixtures_env: Path,
+                      capsys: pytest.CaptureFixture[str]) -> None:
+    case = write(tmp_path, "case.yaml", CASE)
+    code, out, _ = run(["assess", str(case), "-j", "testland", "--stage", "court"], capsys)
+    assert code == 0
+    assert "court: recommended treatment_order" in out
+    assert "Testland Courts Act s.4" in out
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["assess", "{case}", "-j", "atlantis"], "unknown jurisdiction 'atlantis'; allowed:"),
+    (["assess", "{case}", "-j", "testland", "--stage", "jail"],
+     "--stage: unknown 'jail'; allowed: police, prosecution, court, post_sentence"),
+    (["assess", "{case}", "-j", "testland", "--date", "2012-13-01"],
+     "--date: '2012-13-01' is not a date"),
+    (["assess", "{case}"], "Missing option"),
+    (["assess", "{missing}", "-j", "testland"], "cannot read file"),
+    (["score", "gad7", "{case}"], "instrument: unknown 'gad7'; allowed: assist, dast10"),
+    (["policy", "validate", "{tmp}"], "missing pack.yaml"),
+    (["policy", "validate", "{tmp}/nothing"], "not a pack folder"),
+    (["policy", "book", "atlantis", "--out", "{tmp}/b.html"], "unknown jurisdiction"),
+    (["frobnicate"], "No such command"),
+])
+def test_bad_command_line_is_one_line_and_exit_2(
+        args: list[str], message: str, tmp_path: Path, fixtures_env: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    case = write(tmp_path, "case.yaml", CASE)
+    args = [a.format(case=case, missing=tmp_path / "nope.yaml", tmp=tmp_path) for a in args]
+    code, out, err = run(args, capsys)
+    assert code == 2
+    assert message in err
+    assert len(err.strip().splitlines()) == 1
+    assert "Traceback" not in err + out
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("person: {age: 30\n", "case.yaml:2: malformed YAML"),
+    ("person: {age: -3}\n", "person.age: Input should be greater than or equal to 0"),
+    ("person: {age: 30, shoe_size: 44}\n", "person.shoe_size: unknown field"),
+    ("offence: {type: smoking}\n", "offence.type: smoking is not allowed; allowed: use, "
+                                   "possession, possession_for_supply"),
+    ("offence: {substance: heroin, quantity_g: lots}\n", "offence.quantity_g: Input should"),
+    ("offence: {aggravators: [dogs]}\n", "offence.aggravators[0]: dogs is not allowed"),
+    ("need: medium\n", "need: medium is not allowed; allowed: low, high"),
+    ("screening: {gad7: {}}\n", "unknown instrument 'gad7'"),
+    ("- just\n- a list\n", "a case must be a mapping"),
+    ("offence: {type: use, date: 2020-01-01}\nscreening: {dast10: {answers: [yes]}}\n",
+     "screening.dast10."),
+    ("person: {age: 30}\n", "the case has no offence.date; give --date"),
+])
+def test_bad_case_file_is_one_line_and_exit_2(
+        text: str, message: str, tmp_path: Path, fixtures_env: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    case = write(tmp_path, "case.yaml", text)
+    code, _, err = run(["assess", str(case), "-j", "testland"], capsys)
+    assert code == 2, err
+    assert message in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_score_json_contract(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    answers = write(tmp_path, "dast.yaml",
+                    "answers: [yes, yes, no, no, yes, yes, no, yes, yes, no]\n")
+    code, out, _ = run(["score", "dast10", str(answers), "--json"], capsys)
+    assert code == 0
+    assert json.loads(out) == {"instrument": "dast10", "score": 7, "band": "substantial"}
+
+
+def test_score_bad_response_names_file_and_item(tmp_path: Path,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    answers = write(tmp_path, "dast.yaml", "answers: [yes, yes, no, no, yes, yes, no, yes, "
+                                           "yes, perhaps]\n")
+    code, _, err = run(["score", "dast10", str(answers)], capsys)
+    assert code == 2
+    assert "dast.yaml" in err and "answers[9]" in err and "yes, no" in err
+
+
+def test_score_every_shipped_example(capsys: pytest.CaptureFixture[str]) -> None:
+    files = sorted((EXAMPLES / "screening").glob("*.yaml"))
+    assert files
+    for f in files:
+        instrument = next(i for i in ("cage_aid", "dast10", "assist", "audit", "crafft",
+                                      "uncope", "dsm5", "psa") if f.name.startswith(i))
+        code, out, err = run(["score", instrument, str(f), "--json"], capsys)
+        assert code == 0, (f, err)
+        assert json.loads(out)["instrument"] == instrument
+
+
+def test_policy_list_and_validate(fixtures_env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(["policy", "list", "--json"], capsys)
+    data = json.loads(out)
+    assert code == 0 and [d["code"] for d in data] == ["testland"]
+    assert data[0]["provenance"]["police"] == {"verified": 3, "unverified": 1}
+    code, out, _ = run(["policy", "validate", str(FIXTURES / "testland")], capsys)
+    assert code == 0 and "testland: valid" in out
+
+
+def test_policy_validate_reports_wrong_expectation(testland_dir: Path,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    cases = testland_dir / "cases.yaml"
+    cases.write_text(cases.read_text().replace("recommended: treatment_order",
+                                               "recommended: fine"))
+    code, _, err = run(["policy", "validate", str(testland_dir)], capsys)
+    assert code == 1
+    assert "cases.yaml:1: small heroin possession before the 2010 reform" in err
+    assert "expected recommended fine, got treatment_order" in err
+
+
+def test_policy_validate_bad_pack_exit_2(testland_dir: Path,
+                                         capsys: pytest.CaptureFixture[str]) -> None:
+    police = testland_dir / "police.yaml"
+    police.write_text(police.read_text().replace("offence.quantity_g <=", "offence.qty <="))
+    code, _, err = run(["policy", "validate", str(testland_dir)], capsys)
+    assert code == 2
+    assert "police.yaml:" in err and "unknown name 'offence.qty'" in err
+
+
+def test_policy_book(tmp_path: Path, fixtures_env: Path,
+                     capsys: pytest.CaptureFixture[str]) -> None:
+    out_file = tmp_path / "book" / "testland.html"
+    code, _, _ = run(["policy", "book", "testland", "--out", str(out_file)], capsys)
+    html = out_file.read_text()
+    assert code == 0
+    assert "Testland Police Act s.5" in html and "Police may warn." in html
+    assert "offence.quantity_g &lt;= threshold_g[offence.substance]" in html
+    assert "within the personal-use threshold" in html
+    assert "from 2010-01-01" in html and "coercive" in html
+    assert "http://" not in html and "https://" not in html  # no network
+
+
+def test_examples_main_job(fixtures_env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(["examples", "--json"], capsys)
+    rows = json.loads(out)
+    assert code == 0
+    assert {r["case"] for r in rows} == {"small heroin possession before the 2010 reform",
+                                         "same possession after the 2010 reform"}
+    assert all(r["ok"] in (True, None) for r in rows)
+    code, out, _ = run(["examples"], capsys)
+    assert code == 0 and "0 differ from the pack's expectations" in out
+
+
+def test_examples_fail_when_a_pack_disagrees(testland_dir: Path, monkeypatch: pytest.MonkeyPatch,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    cases = testland_dir / "cases.yaml"
+    cases.write_text(cases.read_text().replace("recommended: referral_to_health_services",
+                                               "recommended: warning"))
+    monkeypatch.setenv("DIVERT_POLICIES", str(testland_dir.parent))
+    code, out, _ = run(["examples"], capsys)
+    assert code == 1 and "1 differ" in out
+
+
+def test_console_script_runs_without_traceback(tmp_path: Path) -> None:
+    env = {**os.environ, "DIVERT_POLICIES": str(FIXTURES)}
+    exe = Path(sys.executable).with_name("divert")
+    result = subprocess.run([str(exe), "assess", str(tmp_path / "none.yaml"), "-j", "testland"],
+                            capture_output=True, text=True, env=env, cwd=REPO)
+    assert result.returncode == 2
+    assert result.stderr.startswith("error: ") and "Traceback" not in result.stderr
