@@ -50,9 +50,9 @@ def _audit(total: int) -> ScreeningResult:
 
 
 def _assist(name: str, high: bool) -> ScreeningResult:
-    """ASSIST with `name` at 27 (high) or 26 (moderate)."""
-    # daily 6 + daily 6 + weekly 6 + monthly 6 = 24; + Q6 yes, not past 3 months 3 = 27
-    # or weekly 4 + ... = 26 with Q2 daily replaced... build explicitly:
+    """ASSIST with `name` at 27 or 26 (tobacco: 28 or 25); item scores PMC4983530 Table 1."""
+    # high: daily 6 + daily 6 + weekly 6 + monthly 6 + yes, not past 3 months 3 + no 0 = 27
+    # low: daily 6 + weekly 5 + daily 7 + once or twice 5 + yes, not past 3 months 3 + no 0 = 26
     answers = {"q1": "yes", "q2": "daily", "q3": "daily", "q4": "weekly", "q5": "monthly",
                "q6": "yes_not_past_3_months" if high else "no", "q7": "no"}
     if not high:
@@ -146,7 +146,8 @@ def test_as_facts_uses_vocabulary_names() -> None:
         ({"dsm5": _dsm5(3)}, "low", "need low: DSM-5 criteria 3 < 4"),
         ({"audit": _audit(20)}, "high", "need high: AUDIT score 20 >= 20"),
         ({"audit": _audit(19)}, "low", "need low: AUDIT score 19 < 20"),
-        ({"assist": _assist("cannabis", True)}, "high", "need high: ASSIST cannabis score 27 >= 27"),
+        ({"assist": _assist("cannabis", True)}, "high",
+         "need high: ASSIST cannabis score 27 >= 27"),
         ({"assist": _assist("opioids", False)}, "low", "need low: ASSIST opioids score 26 < 27"),
     ],
 )
@@ -160,7 +161,8 @@ def test_assist_alcohol_and_tobacco_do_not_make_need_high_by_default() -> None:
     for name in ("alcohol", "tobacco"):
         triage = assess_triage({"assist": _assist(name, True)}, {})
         assert triage.need == "low"
-        assert triage.reasons[0] == "need low: no screening result given and no need stated"
+        assert triage.reasons[0] == (
+            "need low: no need cut-off applies to the results given (ASSIST)")
     config = TriageConfig.from_mapping({"need_high": {"assist_alcohol_score_min": 27}})
     triage = assess_triage({"assist": _assist("alcohol", True)}, {}, config)
     assert triage.need == "high"
@@ -224,7 +226,7 @@ def test_nothing_known_gives_low_low() -> None:
     assert triage.to_json() == {
         "risk": "low", "need": "low", "quadrant": "LR/LN", "disorder": "none", "injecting": None,
         "reasons": [
-            "need low: no screening result given and no need stated",
+            "need low: no screening result given",
             "risk low: 0 prognostic indicators < 2; unknown: person.age, "
             "history.prior_diversion_failures, history.prior_incarcerations, "
             "history.prior_convictions, history.pending_charge, history.fta_past_2_years",

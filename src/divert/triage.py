@@ -363,8 +363,10 @@ def assess_triage(
 
     need_checks = _need_checks(results, (injecting, source), stated, config.need_high)
     computed_need = "high" if any(met for met, _ in need_checks) else "low"
-    reasons += _level_reasons("need", need, computed_need, need_checks,
-                              "no screening result given and no need stated")
+    nothing = ("no screening result given" if not results else
+               "no need cut-off applies to the results given ("
+               + ", ".join(_LABELS[k] for k in results) + ")")
+    reasons += _level_reasons("need", need, computed_need, need_checks, nothing)
 
     risk_checks = _risk_checks(results, facts, config.risk_high)
     computed_risk = "high" if any(met for met, _ in risk_checks) else "low"
