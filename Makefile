@@ -22,11 +22,11 @@ run: $(STAMP)
 	$(BIN)/divert examples
 
 test: $(STAMP)
-	$(BIN)/ruff check src tests
+	$(BIN)/ruff check src tests conftest.py
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests
+	$(BIN)/ruff check src tests conftest.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info src/*.egg-info

@@ -120,7 +120,7 @@ def test_every_shipped_pack_loads_with_citations() -> None:
         "model", "usa", "portugal", "belgium", "iran", "malaysia", "kenya", "cote_divoire"}
     for pack in packs:
         assert len(pack.examples) >= 6, pack.code
-        for stage, rules in pack.rules.items():
+        for rules in pack.rules.values():
             for rule in rules:
                 assert rule.citations and all(c.strip() for c in rule.citations), rule.where
     assert [p.name for p in pack_dirs()] == sorted(p.code for p in packs)

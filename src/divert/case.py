@@ -7,7 +7,6 @@ unknown field or an out-of-range value is refused with a message naming the fiel
 from __future__ import annotations
 
 import datetime as dt
-from datetime import date
 from pathlib import Path
 from typing import Any, Literal
 

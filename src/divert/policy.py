@@ -7,12 +7,12 @@ as one line naming the file, the line and the field.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
-import os
 import math
+import os
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-import datetime as dt
 from datetime import date
 from functools import cached_property
 from pathlib import Path
