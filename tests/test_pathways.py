@@ -184,3 +184,10 @@ def test_decide_equals_vectorised_evaluation(rows: list[dict], day: date, need: 
                     code = int(together[m.id][i])
                     assert m.status == {2: "eligible", 0: "not_eligible",
                                         1: "undetermined"}[code], (pack.code, stage, m.id)
+
+
+def test_stated_disorder_counts_towards_need(testland: Policy) -> None:
+    prepared = prepare(parse_case(case(need=None, disorder="severe")), testland)
+    assert prepared.triage.need == "high"
+    assert prepared.facts["screening.disorder"] == "severe"
+    assert prepare(parse_case(case(need=None, disorder="mild")), testland).triage.need == "low"

@@ -18,7 +18,7 @@ from divert.catalogue import CATALOGUE, Measure
 from divert.errors import InputError
 from divert.policy import Policy, Rule
 from divert.rules import TraceStep, encode_batch, truth_value
-from divert.screening import ScreeningCutoffs, ScreeningResult, score
+from divert.screening import ScreeningCutoffs, ScreeningResult, score_all
 from divert.triage import Triage, TriageConfig, assess_triage
 from divert.vocabulary import STAGES
 
@@ -114,13 +114,10 @@ class Prepared:
 def prepare(case: Case, policy: Policy) -> Prepared:
     """Score the case's screening, triage it with the pack's cut-offs, and flatten its facts."""
     cutoffs = ScreeningCutoffs.model_validate(policy.meta.screening or {})
-    results: dict[str, ScreeningResult] = {}
-    for name, responses in case.screening.items():
-        try:
-            results[name] = score(name, responses, cutoffs)
-        except InputError as exc:
-            raise InputError(f"screening.{name}.{exc}") from None
+    results = score_all(case.screening, cutoffs)
     facts = case.facts()
+    if case.disorder is not None:
+        facts["screening.disorder"] = case.disorder
     config = TriageConfig.model_validate(policy.meta.triage or {})
     triage = assess_triage(results, facts, config, need=case.need, risk=case.risk)
     facts["screening.disorder"] = case.disorder or triage.disorder
