@@ -191,3 +191,23 @@ def test_stated_disorder_counts_towards_need(testland: Policy) -> None:
     assert prepared.triage.need == "high"
     assert prepared.facts["screening.disorder"] == "severe"
     assert prepare(parse_case(case(need=None, disorder="mild")), testland).triage.need == "low"
+
+
+def test_intensive_measures_do_not_fit_low_risk_low_need(testland: Policy) -> None:
+    c = case(need="low", risk="low", history={"prior_drug_convictions": 1,
+                                              "prior_violent_convictions": 0})
+    advice = decide(parse_case(c), testland, "court")
+    assert set(advice.eligible) >= {"drug_treatment_court", "treatment_order"}
+    assert advice.recommended is None
+    assert any("too intensive for LR/LN" in n for n in advice.notes)
+    # low risk, high need: treatment emphasis, but never the full treatment court
+    c["need"] = "high"
+    assert decide(parse_case(c), testland, "court").recommended == "treatment_order"
+
+
+def test_pardon_is_reported_but_never_recommended() -> None:
+    from divert.pathways import MeasureAdvice, recommend
+
+    pardon = MeasureAdvice("pardon_or_remission", "Pardon", "alternative", True, "eligible",
+                           False, True, [], [], [])
+    assert recommend([pardon], "low", "low", True) == (None, None)

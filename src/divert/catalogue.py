@@ -1,7 +1,8 @@
 """The measure catalogue: stable ids shared by every pack (more may be added, none renamed).
 
 `treatment` and `supervision` are intensities 0-3 used to fit a measure to a risk/need quadrant;
-`involves_treatment` marks measures that place a person in treatment, which need informed consent.
+`involves_treatment` marks measures that place a person in treatment, which need informed consent;
+`recommendable` is false for acts of clemency that no practitioner's advice can ask for.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ class Measure:
     supervision: int
     involves_treatment: bool = False
     custodial: bool = False
+    recommendable: bool = True
 
 
 _MEASURES = [
@@ -69,7 +71,8 @@ _MEASURES = [
             "Early or conditional release with treatment", 2, 2, involves_treatment=True),
     Measure("release_with_aftercare", "post_sentence", "alternative",
             "Release with aftercare", 1, 1, involves_treatment=True),
-    Measure("pardon_or_remission", "post_sentence", "alternative", "Pardon or remission", 0, 0),
+    Measure("pardon_or_remission", "post_sentence", "alternative", "Pardon or remission", 0, 0,
+            recommendable=False),
 ]
 
 CATALOGUE: dict[str, Measure] = {m.id: m for m in _MEASURES}

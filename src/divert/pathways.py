@@ -175,11 +175,24 @@ def fit_key(measure: Measure, index: int, need: str, risk: str) -> tuple[int, in
     return (fit, t_tie, s_tie, -index)
 
 
+def fits(measure: Measure, need: str, risk: str) -> bool:
+    """Whether a measure suits the quadrant at all (risk-need-responsivity).
+
+    Intensive treatment (intensity 2+) does not fit low need, and the most intensive supervision
+    (3: treatment court, custody) does not fit low risk: low-risk, low-need people have most to
+    lose from them (Marlowe 2012, NDCI Fact Sheet VII(2); domain-rules.md 2.2-2.3).
+    """
+    if need == "low" and measure.treatment >= 2:
+        return False
+    return not (risk == "low" and measure.supervision >= 3)
+
+
 def recommend(measures: list[MeasureAdvice], need: str, risk: str,
               consent: bool | None) -> tuple[str | None, str | None]:
     """The recommended measure and, if the best fit awaits consent, that measure's id."""
     candidates = [(i, m) for i, m in enumerate(measures)
-                  if m.eligible and m.kind == "alternative"]
+                  if m.eligible and m.kind == "alternative" and CATALOGUE[m.id].recommendable
+                  and fits(CATALOGUE[m.id], need, risk)]
     if not candidates:
         return None, None
 
@@ -232,6 +245,11 @@ def decide_prepared(prepared: Prepared, policy: Policy, stage: str, day: date) -
     recommended, pending = recommend(measures, prepared.triage.need, prepared.triage.risk,
                                      consent)
     notes = _notes(measures, recommended, pending, consent)
+    unfit = [m.id for m in measures if m.eligible and m.kind == "alternative"
+             and not fits(CATALOGUE[m.id], prepared.triage.need, prepared.triage.risk)]
+    if unfit:
+        notes.append(f"Open but too intensive for {prepared.triage.quadrant} (risk-need-"
+                     f"responsivity), so not recommended: {', '.join(unfit)}.")
     return StageAdvice(stage, day, measures, recommended, pending, notes)
 
 
