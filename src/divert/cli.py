@@ -19,12 +19,14 @@ from rich.table import Table
 from typer.exceptions import TyperException
 
 from divert.errors import DivertError, InputError
+from divert.registry.cli import app as registry_app
 from divert.vocabulary import STAGES
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="divert: treatment instead of conviction, advice by the law of a place.")
 policy_app = typer.Typer(no_args_is_help=True, help="Browse, check and print policy packs.")
 app.add_typer(policy_app, name="policy")
+app.add_typer(registry_app, name="registry")
 
 out = Console(highlight=False, soft_wrap=False,
               width=None if sys.stdout.isatty() else 150)

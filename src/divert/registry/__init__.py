@@ -1,0 +1,1 @@
+"""The registry of a diversion programme or treatment court: participants, tests, hearings, audit."""
