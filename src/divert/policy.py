@@ -11,12 +11,12 @@ import datetime as dt
 import hashlib
 import math
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal, Protocol, TypeVar
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -36,7 +36,8 @@ POLICIES_DIR = Path(__file__).resolve().parents[2] / "policies"
 def policies_root() -> Path:
     """Where packs live: $DIVERT_POLICIES if set, else the repository's policies/ folder."""
     return Path(os.environ.get("DIVERT_POLICIES") or POLICIES_DIR)
-PACK_FILES = ("pack.yaml", "parameters.yaml", *(f"{s}.yaml" for s in STAGES), "cases.yaml")
+PACK_FILES = ("pack.yaml", "parameters.yaml", "practice.yaml", *(f"{s}.yaml" for s in STAGES),
+              "cases.yaml")
 
 
 # --- YAML with line numbers -----------------------------------------------------------------------
@@ -213,9 +214,10 @@ class ParameterSpec(Strict):
     @field_validator("keys")
     @classmethod
     def _keys_in_vocabulary(cls, v: str | None) -> str | None:
-        if v is not None and (v not in FIELDS or FIELDS[v].type != "category"):
+        if v is not None and v != "measure" and (v not in FIELDS or FIELDS[v].type != "category"):
             cats = [n for n, f in FIELDS.items() if f.type == "category"]
-            raise ValueError(f"keys must name a category field; allowed: {', '.join(cats)}")
+            raise ValueError(f"keys must name a category field or `measure`; allowed: "
+                             f"{', '.join(cats)}, measure")
         return v
 
 
@@ -331,6 +333,8 @@ class Policy:
     examples: list[ExampleCase]
     example_lines: list[int] = field(default_factory=list)
     hash: str = ""
+    practice: dict[str, Parameter] = field(default_factory=dict)
+    overlays: list[str] = field(default_factory=list)
 
     def rules_in_force(self, stage: str, day: date) -> list[Rule]:
         """The version of each measure of `stage` that is in force on `day`, in file order."""
@@ -373,12 +377,18 @@ class Policy:
         c = counts.setdefault("parameters", {"verified": 0, "unverified": 0})
         for p in self.parameters.values():
             c[p.spec.provenance] += 1
+        if self.practice:
+            c = counts.setdefault("practice", {"verified": 0, "unverified": 0})
+            for p in self.practice.values():
+                c[p.spec.provenance] += 1
         return counts
 
 
 def _param_specs(parameters: Mapping[str, Parameter]) -> dict[str, ParamSpec]:
     out = {}
     for name, p in parameters.items():
+        if p.spec.keys == "measure":
+            continue  # practice tables by measure are not for rules
         keys = FIELDS[p.spec.keys] if p.spec.keys else None
         out[name] = ParamSpec(name, p.kind, keys)
     return out
@@ -399,7 +409,7 @@ def _check_parameters(data: Any, params: dict[str, Parameter], path: Path) -> No
             if p.spec.keys is None:
                 raise PackError(f"{name}.keys: a table needs `keys` naming its category field",
                                 where=where)
-            allowed = FIELDS[p.spec.keys].values
+            allowed = tuple(CATALOGUE) if p.spec.keys == "measure" else FIELDS[p.spec.keys].values
             for day, table in p.spec.values.items():
                 assert isinstance(table, Mapping)
                 for key, value in table.items():
@@ -483,41 +493,71 @@ def pack_hash(path: Path) -> str:
     return digest.hexdigest()
 
 
-def load_pack(path: Path | str) -> Policy:
-    """Load, validate and compile the pack in folder `path`; PackError names file and line."""
+class Overlay(Protocol):
+    """A scenario overlay: a data change applied to a pack's raw files before they are compiled."""
+
+    name: str
+    hash: str
+
+    def apply(self, raw: dict[str, Any]) -> dict[str, Any]:
+        """The pack's raw file data (file name -> YAML data) with the overlay applied."""
+        ...
+
+
+def read_pack_files(path: Path) -> dict[str, Any]:
+    """The raw YAML data of each file of a pack folder, by file name (absent files omitted)."""
     path = Path(path)
     if not path.is_dir():
         raise PackError("not a pack folder (expected policies/<code>/ with pack.yaml)",
                         where=str(path))
-    meta_file = path / "pack.yaml"
-    if not meta_file.exists():
+    if not (path / "pack.yaml").exists():
         raise PackError("missing pack.yaml", where=str(path))
-    meta_data = _load(meta_file)
+    return {name: _load(path / name) for name in PACK_FILES if (path / name).exists()}
+
+
+def _parameters(data: Any, file: Path) -> dict[str, Parameter]:
+    params: dict[str, Parameter] = {}
+    data = data or {}
+    if not isinstance(data, Mapping):
+        raise PackError("expected a mapping of parameter names", where=str(file))
+    for name, spec in data.items():
+        params[str(name)] = Parameter(str(name), validate_model(ParameterSpec, spec, file, (name,)))
+    _check_parameters(data, params, file)
+    return params
+
+
+def load_pack(path: Path | str, overlays: Sequence[Overlay] = ()) -> Policy:
+    """Load, validate and compile the pack in folder `path`, with any scenario overlays applied.
+
+    PackError names the file, the line and the field of the first problem.
+    """
+    path = Path(path)
+    raw = read_pack_files(path)
+    for overlay in overlays:
+        raw = overlay.apply(raw)
+    meta_file = path / "pack.yaml"
+    meta_data = raw["pack.yaml"]
     meta = validate_model(PackMeta, meta_data, meta_file)
     if meta.code != path.name:
         raise PackError(f"code: {meta.code!r} must equal the folder name {path.name!r}",
                         where=f"{meta_file}:{line_of(meta_data, ('code',))}")
     _check_cutoffs(meta, meta_data, meta_file)
 
-    params: dict[str, Parameter] = {}
-    param_file = path / "parameters.yaml"
-    if param_file.exists():
-        data = _load(param_file) or {}
-        if not isinstance(data, Mapping):
-            raise PackError("expected a mapping of parameter names", where=str(param_file))
-        for name, spec in data.items():
-            params[str(name)] = Parameter(
-                str(name), validate_model(ParameterSpec, spec, param_file, (name,)))
-        _check_parameters(data, params, param_file)
+    params = _parameters(raw.get("parameters.yaml"), path / "parameters.yaml")
+    practice = _parameters(raw.get("practice.yaml"), path / "practice.yaml")
+    clash = sorted(set(params) & set(practice))
+    if clash:
+        raise PackError(f"{clash[0]}: defined in both parameters.yaml and practice.yaml",
+                        where=str(path / "practice.yaml"))
     specs = _param_specs(params)
 
     rules: dict[str, list[Rule]] = {}
     for stage in STAGES:
         stage_file = path / f"{stage}.yaml"
-        if not stage_file.exists():
+        data = raw.get(f"{stage}.yaml")
+        if data is None:
             rules[stage] = []
             continue
-        data = _load(stage_file) or {}
         spec = validate_model(StageFile, data, stage_file)
         if spec.stage is not None and spec.stage != stage:
             raise PackError(f"stage: {spec.stage!r} does not match the file name",
@@ -527,15 +567,18 @@ def load_pack(path: Path | str) -> Policy:
     examples: list[ExampleCase] = []
     lines: list[int] = []
     case_file = path / "cases.yaml"
-    if case_file.exists():
-        data = _load(case_file) or []
-        if not isinstance(data, list):
-            raise PackError("expected a list of example cases", where=str(case_file))
-        for i, item in enumerate(data):
-            examples.append(validate_model(ExampleCase, item, case_file, (i,)))
-            lines.append(line_of(data, (i,)) or 0)
-    policy = Policy(meta.code, path, meta, params, rules, examples, lines, pack_hash(path))
-    _check_example_measures(policy, data if case_file.exists() else [], case_file)
+    data = raw.get("cases.yaml") or []
+    if not isinstance(data, list):
+        raise PackError("expected a list of example cases", where=str(case_file))
+    for i, item in enumerate(data):
+        examples.append(validate_model(ExampleCase, item, case_file, (i,)))
+        lines.append(line_of(data, (i,)) or 0)
+    digest = pack_hash(path)
+    if overlays:
+        digest = hashlib.sha256((digest + "".join(o.hash for o in overlays)).encode()).hexdigest()
+    policy = Policy(meta.code, path, meta, params, rules, examples, lines, digest,
+                    practice=practice, overlays=[o.name for o in overlays])
+    _check_example_measures(policy, data, case_file)
     return policy
 
 
