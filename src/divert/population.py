@@ -1,0 +1,157 @@
+"""The synthetic population: people who use drugs, as a struct of compact NumPy arrays.
+
+One slot per person, including the entrants who join during the run (they wait in slots marked
+`UNBORN` until their month comes), so a person's id is their slot index and a replication's people
+are the same in every scenario (common random numbers). About 44 bytes per person.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from typing import Any
+
+import numpy as np
+
+from divert.practice import shares
+from divert.vocabulary import SUBSTANCES
+
+# life status
+UNBORN, ALIVE, DEAD, EXITED = 0, 1, 2, 3
+# criminal-justice position
+COMMUNITY, PRETRIAL, MEASURE, PRISON, COMPULSORY = 0, 1, 2, 3, 4
+CJ_STATES = ("community", "pretrial_detention", "in_measure", "prison", "compulsory_treatment")
+# treatment
+NO_TREATMENT, OUTPATIENT, OAT, RESIDENTIAL, IN_PRISON = 0, 1, 2, 3, 4
+TREATMENTS = ("none", "outpatient", "opioid_agonist", "residential", "in_prison")
+NEVER = np.int16(32767)
+OPIOIDS = np.array([SUBSTANCES.index(s) for s in ("heroin", "morphine", "opium", "methadone")])
+
+
+@dataclass
+class Population:
+    """Every simulated person's state, one array per attribute (struct of arrays)."""
+
+    status: np.ndarray          # int8: UNBORN, ALIVE, DEAD, EXITED
+    entry_month: np.ndarray     # int16: month the person joins (0 for the starting population)
+    age_m: np.ndarray           # int16: age in months
+    sex: np.ndarray             # int8: vocabulary code of person.sex
+    substance: np.ndarray       # int8: vocabulary code of offence.substance (primary substance)
+    injecting: np.ndarray       # int8: 0/1
+    severity: np.ndarray        # int8: 0 none, 1 mild, 2 moderate, 3 severe
+    active: np.ndarray          # int8: 1 active use, 0 remission
+    risk: np.ndarray            # int8: 0 low, 1 high criminogenic risk
+    treatment: np.ndarray       # int8: NO_TREATMENT .. IN_PRISON
+    cj: np.ndarray              # int8: COMMUNITY .. COMPULSORY
+    cj_timer: np.ndarray        # int16: months left in the current position
+    measure: np.ndarray         # int8: catalogue index of the current measure, -1 none
+    next_measure: np.ndarray    # int8: disposition waiting for the end of pre-trial detention
+    next_timer: np.ndarray      # int16
+    since_release: np.ndarray   # int16: months since leaving custody (NEVER if not)
+    drug_prisoner: np.ndarray   # int8: in custody for a drug offence
+    effect_measure: np.ndarray  # int8: measure whose effect on reoffending applies, -1 none
+    effect_until: np.ndarray    # int16: month until which that effect applies
+    prior_convictions: np.ndarray        # int8 counts (capped at 100)
+    prior_drug_convictions: np.ndarray
+    prior_violent_convictions: np.ndarray
+    prior_incarcerations: np.ndarray
+    prior_diversion_failures: np.ndarray
+    prior_diversions: np.ndarray
+    prior_drug_arrests: np.ndarray
+    sentence_m: np.ndarray      # int16: custodial sentence, months
+    served_m: np.ndarray        # int16: months served
+    flag: np.ndarray            # int8: decision needed this month (see simulation)
+    off_type: np.ndarray        # int8: type of the offence that brought the last police contact
+    cohort_path: np.ndarray     # int8: disposition at the first decision in the run, -1 none
+    cohort_month: np.ndarray    # int16: month of that decision
+    rearrest_month: np.ndarray  # int16: first police contact after it, -1 none
+
+    @property
+    def size(self) -> int:
+        return int(self.status.shape[0])
+
+    def nbytes(self) -> int:
+        """Memory held by the population's arrays."""
+        return sum(getattr(self, f.name).nbytes for f in fields(self))
+
+    def copy(self) -> Population:
+        return Population(**{f.name: getattr(self, f.name).copy() for f in fields(self)})
+
+
+def capacity(persons: int, months: int, values: Mapping[str, Any]) -> tuple[int, int]:
+    """Slots needed: the starting persons and the entrants over `months` (per month, rounded)."""
+    per_month = entrants_per_month(persons, values)
+    return persons + per_month * months, per_month
+
+
+def entrants_per_month(persons: int, values: Mapping[str, Any]) -> int:
+    """Entrants each month for a sample of `persons` (rate x sample size / 12, rounded)."""
+    return int(round(persons * float(values["entrants_per_year"]) / 12.0))
+
+
+def _choice(rng: np.random.Generator, probs: np.ndarray, n: int) -> np.ndarray:
+    cum = np.cumsum(probs)
+    cum[-1] = 1.0
+    return np.searchsorted(cum, rng.random(n), side="right").astype(np.int8)
+
+
+def synthesise(persons: int, months: int, values: Mapping[str, Any],
+               rng: np.random.Generator) -> Population:
+    """A population of `persons` people plus the entrants of `months` months, drawn from the pack.
+
+    Entrants are younger (mean age 22) and start without a record, in active use.
+    """
+    if persons <= 0:
+        raise ValueError("persons must be positive")
+    total, per_month = capacity(persons, months, values)
+    status = np.zeros(total, dtype=np.int8)
+    status[:persons] = ALIVE
+    entry = np.zeros(total, dtype=np.int16)
+    if per_month:
+        entry[persons:] = 1 + np.arange(total - persons, dtype=np.int64) // per_month
+    age_mean = np.where(np.arange(total) < persons, float(values["age_mean_years"]), 22.0)
+    age_y = np.clip(rng.normal(age_mean, float(values["age_sd_years"]) * np.where(
+        np.arange(total) < persons, 1.0, 0.5)), 12.0, float(values["exit_age_years"]) - 1)
+    age_m = (age_y * 12).astype(np.int16)
+    sex = np.where(rng.random(total) < float(values["female_share"]), 0, 1).astype(np.int8)
+    substance = _choice(rng, shares(values, "substance_share"), total)
+    injecting = (rng.random(total) < float(values["injecting_share"])).astype(np.int8)
+    severity = _choice(rng, shares(values, "disorder_share"), total)
+    risk = (rng.random(total) < float(values["high_risk_share"])).astype(np.int8)
+    start = np.arange(total) < persons
+
+    def record(share: str) -> np.ndarray:
+        return ((rng.random(total) < float(values[share])) & start).astype(np.int8)
+
+    prior_conv = record("prior_conviction_share")
+    prior_drug = np.minimum(prior_conv, record("prior_drug_conviction_share") +
+                            (prior_conv & (rng.random(total) < 0.3)))
+    prior_inc = np.minimum(prior_conv, record("prior_incarceration_share"))
+    treated = (rng.random(total) < float(values["initial_treatment_share"])) & start & (severity >= 2)
+    opioid = np.isin(substance, OPIOIDS)
+    treatment = np.where(treated, np.where(opioid, OAT, OUTPATIENT), NO_TREATMENT).astype(np.int8)
+    cj = np.zeros(total, dtype=np.int8)
+    jailed = (rng.random(total) < float(values["initial_prison_share"])) & start
+    cj[jailed] = PRISON
+    timer = np.where(jailed, 1 + (rng.random(total) * 24).astype(np.int16), 0).astype(np.int16)
+    treatment[jailed] = NO_TREATMENT
+    n = total
+    return Population(
+        status=status, entry_month=entry, age_m=age_m, sex=sex, substance=substance,
+        injecting=injecting, severity=severity, active=np.ones(n, dtype=np.int8), risk=risk,
+        treatment=treatment, cj=cj, cj_timer=timer, measure=np.full(n, -1, dtype=np.int8),
+        next_measure=np.full(n, -1, dtype=np.int8), next_timer=np.zeros(n, dtype=np.int16),
+        since_release=np.full(n, NEVER, dtype=np.int16), drug_prisoner=jailed.astype(np.int8),
+        effect_measure=np.full(n, -1, dtype=np.int8), effect_until=np.zeros(n, dtype=np.int16),
+        prior_convictions=np.maximum(prior_conv, prior_inc).astype(np.int8),
+        prior_drug_convictions=prior_drug.astype(np.int8),
+        prior_violent_convictions=np.zeros(n, dtype=np.int8),
+        prior_incarcerations=prior_inc.astype(np.int8),
+        prior_diversion_failures=np.zeros(n, dtype=np.int8),
+        prior_diversions=np.zeros(n, dtype=np.int8),
+        prior_drug_arrests=prior_drug.astype(np.int8),
+        sentence_m=timer.copy(), served_m=np.zeros(n, dtype=np.int16),
+        flag=np.zeros(n, dtype=np.int8), off_type=np.full(n, -1, dtype=np.int8),
+        cohort_path=np.full(n, -1, dtype=np.int8), cohort_month=np.full(n, -1, dtype=np.int16),
+        rearrest_month=np.full(n, -1, dtype=np.int16),
+    )

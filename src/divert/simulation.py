@@ -1,0 +1,169 @@
+"""One simulated run: a pack's population month by month under its law and practice.
+
+`run()` draws the replication's practice values (probabilistic sensitivity analysis), synthesises
+the population, then each month calls the kernel (deaths, use, treatment, timers, offences) and the
+decision step (the pack's rules at every criminal-justice contact). It returns monthly series in
+sample units, with the scale factor to the real population, and cohort outcomes by pathway.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+import numpy as np
+
+from divert.catalogue import CATALOGUE
+from divert.decisions import MEASURE_IDS, PATHWAYS, Decider, Practice
+from divert.kernel import FP, METRICS, M, step
+from divert.policy import Policy
+from divert.population import OPIOIDS, synthesise
+from divert.practice import draw, resolve, shares, table
+from divert.vocabulary import SUBSTANCES
+
+COST_SECTORS = ("police", "courts", "prison", "probation", "treatment", "health")
+SERIES = (*METRICS, *(f"cost_{s}" for s in COST_SECTORS), "cost_total")
+COHORT_YEARS = (1, 2, 3)
+
+
+def monthly(rate_per_year: float) -> float:
+    """A yearly rate as a monthly probability."""
+    return 1.0 - math.exp(-max(rate_per_year, 0.0) / 12.0)
+
+
+def add_months(start: date, months: int) -> date:
+    """The first day of the month `months` after `start`'s month."""
+    y, m = divmod(start.month - 1 + months, 12)
+    return date(start.year + y, m + 1, 1)
+
+
+def stream_key(seed: int, replication: int, purpose: int) -> int:
+    """A 64-bit key for one replication and purpose, the same in every scenario."""
+    return int(np.random.SeedSequence([seed, replication, purpose]).generate_state(1, np.uint64)[0])
+
+
+@dataclass
+class RunResult:
+    """A run's monthly series (sample units), cohort outcomes and final state."""
+
+    scenario: str
+    replication: int
+    persons: int
+    months: int
+    start: date
+    scale: float
+    series: np.ndarray                        # months x len(SERIES)
+    cohort: np.ndarray                        # len(PATHWAYS) x (1 + len(COHORT_YEARS)) counts
+    final: dict[str, float] = field(default_factory=dict)
+    values: dict[str, Any] = field(default_factory=dict)
+
+    def metric(self, name: str) -> np.ndarray:
+        return self.series[:, SERIES.index(name)]
+
+
+def kernel_inputs(values: dict[str, Any]) -> dict[str, Any]:
+    """Practice values as the kernel's vectors of monthly probabilities and multipliers."""
+    v = values
+    fp = np.zeros(len(FP))
+    put = {
+        "rr_injecting": v["overdose_rr_injecting"], "rr_in_treatment": v["overdose_rr_in_treatment"],
+        "rr_remission": v["overdose_rr_remission"], "rr_custody": v["overdose_rr_in_prison"],
+        "rr_release_first_month": v["overdose_rr_release_first_month"],
+        "rr_release_year": v["overdose_rr_release_year"],
+        "p_other_death": monthly(v["mortality_other_per_year"]),
+        "p_relapse": monthly(v["relapse_rate_per_year"]),
+        "p_treatment_entry": monthly(v["treatment_entry_rate_per_year"]),
+        "p_dropout": monthly(v["treatment_dropout_rate_per_year"]),
+        "treatment_remission_rr": v["treatment_remission_rr"],
+        "p_offence": monthly(v["offence_rate_per_year"]),
+        "rr_offence_high_risk": v["offence_rr_high_risk"],
+        "rr_offence_treatment": v["offence_rr_in_treatment"],
+        "rr_offence_remission": v["offence_rr_remission"],
+        "p_detection": min(max(float(v["detection_prob"]), 0.0), 1.0),
+        "exit_age_months": float(v["exit_age_years"]) * 12,
+        "life_expectancy_months": round(float(v["life_expectancy_years"]) * 12),
+    }
+    for name, value in put.items():
+        fp[FP.index(name)] = float(value)
+    od_rr = table(v, "overdose_substance_rr", 1.0)
+    p_od = np.array([monthly(float(v["overdose_death_rate_per_year"]) * r) for r in od_rr])
+    remit = table(v, "remission_rate_per_year", 0.1)
+    return {
+        "fp": fp, "p_od": p_od, "p_remit": np.array([monthly(r) for r in remit]),
+        "type_cum": np.cumsum(shares(v, "offence_type_share")),
+        "opioid": np.isin(np.arange(len(SUBSTANCES)), OPIOIDS),
+    }
+
+
+def run(policy: Policy, persons: int, months: int, start: date, seed: int, replication: int,
+        *, scenario: str = "", engine: str = "numba", uncertainty: bool = True) -> RunResult:
+    """Simulate `persons` people for `months` months from `start` (replication `replication`)."""
+    resolved = resolve(policy, start)
+    rng_params = np.random.default_rng([seed, replication, 7]) if uncertainty else None
+    values = draw(resolved, rng_params)
+    scale = float(values["population_size"]) / persons
+    pop = synthesise(persons, months, values, np.random.default_rng([seed, replication, 1]))
+    key = stream_key(seed, replication, 3)
+    practice = Practice(values, scale)
+    k = kernel_inputs(values)
+    decider = Decider(policy, practice, key)
+    series = np.zeros((months, len(SERIES)))
+    occ = np.zeros(len(MEASURE_IDS))
+    tip = MEASURE_IDS.index("treatment_in_prison")
+    treat_measure = np.array([CATALOGUE[m].involves_treatment for m in MEASURE_IDS])
+    for t in range(months):
+        month = t + 1
+        day = add_months(start, t)
+        counters = series[t]
+        occ[:] = 0
+        step(pop, month, key, k["fp"], k["p_od"], k["p_remit"], k["type_cum"],
+             practice.reoffence_rr, practice.completion, k["opioid"], tip, counters, occ,
+             engine=engine)
+        decider.month(pop, month, day, counters, occ)
+        measure_cost = occ * practice.cost
+        counters[SERIES.index("cost_police")] = counters[M["arrests"]] * float(
+            values["police_cost_per_arrest"])
+        counters[SERIES.index("cost_courts")] = counters[M["prosecutions"]] * float(
+            values["court_cost_per_case"])
+        counters[SERIES.index("cost_prison")] = counters[M["in_prison"]] * float(
+            values["prison_cost_per_month"])
+        counters[SERIES.index("cost_probation")] = measure_cost[~treat_measure].sum()
+        counters[SERIES.index("cost_treatment")] = (
+            counters[M["in_community_treatment"]] * float(values["treatment_cost_per_month"])
+            + measure_cost[treat_measure].sum())
+        counters[SERIES.index("cost_health")] = counters[M["overdose_deaths"]] * float(
+            values["health_cost_per_overdose"])
+        counters[SERIES.index("cost_total")] = sum(
+            counters[SERIES.index(f"cost_{s}")] for s in COST_SECTORS)
+    return RunResult(scenario, replication, persons, months, start, scale, series,
+                     cohort_table(pop, months), final_state(pop), values)
+
+
+def cohort_table(pop: Any, months: int) -> np.ndarray:
+    """Per pathway: people decided at least 3 years before the end, and how many were rearrested
+    within 1, 2 and 3 years."""
+    out = np.zeros((len(PATHWAYS), 1 + len(COHORT_YEARS)))
+    horizon = 12 * max(COHORT_YEARS)
+    decided = (pop.cohort_month > 0) & (pop.cohort_month <= months - horizon)
+    path = pop.cohort_path[decided].astype(np.int64)
+    path[path < 0] = len(PATHWAYS) - 1
+    gap = (pop.rearrest_month[decided] - pop.cohort_month[decided]).astype(np.int64)
+    again = pop.rearrest_month[decided] > 0
+    np.add.at(out[:, 0], path, 1)
+    for j, years in enumerate(COHORT_YEARS):
+        np.add.at(out[:, 1 + j], path, (again & (gap <= 12 * years)).astype(np.float64))
+    return out
+
+
+def final_state(pop: Any) -> dict[str, float]:
+    """Stocks at the end of the run (sample units)."""
+    from divert.population import ALIVE, NO_TREATMENT, PRETRIAL, PRISON
+
+    alive = pop.status == ALIVE
+    return {
+        "alive": float(alive.sum()),
+        "in_prison": float((alive & ((pop.cj == PRISON) | (pop.cj == PRETRIAL))).sum()),
+        "in_treatment": float((alive & (pop.treatment != NO_TREATMENT)).sum()),
+    }
