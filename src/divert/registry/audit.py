@@ -1,0 +1,240 @@
+"""The audit log: every change to a domain table, appended and hash-chained.
+
+A record says who (`actor`), when (`at`, UTC), with which command, what (`action` on `table_name`
+row `row_id`), the fields before and after, and `row_digest`: the SHA-256 of the whole row as it
+stood after the change (a canonical JSON image of every column). Its `hash` is the SHA-256 of the
+previous record's hash and its own content, so editing, inserting or removing a record breaks the
+chain from there on. `audit_head` holds the last link, so records cut from the end are noticed too.
+
+`verify` checks the chain record by record, then compares every current row of every audited table
+with the digest of its last audit record: a row edited, inserted or deleted behind the
+application's back no longer matches. It streams both sides in id order, so memory stays flat.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import JSON, Connection, Date, DateTime, Table, select
+
+from divert.registry.models import AUDITED, AuditHead, AuditRecord
+
+GENESIS = "0" * 64
+_log = AuditRecord.__table__
+_head = AuditHead.__table__
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dt.datetime):
+        return value.isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return value
+
+
+def image(table: Table, row: Mapping[str, Any]) -> dict[str, Any]:
+    """The canonical image of a row: every column, as JSON-safe values."""
+    out: dict[str, Any] = {}
+    for col in table.columns:
+        value = row[col.name]
+        if value is not None and isinstance(col.type, Date | DateTime):
+            value = value.isoformat()
+        elif value is not None and isinstance(col.type, JSON):
+            value = json.loads(canonical(value))
+        out[col.name] = value
+    return out
+
+
+def canonical(data: Any) -> str:
+    """Canonical JSON: sorted keys, no spaces, dates as ISO text."""
+    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=_plain)
+
+
+def digest(table: Table, row: Mapping[str, Any]) -> str:
+    """SHA-256 of the row's canonical image."""
+    return hashlib.sha256(canonical(image(table, row)).encode("utf-8")).hexdigest()
+
+
+def link(prev_hash: str, rec: Mapping[str, Any]) -> str:
+    """The hash of an audit record: its predecessor's hash and its own content."""
+    body = canonical([rec["seq"], rec["at"].isoformat(), rec["actor"], rec["command"], rec["action"],
+                      rec["table_name"], rec["row_id"], rec["before"], rec["after"],
+                      rec["row_digest"]])
+    return hashlib.sha256(f"{prev_hash}|{body}".encode()).hexdigest()
+
+
+@dataclass
+class Chain:
+    """Appends audit records for one transaction, continuing from the locked head."""
+
+    conn: Connection
+    actor: str
+    command: str
+    at: dt.datetime
+    seq: int
+    hash: str
+    pending: list[dict[str, Any]] = field(default_factory=list)
+    written: int = 0
+
+    def add(self, action: str, table: Table, row_id: int, before: dict[str, Any] | None,
+            after: dict[str, Any] | None, row: Mapping[str, Any] | None) -> None:
+        """Append one change; `row` is the whole row after it (None for a delete)."""
+        self.seq += 1
+        rec = {
+            "seq": self.seq, "at": self.at, "actor": self.actor, "command": self.command,
+            "action": action, "table_name": table.name, "row_id": row_id,
+            "before": None if before is None else canonical(before),
+            "after": None if after is None else canonical(after),
+            "row_digest": None if row is None else digest(table, row),
+            "prev_hash": self.hash,
+        }
+        rec["hash"] = self.hash = link(self.hash, rec)
+        self.pending.append(rec)
+        if len(self.pending) >= 5000:
+            self.flush()
+
+    def flush(self) -> None:
+        """Write pending records and move the head."""
+        if not self.pending:
+            return
+        self.conn.execute(_log.insert(), self.pending)
+        self.written += len(self.pending)
+        self.pending = []
+        self.conn.execute(_head.update().where(_head.c.id == 1).values(seq=self.seq, hash=self.hash))
+
+
+@dataclass
+class Problem:
+    """One sign of tampering, naming the record or row."""
+
+    kind: str  # chain | head | edited | inserted | deleted
+    table: str
+    row_id: int | None
+    seq: int | None
+    message: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"kind": self.kind, "table": self.table, "row_id": self.row_id, "seq": self.seq,
+                "message": self.message}
+
+
+@dataclass
+class Report:
+    """What `verify` found: counts, the head and every problem (the first is the one to fix first)."""
+
+    records: int = 0
+    rows: int = 0
+    head_seq: int = 0
+    head_hash: str = GENESIS
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def intact(self) -> bool:
+        return not self.problems
+
+    def to_json(self) -> dict[str, Any]:
+        return {"intact": self.intact, "records": self.records, "rows": self.rows,
+                "head": {"seq": self.head_seq, "hash": self.head_hash},
+                "problems": [p.to_json() for p in self.problems]}
+
+
+def verify(conn: Connection, limit: int = 100) -> Report:
+    """Check the chain and every audited row against it; stop collecting after `limit` problems."""
+    report = Report()
+    _verify_chain(conn, report, limit)
+    for table in AUDITED.values():
+        if len(report.problems) >= limit:
+            break
+        _verify_rows(conn, table, report, limit)
+    return report
+
+
+def _verify_chain(conn: Connection, report: Report, limit: int) -> None:
+    expected_seq, prev = 1, GENESIS
+    rows = conn.execution_options(yield_per=5000).execute(select(_log).order_by(_log.c.seq))
+    for rec in rows.mappings():
+        seq = rec["seq"]
+        if seq != expected_seq:
+            what = "missing" if seq > expected_seq else "duplicated"
+            report.problems.append(Problem("chain", rec["table_name"], rec["row_id"], expected_seq,
+                                           f"audit record {expected_seq}: {what} "
+                                           f"(the log jumps to record {seq})"))
+            return
+        if rec["prev_hash"] != prev:
+            report.problems.append(Problem("chain", rec["table_name"], rec["row_id"], seq,
+                                           f"audit record {seq}: does not link to record {seq - 1} "
+                                           "(a record was removed, inserted or edited)"))
+            return
+        if link(prev, rec) != rec["hash"]:
+            report.problems.append(Problem("chain", rec["table_name"], rec["row_id"], seq,
+                                           f"audit record {seq}: its content does not match its "
+                                           "hash (edited)"))
+            return
+        prev, expected_seq = rec["hash"], seq + 1
+        report.records += 1
+    head = conn.execute(select(_head.c.seq, _head.c.hash).where(_head.c.id == 1)).first()
+    report.head_seq, report.head_hash = report.records, prev
+    if head is None or (head.seq, head.hash) != (report.records, prev):
+        said = f"record {head.seq}" if head else "nothing"
+        report.problems.append(Problem("head", "audit_log", None, report.records + 1,
+                                       f"audit log ends at record {report.records} but its head "
+                                       f"says {said}: records were cut from the end"))
+    del limit
+
+
+def _last_digests(conn: Connection, table: Table) -> Iterator[tuple[int, int, str | None]]:
+    """(row_id, seq, digest) of the last audit record of each row, in row id order."""
+    q = (select(_log.c.row_id, _log.c.seq, _log.c.row_digest)
+         .where(_log.c.table_name == table.name).order_by(_log.c.row_id, _log.c.seq))
+    current: tuple[int, int, str | None] | None = None
+    for row_id, seq, dig in conn.execution_options(yield_per=10000).execute(q):
+        if current is not None and current[0] != row_id:
+            yield current
+        current = (row_id, seq, dig)
+    if current is not None:
+        yield current
+
+
+def _verify_rows(conn: Connection, table: Table, report: Report, limit: int) -> None:
+    rows = conn.execution_options(yield_per=10000).execute(select(table).order_by(table.c.id))
+    logged = _last_digests(conn, table)
+    expected = next(logged, None)
+
+    def problem(kind: str, row_id: int, seq: int | None, text: str) -> None:
+        report.problems.append(Problem(kind, table.name, row_id, seq, f"{table.name} row {row_id}: "
+                                                                    f"{text}"))
+
+    for row in rows.mappings():
+        report.rows += 1
+        rid = row["id"]
+        while expected is not None and expected[0] < rid:
+            if expected[2] is not None:
+                problem("deleted", expected[0], expected[1], "deleted behind the application's back "
+                        f"(last audit record {expected[1]})")
+            expected = next(logged, None)
+        if expected is None or expected[0] != rid:
+            problem("inserted", rid, None, "not in the audit log (inserted behind the "
+                    "application's back)")
+        elif expected[2] is None:
+            problem("inserted", rid, expected[1], "deleted by audit record "
+                    f"{expected[1]} but present again (inserted behind the application's back)")
+            expected = next(logged, None)
+        else:
+            if digest(table, row) != expected[2]:
+                problem("edited", rid, expected[1], "differs from audit record "
+                        f"{expected[1]} (edited behind the application's back)")
+            expected = next(logged, None)
+        if len(report.problems) >= limit:
+            return
+    while expected is not None:
+        if expected[2] is not None:
+            problem("deleted", expected[0], expected[1], "deleted behind the application's back "
+                    f"(last audit record {expected[1]})")
+            if len(report.problems) >= limit:
+                return
+        expected = next(logged, None)

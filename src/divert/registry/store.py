@@ -1,0 +1,275 @@
+"""Opening a registry and changing it: one transaction per command, audited, optimistically locked.
+
+`Registry(url).write(actor, command)` yields a `Tx`. The transaction first locks the audit head
+(PostgreSQL: `SELECT ... FOR UPDATE`; SQLite: `BEGIN IMMEDIATE`), so writers queue and the chain
+never forks. Every insert, update and delete goes through `Tx`, which appends the audit record in the
+same transaction: either the command's changes and their audit records are committed together, or
+neither is (a process killed mid-command leaves the registry as it was).
+
+Updates name the version they read. `UPDATE ... WHERE id = :id AND version = :read` bumps it; a
+stale version raises `ConflictError`, which carries the caller's data so they can be kept for retry.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import getpass
+import os
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Connection, Engine, Table, select
+from sqlalchemy.exc import OperationalError
+
+from divert.errors import DivertError
+from divert.registry import database
+from divert.registry.audit import GENESIS, Chain
+from divert.registry.models import AUDITED, AuditHead, RegistryMeta
+
+_head = AuditHead.__table__
+_meta = RegistryMeta.__table__
+
+
+class ConflictError(DivertError):
+    """Someone changed the record since it was read; `data` are the caller's, kept for retry."""
+
+    def __init__(self, table: str, row_id: int, read_version: int | None, current: Mapping[str, Any],
+                 data: Mapping[str, Any]) -> None:
+        self.table, self.row_id, self.read_version = table, row_id, read_version
+        self.current = dict(current)
+        self.data = dict(data)
+        super().__init__(f"conflict: {table} row {row_id} is at version {current.get('version')}, "
+                         f"not {read_version} as read; it was changed by someone else meanwhile")
+
+    def to_json(self) -> dict[str, Any]:
+        from divert.registry.audit import image
+
+        return {"error": "conflict", "table": self.table, "id": self.row_id,
+                "read_version": self.read_version, "current_version": self.current.get("version"),
+                "yours": self.data, "current": image(AUDITED[self.table], self.current)}
+
+
+def default_actor() -> str:
+    """`$USER` (or the login name) when no `--actor` is given."""
+    try:
+        return os.environ.get("USER") or getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
+
+
+def utcnow() -> dt.datetime:
+    """Now, as a naive UTC datetime (how the registry stores times)."""
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+def _complete(table: Table, values: Mapping[str, Any]) -> dict[str, Any]:
+    """The row with every column: given values, else the column's scalar default, else None."""
+    unknown = set(values) - set(table.c.keys())
+    if unknown:
+        raise ValueError(f"{table.name}: unknown columns {sorted(unknown)}")
+    row: dict[str, Any] = {}
+    for col in table.columns:
+        if col.name in values:
+            row[col.name] = values[col.name]
+        elif col.default is not None and getattr(col.default, "is_scalar", False):
+            row[col.name] = col.default.arg  # type: ignore[attr-defined]
+        else:
+            row[col.name] = None
+    return row
+
+
+@dataclass
+class Tx:
+    """One command's transaction: audited writes and reads on the same connection."""
+
+    conn: Connection
+    chain: Chain
+    now: dt.datetime
+    stats: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def actor(self) -> str:
+        return self.chain.actor
+
+    def get(self, table: str, row_id: int) -> dict[str, Any] | None:
+        """The row `row_id` of `table`, as a dict (None when absent)."""
+        t = AUDITED[table]
+        row = self.conn.execute(select(t).where(t.c.id == row_id)).mappings().first()
+        return dict(row) if row else None
+
+    def insert(self, table: str, values: Mapping[str, Any]) -> dict[str, Any]:
+        """Insert one row; returns it with its id."""
+        return self.insert_many(table, [values])[0]
+
+    def insert_many(self, table: str, rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+        """Insert rows (in batches); returns them with their ids, in order."""
+        t = AUDITED[table]
+        done: list[dict[str, Any]] = []
+        for start in range(0, len(rows), 5000):
+            batch = [_complete(t, r) for r in rows[start:start + 5000]]
+            for r in batch:
+                r.pop("id", None)
+                r["version"] = 1
+            stmt = t.insert().returning(t.c.id, sort_by_parameter_order=True)
+            ids = self.conn.execute(stmt, batch).scalars().all()
+            for r, rid in zip(batch, ids, strict=True):
+                r["id"] = rid
+                self.chain.add("insert", t, rid, None, _plain_row(r), r)
+            done += batch
+        self.stats[table] = self.stats.get(table, 0) + len(done)
+        return done
+
+    def update(self, table: str, row: Mapping[str, Any], changes: Mapping[str, Any],
+               read_version: int | None = None, data: Mapping[str, Any] | None = None
+               ) -> dict[str, Any]:
+        """Change `row` (as read in this transaction); `read_version` is what the caller saw."""
+        return self.update_many(table, [(row, changes)], read_version, data)[0]
+
+    def update_many(self, table: str, items: Sequence[tuple[Mapping[str, Any], Mapping[str, Any]]],
+                    read_version: int | None = None, data: Mapping[str, Any] | None = None
+                    ) -> list[dict[str, Any]]:
+        """Apply `(row, changes)` pairs; each row must still be at the version it was read at."""
+        t = AUDITED[table]
+        out: list[dict[str, Any]] = []
+        groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+        for row, changes in items:
+            if read_version is not None and row["version"] != read_version:
+                raise ConflictError(table, row["id"], read_version, row, data or changes)
+            diff = {k: v for k, v in changes.items() if row[k] != v}
+            if not diff:
+                out.append(dict(row))
+                continue
+            new = {**row, **diff, "version": row["version"] + 1}
+            before = {k: row[k] for k in diff} | {"version": row["version"]}
+            after = {k: new[k] for k in diff} | {"version": new["version"]}
+            self.chain.add("update", t, row["id"], _plain_row(before), _plain_row(after), new)
+            params = {f"v_{k}": new[k] for k in diff} | {
+                "v_version": new["version"], "w_id": row["id"], "w_version": row["version"]}
+            groups.setdefault(tuple(sorted(diff)), []).append(params)
+            out.append(new)
+        from sqlalchemy import and_, bindparam
+
+        for cols, params in groups.items():
+            stmt = (t.update()
+                    .where(and_(t.c.id == bindparam("w_id"), t.c.version == bindparam("w_version")))
+                    .values({c: bindparam(f"v_{c}") for c in (*cols, "version")}))
+            result = self.conn.execute(stmt, params)
+            if self.conn.dialect.supports_sane_multi_rowcount or len(params) == 1:
+                if result.rowcount != len(params):
+                    self._raise_stale(table, params, data)
+        self.stats[table] = self.stats.get(table, 0) + len(out)
+        return out
+
+    def _raise_stale(self, table: str, params: list[dict[str, Any]],
+                     data: Mapping[str, Any] | None) -> None:
+        for p in params:
+            current = self.get(table, p["w_id"]) or {"version": None}
+            if current["version"] != p["v_version"]:
+                raise ConflictError(table, p["w_id"], p["w_version"], current, data or {})
+        raise ConflictError(table, params[0]["w_id"], params[0]["w_version"], {}, data or {})
+
+    def delete(self, table: str, row: Mapping[str, Any], read_version: int | None = None) -> None:
+        """Delete a row (as read in this transaction), if it is still at the version read."""
+        t = AUDITED[table]
+        if read_version is not None and row["version"] != read_version:
+            raise ConflictError(table, row["id"], read_version, row, {})
+        result = self.conn.execute(t.delete().where(t.c.id == row["id"], t.c.version == row["version"]))
+        if result.rowcount != 1:
+            raise ConflictError(table, row["id"], row["version"], self.get(table, row["id"]) or {}, {})
+        self.chain.add("delete", t, row["id"], _plain_row(dict(row)), None, None)
+
+
+def _plain_row(row: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: (v.isoformat() if isinstance(v, dt.date | dt.datetime) else v) for k, v in row.items()}
+
+
+class Registry:
+    """A registry database: opens read and write transactions on it."""
+
+    def __init__(self, url: str | None = None, engine: Engine | None = None) -> None:
+        self.url = database.resolve_url(url)
+        self.engine = engine or database.make_engine(self.url)
+        self._checked = False
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+    def _check(self, conn: Connection) -> None:
+        if self._checked:
+            return
+        try:
+            current = database.current_revision(conn)
+        except OperationalError as exc:
+            raise database.RegistryError(f"cannot open the registry at {database.shown(self.url)}: "
+                                         f"{_first_line(exc)}") from None
+        head = database.head_revision()
+        if current is None:
+            raise database.RegistryError(f"no registry at {database.shown(self.url)}: run "
+                                         "`divert registry init` first")
+        if current != head:
+            raise database.RegistryError(f"the registry at {database.shown(self.url)} is at schema "
+                                         f"{current}, this divert needs {head}: run "
+                                         "`divert registry init` to upgrade it")
+        self._checked = True
+
+    @contextmanager
+    def _connect(self, readonly: bool) -> Iterator[Connection]:
+        try:
+            conn = self.engine.connect()
+        except OperationalError as exc:
+            raise database.RegistryError(f"cannot connect to {database.shown(self.url)}: "
+                                         f"{_first_line(exc)}") from None
+        with conn:
+            if readonly:
+                conn = conn.execution_options(divert_readonly=True)
+            yield conn
+
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        """A read-only transaction (rolled back at the end)."""
+        with self._connect(readonly=True) as conn, conn.begin() as trans:
+            self._check(conn)
+            yield conn
+            trans.rollback()
+
+    @contextmanager
+    def write(self, actor: str | None, command: str) -> Iterator[Tx]:
+        """One command's transaction: commits everything, audit included, or nothing."""
+        with self._connect(readonly=False) as conn, conn.begin():
+            self._check(conn)
+            head = conn.execute(select(_head.c.seq, _head.c.hash).where(_head.c.id == 1)
+                                .with_for_update()).first()
+            if head is None:
+                raise database.RegistryError("the audit head is missing: run `divert registry verify`")
+            now = utcnow()
+            tx = Tx(conn, Chain(conn, actor or default_actor(), command, now, head.seq, head.hash), now)
+            yield tx
+            tx.chain.flush()
+
+    def meta(self, conn: Connection) -> dict[str, str]:
+        """The registry's key/value facts."""
+        return {k: v for k, v in conn.execute(select(_meta.c.key, _meta.c.value))}
+
+
+def init_registry(reg: Registry) -> tuple[str | None, str]:
+    """Create or upgrade the schema, then the audit head; returns (revision before, after)."""
+    try:
+        before, after = database.upgrade(reg.engine)
+    except OperationalError as exc:
+        raise database.RegistryError(f"cannot open {database.shown(reg.url)}: {_first_line(exc)}") \
+            from None
+    with reg.engine.begin() as conn:
+        if conn.execute(select(_head.c.id)).first() is None:
+            conn.execute(_head.insert().values(id=1, seq=0, hash=GENESIS))
+    return before, after
+
+
+def _first_line(exc: Exception) -> str:
+    text = str(getattr(exc, "orig", exc)) or type(exc).__name__
+    return text.strip().splitlines()[0]
