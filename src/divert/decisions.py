@@ -33,7 +33,7 @@ from divert.population import (
     Population,
 )
 from divert.practice import table
-from divert.rules import FALSE, TRUE, UNKNOWN, encode_batch
+from divert.rules import FALSE, TRUE, UNKNOWN
 from divert.vocabulary import AGGRAVATORS, OFFENCE_TYPES, QUADRANTS
 
 MEASURE_IDS = tuple(CATALOGUE)
@@ -91,8 +91,7 @@ def facts_batch(pop: Population, ids: np.ndarray, month: int, key: int,
     brought the contact; consent to an alternative is drawn once per person and month.
     """
     n = ids.shape[0]
-    batch = encode_batch([{}])
-    batch = {k: np.repeat(v, n) for k, v in batch.items()}
+    batch: dict[str, np.ndarray] = {}
     p = pop
     v = practice.values
     sev = p.severity[ids]

@@ -13,7 +13,7 @@ Decisions at criminal-justice contacts are not made here: the kernel sets a flag
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
 from divert.population import (
     ALIVE,
@@ -94,16 +94,45 @@ def uniforms(key: int, ids: np.ndarray, month: int, stream: int) -> tuple[np.nda
     return hi, lo
 
 
-@njit(cache=True)
+CHUNKS = 64
+
+
+@njit(cache=True, parallel=True)
 def step_numba(status, entry_month, age_m, substance, injecting, severity, active, risk,
                treatment, cj, cj_timer, measure, since_release, drug_prisoner, effect_measure,
                effect_until, prior_diversion_failures, served_m, flag, off_type, cohort_month,
                rearrest_month, month, key, fp, p_od, p_remit, type_cum, measure_rr,
                measure_completion, opioid, prison_treatment_id, counters, occ):  # pragma: no cover
-    """One month for every person (compiled). See the module docstring."""
+    """One month for every person (compiled, in parallel chunks). See the module docstring.
+
+    Each chunk counts into its own row; rows are added in a fixed order afterwards, and every
+    count is a whole number, so the totals do not depend on the number of threads.
+    """
     n = status.shape[0]
+    size = (n + CHUNKS - 1) // CHUNKS
+    local = np.zeros((CHUNKS, counters.shape[0]))
+    local_occ = np.zeros((CHUNKS, occ.shape[0]))
+    for c in prange(CHUNKS):
+        _persons(c * size, min(n, (c + 1) * size), status, entry_month, age_m, substance,
+                 injecting, severity, active, risk, treatment, cj, cj_timer, measure,
+                 since_release, drug_prisoner, effect_measure, effect_until,
+                 prior_diversion_failures, served_m, flag, off_type, cohort_month,
+                 rearrest_month, month, key, fp, p_od, p_remit, type_cum, measure_rr,
+                 measure_completion, opioid, prison_treatment_id, local[c], local_occ[c])
+    for c in range(CHUNKS):
+        counters += local[c]
+        occ += local_occ[c]
+
+
+@njit(cache=True)
+def _persons(lo, hi, status, entry_month, age_m, substance, injecting, severity, active, risk,
+             treatment, cj, cj_timer, measure, since_release, drug_prisoner, effect_measure,
+             effect_until, prior_diversion_failures, served_m, flag, off_type, cohort_month,
+             rearrest_month, month, key, fp, p_od, p_remit, type_cum, measure_rr,
+             measure_completion, opioid, prison_treatment_id, counters, occ):  # pragma: no cover
+    """The monthly step for persons lo..hi-1."""
     key = np.uint64(key)
-    for i in range(n):
+    for i in range(lo, hi):
         flag[i] = F_NONE
         s = status[i]
         if s == UNBORN:

@@ -287,8 +287,11 @@ class Member(Node):
             if self.element.type.kind == "category":
                 field_ = self.element.type.field
                 assert field_ is not None
-                codes = np.array([field_.code(v) for v in self.container.values])
-                result = _truth(np.isin(values, codes), values >= 0)
+                lookup = np.zeros(len(field_.values) + 1, dtype=bool)  # slot 0: missing
+                for v in self.container.values:
+                    lookup[field_.code(v) + 1] = True
+                codes = values.astype(np.int64)
+                result = _truth(lookup[np.clip(codes + 1, 0, len(field_.values))], codes >= 0)
             else:
                 result = _truth(np.isin(values, np.array(self.container.values, dtype=float)),
                                 ~np.isnan(values))

@@ -1,0 +1,99 @@
+"""Outcomes of simulated runs: totals, discounted costs, cohort rearrest, scenario differences.
+
+Pure functions over `RunResult`s; writing files and printing stay in `runner` and `cli`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from divert.decisions import PATHWAYS
+from divert.simulation import COHORT_YEARS, COST_SECTORS, SERIES, RunResult, add_months
+
+TOTALS = ("entrants", "arrests", "prosecutions", "convictions", "diversions",
+          "prison_person_months", "treatment_person_months", "overdose_deaths",
+          "overdose_deaths_after_release", "deaths", "prison_admissions", "life_years_lost",
+          "cost_total", "cost_total_discounted",
+          *(f"cost_{s}_discounted" for s in COST_SECTORS))
+FINAL = ("alive", "in_prison", "in_treatment")
+
+
+def totals(result: RunResult) -> dict[str, float]:
+    """Totals over the run for the simulated sample (multiply by `scale` for the population)."""
+    s = result.series
+    col = {name: s[:, i] for i, name in enumerate(SERIES)}
+    rate = float(result.values.get("discount_rate_per_year", 0.0))
+    factor = (1.0 + rate) ** (-np.arange(result.months) / 12.0)
+    out = {
+        "entrants": col["entrants"].sum(),
+        "arrests": col["arrests"].sum(),
+        "prosecutions": col["prosecutions"].sum(),
+        "convictions": col["convictions"].sum(),
+        "diversions": col["diversions"].sum(),
+        "prison_person_months": col["in_prison"].sum(),
+        "treatment_person_months": col["in_treatment"].sum(),
+        "overdose_deaths": col["overdose_deaths"].sum(),
+        "overdose_deaths_after_release": col["overdose_deaths_after_release"].sum(),
+        "deaths": col["deaths"].sum(),
+        "prison_admissions": col["prison_admissions"].sum(),
+        "life_years_lost": col["life_months_lost"].sum() / 12.0,
+        "cost_total": col["cost_total"].sum(),
+        "cost_total_discounted": (col["cost_total"] * factor).sum(),
+    }
+    for sector in COST_SECTORS:
+        out[f"cost_{sector}_discounted"] = (col[f"cost_{sector}"] * factor).sum()
+    return {k: float(v) for k, v in out.items()}
+
+
+def cohort_rates(results: Sequence[RunResult]) -> dict[str, dict[str, float]]:
+    """Rearrest within 1, 2 and 3 years by pathway, pooled over replications."""
+    table = sum(r.cohort for r in results)
+    out: dict[str, dict[str, float]] = {}
+    for i, path in enumerate(PATHWAYS):
+        n = float(table[i, 0])
+        if n == 0:
+            continue
+        row = {"people": n}
+        for j, years in enumerate(COHORT_YEARS):
+            row[f"rearrest_{years}y"] = float(table[i, 1 + j]) / n
+        out[path] = row
+    return out
+
+
+def mean_of(dicts: Sequence[dict[str, float]]) -> dict[str, float]:
+    keys = dicts[0].keys()
+    return {k: float(np.mean([d[k] for d in dicts])) for k in keys}
+
+
+def interval(values: np.ndarray) -> dict[str, float]:
+    """Mean and 95% interval (2.5th and 97.5th percentiles) across replications and draws."""
+    return {"mean": float(values.mean()), "low": float(np.percentile(values, 2.5)),
+            "high": float(np.percentile(values, 97.5))}
+
+
+def difference(base: Sequence[RunResult], other: Sequence[RunResult]) -> dict[str, dict[str, float]]:
+    """Scenario minus baseline per total, paired by replication (common random numbers)."""
+    pairs = sorted(zip(sorted(base, key=lambda r: r.replication),
+                       sorted(other, key=lambda r: r.replication), strict=True),
+                   key=lambda p: p[0].replication)
+    out = {}
+    for name in TOTALS:
+        d = np.array([totals(o)[name] - totals(b)[name] for b, o in pairs])
+        out[name] = interval(d)
+    return out
+
+
+def series_rows(result: RunResult) -> dict[str, list[Any]]:
+    """Long-format columns (scenario, replication, month, metric, value) scaled to the population."""
+    months = [add_months(result.start, t).strftime("%Y-%m") for t in range(result.months)]
+    n_metrics = len(SERIES)
+    return {
+        "scenario": [result.scenario] * (result.months * n_metrics),
+        "replication": [result.replication] * (result.months * n_metrics),
+        "month": [m for m in months for _ in range(n_metrics)],
+        "metric": list(SERIES) * result.months,
+        "value": (result.series * result.scale).ravel().tolist(),
+    }
