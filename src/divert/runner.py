@@ -10,6 +10,7 @@ so a distributed one can be added.
 from __future__ import annotations
 
 import json
+import multiprocessing
 import os
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -85,7 +86,10 @@ class Processes:
         self.workers = workers
 
     def map(self, fn: Callable[[Task], RunResult], tasks: list[Task]) -> Iterator[RunResult]:
-        with ProcessPoolExecutor(max_workers=self.workers, initializer=_single_thread) as pool:
+        # spawn, not fork: the compiled kernel's thread pool must not be forked
+        context = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(max_workers=self.workers, initializer=_single_thread,
+                                 mp_context=context) as pool:
             futures = [pool.submit(fn, t) for t in tasks]
             for future in as_completed(futures):
                 yield future.result()

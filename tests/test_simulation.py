@@ -1,0 +1,212 @@
+"""The simulation: conservation, the kernel against its reference, the same rules as `assess`,
+common random numbers, effects, executors."""
+
+from __future__ import annotations
+
+import math
+import shutil
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from divert.case import parse_case
+from divert.decisions import MEASURE_IDS, PATHWAYS, Practice, facts_batch
+from divert.kernel import METRICS
+from divert.pathways import decide
+from divert.policy import Policy, load_pack
+from divert.population import synthesise
+from divert.practice import draw, resolve
+from divert.rules import decode_value
+from divert.runner import run_comparison
+from divert.simulation import SERIES, run
+from divert.vocabulary import FIELDS, STAGES
+
+FIXTURES = Path(__file__).parent / "fixtures"
+START = date(2012, 1, 1)
+
+
+def simland(tmp_path: Path, extra: str = "", name: str = "simland") -> Policy:
+    """A copy of the simland fixture pack with extra practice.yaml entries."""
+    target = tmp_path / name
+    shutil.copytree(FIXTURES / "simland", target)
+    if name != "simland":
+        pack = target / "pack.yaml"
+        pack.write_text(pack.read_text().replace("code: simland", f"code: {name}"))
+    if extra:
+        with (target / "practice.yaml").open("a") as f:
+            f.write(extra)
+    return load_pack(target)
+
+
+def practice_entry(name: str, value: str, keys: str | None = None) -> str:
+    key_line = f"  keys: {keys}\n" if keys else ""
+    return (f"{name}:\n  unit: x\n{key_line}  citation: test\n  provenance: unverified\n"
+            f"  values: {{2000-01-01: {value}}}\n")
+
+
+NEUTRAL = "".join([
+    practice_entry("offence_rr_in_treatment", "1.0"),
+    practice_entry("treatment_remission_rr", "1.0"),
+    practice_entry("overdose_rr_in_treatment", "1.0"),
+    practice_entry("measure_reoffence_rr", "{}", "measure"),
+    practice_entry("measure_completion_prob", "{}", "measure"),
+    practice_entry("pretrial_detention_prob", "0.0"),
+])
+
+
+@pytest.fixture(scope="module")
+def pack(tmp_path_factory: pytest.TempPathFactory) -> Policy:
+    return simland(tmp_path_factory.mktemp("sim"))
+
+
+def test_people_are_conserved_and_stocks_never_negative(pack: Policy) -> None:
+    result = run(pack, 5000, 48, START, seed=3, replication=0)
+    col = {m: result.metric(m) for m in SERIES}
+    assert (result.series >= 0).all()
+    entrants = col["entrants"].sum()
+    assert entrants > 0
+    gone = col["deaths"].sum() + col["exits"].sum()
+    assert result.final["alive"] + gone == 5000 + entrants
+    assert col["alive"][-1] == result.final["alive"]
+    assert (col["in_prison_drug_offence"] <= col["in_prison"]).all()
+    assert (col["overdose_deaths"] <= col["deaths"]).all()
+    assert col["arrests"].sum() > 0 and col["prison_admissions"].sum() > 0
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_compiled_kernel_equals_numpy_reference(pack: Policy, seed: int) -> None:
+    fast = run(pack, 3000, 40, START, seed=seed, replication=1, engine="numba")
+    slow = run(pack, 3000, 40, START, seed=seed, replication=1, engine="numpy")
+    assert np.array_equal(fast.series, slow.series)
+    assert np.array_equal(fast.cohort, slow.cohort)
+
+
+def test_same_seed_same_results_and_other_seed_differs(pack: Policy) -> None:
+    a = run(pack, 2000, 24, START, seed=5, replication=0)
+    b = run(pack, 2000, 24, START, seed=5, replication=0)
+    c = run(pack, 2000, 24, START, seed=6, replication=0)
+    assert np.array_equal(a.series, b.series)
+    assert not np.array_equal(a.series, c.series)
+
+
+def test_simulated_eligibility_equals_decide(pack: Policy) -> None:
+    """The simulation's vectorised eligibility is `decide()` for the same synthetic people."""
+    values = draw(resolve(pack, START), None)
+    pop = synthesise(400, 1, values, np.random.default_rng(9))
+    pop.off_type[:] = np.random.default_rng(2).integers(0, 9, pop.size)
+    pop.cj[::7] = 3  # some prisoners, so sentence facts are exercised
+    pop.sentence_m[::7] = 24
+    pop.served_m[::7] = 13
+    ids = np.arange(pop.size)
+    batch = facts_batch(pop, ids, 1, 77, Practice(values, 1.0))
+    for day in (date(2005, 6, 1), date(2012, 6, 1)):
+        for stage in STAGES:
+            together = pack.evaluate(stage, day, batch, ids.shape[0])
+            for i in range(0, pop.size, 9):
+                facts = {name: decode_value(FIELDS[name], arr[i]) for name, arr in batch.items()}
+                advice = decide(_case(facts), pack, stage, day)
+                for m in advice.measures:
+                    code = int(together[m.id][i])
+                    assert m.status == {2: "eligible", 0: "not_eligible",
+                                        1: "undetermined"}[code], (stage, m.id, facts)
+
+
+def _case(facts: dict) -> object:
+    """A case file's data from flat simulation facts (triage given directly)."""
+    data: dict = {"consent": facts["consent"], "need": facts["triage.need"],
+                  "risk": facts["triage.risk"], "disorder": facts["screening.disorder"]}
+    for name, value in facts.items():
+        part, _, key = name.partition(".")
+        if part in ("person", "offence", "history", "sentence") and value is not None:
+            if key in ("plants", "prior_convictions", "prior_drug_convictions",
+                       "prior_violent_convictions", "prior_incarcerations",
+                       "prior_diversion_failures", "prior_diversions", "prior_drug_arrests",
+                       "fta_past_2_years", "fta_older"):
+                value = int(value)
+            data.setdefault(part, {})[key] = value
+    return parse_case(data)
+
+
+def test_identical_scenarios_give_zero_difference(tmp_path: Path, monkeypatch) -> None:
+    root = tmp_path / "packs"
+    root.mkdir()
+    simland(root)
+    simland(root, name="simtwin")
+    monkeypatch.setenv("DIVERT_POLICIES", str(root))
+    comp = run_comparison(["simland", "simtwin"], persons=2000, months=24, start=START,
+                          replications=3, seed=1)
+    for name, d in comp.difference("simtwin").items():
+        assert d == {"mean": 0.0, "low": 0.0, "high": 0.0}, name
+
+
+def test_results_identical_for_one_and_two_workers(tmp_path: Path, monkeypatch) -> None:
+    root = tmp_path / "packs"
+    root.mkdir()
+    simland(root)
+    monkeypatch.setenv("DIVERT_POLICIES", str(root))
+    kw = dict(persons=1500, months=18, start=START, replications=3, seed=4)
+    one = run_comparison(["simland"], workers=1, **kw)
+    two = run_comparison(["simland"], workers=2, **kw)
+    for a, b in zip(one.results["simland"], two.results["simland"], strict=True):
+        assert a.replication == b.replication
+        assert np.array_equal(a.series, b.series)
+    assert one.stamp == two.stamp
+
+
+ARREST = "warning: 0.0, referral_to_health_services: 0.0, compulsory_treatment: 0.0, " \
+    "conditional_dismissal: 0.0, pre_judgment_probation: 0.0, imprisonment: 0.0"
+
+
+def test_diversion_without_effects_changes_costs_not_reoffending(tmp_path: Path) -> None:
+    """With every effect neutral, sending people to treatment instead of a fine changes costs
+    but not a single offence (common random numbers make the comparison exact)."""
+    base = simland(tmp_path / "a", NEUTRAL + practice_entry(
+        "measure_weight", f"{{{ARREST}, fine: 1.0, drug_treatment_court: 0.0, "
+        "treatment_order: 0.0}", "measure"))
+    reform = simland(tmp_path / "b", NEUTRAL + practice_entry(
+        "measure_weight", f"{{{ARREST}, fine: 0.0, drug_treatment_court: 0.0, "
+        "treatment_order: 1.0}", "measure"))
+    a = run(base, 4000, 36, START, seed=2, replication=0, uncertainty=False)
+    b = run(reform, 4000, 36, START, seed=2, replication=0, uncertainty=False)
+    assert b.metric("diversions").sum() > a.metric("diversions").sum() + 50
+    for metric in ("offences", "police_contacts", "arrests", "deaths"):
+        assert np.array_equal(a.metric(metric), b.metric(metric)), metric
+    assert b.metric("cost_treatment").sum() > a.metric("cost_treatment").sum()
+
+
+def test_treatment_court_cohort_reproduces_input_effect(tmp_path: Path) -> None:
+    """A cohort sent to the treatment court has the pack's reoffending ratio (0.76, from Mitchell
+    et al. 2012: adult drug court recidivism 50% -> 38%) on the hazard of rearrest over 3 years,
+    within sampling error."""
+    practice = "".join([
+        practice_entry("offence_rr_in_treatment", "1.0"),
+        practice_entry("treatment_remission_rr", "1.0"),
+        practice_entry("measure_completion_prob", "{}", "measure"),
+        practice_entry("pretrial_detention_prob", "0.0"),
+        practice_entry("measure_reoffence_rr", "{drug_treatment_court: 0.76}", "measure"),
+        practice_entry("measure_weight", f"{{{ARREST}, fine: 1.0, drug_treatment_court: 1.0, "
+                                         "treatment_order: 0.0}", "measure"),
+    ])
+    pack = simland(tmp_path, practice)
+    result = run(pack, 12000, 60, START, seed=11, replication=0, uncertainty=False)
+    cohort = result.cohort
+    dtc, fine = PATHWAYS.index("drug_treatment_court"), PATHWAYS.index("fine")
+    n_dtc, r_dtc = cohort[dtc, 0], cohort[dtc, 3]
+    n_fine, r_fine = cohort[fine, 0], cohort[fine, 3]
+    assert n_dtc > 300 and n_fine > 300
+    hazard = math.log(1 - r_dtc / n_dtc) / math.log(1 - r_fine / n_fine)
+    se = math.sqrt(1 / r_dtc + 1 / r_fine)
+    assert abs(math.log(hazard) - math.log(0.76)) < 3 * se, (hazard, se)
+    assert hazard < 0.95
+
+
+def test_metric_names_cover_the_contract() -> None:
+    for name in ("arrests", "prosecutions", "convictions", "diversions", "prison_admissions",
+                 "prison_releases", "in_prison", "in_prison_drug_offence", "in_treatment",
+                 "overdose_deaths", "overdose_deaths_after_release", "deaths"):
+        assert name in METRICS
+    assert {"cost_police", "cost_courts", "cost_prison", "cost_treatment",
+            "cost_health"} <= set(SERIES)
+    assert len(MEASURE_IDS) < 127  # measure indices fit the int8 arrays
