@@ -172,12 +172,8 @@ def _positivity(conn: Connection, progs: dict[int, str], k: int) -> list[dict[st
         stats[(r.programme_id, r.phase)][r.status] = (r.tests, r.people)
     rows = []
     for (pid, phase), s in sorted(stats.items()):
-        def tests(*names: str) -> int:
-            return sum(s.get(n, (0, 0))[0] for n in names)
-
-        def ppl(*names: str) -> int:
-            return max((s.get(n, (0, 0))[1] for n in names), default=0)
-
+        tests = _summer(s, 0)
+        ppl = _summer(s, 1, most=True)  # people: the largest group, a lower bound of their union
         n_people = _cell(people[(pid, phase)], k)
         shown = n_people is not None
         pos = tests("positive") if shown and _cell(ppl("positive"), k) is not None else None
@@ -189,6 +185,14 @@ def _positivity(conn: Connection, progs: dict[int, str], k: int) -> list[dict[st
                      "missed": missed, "invalid": invalid,
                      "positivity": _rate(pos, tests("negative", "positive")) if shown else None})
     return rows
+
+
+def _summer(s: dict[str, tuple[int, int]], i: int, most: bool = False) -> Any:
+    def total(*names: str) -> int:
+        values = [s.get(n, (0, 0))[i] for n in names]
+        return max(values, default=0) if most else sum(values)
+
+    return total
 
 
 def _rearrests(conn: Connection, enrolments: list[dict[str, Any]], progs: dict[int, str], k: int,

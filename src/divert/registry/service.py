@@ -407,7 +407,7 @@ def schedule_tests(tx: Tx, prog_code: str, first: dt.date, last: dt.date) -> dic
         existing = set(tx.conn.execute(select(t.c.enrolment_id, t.c.scheduled_on).where(
             t.c.scheduled_on.between(first, last), t.c.kind == "random",
             t.c.enrolment_id.in_(select(e.c.id).where(e.c.programme_id == prog["id"],
-                                                      e.c.status == "active")))).tuples())
+                                                      e.c.status == "active")))).all())
         rows = []
         windows: dict[tuple[int, str], tuple[dt.datetime, dt.datetime]] = {}
         for eid, ordinal in zip(hit_ids.tolist(), hit_days.tolist(), strict=True):

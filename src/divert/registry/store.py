@@ -14,18 +14,19 @@ from __future__ import annotations
 
 import datetime as dt
 import getpass
+import json
 import os
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Table, select
+from sqlalchemy import JSON, Connection, Engine, Table, select
 from sqlalchemy.exc import OperationalError
 
 from divert.errors import DivertError
 from divert.registry import database
-from divert.registry.audit import GENESIS, Chain
+from divert.registry.audit import GENESIS, Chain, canonical
 from divert.registry.models import AUDITED, AuditHead, RegistryMeta
 
 _head = AuditHead.__table__
@@ -72,7 +73,10 @@ def _complete(table: Table, values: Mapping[str, Any]) -> dict[str, Any]:
     row: dict[str, Any] = {}
     for col in table.columns:
         if col.name in values:
-            row[col.name] = values[col.name]
+            value = values[col.name]
+            if value is not None and isinstance(col.type, JSON):
+                value = json.loads(canonical(value))  # JSON-safe: dates as ISO text
+            row[col.name] = value
         elif col.default is not None and getattr(col.default, "is_scalar", False):
             row[col.name] = col.default.arg  # type: ignore[attr-defined]
         else:
