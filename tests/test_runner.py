@@ -1,0 +1,120 @@
+"""The runner and the `simulate` / `compare` commands: contract, outputs, stamps, bad input."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+
+from divert.cli import main
+from divert.simulation import SERIES
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def run_cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    code = 0
+    try:
+        main(args)
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+@pytest.fixture
+def packs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    root = tmp_path / "packs"
+    root.mkdir()
+    shutil.copytree(FIXTURES / "simland", root / "simland")
+    monkeypatch.setenv("DIVERT_POLICIES", str(root))
+    return root
+
+
+OVERLAY_NOOP = "title: nothing\nsummary: changes nothing\npack: simland\nchanges: []\n"
+
+
+def test_simulate_json_contract(packs: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run_cli(["simulate", "simland", "--persons", "1500", "--years", "2",
+                              "--start", "2012-01", "--replications", "2", "--seed", "7",
+                              "--json"], capsys)
+    assert code == 0, err
+    data = json.loads(out)
+    assert data["persons"] == 1500 and data["months"] == 24 and data["replications"] == 2
+    assert data["seed"] == 7
+    assert data["scale"] == pytest.approx(100000 / 1500)  # population_size in practice.yaml
+    for key in ("entrants", "arrests", "prosecutions", "convictions", "diversions",
+                "prison_person_months", "treatment_person_months", "overdose_deaths", "deaths",
+                "cost_total"):
+        assert key in data["totals"]
+    assert set(data["final"]) == {"alive", "in_prison", "in_treatment"}
+    stamp = data["stamp"]
+    assert stamp["divert"] and stamp["seed"] == 7
+    assert len(stamp["scenarios"]["simland"]["pack_hash"]) == 64
+
+
+def test_simulate_writes_stamped_outputs(packs: Path, tmp_path: Path,
+                                         capsys: pytest.CaptureFixture[str]) -> None:
+    out_dir = tmp_path / "out"
+    code, _, err = run_cli(["simulate", "simland", "--persons", "1000", "--years", "1",
+                            "--start", "2012-01", "--out", str(out_dir)], capsys)
+    assert code == 0, err
+    table = pq.read_table(out_dir / "series.parquet")
+    assert table.column_names == ["scenario", "replication", "month", "metric", "value"]
+    assert table.num_rows == 12 * len(SERIES)
+    months = sorted(set(table.column("month").to_pylist()))
+    assert months[0] == "2012-01" and months[-1] == "2012-12"
+    stamp = json.loads(table.schema.metadata[b"divert_stamp"])
+    summary = json.loads((out_dir / "summary.json").read_text())
+    assert summary["stamp"] == stamp
+    assert summary["scenarios"]["simland"]["scale"] == pytest.approx(100)
+
+
+def test_compare_json_difference_of_identical_overlay_is_zero(
+        packs: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    noop = tmp_path / "noop.yaml"
+    noop.write_text(OVERLAY_NOOP)
+    code, out, err = run_cli(["compare", "simland", f"simland+{noop}", "--persons", "1200",
+                              "--years", "1", "--start", "2012-01", "--replications", "2",
+                              "--out", str(tmp_path / "cmp"), "--json"], capsys)
+    assert code == 0, err
+    data = json.loads(out)
+    first, second = data["scenarios"]
+    assert first["totals"] == second["totals"]
+    for name, d in second["difference"].items():
+        assert d == {"mean": 0.0, "low": 0.0, "high": 0.0}, name
+    assert (tmp_path / "cmp" / "summary.json").exists()
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["simulate", "atlantis", "--persons", "100"], "unknown jurisdiction 'atlantis'"),
+    (["simulate", "simland", "--persons", "0"], "--persons: must be a positive number"),
+    (["simulate", "simland", "--persons", "-5"], "--persons: must be a positive number"),
+    (["simulate", "simland", "--persons", "100", "--years", "0"], "--years: must be positive"),
+    (["simulate", "simland", "--persons", "100", "--replications", "0"], "--replications"),
+    (["simulate", "simland", "--persons", "100", "--start", "2012/01"], "--start: '2012/01'"),
+    (["simulate", "simland", "--persons", "100", "--workers", "0"], "--workers"),
+    (["simulate", "simland", "--persons", "many"], "Invalid value for '--persons'"),
+    (["simulate", "simland", "--persons", "100", "--engine", "gpu"], "--engine: 'gpu'"),
+    (["simulate", "simland", "--persons", "100", "--overlay", "{missing}"], "no such scenario file"),
+    (["simulate", "simland", "--persons", "100", "--overlay", "{malformed}"], "malformed YAML"),
+    (["simulate", "simland", "--persons", "100", "--overlay", "{unknown_param}"],
+     "no_such_parameter"),
+    (["compare", "simland", "--persons", "100"], "--out"),
+])
+def test_bad_input_one_line_exit_2(args: list[str], message: str, packs: Path, tmp_path: Path,
+                                   capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "malformed.yaml").write_text("title: x\nchanges: [\n")
+    (tmp_path / "unknown_param.yaml").write_text(
+        "title: x\nsummary: y\npack: simland\nchanges:\n  - set_parameter: no_such_parameter\n"
+        "    value: 3\n    citation: none\n")
+    args = [a.format(missing=tmp_path / "nope.yaml", malformed=tmp_path / "malformed.yaml",
+                     unknown_param=tmp_path / "unknown_param.yaml") for a in args]
+    code, out, err = run_cli(args, capsys)
+    assert code == 2, (out, err)
+    assert message in err
+    assert len(err.strip().splitlines()) == 1
+    assert "Traceback" not in err
