@@ -90,50 +90,64 @@ def entrants_per_month(persons: int, values: Mapping[str, Any]) -> int:
 
 
 def _choice(rng: np.random.Generator, probs: np.ndarray, n: int) -> np.ndarray:
-    cum = np.cumsum(probs)
+    cum = np.cumsum(probs).astype(np.float32)
     cum[-1] = 1.0
-    return np.searchsorted(cum, rng.random(n), side="right").astype(np.int8)
+    return np.searchsorted(cum, rng.random(n, dtype=np.float32), side="right").astype(np.int8)
 
 
 def synthesise(persons: int, months: int, values: Mapping[str, Any],
                rng: np.random.Generator) -> Population:
     """A population of `persons` people plus the entrants of `months` months, drawn from the pack.
 
-    Entrants are younger (mean age 22) and start without a record, in active use.
+    Entrants are younger (mean age 22) and start without a record. Draws are single precision
+    and temporaries short-lived, so the peak memory stays near the population's own arrays.
     """
     if persons <= 0:
         raise ValueError("persons must be positive")
     total, per_month = capacity(persons, months, values)
+    f32 = np.float32
+
+    def uniform() -> np.ndarray:
+        return rng.random(total, dtype=f32)
+
     status = np.zeros(total, dtype=np.int8)
     status[:persons] = ALIVE
     entry = np.zeros(total, dtype=np.int16)
     if per_month:
-        entry[persons:] = 1 + np.arange(total - persons, dtype=np.int64) // per_month
-    age_mean = np.where(np.arange(total) < persons, float(values["age_mean_years"]), 22.0)
-    age_y = np.clip(rng.normal(age_mean, float(values["age_sd_years"]) * np.where(
-        np.arange(total) < persons, 1.0, 0.5)), 12.0, float(values["exit_age_years"]) - 1)
+        entry[persons:] = 1 + np.arange(total - persons, dtype=np.int32) // per_month
+    exit_age = float(values["exit_age_years"]) - 1
+    age_y = rng.standard_normal(total, dtype=f32)
+    age_y[:persons] = age_y[:persons] * f32(values["age_sd_years"]) + f32(values["age_mean_years"])
+    age_y[persons:] = age_y[persons:] * f32(float(values["age_sd_years"]) * 0.5) + f32(22.0)
+    np.clip(age_y, 12.0, exit_age, out=age_y)
     age_m = (age_y * 12).astype(np.int16)
-    sex = np.where(rng.random(total) < float(values["female_share"]), 0, 1).astype(np.int8)
+    del age_y
+    sex = (uniform() >= f32(values["female_share"])).astype(np.int8)
     substance = _choice(rng, shares(values, "substance_share"), total)
-    injecting = (rng.random(total) < float(values["injecting_share"])).astype(np.int8)
+    injecting = (uniform() < f32(values["injecting_share"])).astype(np.int8)
     severity = _choice(rng, shares(values, "disorder_share"), total)
-    risk = (rng.random(total) < float(values["high_risk_share"])).astype(np.int8)
-    start = np.arange(total) < persons
+    risk = (uniform() < f32(values["high_risk_share"])).astype(np.int8)
 
     def record(share: str) -> np.ndarray:
-        return ((rng.random(total) < float(values[share])) & start).astype(np.int8)
+        out = (uniform() < f32(values[share])).astype(np.int8)
+        out[persons:] = 0
+        return out
 
     prior_conv = record("prior_conviction_share")
-    prior_drug = np.minimum(prior_conv, record("prior_drug_conviction_share") +
-                            (prior_conv & (rng.random(total) < 0.3)))
+    extra = (uniform() < f32(0.3)).astype(np.int8)
+    prior_drug = np.minimum(prior_conv, record("prior_drug_conviction_share") + (prior_conv & extra))
+    del extra
     prior_inc = np.minimum(prior_conv, record("prior_incarceration_share"))
-    treated = (rng.random(total) < float(values["initial_treatment_share"])) & start & (severity >= 2)
+    treated = uniform() < f32(values["initial_treatment_share"])
+    treated[persons:] = False
+    treated &= severity >= 2
     opioid = np.isin(substance, OPIOIDS)
     treatment = np.where(treated, np.where(opioid, OAT, OUTPATIENT), NO_TREATMENT).astype(np.int8)
-    cj = np.zeros(total, dtype=np.int8)
-    jailed = (rng.random(total) < float(values["initial_prison_share"])) & start
-    cj[jailed] = PRISON
-    timer = np.where(jailed, 1 + (rng.random(total) * 24).astype(np.int16), 0).astype(np.int16)
+    del treated, opioid
+    jailed = uniform() < f32(values["initial_prison_share"])
+    jailed[persons:] = False
+    cj = np.where(jailed, PRISON, COMMUNITY).astype(np.int8)
+    timer = np.where(jailed, 1 + (uniform() * 24).astype(np.int16), 0).astype(np.int16)
     treatment[jailed] = NO_TREATMENT
     n = total
     return Population(
