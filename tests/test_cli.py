@@ -167,8 +167,9 @@ def test_score_every_shipped_example(capsys: pytest.CaptureFixture[str]) -> None
 def test_policy_list_and_validate(fixtures_env: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(["policy", "list", "--json"], capsys)
     data = json.loads(out)
-    assert code == 0 and [d["code"] for d in data] == ["testland"]
-    assert data[0]["provenance"]["police"] == {"verified": 3, "unverified": 1}
+    assert code == 0 and [d["code"] for d in data] == ["simland", "testland"]
+    assert data[1]["provenance"]["police"] == {"verified": 3, "unverified": 1}
+    assert data[0]["provenance"]["practice"] == {"verified": 0, "unverified": 5}
     code, out, _ = run(["policy", "validate", str(FIXTURES / "testland")], capsys)
     assert code == 0 and "testland: valid" in out
 
