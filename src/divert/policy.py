@@ -66,15 +66,18 @@ def line_of(data: Any, loc: tuple[Any, ...]) -> int | None:
     node = data
     for key in loc:
         lc = getattr(node, "lc", None)
-        if isinstance(node, Mapping) and key in node:
-            if lc is not None:
-                line = lc.key(key)[0] + 1
-            node = node[key]
-        elif isinstance(node, list) and isinstance(key, int) and 0 <= key < len(node):
-            if lc is not None:
-                line = lc.item(key)[0] + 1
-            node = node[key]
-        else:
+        try:
+            if isinstance(node, Mapping) and key in node:
+                if lc is not None:
+                    line = lc.key(key)[0] + 1
+                node = node[key]
+            elif isinstance(node, list) and isinstance(key, int) and 0 <= key < len(node):
+                if lc is not None:
+                    line = lc.item(key)[0] + 1
+                node = node[key]
+            else:
+                break
+        except (KeyError, TypeError, IndexError):  # entries added after loading have no line
             break
     if line is None and getattr(data, "lc", None) is not None:
         line = data.lc.line + 1
@@ -384,7 +387,8 @@ class Policy:
         return counts
 
 
-def _param_specs(parameters: Mapping[str, Parameter]) -> dict[str, ParamSpec]:
+def param_specs(parameters: Mapping[str, Parameter]) -> dict[str, ParamSpec]:
+    """What the rule compiler needs to know of each law parameter."""
     out = {}
     for name, p in parameters.items():
         if p.spec.keys == "measure":
@@ -515,7 +519,8 @@ def read_pack_files(path: Path) -> dict[str, Any]:
     return {name: _load(path / name) for name in PACK_FILES if (path / name).exists()}
 
 
-def _parameters(data: Any, file: Path) -> dict[str, Parameter]:
+def parse_parameters(data: Any, file: Path) -> dict[str, Parameter]:
+    """Validate a parameters (or practice) mapping; errors name file, line and field."""
     params: dict[str, Parameter] = {}
     data = data or {}
     if not isinstance(data, Mapping):
@@ -543,13 +548,13 @@ def load_pack(path: Path | str, overlays: Sequence[Overlay] = ()) -> Policy:
                         where=f"{meta_file}:{line_of(meta_data, ('code',))}")
     _check_cutoffs(meta, meta_data, meta_file)
 
-    params = _parameters(raw.get("parameters.yaml"), path / "parameters.yaml")
-    practice = _parameters(raw.get("practice.yaml"), path / "practice.yaml")
+    params = parse_parameters(raw.get("parameters.yaml"), path / "parameters.yaml")
+    practice = parse_parameters(raw.get("practice.yaml"), path / "practice.yaml")
     clash = sorted(set(params) & set(practice))
     if clash:
         raise PackError(f"{clash[0]}: defined in both parameters.yaml and practice.yaml",
                         where=str(path / "practice.yaml"))
-    specs = _param_specs(params)
+    specs = param_specs(params)
 
     rules: dict[str, list[Rule]] = {}
     for stage in STAGES:

@@ -28,13 +28,13 @@ from divert.policy import (
     Policy,
     Provenance,
     Strict,
-    _param_specs,
-    _parameters,
     error_message,
     line_of,
     load_pack,
     loc_text,
     pack_dirs,
+    param_specs,
+    parse_parameters,
     policies_root,
     read_yaml,
     validate_model,
@@ -747,8 +747,8 @@ class ScenarioOverlay:
         """Compile the conditions of every measure the overlay wrote, naming the overlay's lines."""
         if not added:
             return
-        params = _parameters(raw.get("parameters.yaml"), Path(self.path.name) / "parameters.yaml")
-        specs = _param_specs(params)
+        params = parse_parameters(raw.get("parameters.yaml"), Path(self.path.name) / "parameters.yaml")
+        specs = param_specs(params)
         for change, fld, spec in added:
             for part in ("when", "unless"):
                 conds = spec.get(part) or []
