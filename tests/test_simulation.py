@@ -210,3 +210,19 @@ def test_metric_names_cover_the_contract() -> None:
     assert {"cost_police", "cost_courts", "cost_prison", "cost_treatment",
             "cost_health"} <= set(SERIES)
     assert len(MEASURE_IDS) < 127  # measure indices fit the int8 arrays
+
+
+def test_failure_leads_where_the_pack_says(tmp_path: Path) -> None:
+    """Failing a treatment order leads to prison by default, nowhere if the pack says so."""
+    common = NEUTRAL.replace(practice_entry("measure_completion_prob", "{}", "measure"), "") + \
+        practice_entry("measure_completion_prob", "{treatment_order: 0.0}", "measure") + \
+        practice_entry("measure_weight", f"{{{ARREST}, fine: 0.0, drug_treatment_court: 0.0, "
+                                         "treatment_order: 1.0}", "measure")
+    to_prison = simland(tmp_path / "a", common)
+    to_nothing = simland(tmp_path / "b", common + practice_entry(
+        "measure_failure_to", "{treatment_order: 0}", "measure"))
+    a = run(to_prison, 3000, 36, START, seed=3, replication=0, uncertainty=False)
+    b = run(to_nothing, 3000, 36, START, seed=3, replication=0, uncertainty=False)
+    assert a.metric("failures").sum() > 20
+    assert b.metric("prison_admissions").sum() == 0
+    assert a.metric("prison_admissions").sum() >= a.metric("failures")[:-1].sum() * 0.9

@@ -68,6 +68,7 @@ class Practice:
     quantity_median: np.ndarray = field(init=False)
     supply_factor: np.ndarray = field(init=False)
     sentence: np.ndarray = field(init=False)
+    failure_to: np.ndarray = field(init=False)
 
     def __post_init__(self) -> None:
         v = self.values
@@ -81,6 +82,7 @@ class Practice:
         self.quantity_median = table(v, "quantity_median_g", 1.0)
         self.supply_factor = table(v, "supply_quantity_factor", 1.0)
         self.sentence = table(v, "prison_sentence_months", 6.0)
+        self.failure_to = np.rint(table(v, "measure_failure_to", 0.0)).astype(np.int64)
 
 
 def facts_batch(pop: Population, ids: np.ndarray, month: int, key: int,
@@ -399,20 +401,21 @@ class Decider:
 
     def _failures(self, pop: Population, ids: np.ndarray, month: int, day: date,
                   counters: np.ndarray, occ: np.ndarray) -> None:
-        """A failed measure leads where its stage says: back to court, or to prison."""
+        """A failed measure leads where the pack's practice says: back to the community, to
+        prosecution and court, or to prison (`measure_failure_to`)."""
         if ids.shape[0] == 0:
             return
-        stage = np.array([CATALOGUE[MEASURE_IDS[k]].stage if k >= 0 else "police"
-                          for k in pop.measure[ids]])
+        route = self.practice.failure_to[np.maximum(pop.measure[ids], 0)]
+        route[pop.measure[ids] < 0] = 0
         pop.measure[ids] = NO_MEASURE
-        early = ids[(stage == "police") | (stage == "prosecution")]
+        early = ids[route == 1]
         if early.shape[0]:
             batch = facts_batch(pop, early, month, self.key, self.practice)
             u, _ = uniforms(self.key, early, month, S_PROSECUTION)
             final = np.full(early.shape[0], NO_SANCTION, dtype=np.int64)
             self._prosecute(pop, early, batch, np.ones(early.shape[0], dtype=bool), u, final,
                             month, day, counters, occ)
-        revoked = ids[(stage == "court") | (stage == "post_sentence")]
+        revoked = ids[route == 2]
         self._imprison(pop, revoked, self._sentence_months(pop, revoked, month), month, counters)
 
     def _pretrial_end(self, pop: Population, ids: np.ndarray, month: int,

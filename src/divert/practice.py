@@ -196,6 +196,14 @@ _DEFAULTS = [
         "currency per month", "running cost of each measure",
         "WSIPP adult drug court $11,227 a year (2003$) = 936 a month; others assumptions", U,
         keys="measure", uncertainty=_T),
+    Default("measure_failure_to", {
+        "administrative_referral": 0, "referral_to_health_services": 0, "compulsory_treatment": 0,
+        "conditional_dismissal": 1, "diversion_programme": 1, "pre_judgment_probation": 1,
+        "drug_treatment_court": 2, "suspended_sentence_with_treatment": 2,
+        "probation_with_treatment": 2, "treatment_order": 2, "community_service": 2,
+        "early_release_with_treatment": 2, "release_with_aftercare": 0},
+        "route", "where failing a measure leads: 0 back to the community, 1 prosecution and "
+        "court, 2 imprisonment (revocation)", ASSUMPTION, keys="measure"),
     Default("pretrial_detention_prob", 0.2, "probability", "detained before trial", ASSUMPTION,
             uncertainty=_P),
     Default("pretrial_detention_months", 2.0, "months", "time detained before trial",
