@@ -31,16 +31,43 @@ def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, 
     return code, captured.out, captured.err
 
 
+@pytest.fixture(scope="package", autouse=True)
+def _cached_click_command() -> Iterator[None]:
+    """Build the click command of the typer app once (typer rebuilds it on every call: ~0.5 s)."""
+    import typer.main
+
+    original = typer.main.get_command
+    cache: dict[int, object] = {}
+
+    def cached(app: object) -> object:
+        if id(app) not in cache:
+            cache[id(app)] = original(app)  # type: ignore[arg-type]
+        return cache[id(app)]
+
+    typer.main.get_command = cached  # type: ignore[assignment]
+    yield
+    typer.main.get_command = original
+
+
+@pytest.fixture(scope="session")
+def session_key(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One key file for the initialised template registries."""
+    from divert.registry.crypto import create_key_file
+
+    path = tmp_path_factory.mktemp("session-key") / "registry.key"
+    create_key_file(path)
+    return path
+
+
 @pytest.fixture(autouse=True)
-def _registry_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A key file of the test's own; no database or key from the environment; cwd in tmp."""
+def _registry_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, session_key: Path) -> Path:
+    """The session's key file; no database or key from the environment; cwd in tmp."""
     for name in ("DIVERT_KEY", "DIVERT_DATABASE_URL", "XDG_CONFIG_HOME"):
         monkeypatch.delenv(name, raising=False)
-    key = tmp_path / "keys" / "registry.key"
-    monkeypatch.setenv("DIVERT_KEY_FILE", str(key))
+    monkeypatch.setenv("DIVERT_KEY_FILE", str(session_key))
     monkeypatch.setenv("USER", "tester")
     monkeypatch.chdir(tmp_path)
-    return key
+    return session_key
 
 
 def _pg_url() -> str:
@@ -55,9 +82,17 @@ def _pg_url() -> str:
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+def backend(request: pytest.FixtureRequest) -> str:
+    """Each registry test runs on both backends."""
+    if request.param == "postgresql":
+        _pg_url()
+    return str(request.param)
+
+
+@pytest.fixture
+def db_url(backend: str, tmp_path: Path) -> Iterator[str]:
     """An empty database on each backend (a file; a fresh PostgreSQL schema)."""
-    if request.param == "sqlite":
+    if backend == "sqlite":
         yield f"sqlite:///{tmp_path / 'registry.db'}"
         return
     base = _pg_url()
@@ -74,12 +109,70 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         admin.dispose()
 
 
+def _init(url: str) -> None:
+    import contextlib
+    import io
+
+    with contextlib.redirect_stdout(io.StringIO()):
+        try:
+            main(["registry", "init", "--db", url])
+        except SystemExit as exc:  # pragma: no cover - init failing fails every test
+            raise AssertionError(f"registry init failed: {exc.code}") from None
+
+
+@pytest.fixture(scope="session")
+def _templates(tmp_path_factory: pytest.TempPathFactory, session_key: Path) -> Iterator[dict[str, str]]:
+    """Registries initialised once (schema, default programme), copied for each test."""
+    made: dict[str, str] = {}
+    old = os.environ.get("DIVERT_KEY_FILE")
+    os.environ["DIVERT_KEY_FILE"] = str(session_key)
+    try:
+        yield made
+    finally:
+        if old is None:
+            os.environ.pop("DIVERT_KEY_FILE", None)
+        else:
+            os.environ["DIVERT_KEY_FILE"] = old
+        if "postgresql" in made:
+            admin = sa.create_engine(_pg_url(), isolation_level="AUTOCOMMIT")
+            with admin.connect() as conn:
+                conn.execute(sa.text(f"DROP DATABASE IF EXISTS {made['postgresql']} WITH (FORCE)"))
+            admin.dispose()
+
+
 @pytest.fixture
-def registry(db_url: str, capsys: pytest.CaptureFixture[str]) -> str:
-    """An initialised registry (schema, key file, default programme); its URL."""
-    code, out, err = run(["registry", "init", "--db", db_url], capsys)
-    assert code == 0, err
-    return db_url
+def registry(backend: str, tmp_path: Path, _templates: dict[str, str],
+             tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """An initialised registry (schema, default programme, the session key); its URL."""
+    import shutil
+
+    if backend == "sqlite":
+        if "sqlite" not in _templates:
+            path = tmp_path_factory.mktemp("template") / "registry.db"
+            _init(f"sqlite:///{path}")
+            _templates["sqlite"] = str(path)
+        target = tmp_path / "registry.db"
+        shutil.copyfile(_templates["sqlite"], target)
+        yield f"sqlite:///{target}"
+        return
+    base = sa.engine.make_url(_pg_url())
+    admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
+    if "postgresql" not in _templates:
+        name = "tpl_" + uuid.uuid4().hex[:10]
+        with admin.connect() as conn:
+            conn.execute(sa.text(f"CREATE DATABASE {name}"))
+        url = base.set(database=name).render_as_string(hide_password=False)
+        _init(url)
+        _templates["postgresql"] = name
+    name = "t_" + uuid.uuid4().hex[:12]
+    with admin.connect() as conn:
+        conn.execute(sa.text(f"CREATE DATABASE {name} TEMPLATE {_templates['postgresql']}"))
+    try:
+        yield base.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        admin.dispose()
 
 
 class Cli:

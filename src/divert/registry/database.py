@@ -13,6 +13,7 @@ audit head's row lock (see `store`).
 
 from __future__ import annotations
 
+import functools
 import os
 from pathlib import Path
 from typing import Any
@@ -88,6 +89,7 @@ def _alembic_config(conn: Connection) -> Any:
     return cfg
 
 
+@functools.cache
 def head_revision() -> str:
     """The newest migration shipped with this divert."""
     from alembic.script import ScriptDirectory

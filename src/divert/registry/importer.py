@@ -126,9 +126,23 @@ class ImportFile(In):
     participants: list[ImportParticipant]
 
 
+def nest(exc: InputError, prefix: str) -> InputError:
+    """The error with its place under `prefix` (`prefix.field: message`)."""
+    text = str(exc)
+    if exc.where and text.startswith(exc.where + ": "):
+        return InputError(text[len(exc.where) + 2:], where=f"{prefix}.{exc.where}")
+    if ": " in text and " " not in text.split(": ", 1)[0]:
+        field, message = text.split(": ", 1)
+        return InputError(message, where=f"{prefix}.{field}")
+    return InputError(text, where=prefix)
+
+
 def parse(data: Any, where: str) -> ImportFile:
     """Check an import file's structure; errors name the file and the field."""
-    return inputs.validate(ImportFile, data, where)
+    try:
+        return inputs.validate(ImportFile, data)
+    except InputError as exc:
+        raise InputError(str(exc), where=where) from None
 
 
 def import_data(tx: Tx, cipher: FieldCipher, plan: ImportFile,
@@ -140,7 +154,7 @@ def import_data(tx: Tx, cipher: FieldCipher, plan: ImportFile,
         try:
             service.add_programme(tx, prog)
         except InputError as exc:
-            raise InputError(str(exc), where=f"programmes.{i}") from None
+            raise nest(exc, f"programmes.{i}") from None
     rules: dict[str, tuple[dict[str, Any], court.ProgrammeRules]] = {}
     done = []
     total = len(plan.participants)
@@ -152,7 +166,7 @@ def import_data(tx: Tx, cipher: FieldCipher, plan: ImportFile,
                 rules[p.programme] = (prog, service.rules_of(prog))
             row = _one(tx, cipher, p, *rules[p.programme], counts)
         except InputError as exc:
-            raise InputError(str(exc), where=where) from None
+            raise nest(exc, where) from None
         done.append({"ref": p.ref, "code": row["code"]})
         if progress and (n + 1) % every == 0:
             tx.chain.flush()

@@ -50,7 +50,7 @@ def validate(model: type[M], data: Any, where: str = "") -> M:
         return model.model_validate(data)
     except ValidationError as exc:
         err = exc.errors()[0]
-        loc = ".".join(str(p) for p in err["loc"])
+        loc = ".".join(str(p) for p in err["loc"] if "[" not in str(p))  # not union tags
         path = ".".join(p for p in (where, loc) if p)
         if err["type"] == "extra_forbidden":
             allowed = ", ".join(model.model_fields)
