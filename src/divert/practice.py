@@ -282,17 +282,24 @@ def resolve(policy: Policy, day: date) -> dict[str, PracticeValue]:
     return out
 
 
-def draw(values: Mapping[str, PracticeValue], rng: np.random.Generator | None) -> dict[str, Any]:
-    """Plain values, each drawn from its uncertainty distribution when `rng` is given.
+def uncertainty_samples(rng: np.random.Generator) -> dict[str, float]:
+    """One uniform per practice parameter, in the fixed order of DEFAULTS: a replication's draws."""
+    return {name: float(rng.random()) for name in DEFAULTS}
 
-    Parameters are drawn in a fixed order (that of DEFAULTS) so that a replication's draws do not
-    depend on which parameters a pack sets.
+
+def draw(values: Mapping[str, PracticeValue],
+         source: np.random.Generator | Mapping[str, float] | None) -> dict[str, Any]:
+    """Plain values, each drawn from its uncertainty distribution when a source is given.
+
+    `source` is a generator, or the uniforms of `uncertainty_samples` (so that the same
+    replication's draws apply to values that change with the date); None gives central values.
     """
+    samples = uncertainty_samples(source) if isinstance(source, np.random.Generator) else source
     out: dict[str, Any] = {}
     for name in DEFAULTS:
         pv = values[name]
         u = pv.uncertainty
-        sample = rng.random() if rng is not None else None
+        sample = samples[name] if samples is not None else None
         if u is None or sample is None:
             out[name] = pv.value
             continue
@@ -340,5 +347,6 @@ def shares(values: Mapping[str, Any], name: str) -> np.ndarray:
     return vec / total
 
 
-__all__ = ["DEFAULTS", "Default", "PracticeValue", "resolve", "draw", "table", "shares",
+__all__ = ["DEFAULTS", "Default", "PracticeValue", "resolve", "draw", "uncertainty_samples",
+           "table", "shares",
            "DISORDER_LEVELS", "OFFENCE_TYPES", "SUBSTANCES"]

@@ -20,7 +20,7 @@ from divert.decisions import MEASURE_IDS, PATHWAYS, Decider, Practice
 from divert.kernel import FP, METRICS, M, step
 from divert.policy import Policy
 from divert.population import OPIOIDS, synthesise
-from divert.practice import draw, resolve, shares, table
+from divert.practice import draw, resolve, shares, table, uncertainty_samples
 from divert.vocabulary import SUBSTANCES
 
 COST_SECTORS = ("police", "courts", "prison", "probation", "treatment", "health")
@@ -101,14 +101,16 @@ def run(policy: Policy, persons: int, months: int, start: date, seed: int, repli
         *, scenario: str = "", engine: str = "numba", uncertainty: bool = True) -> RunResult:
     """Simulate `persons` people for `months` months from `start` (replication `replication`)."""
     resolved = resolve(policy, start)
-    rng_params = np.random.default_rng([seed, replication, 7]) if uncertainty else None
-    values = draw(resolved, rng_params)
+    samples = (uncertainty_samples(np.random.default_rng([seed, replication, 7]))
+               if uncertainty else None)
+    values = draw(resolved, samples)
     scale = float(values["population_size"]) / persons
     pop = synthesise(persons, months, values, np.random.default_rng([seed, replication, 1]))
     key = stream_key(seed, replication, 3)
     practice = Practice(values, scale)
     k = kernel_inputs(values)
     decider = Decider(policy, practice, key)
+    start_values = values
     series = np.zeros((months, len(SERIES)))
     occ = np.zeros(len(MEASURE_IDS))
     tip = MEASURE_IDS.index("treatment_in_prison")
@@ -116,6 +118,14 @@ def run(policy: Policy, persons: int, months: int, start: date, seed: int, repli
     for t in range(months):
         month = t + 1
         day = add_months(start, t)
+        if t:  # practice follows the date (e.g. a country's arrest rate before and after a reform)
+            now = resolve(policy, day)
+            if now != resolved:
+                resolved = now
+                values = draw(resolved, samples)
+                practice = Practice(values, scale)
+                k = kernel_inputs(values)
+                decider = Decider(policy, practice, key)
         counters = series[t]
         occ[:] = 0
         step(pop, month, key, k["fp"], k["p_od"], k["p_remit"], k["type_cum"],
@@ -138,7 +148,7 @@ def run(policy: Policy, persons: int, months: int, start: date, seed: int, repli
         counters[SERIES.index("cost_total")] = sum(
             counters[SERIES.index(f"cost_{s}")] for s in COST_SECTORS)
     return RunResult(scenario, replication, persons, months, start, scale, series,
-                     cohort_table(pop, months), final_state(pop), values)
+                     cohort_table(pop, months), final_state(pop), start_values)
 
 
 def cohort_table(pop: Any, months: int) -> np.ndarray:
