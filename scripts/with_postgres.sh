@@ -7,6 +7,7 @@
 # it on a free loopback port with its socket in that folder, creates the database `divert_test`,
 # exports DIVERT_TEST_POSTGRES_URL=postgresql+psycopg://USER@127.0.0.1:PORT/divert_test, runs
 # CMD, then stops the server and removes the folder, whatever happens. Exits with CMD's status.
+# `scripts/with_postgres.sh --check` only says whether the server binaries are there (exit 0 or 3).
 set -euo pipefail
 
 if [ "$#" -eq 0 ]; then
@@ -24,6 +25,10 @@ fi
 if [ -z "$bindir" ]; then
     echo "with_postgres.sh: no PostgreSQL server binaries (initdb, pg_ctl) found" >&2
     exit 3
+fi
+if [ "$1" = "--check" ]; then
+    echo "$bindir"
+    exit 0
 fi
 version="$("$bindir/initdb" --version | sed -E 's/.* ([0-9]+)(\.[0-9]+)?.*/\1/')"
 if [ "$version" != "15" ]; then
