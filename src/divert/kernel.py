@@ -37,7 +37,7 @@ F_NONE, F_CONTACT, F_FAILED, F_PRETRIAL_END, F_RELEASE = 0, 1, 2, 3, 4
 
 # per-month counters written by the kernel (and by the decision step for CJ flows)
 METRICS = (
-    "alive", "active_use", "in_prison", "in_prison_drug_offence", "in_treatment",
+    "alive", "active_use", "active_disorder", "in_prison", "in_prison_drug_offence", "in_treatment",
     "in_community_treatment", "in_measure", "in_compulsory_treatment", "offences",
     "police_contacts", "arrests", "prosecutions", "convictions", "diversions",
     "prison_admissions", "prison_releases", "overdose_deaths", "overdose_deaths_after_release",
@@ -277,6 +277,8 @@ def _persons(lo, hi, status, entry_month, age_m, substance, injecting, severity,
         counters[M_ALIVE] += 1
         if active[i] == 1:
             counters[M_ACTIVE] += 1
+            if severity[i] >= 2:
+                counters[M_ACTIVE_DISORDER] += 1
         if c == PRISON or c == PRETRIAL:
             counters[M_IN_PRISON] += 1
             if drug_prisoner[i] == 1:
@@ -301,6 +303,7 @@ M_OD_RELEASE, M_LYL = M["overdose_deaths_after_release"], M["life_months_lost"]
 M_TREAT_ENTRIES, M_RELEASES = M["treatment_entries"], M["prison_releases"]
 M_COMPLETIONS, M_FAILURES, M_OFFENCES = M["completions"], M["failures"], M["offences"]
 M_CONTACTS, M_ALIVE, M_ACTIVE = M["police_contacts"], M["alive"], M["active_use"]
+M_ACTIVE_DISORDER = M["active_disorder"]
 M_IN_PRISON, M_IN_PRISON_DRUG = M["in_prison"], M["in_prison_drug_offence"]
 M_IN_TREATMENT, M_IN_COMMUNITY_TREATMENT = M["in_treatment"], M["in_community_treatment"]
 M_IN_MEASURE, M_IN_COMPULSORY = M["in_measure"], M["in_compulsory_treatment"]
@@ -428,6 +431,7 @@ def step_numpy(pop: Population, month: int, key: int, fp: np.ndarray, p_od: np.n
     c = p.cj
     counters[M_ALIVE] += live.sum()
     counters[M_ACTIVE] += (live & (p.active == 1)).sum()
+    counters[M_ACTIVE_DISORDER] += (live & (p.active == 1) & (p.severity >= 2)).sum()
     jail = live & ((c == PRISON) | (c == PRETRIAL))
     counters[M_IN_PRISON] += jail.sum()
     counters[M_IN_PRISON_DRUG] += (jail & (p.drug_prisoner == 1)).sum()

@@ -86,6 +86,55 @@ def difference(base: Sequence[RunResult], other: Sequence[RunResult]) -> dict[st
     return out
 
 
+PUBLIC = ("police", "courts", "prison", "probation", "treatment", "health")
+PROGRAMME = ("probation", "treatment")
+
+
+def costs(result: RunResult) -> dict[str, float]:
+    """Discounted costs of a run by component (sample units): the public budget's sectors, and
+    for society also victims' costs of crime and lost productivity."""
+    from divert.practice import shares, table
+
+    v = result.values
+    col = {name: result.series[:, i] for i, name in enumerate(SERIES)}
+    rate = float(v.get("discount_rate_per_year", 0.0))
+    factor = (1.0 + rate) ** (-np.arange(result.months) / 12.0)
+    out = {s: float((col[f"cost_{s}"] * factor).sum()) for s in PUBLIC}
+    per_offence = float(shares(v, "offence_type_share") @ table(v, "victim_cost_per_offence", 0.0))
+    out["victims"] = float((col["offences"] * factor).sum() * per_offence)
+    productivity = float(v["productivity_per_month"])
+    out["productivity"] = float(((col["in_prison"] + col["life_months_lost"]) * factor).sum()
+                                * productivity)
+    return out
+
+
+def economics(base: Sequence[RunResult], other: Sequence[RunResult]) -> dict[str, Any]:
+    """Benefits and costs of a reform against the baseline, from two perspectives (sample units).
+
+    The reform's costs are its extra spending on supervision and treatment; its benefits are the
+    savings elsewhere (police, courts, prison, health care; for society also victims' costs and
+    lost productivity). Net benefit = benefits - costs; the probability that benefits exceed
+    costs is the share of paired replications (and parameter draws) where they do.
+    """
+    pairs = list(zip(sorted(base, key=lambda r: r.replication),
+                     sorted(other, key=lambda r: r.replication), strict=True))
+    deltas = [{k: costs(o)[k] - costs(b)[k] for k in costs(b)} for b, o in pairs]
+    out: dict[str, Any] = {}
+    for perspective, extra in (("public", ()), ("society", ("victims", "productivity"))):
+        saved = [s for s in PUBLIC if s not in PROGRAMME] + list(extra)
+        benefits = np.array([-sum(d[k] for k in saved) for d in deltas])
+        spent = np.array([sum(d[k] for k in PROGRAMME) for d in deltas])
+        net = benefits - spent
+        ratio = np.where(spent > 0, benefits / np.where(spent > 0, spent, 1.0), np.nan)
+        out[perspective] = {
+            "benefits": interval(benefits), "costs": interval(spent), "net_benefit": interval(net),
+            "benefit_cost_ratio": (interval(ratio[~np.isnan(ratio)]) if (~np.isnan(ratio)).any()
+                                   else None),
+            "probability_benefits_exceed_costs": float((net > 0).mean()),
+        }
+    return out
+
+
 def series_rows(result: RunResult) -> dict[str, list[Any]]:
     """Long-format columns (scenario, replication, month, metric, value) scaled to the population."""
     months = [add_months(result.start, t).strftime("%Y-%m") for t in range(result.months)]

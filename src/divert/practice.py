@@ -229,6 +229,16 @@ _DEFAULTS = [
             U, uncertainty=_T),
     Default("health_cost_per_overdose", 5000.0, "currency", "health care cost of an overdose",
             ASSUMPTION, uncertainty=_T),
+    Default("victim_cost_per_offence", {"property": 3532.0, "violent": 42310.0, "other": 1000.0},
+            "currency (2008 USD)", "cost of crime to victims per offence, by type (none for drug "
+            "offences)", "McCollister, French & Fang 2010, Drug Alcohol Depend 108:98-109 "
+            "(larceny/theft $3,532, robbery $42,310, 2008$), as recalled; other: assumption", U,
+            keys="offence.type", uncertainty={"dist": "factor", "low": 0.5, "high": 1.5}),
+    Default("productivity_per_month", 2000.0, "currency per month",
+            "lost productivity per month in custody and per month of life lost", ASSUMPTION,
+            uncertainty={"dist": "factor", "low": 0.5, "high": 1.5}),
+    Default("price_year", 2023.0, "year", "price year of the pack's money values (no deflator "
+            "is applied; parameters state their own price year in their unit)", ASSUMPTION),
     Default("discount_rate_per_year", 0.03, "per year", "discount rate for costs and life-years",
             "conventional 3% (US Panel on Cost-Effectiveness)", U),
     Default("life_expectancy_years", 78.0, "years", "life expectancy for life-years lost",

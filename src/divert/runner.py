@@ -21,7 +21,16 @@ from typing import Any, Protocol
 
 from divert import __version__
 from divert.errors import InputError
-from divert.outcomes import FINAL, TOTALS, cohort_rates, difference, mean_of, series_rows, totals
+from divert.outcomes import (
+    FINAL,
+    TOTALS,
+    cohort_rates,
+    difference,
+    economics,
+    mean_of,
+    series_rows,
+    totals,
+)
 from divert.policy import Policy
 from divert.simulation import RunResult, run
 
@@ -124,6 +133,15 @@ class Comparison:
     def difference(self, scenario: str) -> dict[str, dict[str, float]]:
         return difference(self.results[self.scenarios[0]], self.results[scenario])
 
+    def economics(self, scenario: str) -> dict[str, Any]:
+        """Benefits and costs against the baseline, scaled to the population."""
+        raw = economics(self.results[self.scenarios[0]], self.results[scenario])
+        sc = self.scale(scenario)
+        for view in raw.values():
+            for key in ("benefits", "costs", "net_benefit"):
+                view[key] = {q: x * sc for q, x in view[key].items()}
+        return raw
+
     def summary(self) -> dict[str, Any]:
         """Everything `summary.json` holds: per scenario totals, final stocks, cohort outcomes,
         and differences from the first scenario with 95% intervals."""
@@ -136,6 +154,7 @@ class Comparison:
                 "overlays": self.policies[s].overlays if s in self.policies else [],
             }
             if s != self.scenarios[0]:
+                entry["economics"] = self.economics(s)
                 entry["difference"] = self.difference(s)
                 entry["difference_population"] = {
                     k: {q: x * self.scale(s) for q, x in v.items()}
@@ -241,6 +260,7 @@ def compare_json(comparison: Comparison) -> dict[str, Any]:
         if s != comparison.scenarios[0]:
             entry["difference"] = {k: v for k, v in comparison.difference(s).items()
                                    if k in TOTALS}
+            entry["economics"] = comparison.economics(s)
         out["scenarios"].append(entry)
     return out
 
