@@ -84,14 +84,23 @@ class Chain:
     def add(self, action: str, table: Table, row_id: int, before: dict[str, Any] | None,
             after: dict[str, Any] | None, row: Mapping[str, Any] | None) -> None:
         """Append one change; `row` is the whole row after it (None for a delete)."""
+        self.add_text(action, table, row_id, None if before is None else canonical(before),
+                      None if after is None else canonical(after),
+                      None if row is None else digest(table, row))
+
+    def add_insert(self, table: Table, row_id: int, row: Mapping[str, Any]) -> None:
+        """Append the insert of `row` (its canonical image is both `after` and the digest's input)."""
+        text = canonical(image(table, row))
+        self.add_text("insert", table, row_id, None, text, hashlib.sha256(text.encode()).hexdigest())
+
+    def add_text(self, action: str, table: Table, row_id: int, before: str | None, after: str | None,
+                 row_digest: str | None) -> None:
+        """Append one change given as canonical JSON texts and the row's digest."""
         self.seq += 1
         rec = {
             "seq": self.seq, "at": self.at, "actor": self.actor, "command": self.command,
             "action": action, "table_name": table.name, "row_id": row_id,
-            "before": None if before is None else canonical(before),
-            "after": None if after is None else canonical(after),
-            "row_digest": None if row is None else digest(table, row),
-            "prev_hash": self.hash,
+            "before": before, "after": after, "row_digest": row_digest, "prev_hash": self.hash,
         }
         rec["hash"] = self.hash = link(self.hash, rec)
         self.pending.append(rec)

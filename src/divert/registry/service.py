@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Connection, and_, func, select
+from sqlalchemy import Connection, and_, func, select, text
 
 from divert import __version__
 from divert.catalogue import CATALOGUE
@@ -408,8 +408,8 @@ def schedule_tests(tx: Tx, prog_code: str, first: dt.date, last: dt.date) -> dic
             t.c.scheduled_on.between(first, last), t.c.kind == "random",
             t.c.enrolment_id.in_(select(e.c.id).where(e.c.programme_id == prog["id"],
                                                       e.c.status == "active")))).all())
-        rows = []
         windows: dict[tuple[int, str], tuple[dt.datetime, dt.datetime]] = {}
+        rows: list[dict[str, Any]] = []
         for eid, ordinal in zip(hit_ids.tolist(), hit_days.tolist(), strict=True):
             if ordinal < started[eid]:
                 continue
@@ -425,8 +425,12 @@ def schedule_tests(tx: Tx, prog_code: str, first: dt.date, last: dt.date) -> dic
             rows.append({"enrolment_id": eid, "scheduled_on": day, "kind": "random", "method": method,
                          "phase": phase, "notified_at": notified, "due_by": due,
                          "status": "scheduled", "awaiting_response": False})
-        tx.insert_many("drug_tests", rows)
-        total = len(rows)
+            if len(rows) >= 20000:
+                total += len(rows)
+                tx.insert_many("drug_tests", rows, keep=False)
+                rows = []
+        total += len(rows)
+        tx.insert_many("drug_tests", rows, keep=False)
     run = tx.insert("schedule_runs", {"programme_id": prog["id"], "first_day": first, "last_day": last,
                                       "seed": prog["schedule_seed"], "enrolments": len(enr),
                                       "tests": total})
@@ -483,7 +487,8 @@ def record_results(tx: Tx, items: Sequence[inputs.ResultIn], raw: Sequence[Mappi
 def close_missed(tx: Tx, now: dt.datetime) -> int:
     """Mark every scheduled test whose window has closed as missed (awaiting a response)."""
     t = T["drug_tests"]
-    rows = tx.conn.execute(select(t).where(t.c.status == "scheduled", t.c.due_by < now)).mappings().all()
+    rows = tx.conn.execute(select(t).where(text("drug_tests.status = 'scheduled'"), t.c.due_by < now)
+                           ).mappings().all()
     tx.update_many("drug_tests", [(r, {"status": "missed", "awaiting_response": True}) for r in rows])
     return len(rows)
 
@@ -664,11 +669,13 @@ def dashboard(conn: Connection, day: dt.date, now: dt.datetime, prog_code: str |
         scope.append(e.c.programme_id == programme(conn, prog_code)["id"])
     base = select(p.c.code, t.c.id, t.c.scheduled_on, t.c.method, t.c.due_by, t.c.status).select_from(
         t.join(e, e.c.id == t.c.enrolment_id).join(p, p.c.id == e.c.participant_id))
-    due = conn.execute(base.where(t.c.scheduled_on == day, t.c.status == "scheduled",
-                                  t.c.due_by >= now, *scope).order_by(t.c.due_by, p.c.code)).all()
-    missed = conn.execute(base.where(t.c.status == "scheduled", t.c.due_by < now, *scope)
+    # literal predicates, the same as the partial indexes' (a bound parameter would not use them)
+    open_ = text("drug_tests.status = 'scheduled'")
+    due = conn.execute(base.where(t.c.scheduled_on == day, open_, t.c.due_by >= now, *scope)
+                       .order_by(t.c.due_by, p.c.code)).all()
+    missed = conn.execute(base.where(open_, t.c.due_by < now, *scope)
                           .order_by(t.c.due_by, p.c.code)).all()
-    awaiting = conn.execute(base.where(t.c.awaiting_response.is_(True), *scope)
+    awaiting = conn.execute(base.where(text("drug_tests.awaiting_response"), *scope)
                             .order_by(t.c.scheduled_on, p.c.code)).all()
     hearings = conn.execute(select(p.c.code, h.c.id, h.c.scheduled_on).select_from(
         h.join(e, e.c.id == h.c.enrolment_id).join(p, p.c.id == e.c.participant_id)).where(

@@ -21,7 +21,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import JSON, Connection, Engine, Table, select
+from sqlalchemy import JSON, Connection, Engine, Table, func, select
 from sqlalchemy.exc import OperationalError
 
 from divert.errors import DivertError
@@ -107,22 +107,27 @@ class Tx:
         """Insert one row; returns it with its id."""
         return self.insert_many(table, [values])[0]
 
-    def insert_many(self, table: str, rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
-        """Insert rows (in batches); returns them with their ids, in order."""
+    def insert_many(self, table: str, rows: Sequence[Mapping[str, Any]], keep: bool = True
+                    ) -> list[dict[str, Any]]:
+        """Insert rows (in batches); returns them with their ids, in order (none unless `keep`)."""
         t = AUDITED[table]
         done: list[dict[str, Any]] = []
+        if not rows:
+            return done
+        # ids are assigned here: every writer holds the audit head's lock, so max(id) is stable
+        next_id = (self.conn.execute(select(func.max(t.c.id))).scalar() or 0) + 1
         for start in range(0, len(rows), 5000):
             batch = [_complete(t, r) for r in rows[start:start + 5000]]
             for r in batch:
-                r.pop("id", None)
+                r["id"] = next_id
                 r["version"] = 1
-            stmt = t.insert().returning(t.c.id, sort_by_parameter_order=True)
-            ids = self.conn.execute(stmt, batch).scalars().all()
-            for r, rid in zip(batch, ids, strict=True):
-                r["id"] = rid
-                self.chain.add("insert", t, rid, None, _plain_row(r), r)
-            done += batch
-        self.stats[table] = self.stats.get(table, 0) + len(done)
+                next_id += 1
+            self.conn.execute(t.insert(), batch)
+            for r in batch:
+                self.chain.add_insert(t, r["id"], r)
+            if keep:
+                done += batch
+        self.stats[table] = self.stats.get(table, 0) + len(rows)
         return done
 
     def update(self, table: str, row: Mapping[str, Any], changes: Mapping[str, Any],
