@@ -245,3 +245,21 @@ def test_uninitialised_registry_says_what_to_do(db_url: str, capsys: pytest.Capt
 
     rc, _, err = run(["registry", "timeline", "P-00000000", "--db", db_url], capsys)
     assert rc == 2 and "run `divert registry init` first" in err
+
+
+def test_schedule_is_rederived_from_the_recorded_seed(cli: Cli) -> None:
+    import numpy as np
+
+    from divert.registry import court
+
+    code = enrolled(cli)
+    cli("tests", "schedule", "--from", START, "--to", "2026-03-31")
+    seed = cli.json("programme", "show", "--json")["schedule_seed"]
+    tl = cli.json("timeline", code, "--json")
+    enrolment = [e for e in tl["events"] if e["event"] == "enrolled"][0]["id"]
+    stored = sorted(e["date"] for e in tl["events"] if e["event"] == "drug test")
+    _, days = court.drawn_days(seed, np.array([enrolment]), np.array([3.0]),
+                               dt.date.fromisoformat(START), dt.date(2026, 3, 31))
+    assert stored == [dt.date.fromordinal(int(d)).isoformat() for d in days]
+    weekdays = {dt.date.fromisoformat(d).weekday() for d in stored}
+    assert len(stored) > 20 and weekdays & {5, 6}  # weekends too
