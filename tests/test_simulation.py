@@ -226,3 +226,16 @@ def test_failure_leads_where_the_pack_says(tmp_path: Path) -> None:
     assert a.metric("failures").sum() > 20
     assert b.metric("prison_admissions").sum() == 0
     assert a.metric("prison_admissions").sum() >= a.metric("failures")[:-1].sum() * 0.9
+
+
+def test_parallel_kernel_equals_serial_and_reference(pack: Policy,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """The multi-threaded kernel (used for large populations) gives the same results."""
+    from divert import kernel
+
+    serial = run(pack, 3000, 30, START, seed=4, replication=0)
+    monkeypatch.setattr(kernel, "PARALLEL_MIN", 0)
+    parallel = run(pack, 3000, 30, START, seed=4, replication=0)
+    reference = run(pack, 3000, 30, START, seed=4, replication=0, engine="numpy")
+    assert np.array_equal(serial.series, parallel.series)
+    assert np.array_equal(parallel.series, reference.series)

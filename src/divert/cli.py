@@ -292,6 +292,83 @@ def _print_totals(specs: list[str], comparison: Any) -> None:
     out.print(table)
 
 
+@app.command()
+def countries(
+    persons: Annotated[int, typer.Option(help="people simulated per scenario (scaled)")] = 20_000,
+    years: Annotated[float, typer.Option(help="years to simulate")] = 10.0,
+    start: Annotated[str, typer.Option(help="first month, YYYY-MM")] = "2026-01",
+    replications: Annotated[int, typer.Option(help="replications (parameter draws)")] = 4,
+    seed: Annotated[int, typer.Option(help="root seed")] = 1,
+    workers: Annotated[int, typer.Option(help="worker processes")] = 2,
+    only: Annotated[list[str] | None, typer.Option("--jurisdiction", "-j",
+                                                   help="limit to these packs")] = None,
+    out_dir: Annotated[Path, typer.Option("--out", help="folder for the reports")] = Path(
+        "out/countries"),
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+) -> None:
+    """The main job: today's law against treatment instead of conviction, for the briefing's
+    countries and the UNODC/WHO model, over ten years, with intervals; terminal table and HTML."""
+    from divert import countries as brief
+    from divert.runner import run_groups, write_outputs
+
+    codes = tuple(only) if only else brief.BRIEFING
+    groups = brief.groups(codes)
+    kwargs = dict(persons=persons, months=int(round(years * 12)), start=_parse_month(start),
+                  replications=replications, seed=seed, workers=workers)
+    if years <= 0:
+        raise InputError(f"--years: must be positive, got {years:g}")
+    if as_json or not sys.stderr.isatty():
+        comparisons = run_groups(groups, **kwargs)
+    else:
+        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+        with Progress(TextColumn("{task.description}"), BarColumn(),
+                      TextColumn("{task.completed}/{task.total} runs"), TimeElapsedColumn(),
+                      console=Console(stderr=True), transient=True) as bar:
+            task = bar.add_task(f"simulating {len(codes)} jurisdictions",
+                                total=2 * len(codes) * replications)
+            comparisons = run_groups(groups, progress=lambda d, t: bar.update(task, completed=d),
+                                     **kwargs)
+    results = brief.results(comparisons)
+    reports: dict[str, str] = {}
+    try:
+        from divert.reports import write_report
+    except ImportError:  # pragma: no cover - reports arrive with their own module
+        write_report = None
+    for c in results:
+        folder = out_dir / c.code
+        write_outputs(c.comparison, folder)
+        if write_report is not None:
+            reports[c.code] = str(write_report(c.comparison, folder).relative_to(out_dir))
+    index = brief.write_index(results, out_dir, reports)
+    if as_json:
+        _emit_json(brief.to_json(results))
+        return
+    table = Table(title=f"Treatment instead of conviction vs today's law, {years:g} years from "
+                        f"{start} (population figures; reform - today with 95% interval)")
+    for col in ("jurisdiction", "in prison for drug offences (final year)",
+                "treatment coverage (final year)", "overdose deaths", "change in public cost (disc.)",
+                "net benefit to society"):
+        table.add_column(col, overflow="fold")
+    for c in results:
+        h = c.headline
+        cells = [escape(c.name)]
+        for key, pct in (("drug_prisoners_final_year", False),
+                         ("treatment_coverage_final_year", True), ("overdose_deaths_10y", False)):
+            d = h[key]["difference"]
+            f = (lambda x: f"{x * 100:.1f}%") if pct else (lambda x: f"{x:,.0f}")
+            cells.append(f"{f(h[key]['baseline'])} -> {f(h[key]['reform'])}\n"
+                         f"{f(d['mean'])} [{f(d['low'])}, {f(d['high'])}]")
+        pub = sum(v["difference_mean"] for v in h["costs_by_sector_10y"].values())
+        cells.append(f"{pub:+,.0f} {c.currency}")
+        soc = h["economics"]["society"]
+        cells.append(f"{soc['net_benefit']['mean']:+,.0f} {c.currency}\n"
+                     f"P(benefits > costs) {soc['probability_benefits_exceed_costs']:.0%}")
+        table.add_row(*cells)
+    out.print(table)
+    out.print(f"report: {index}")
+
+
 @policy_app.command("list")
 def policy_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """The packs divert has, with their rule counts and provenance."""

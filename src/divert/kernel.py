@@ -95,6 +95,7 @@ def uniforms(key: int, ids: np.ndarray, month: int, stream: int) -> tuple[np.nda
 
 
 CHUNKS = 64
+PARALLEL_MIN = 500_000  # below this many person slots one thread is faster than two
 
 
 @njit(cache=True, parallel=True)
@@ -122,6 +123,21 @@ def step_numba(status, entry_month, age_m, substance, injecting, severity, activ
     for c in range(CHUNKS):
         counters += local[c]
         occ += local_occ[c]
+
+
+@njit(cache=True)
+def step_numba_serial(status, entry_month, age_m, substance, injecting, severity, active, risk,
+                      treatment, cj, cj_timer, measure, since_release, drug_prisoner,
+                      effect_measure, effect_until, prior_diversion_failures, served_m, flag,
+                      off_type, cohort_month, rearrest_month, month, key, fp, p_od, p_remit,
+                      type_cum, measure_rr, measure_completion, opioid, prison_treatment_id,
+                      counters, occ):  # pragma: no cover
+    """One month for every person on one thread (small populations: no thread start-up)."""
+    _persons(0, status.shape[0], status, entry_month, age_m, substance, injecting, severity,
+             active, risk, treatment, cj, cj_timer, measure, since_release, drug_prisoner,
+             effect_measure, effect_until, prior_diversion_failures, served_m, flag, off_type,
+             cohort_month, rearrest_month, month, key, fp, p_od, p_remit, type_cum, measure_rr,
+             measure_completion, opioid, prison_treatment_id, counters, occ)
 
 
 @njit(cache=True)
@@ -457,7 +473,8 @@ def step(pop: Population, month: int, key: int, fp: np.ndarray, p_od: np.ndarray
                    opioid, prison_treatment_id, counters, occ)
         return
     p = pop
-    step_numba(p.status, p.entry_month, p.age_m, p.substance, p.injecting, p.severity, p.active,
+    kernel = step_numba if p.size >= PARALLEL_MIN else step_numba_serial
+    kernel(p.status, p.entry_month, p.age_m, p.substance, p.injecting, p.severity, p.active,
                p.risk, p.treatment, p.cj, p.cj_timer, p.measure, p.since_release,
                p.drug_prisoner, p.effect_measure, p.effect_until, p.prior_diversion_failures,
                p.served_m, p.flag, p.off_type, p.cohort_month, p.rearrest_month, month,

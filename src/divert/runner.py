@@ -181,6 +181,16 @@ def run_comparison(scenarios: list[str], *, persons: int, months: int, start: da
                    uncertainty: bool = True,
                    progress: Callable[[int, int], None] | None = None) -> Comparison:
     """Run every scenario for every replication; `progress(done, total)` after each task."""
+    return run_groups([scenarios], persons=persons, months=months, start=start,
+                      replications=replications, seed=seed, workers=workers, engine=engine,
+                      uncertainty=uncertainty, progress=progress)[0]
+
+
+def run_groups(groups: list[list[str]], *, persons: int, months: int, start: date,
+               replications: int, seed: int, workers: int = 1, engine: str = "numba",
+               uncertainty: bool = True,
+               progress: Callable[[int, int], None] | None = None) -> list[Comparison]:
+    """Several comparisons (each a baseline and its scenarios) on one executor."""
     if persons <= 0:
         raise InputError(f"--persons: must be a positive number of people, got {persons}")
     if months <= 0:
@@ -189,19 +199,25 @@ def run_comparison(scenarios: list[str], *, persons: int, months: int, start: da
         raise InputError(f"--replications: must be at least 1, got {replications}")
     if engine not in ("numba", "numpy"):
         raise InputError(f"--engine: {engine!r} is not allowed; allowed: numba, numpy")
-    policies = {s: load_scenario_policy(s) for s in scenarios}  # errors surface before running
+    every = list(dict.fromkeys(s for group in groups for s in group))
+    policies = {s: load_scenario_policy(s) for s in every}  # errors surface before running
     tasks = [Task(s, r, persons, months, start, seed, engine, uncertainty)
-             for r in range(replications) for s in scenarios]
-    results: dict[str, list[RunResult]] = {s: [] for s in scenarios}
+             for r in range(replications) for s in every]
+    results: dict[str, list[RunResult]] = {s: [] for s in every}
     for done, result in enumerate(executor_for(workers).map(run_task, tasks), start=1):
         results[result.scenario].append(result)
         if progress is not None:
             progress(done, len(tasks))
-    for s in scenarios:
+    for s in every:
         results[s].sort(key=lambda r: r.replication)
-    st = stamp(scenarios, policies, persons=persons, months=months, start=start,
-               replications=replications, seed=seed, engine=engine, uncertainty=uncertainty)
-    return Comparison(scenarios, results, st, policies)
+    out = []
+    for group in groups:
+        st = stamp(group, {s: policies[s] for s in group}, persons=persons, months=months,
+                   start=start, replications=replications, seed=seed, engine=engine,
+                   uncertainty=uncertainty)
+        out.append(Comparison(group, {s: results[s] for s in group}, st,
+                              {s: policies[s] for s in group}))
+    return out
 
 
 def write_outputs(comparison: Comparison, out: Path) -> list[Path]:
