@@ -369,6 +369,50 @@ def countries(
     out.print(f"report: {index}")
 
 
+@app.command()
+def backtest(
+    code: Annotated[str, typer.Argument(help="pack code with a backtest.yaml")],
+    persons: Annotated[int, typer.Option(help="people simulated (scaled)")] = 20_000,
+    replications: Annotated[int, typer.Option(help="replications (parameter draws)")] = 4,
+    seed: Annotated[int, typer.Option(help="root seed")] = 1,
+    workers: Annotated[int, typer.Option(help="worker processes")] = 1,
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+) -> None:
+    """Simulate across a dated change of law and set it beside what was observed."""
+    from divert import policy as policies
+    from divert.backtest import backtest as run_backtest
+
+    result = run_backtest(policies.load(code), persons=persons, replications=replications,
+                          seed=seed, workers=workers)
+    if as_json:
+        _emit_json(result.to_json())
+        return
+    spec = result.spec
+    out.print(f"[bold]{code}[/bold]: change of law on {spec.change.date}: "
+              f"{escape(spec.change.description)}")
+    shown = [m for m in ("arrests", "prosecutions", "prison_admissions", "diversions",
+                         "compulsory_admissions", "death_sentences", "in_prison")
+             if any(result.simulated[m]["mean"]) or m in spec.observed]
+    table = Table(title="Simulated per year (population; mean [95% interval]) and observed")
+    table.add_column("year")
+    for m in shown:
+        table.add_column(m.replace("_", " "), justify="right")
+    for k, year in enumerate(result.years):
+        row = [str(year) + (" *" if year == spec.change.date.year else "")]
+        for m in shown:
+            sim = result.simulated[m]
+            cell = f"{sim['mean'][k]:,.0f} [{sim['low'][k]:,.0f}, {sim['high'][k]:,.0f}]"
+            obs = spec.observed.get(m)
+            if obs is not None and year in obs.values:
+                cell += f"\nobserved {obs.values[year]:,.0f}"
+            row.append(cell)
+        table.add_row(*row)
+    out.print(table)
+    for m, obs in spec.observed.items():
+        out.print(f"  observed {m}: {escape(obs.citation)} ({obs.provenance})")
+    out.print("  * the year the law changed")
+
+
 @policy_app.command("list")
 def policy_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """The packs divert has, with their rule counts and provenance."""
