@@ -1,5 +1,5 @@
 # Two commands for a fresh machine with python3 and make:
-#   make run    divert's main job (advice on every pack's example cases)
+#   make run    divert's main job (today's law vs treatment instead of conviction, by country)
 #   make test   the whole test suite
 # Each creates or refreshes the virtual environment in .venv first.
 
@@ -19,7 +19,7 @@ $(STAMP): pyproject.toml requirements.lock
 venv: $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/divert examples
+	$(BIN)/divert countries
 
 # The registry tests also run on PostgreSQL: a throw-away server (scripts/with_postgres.sh) when the
 # machine has the PostgreSQL server binaries; without them those tests are skipped (and fail under CI).
