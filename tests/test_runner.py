@@ -118,3 +118,21 @@ def test_bad_input_one_line_exit_2(args: list[str], message: str, packs: Path, t
     assert message in err
     assert len(err.strip().splitlines()) == 1
     assert "Traceback" not in err
+
+
+def test_population_figures_scale_each_replication_by_its_own_factor(
+        packs: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from divert.outcomes import totals
+    from divert.runner import run_comparison
+
+    practice = packs / "simland" / "practice.yaml"
+    practice.write_text(practice.read_text().replace(
+        "  values: {2000-01-01: 100000}",
+        "  values: {2000-01-01: 100000}\n  uncertainty: {dist: triangular, low: 50000, "
+        "high: 200000}"))
+    comp = run_comparison(["simland"], persons=800, months=6, start=__import__("datetime").date(
+        2012, 1, 1), replications=3, seed=2)
+    runs = comp.results["simland"]
+    assert len({r.scale for r in runs}) == 3
+    expected = sum(totals(r)["arrests"] * r.scale for r in runs) / 3
+    assert comp.totals_population("simland")["arrests"] == pytest.approx(expected)

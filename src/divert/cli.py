@@ -281,12 +281,10 @@ def _print_totals(specs: list[str], comparison: Any) -> None:
     for name in names:
         row = [name]
         for s in specs:
-            value = comparison.totals(s)[name] * comparison.scale(s)
-            cell = f"{value:,.0f}"
+            cell = f"{comparison.totals_population(s)[name]:,.0f}"
             if s != specs[0]:
-                d = comparison.difference(s)[name]
-                sc = comparison.scale(s)
-                cell += f"\n{d['mean'] * sc:+,.0f} [{d['low'] * sc:+,.0f}, {d['high'] * sc:+,.0f}]"
+                d = comparison.difference(s, scaled=True)[name]
+                cell += f"\n{d['mean']:+,.0f} [{d['low']:+,.0f}, {d['high']:+,.0f}]"
             row.append(cell)
         table.add_row(*row)
     out.print(table)

@@ -74,14 +74,21 @@ def interval(values: np.ndarray) -> dict[str, float]:
             "high": float(np.percentile(values, 97.5))}
 
 
-def difference(base: Sequence[RunResult], other: Sequence[RunResult]) -> dict[str, dict[str, float]]:
-    """Scenario minus baseline per total, paired by replication (common random numbers)."""
-    pairs = sorted(zip(sorted(base, key=lambda r: r.replication),
-                       sorted(other, key=lambda r: r.replication), strict=True),
-                   key=lambda p: p[0].replication)
+def _pairs(base: Sequence[RunResult],
+           other: Sequence[RunResult]) -> list[tuple[RunResult, RunResult]]:
+    return list(zip(sorted(base, key=lambda r: r.replication),
+                    sorted(other, key=lambda r: r.replication), strict=True))
+
+
+def difference(base: Sequence[RunResult], other: Sequence[RunResult],
+               scaled: bool = False) -> dict[str, dict[str, float]]:
+    """Scenario minus baseline per total, paired by replication (common random numbers); with
+    `scaled`, each replication's totals are first scaled to the population by its own factor."""
     out = {}
+    pairs = _pairs(base, other)
     for name in TOTALS:
-        d = np.array([totals(o)[name] - totals(b)[name] for b, o in pairs])
+        d = np.array([totals(o)[name] * (o.scale if scaled else 1.0)
+                      - totals(b)[name] * (b.scale if scaled else 1.0) for b, o in pairs])
         out[name] = interval(d)
     return out
 
@@ -108,7 +115,8 @@ def costs(result: RunResult) -> dict[str, float]:
     return out
 
 
-def economics(base: Sequence[RunResult], other: Sequence[RunResult]) -> dict[str, Any]:
+def economics(base: Sequence[RunResult], other: Sequence[RunResult],
+              scaled: bool = False) -> dict[str, Any]:
     """Benefits and costs of a reform against the baseline, from two perspectives (sample units).
 
     The reform's costs are its extra spending on supervision and treatment; its benefits are the
@@ -116,9 +124,10 @@ def economics(base: Sequence[RunResult], other: Sequence[RunResult]) -> dict[str
     lost productivity). Net benefit = benefits - costs; the probability that benefits exceed
     costs is the share of paired replications (and parameter draws) where they do.
     """
-    pairs = list(zip(sorted(base, key=lambda r: r.replication),
-                     sorted(other, key=lambda r: r.replication), strict=True))
-    deltas = [{k: costs(o)[k] - costs(b)[k] for k in costs(b)} for b, o in pairs]
+    def cost(r: RunResult) -> dict[str, float]:
+        return {k: v * (r.scale if scaled else 1.0) for k, v in costs(r).items()}
+
+    deltas = [{k: cost(o)[k] - cost(b)[k] for k in cost(b)} for b, o in _pairs(base, other)]
     out: dict[str, Any] = {}
     for perspective, extra in (("public", ()), ("society", ("victims", "productivity"))):
         saved = [s for s in PUBLIC if s not in PROGRAMME] + list(extra)

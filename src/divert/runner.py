@@ -121,26 +121,27 @@ class Comparison:
     policies: dict[str, Policy] = field(default_factory=dict)
 
     def scale(self, scenario: str) -> float:
-        return self.results[scenario][0].scale
+        """The mean scale factor (population / sample) over replications."""
+        return float(sum(r.scale for r in self.results[scenario]) / len(self.results[scenario]))
 
     def totals(self, scenario: str) -> dict[str, float]:
         """Means over replications, for the simulated sample."""
         return mean_of([totals(r) for r in self.results[scenario]])
 
+    def totals_population(self, scenario: str) -> dict[str, float]:
+        """Means over replications of each replication's totals scaled by its own factor."""
+        return mean_of([{k: v * r.scale for k, v in totals(r).items()}
+                        for r in self.results[scenario]])
+
     def final(self, scenario: str) -> dict[str, float]:
         return mean_of([r.final for r in self.results[scenario]])
 
-    def difference(self, scenario: str) -> dict[str, dict[str, float]]:
-        return difference(self.results[self.scenarios[0]], self.results[scenario])
+    def difference(self, scenario: str, scaled: bool = False) -> dict[str, dict[str, float]]:
+        return difference(self.results[self.scenarios[0]], self.results[scenario], scaled)
 
     def economics(self, scenario: str) -> dict[str, Any]:
         """Benefits and costs against the baseline, scaled to the population."""
-        raw = economics(self.results[self.scenarios[0]], self.results[scenario])
-        sc = self.scale(scenario)
-        for view in raw.values():
-            for key in ("benefits", "costs", "net_benefit"):
-                view[key] = {q: x * sc for q, x in view[key].items()}
-        return raw
+        return economics(self.results[self.scenarios[0]], self.results[scenario], scaled=True)
 
     def summary(self) -> dict[str, Any]:
         """Everything `summary.json` holds: per scenario totals, final stocks, cohort outcomes,
@@ -149,16 +150,14 @@ class Comparison:
         for s in self.scenarios:
             entry: dict[str, Any] = {
                 "scale": self.scale(s), "totals": self.totals(s), "final": self.final(s),
-                "totals_population": {k: v * self.scale(s) for k, v in self.totals(s).items()},
+                "totals_population": self.totals_population(s),
                 "cohort": cohort_rates(self.results[s]),
                 "overlays": self.policies[s].overlays if s in self.policies else [],
             }
             if s != self.scenarios[0]:
                 entry["economics"] = self.economics(s)
                 entry["difference"] = self.difference(s)
-                entry["difference_population"] = {
-                    k: {q: x * self.scale(s) for q, x in v.items()}
-                    for k, v in entry["difference"].items()}
+                entry["difference_population"] = self.difference(s, scaled=True)
             out["scenarios"][s] = entry
         return out
 
