@@ -11,6 +11,19 @@ FIXTURES = Path(__file__).parent / "fixtures"
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
 
+def run_cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    """Run `divert ARGS` in-process: exit code, stdout, stderr."""
+    from divert.cli import main
+
+    code = 0
+    try:
+        main(args)
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
 @pytest.fixture
 def testland_dir(tmp_path: Path) -> Path:
     """A writable copy of the testland pack, in a folder called testland."""

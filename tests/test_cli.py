@@ -10,22 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from divert.cli import main
-
 from .conftest import EXAMPLES, FIXTURES
+from .conftest import run_cli as run
 
 REPO = Path(__file__).resolve().parents[1]
-
-
-def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    """Run divert in-process; returns exit code, stdout and stderr."""
-    code = 0
-    try:
-        main(args)
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 def write(tmp_path: Path, name: str, text: str) -> Path:

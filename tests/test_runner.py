@@ -9,20 +9,11 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from divert.cli import main
 from divert.simulation import SERIES
 
+from .conftest import run_cli
+
 FIXTURES = Path(__file__).parent / "fixtures"
-
-
-def run_cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    code = 0
-    try:
-        main(args)
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 @pytest.fixture
