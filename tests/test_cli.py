@@ -192,6 +192,8 @@ def test_policy_book(tmp_path: Path, fixtures_env: Path,
     assert "offence.quantity_g &lt;= threshold_g[offence.substance]" in html
     assert "within the personal-use threshold" in html
     assert "from 2010-01-01" in html and "coercive" in html
+    assert "Practice: what the simulation uses" in html and "population_size" in html
+    assert "(divert default)" in html  # testland sets no practice of its own
     assert "http://" not in html and "https://" not in html  # no network
 
 
