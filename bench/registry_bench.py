@@ -151,8 +151,19 @@ def _tuples(offset: int, e: np.ndarray, d: np.ndarray, status: np.ndarray) -> An
                awaiting)
 
 
-def measure(reg: Registry, repeats: int) -> dict[str, Any]:
+def measure(reg: Registry, repeats: int, steps: set[str]) -> dict[str, Any]:
     """Time the three operations through the registry's functions."""
+    out: dict[str, Any] = {}
+    if "schedule" in steps:
+        out |= _schedule(reg)
+    if "results" in steps:
+        out |= _results(reg)
+    if "dashboard" in steps:
+        out |= _dashboard(reg, repeats)
+    return out
+
+
+def _schedule(reg: Registry) -> dict[str, Any]:
     out: dict[str, Any] = {}
     t0 = time.perf_counter()
     with reg.write("bench", "tests schedule") as tx:
@@ -160,7 +171,11 @@ def measure(reg: Registry, repeats: int) -> dict[str, Any]:
     out["schedule_month_s"] = round(time.perf_counter() - t0, 2)
     out["scheduled_tests"] = res["tests"]
     log(f"a month of schedules: {res['tests']:,} tests in {out['schedule_month_s']} s")
+    return out
 
+
+def _results(reg: Registry) -> dict[str, Any]:
+    out: dict[str, Any] = {}
     t = AUDITED["drug_tests"]
     with reg.read() as conn:
         ids = conn.execute(sa.select(t.c.id).where(t.c.scheduled_on == TODAY).order_by(t.c.id)
@@ -177,7 +192,11 @@ def measure(reg: Registry, repeats: int) -> dict[str, Any]:
     out["day_results_s"] = round(time.perf_counter() - t0, 2)
     out["day_results"] = len(items)
     log(f"a day's results: {len(items):,} in {out['day_results_s']} s")
+    return out
 
+
+def _dashboard(reg: Registry, repeats: int) -> dict[str, Any]:
+    out: dict[str, Any] = {}
     day, now = TODAY + dt.timedelta(days=1), dt.datetime.combine(TODAY + dt.timedelta(days=1),
                                                                  dt.time(7, 0))
     times = []
@@ -204,6 +223,8 @@ def main() -> None:
     ap.add_argument("--tests", type=int, default=10_000_000)
     ap.add_argument("--repeats", type=int, default=20)
     ap.add_argument("--out", type=Path, help="write the figures as JSON")
+    ap.add_argument("--steps", default="load,schedule,results,dashboard",
+                    help="which steps (without load, --db must hold a loaded registry)")
     args = ap.parse_args()
 
     tmp = None
@@ -215,15 +236,19 @@ def main() -> None:
     if url is None:
         tmp = tempfile.TemporaryDirectory(prefix="divert-bench-")
         url = f"sqlite:///{tmp.name}/bench.db"
+    steps = set(args.steps.split(","))
     reg = Registry(url)
-    with reg.engine.begin() as conn:
-        metadata.drop_all(conn)
-        conn.execute(sa.text("DROP TABLE IF EXISTS alembic_version"))
-    init_registry(reg)
-    log(f"registry at {reg.dialect}: loading {args.participants:,} participants, "
-        f"{args.tests:,} tests")
-    figures = {"backend": reg.dialect, "machine": f"{platform.machine()}, {os.cpu_count()} CPUs",
-               **load(reg, args.participants, args.tests), **measure(reg, args.repeats)}
+    figures: dict[str, Any] = {"backend": reg.dialect,
+                               "machine": f"{platform.machine()}, {os.cpu_count()} CPUs"}
+    if "load" in steps:
+        with reg.engine.begin() as conn:
+            metadata.drop_all(conn)
+            conn.execute(sa.text("DROP TABLE IF EXISTS alembic_version"))
+        init_registry(reg)
+        log(f"registry at {reg.dialect}: loading {args.participants:,} participants, "
+            f"{args.tests:,} tests")
+        figures |= load(reg, args.participants, args.tests)
+    figures |= measure(reg, args.repeats, steps)
     if reg.dialect == "sqlite":
         figures["database_mb"] = round(Path(url.removeprefix("sqlite:///")).stat().st_size / 2**20)
     reg.dispose()

@@ -263,3 +263,18 @@ def test_schedule_is_rederived_from_the_recorded_seed(cli: Cli) -> None:
     assert stored == [dt.date.fromordinal(int(d)).isoformat() for d in days]
     weekdays = {dt.date.fromisoformat(d).weekday() for d in stored}
     assert len(stored) > 20 and weekdays & {5, 6}  # weekends too
+
+
+def test_dashboard_counts_and_pages(cli: Cli) -> None:
+    codes = [enrolled(cli) for _ in range(3)]
+    for code in codes:
+        cli("tests", "add", code, "--on", "2026-02-02")
+    board = cli.json("dashboard", "--on", "2026-02-02", "--now", "2026-02-02T08:00", "--limit", "2",
+                     "--json")
+    assert board["counts"]["due"] == 3 and len(board["due"]) == 2
+    rest = cli.json("dashboard", "--on", "2026-02-02", "--now", "2026-02-02T08:00", "--limit", "2",
+                    "--offset", "2", "--json")
+    seen = {r["participant"] for r in board["due"] + rest["due"]}
+    assert seen == set(codes)
+    code, out, _ = cli("dashboard", "--on", "2026-02-02", "--now", "2026-02-02T08:00", "--limit", "1")
+    assert "due to test: 3" in out and "2 more" in out

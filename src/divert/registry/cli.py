@@ -808,11 +808,13 @@ def timeline(code: Code, db: Db = None, as_json: AsJson = False) -> None:
 def dashboard(on: Day = None, now: Annotated[str | None, typer.Option(
         "--now", help="YYYY-MM-DDTHH:MM (default: now, local)")] = None,
         programme: Annotated[str | None, typer.Option("--programme")] = None,
+        limit: Annotated[int, typer.Option("--limit", help="rows per list (0: all)", min=0)] = 200,
+        offset: Annotated[int, typer.Option("--offset", help="skip rows (next pages)", min=0)] = 0,
         db: Db = None, as_json: AsJson = False) -> None:
     """The day's work: who is due to test, who missed, who needs a response, today's hearings."""
     moment = _datetime(now)
     day = _date(on, "--on") or moment.date()
-    out = _read(db, lambda conn: service.dashboard(conn, day, moment, programme))
+    out = _read(db, lambda conn: service.dashboard(conn, day, moment, programme, limit, offset))
     if as_json:
         _emit(out)
         return
@@ -820,10 +822,10 @@ def dashboard(on: Day = None, now: Annotated[str | None, typer.Option(
     for key, title in (("due", "due to test"), ("missed", "window closed, no sample"),
                        ("needs_response", "needs a response"), ("hearings", "status hearings")):
         rows = out[key]
-        _say(f"{title}: {len(rows)}")
-        for r in rows[:50]:
+        _say(f"{title}: {out['counts'][key]}")
+        for r in rows:
             extra = f" test {r['test']} {r['day']} {r['status']} due by {r['due_by']}" if "test" in r \
                 else f" hearing {r['hearing']}"
             _say(f"  {r['participant']}{extra}")
-        if len(rows) > 50:
-            _say(f"  ... and {len(rows) - 50} more (use --json)")
+        if offset + len(rows) < out["counts"][key]:
+            _say(f"  ... {out['counts'][key] - offset - len(rows)} more (--offset, --limit 0 for all)")

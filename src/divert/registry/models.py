@@ -194,13 +194,16 @@ class DrugTest(Base):
     awaiting_response: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     version: Mapped[int] = _version()
 
+    # The daily dashboard reads only these small partial, covering indexes: open tests (scheduled,
+    # a month or so ahead) by day and by deadline, and tests awaiting a response.
     __table_args__ = (
         Index("ix_tests_enrolment_day", "enrolment_id", "scheduled_on"),
-        Index("ix_tests_day_status", "scheduled_on", "status"),
-        Index("ix_tests_open_due", "due_by", sqlite_where=text("status = 'scheduled'"),
-              postgresql_where=text("status = 'scheduled'")),
-        Index("ix_tests_awaiting", "enrolment_id", sqlite_where=text("awaiting_response"),
-              postgresql_where=text("awaiting_response")),
+        Index("ix_tests_open_day", "scheduled_on", "due_by", "id", "enrolment_id", "method",
+              sqlite_where=text("status = 'scheduled'"), postgresql_where=text("status = 'scheduled'")),
+        Index("ix_tests_open_due", "due_by", "id", "scheduled_on", "enrolment_id", "method",
+              sqlite_where=text("status = 'scheduled'"), postgresql_where=text("status = 'scheduled'")),
+        Index("ix_tests_awaiting", "scheduled_on", "id", "enrolment_id", "method", "due_by", "status",
+              sqlite_where=text("awaiting_response"), postgresql_where=text("awaiting_response")),
     )
 
 

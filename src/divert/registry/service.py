@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Connection, and_, func, select, text
+from sqlalchemy import Connection, func, select, text
 
 from divert import __version__
 from divert.catalogue import CATALOGUE
@@ -659,32 +659,51 @@ def _iso(value: Any) -> str | None:
     return value.isoformat() if value is not None else None
 
 
-def dashboard(conn: Connection, day: dt.date, now: dt.datetime, prog_code: str | None = None
-              ) -> dict[str, Any]:
+def dashboard(conn: Connection, day: dt.date, now: dt.datetime, prog_code: str | None = None,
+              limit: int = 200, offset: int = 0) -> dict[str, Any]:
     """The day's work: who is due to test, whose window closed with no sample, who needs a
-    response, which hearings sit today."""
+    response, which hearings sit today. Counts are complete; each list holds `limit` rows from
+    `offset` (0: all), in deadline order (tests by due time, then id)."""
     t, e, p, h = T["drug_tests"], T["enrolments"], T["participants"], T["hearings"]
     scope = [e.c.status == "active"]
     if prog_code is not None:
         scope.append(e.c.programme_id == programme(conn, prog_code)["id"])
-    base = select(p.c.code, t.c.id, t.c.scheduled_on, t.c.method, t.c.due_by, t.c.status).select_from(
-        t.join(e, e.c.id == t.c.enrolment_id).join(p, p.c.id == e.c.participant_id))
+    joined = t.join(e, e.c.id == t.c.enrolment_id)
     # literal predicates, the same as the partial indexes' (a bound parameter would not use them)
     open_ = text("drug_tests.status = 'scheduled'")
-    due = conn.execute(base.where(t.c.scheduled_on == day, open_, t.c.due_by >= now, *scope)
-                       .order_by(t.c.due_by, p.c.code)).all()
-    missed = conn.execute(base.where(open_, t.c.due_by < now, *scope)
-                          .order_by(t.c.due_by, p.c.code)).all()
-    awaiting = conn.execute(base.where(text("drug_tests.awaiting_response"), *scope)
-                            .order_by(t.c.scheduled_on, p.c.code)).all()
-    hearings = conn.execute(select(p.c.code, h.c.id, h.c.scheduled_on).select_from(
-        h.join(e, e.c.id == h.c.enrolment_id).join(p, p.c.id == e.c.participant_id)).where(
-        and_(h.c.scheduled_on == day, h.c.status == "scheduled", *scope)).order_by(p.c.code)).all()
+    where = {
+        "due": (t.c.scheduled_on == day, open_, t.c.due_by >= now),
+        "missed": (open_, t.c.due_by < now),
+        "needs_response": (text("drug_tests.awaiting_response"),),
+    }
+    order = {"due": (t.c.due_by, t.c.id), "missed": (t.c.due_by, t.c.id),
+             "needs_response": (t.c.scheduled_on, t.c.id)}
+    out: dict[str, Any] = {"date": day.isoformat(), "now": now.isoformat(timespec="seconds"),
+                           "counts": {}, "limit": limit, "offset": offset}
+    for key, cond in where.items():
+        out["counts"][key] = conn.execute(select(func.count()).select_from(joined)
+                                          .where(*cond, *scope)).scalar_one()
+        q = (select(p.c.code, t.c.id, t.c.scheduled_on, t.c.method, t.c.due_by, t.c.status)
+             .select_from(joined.join(p, p.c.id == e.c.participant_id))
+             .where(*cond, *scope).order_by(*order[key]).offset(offset))
+        if limit:
+            q = q.limit(limit)
+        out[key] = [{"participant": c, "test": i, "day": _iso_text(d), "method": m,
+                     "due_by": _iso_text(b), "status": st} for c, i, d, m, b, st in conn.execute(q)]
+    hjoin = h.join(e, e.c.id == h.c.enrolment_id)
+    hcond = (h.c.scheduled_on == day, h.c.status == "scheduled", *scope)
+    out["counts"]["hearings"] = conn.execute(select(func.count()).select_from(hjoin)
+                                             .where(*hcond)).scalar_one()
+    hq = (select(p.c.code, h.c.id).select_from(hjoin.join(p, p.c.id == e.c.participant_id))
+          .where(*hcond).order_by(h.c.id).offset(offset))
+    if limit:
+        hq = hq.limit(limit)
+    out["hearings"] = [{"participant": c, "hearing": i} for c, i in conn.execute(hq)]
+    return out
 
-    def tests(rows: Sequence[Any]) -> list[dict[str, Any]]:
-        return [{"participant": r.code, "test": r.id, "day": r.scheduled_on.isoformat(),
-                 "method": r.method, "due_by": r.due_by.isoformat(), "status": r.status} for r in rows]
 
-    return {"date": day.isoformat(), "now": now.isoformat(timespec="seconds"),
-            "due": tests(due), "missed": tests(missed), "needs_response": tests(awaiting),
-            "hearings": [{"participant": r.code, "hearing": r.id} for r in hearings]}
+def _iso_text(value: Any) -> str:
+    """ISO text of a date or datetime (to the second)."""
+    if isinstance(value, dt.datetime):
+        return value.isoformat(timespec="seconds")
+    return value.isoformat()

@@ -266,16 +266,22 @@ def upgrade() -> None:
     with op.batch_alter_table("drug_tests", schema=None) as batch_op:
         batch_op.create_index(
             "ix_tests_awaiting",
-            ["enrolment_id"],
+            ["scheduled_on", "id", "enrolment_id", "method", "due_by", "status"],
             unique=False,
             sqlite_where=sa.text("awaiting_response"),
             postgresql_where=sa.text("awaiting_response"),
         )
-        batch_op.create_index("ix_tests_day_status", ["scheduled_on", "status"], unique=False)
         batch_op.create_index("ix_tests_enrolment_day", ["enrolment_id", "scheduled_on"], unique=False)
         batch_op.create_index(
+            "ix_tests_open_day",
+            ["scheduled_on", "due_by", "id", "enrolment_id", "method"],
+            unique=False,
+            sqlite_where=sa.text("status = 'scheduled'"),
+            postgresql_where=sa.text("status = 'scheduled'"),
+        )
+        batch_op.create_index(
             "ix_tests_open_due",
-            ["due_by"],
+            ["due_by", "id", "scheduled_on", "enrolment_id", "method"],
             unique=False,
             sqlite_where=sa.text("status = 'scheduled'"),
             postgresql_where=sa.text("status = 'scheduled'"),
@@ -372,7 +378,11 @@ def downgrade() -> None:
             postgresql_where=sa.text("status = 'scheduled'"),
         )
         batch_op.drop_index("ix_tests_enrolment_day")
-        batch_op.drop_index("ix_tests_day_status")
+        batch_op.drop_index(
+            "ix_tests_open_day",
+            sqlite_where=sa.text("status = 'scheduled'"),
+            postgresql_where=sa.text("status = 'scheduled'"),
+        )
         batch_op.drop_index(
             "ix_tests_awaiting",
             sqlite_where=sa.text("awaiting_response"),
