@@ -200,6 +200,9 @@ def test_treatment_court_cohort_reproduces_input_effect(tmp_path: Path) -> None:
     se = math.sqrt(1 / r_dtc + 1 / r_fine)
     assert abs(math.log(hazard) - math.log(0.76)) < 3 * se, (hazard, se)
     assert hazard < 0.95
+    phases = np.stack([result.metric(f"treatment_court_phase_{k}") for k in range(1, 5)], axis=1)
+    assert (phases[24:] > 0).all()  # every phase is occupied once the court has run 18 months
+    assert (phases.sum(axis=1) <= result.metric("in_measure")).all()
 
 
 def test_metric_names_cover_the_contract() -> None:

@@ -24,7 +24,9 @@ from divert.practice import draw, resolve, shares, table, uncertainty_samples
 from divert.vocabulary import SUBSTANCES
 
 COST_SECTORS = ("police", "courts", "prison", "probation", "treatment", "health")
-SERIES = (*METRICS, *(f"cost_{s}" for s in COST_SECTORS), "cost_total")
+COURT_PHASES = 4
+SERIES = (*METRICS, *(f"treatment_court_phase_{k}" for k in range(1, COURT_PHASES + 1)),
+          *(f"cost_{s}" for s in COST_SECTORS), "cost_total")
 COHORT_YEARS = (1, 2, 3)
 
 
@@ -114,6 +116,7 @@ def run(policy: Policy, persons: int, months: int, start: date, seed: int, repli
     series = np.zeros((months, len(SERIES)))
     occ = np.zeros(len(MEASURE_IDS))
     tip = MEASURE_IDS.index("treatment_in_prison")
+    dtc = MEASURE_IDS.index("drug_treatment_court")
     treat_measure = np.array([CATALOGUE[m].involves_treatment for m in MEASURE_IDS])
     for t in range(months):
         month = t + 1
@@ -132,6 +135,14 @@ def run(policy: Policy, persons: int, months: int, start: date, seed: int, repli
              practice.reoffence_rr, practice.completion, k["opioid"], tip, counters, occ,
              engine=engine)
         decider.month(pop, month, day, counters, occ)
+        in_court = np.flatnonzero((pop.measure == dtc) & (pop.status == 1))
+        if in_court.shape[0]:
+            length = practice.duration[dtc]
+            elapsed = np.clip(length - pop.cj_timer[in_court], 0, length - 1)
+            phase = (elapsed * COURT_PHASES // length).astype(np.int64)
+            counts = np.bincount(phase, minlength=COURT_PHASES)
+            first = SERIES.index("treatment_court_phase_1")
+            counters[first:first + COURT_PHASES] = counts[:COURT_PHASES]
         measure_cost = occ * practice.cost
         counters[SERIES.index("cost_police")] = counters[M["arrests"]] * float(
             values["police_cost_per_arrest"])
