@@ -665,7 +665,11 @@ def dashboard(conn: Connection, day: dt.date, now: dt.datetime, prog_code: str |
     response, which hearings sit today. Counts are complete; each list holds `limit` rows from
     `offset` (0: all), in deadline order (tests by due time, then id)."""
     t, e, p, h = T["drug_tests"], T["enrolments"], T["participants"], T["hearings"]
-    scope = [e.c.status == "active"]
+    # Drive every query from the small partial indexes, whatever the planner's statistics say
+    # (SQLite has no auto-analyze; stale ones once made it scan all enrolments): SQLite's unary +
+    # keeps the enrolments' status index out of consideration.
+    scope = [text("+enrolments.status = 'active'") if conn.dialect.name == "sqlite"
+             else e.c.status == "active"]
     if prog_code is not None:
         scope.append(e.c.programme_id == programme(conn, prog_code)["id"])
     joined = t.join(e, e.c.id == t.c.enrolment_id)
