@@ -1,0 +1,132 @@
+"""Validation: each check beside its published result, not applicable where it does not apply, and
+able to fail: a deliberately wrong parameter makes it fail where the right one passes."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from divert import policy as policies
+from divert.errors import InputError
+from divert.policy import Policy
+from divert.scenarios import load_scenario
+from divert.simulation import run
+from divert.validation import CHECKS, Check, observe_run, report_json, validate
+
+from .test_simulation import START, practice_entry, simland
+
+KEYS = {"name", "source", "published", "simulated", "tolerance", "passed"}
+# Neutral in-treatment reoffending, so that a measure's effect is its own reoffence_rr only.
+NEUTRAL_TREATMENT = practice_entry("offence_rr_in_treatment", "1.0")
+
+
+def _one(pack: Policy, check: str, persons: int) -> Check:
+    (result,) = validate(pack, persons=persons, seed=1, checks=[check])
+    assert result.to_json().keys() == KEYS
+    assert result.applicable and result.simulated is not None and result.tolerance is not None
+    return result
+
+
+def test_json_has_exactly_the_contract_keys() -> None:
+    check = Check("x", "source", 0.5, 0.4, 0.2, True, "share", "detail", {"people": 3})
+    assert check.to_json() == {"name": "x", "source": "source", "published": 0.5,
+                               "simulated": 0.4, "tolerance": 0.2, "passed": True}
+
+
+def test_checks_are_not_applicable_where_the_pack_lacks_the_measure_or_country() -> None:
+    kenya = policies.load("kenya")  # no drug court, no treatment in prison, not the USA
+    results = validate(kenya, persons=1000)
+    assert [c.name for c in results] == [CHECKS[k](kenya, persons=1, seed=1,
+                                                   start=date(2016, 1, 1)).name for k in CHECKS]
+    for c in results:
+        assert c.passed is None and c.simulated is None and c.tolerance is None
+        assert c.detail.startswith("not applicable") and c.published is not None
+        assert c.to_json()["passed"] is None
+    assert report_json(results) == {"checks": [c.to_json() for c in results]}
+
+
+def test_unknown_check_is_refused() -> None:
+    with pytest.raises(InputError, match="allowed: drug_court"):
+        validate(policies.load("kenya"), checks=["nope"])
+
+
+def test_observing_a_run_does_not_change_it(tmp_path: Path) -> None:
+    pack = simland(tmp_path)
+    plain = run(pack, 3000, 24, START, seed=4, replication=0, uncertainty=False)
+    seen = observe_run(pack, 3000, 24, START, seed=4)
+    assert np.array_equal(plain.series, seen.result.series)
+    assert seen.extra["in_prison_with_disorder"].max() <= seen.result.metric("in_prison").max()
+    assert seen.extra["drug_arrests"].sum() == seen.result.metric("arrests").sum()  # drug only
+    assert (seen.pop.status > 0).any() and seen.tip_month.shape[0] == seen.pop.size
+
+
+def test_drug_court_check_fails_when_the_court_has_no_effect(tmp_path: Path) -> None:
+    """A hazard ratio of 0.65 during the court and 3 years after completion gives Mitchell's
+    50% -> 38% once failures (41%, revoked to prison) lose the effect; none gives about 1."""
+    right = simland(tmp_path / "a", NEUTRAL_TREATMENT + practice_entry(
+        "measure_reoffence_rr", "{drug_treatment_court: 0.65}", "measure"))
+    wrong = simland(tmp_path / "b", NEUTRAL_TREATMENT + practice_entry(
+        "measure_reoffence_rr", "{drug_treatment_court: 1.0}", "measure"))
+    good, bad = _one(right, "drug_court", 10000), _one(wrong, "drug_court", 10000)
+    assert good.passed, good.detail
+    assert not bad.passed, bad.detail
+    assert bad.simulated > good.simulated + 0.1
+    assert good.extra["people"] > 1000
+
+
+def test_prison_tc_check_fails_when_treatment_in_prison_has_no_effect(tmp_path: Path) -> None:
+    right = simland(tmp_path / "a", NEUTRAL_TREATMENT)  # default treatment in prison RR 0.70
+    wrong = simland(tmp_path / "b", NEUTRAL_TREATMENT + practice_entry(
+        "measure_reoffence_rr", "{treatment_in_prison: 1.0}", "measure"))
+    good, bad = _one(right, "prison_tc", 10000), _one(wrong, "prison_tc", 10000)
+    assert good.passed, good.detail
+    assert not bad.passed, bad.detail
+
+
+# A US-coded copy of simland whose overdose rate gives about the published rate after release,
+# with prisons large enough to measure the share of prisoners with a disorder.
+US_LIKE = "".join([
+    practice_entry("overdose_death_rate_per_year", "0.00168"),
+    practice_entry("measure_weight", "{compulsory_treatment: 0.0, imprisonment: 4.0}", "measure"),
+    practice_entry("prison_sentence_months", "{possession: 12}", "offence.type"),
+])
+US_DISORDER = practice_entry("disorder_share", "{none: 0.42, mild: 0.2, moderate: 0.19, severe: 0.19}",
+                             "screening.disorder")
+
+
+def test_overdose_check_fails_without_the_spike_after_release(tmp_path: Path) -> None:
+    right = simland(tmp_path / "a", US_LIKE, name="usa")
+    wrong = simland(tmp_path / "b", US_LIKE + practice_entry("overdose_rr_release_first_month", "1.0")
+                    + practice_entry("overdose_rr_release_year", "1.0"), name="usa")
+    good = _one(right, "overdose_after_release", 25000)
+    bad = _one(wrong, "overdose_after_release", 25000)
+    assert good.passed, good.detail
+    assert not bad.passed, bad.detail
+    assert bad.simulated < good.simulated
+    assert validate(simland(tmp_path / "c"), checks=["overdose_after_release"])[0].passed is None
+
+
+def test_prisoner_disorder_check_fails_with_the_wrong_disorder_share(tmp_path: Path) -> None:
+    right = simland(tmp_path / "a", US_LIKE + US_DISORDER, name="usa")
+    wrong = simland(tmp_path / "b", US_LIKE + practice_entry(
+        "disorder_share", "{none: 0.8, mild: 0.1, moderate: 0.05, severe: 0.05}",
+        "screening.disorder"), name="usa")
+    good = _one(right, "prisoners_with_disorder", 10000)
+    bad = _one(wrong, "prisoners_with_disorder", 10000)
+    assert good.passed, good.detail
+    assert not bad.passed, bad.detail
+
+
+def test_usa_drug_court_without_effect_fails_through_an_overlay(tmp_path: Path) -> None:
+    """The shipped usa pack with a scenario overlay that removes the drug court's own effect."""
+    overlay = tmp_path / "no_effect.yaml"
+    overlay.write_text(
+        "title: Drug court without an effect of its own\npack: usa\nchanges:\n"
+        "  - set_parameter: measure_reoffence_rr\n    entries: {drug_treatment_court: 1.0}\n"
+        "    citation: validation test (deliberately wrong)\n")
+    wrong = load_scenario(f"usa+{overlay}")
+    bad = _one(wrong, "drug_court", 20000)
+    assert not bad.passed and bad.simulated > 0.9, bad.detail
