@@ -121,7 +121,7 @@ def load(reg: Registry, n_people: int, n_tests: int) -> dict[str, Any]:
                 for row in _tuples(total, e, d, status):
                     buf.write("\t".join("\\N" if v is None else str(int(v)) if isinstance(v, bool)
                                         else str(v) for v in (row[0], row[1], row[2], "random", "urine",
-                                                              1, *row[3:])) + "\n")
+                                                              1, *row[3:], 1)) + "\n")
                 copy.write(buf.getvalue())
                 total += len(e)
         raw.commit()
