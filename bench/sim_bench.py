@@ -60,7 +60,7 @@ v['entrants_per_year'] = 0.0
 pop = synthesise({persons}, {months}, v, np.random.default_rng(1))
 k = kernel_inputs(v); pr = Practice(v, 1.0)
 c = np.zeros(len(METRICS)); occ = np.zeros(len(MEASURE_IDS))
-args = (k['fp'], k['p_od'], k['p_remit'], k['type_cum'], pr.reoffence_rr, pr.completion,
+args = (k['fp'], k['p_od'], k['p_remit'], k['off_sev'], k['type_cum'], pr.reoffence_rr, pr.completion,
         k['opioid'], MEASURE_IDS.index('treatment_in_prison'), c, occ)
 step(pop, 1, 99, *args)
 alive = 0; t = time.perf_counter()

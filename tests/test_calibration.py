@@ -35,7 +35,9 @@ TRUTH = {"detection_prob": 0.85, "prison_sentence_months": 1.2}
 START = date(2012, 1, 1)
 # more prisoners than simland's defaults, so that the prison stock measures sentence length
 PRISONS = (practice_entry("measure_weight", "{imprisonment: 4.0}", "measure")
-           + practice_entry("prison_sentence_months", "{possession: 12}", "offence.type"))
+           + practice_entry("prison_sentence_months", "{possession: 12}", "offence.type")
+           + practice_entry("offence_rr_by_disorder", "{none: 1.0, mild: 1.0, moderate: 1.0, "
+                                                      "severe: 1.0}", "screening.disorder"))
 
 
 @pytest.mark.parametrize("code", ["usa", "portugal", "iran", "malaysia"])

@@ -186,6 +186,8 @@ def test_treatment_court_cohort_reproduces_input_effect(tmp_path: Path) -> None:
         practice_entry("measure_completion_prob", "{}", "measure"),
         practice_entry("pretrial_detention_prob", "0.0"),
         practice_entry("measure_reoffence_rr", "{drug_treatment_court: 0.76}", "measure"),
+        practice_entry("offence_rr_by_disorder", "{none: 1.0, mild: 1.0, moderate: 1.0, "
+                                                 "severe: 1.0}", "screening.disorder"),
         practice_entry("measure_weight", f"{{{ARREST}, fine: 1.0, drug_treatment_court: 1.0, "
                                          "treatment_order: 0.0}", "measure"),
     ])

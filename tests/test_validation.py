@@ -3,6 +3,7 @@ able to fail: a deliberately wrong parameter makes it fail where the right one p
 
 from __future__ import annotations
 
+import json
 from datetime import date
 from pathlib import Path
 
@@ -92,6 +93,9 @@ US_LIKE = "".join([
     practice_entry("overdose_death_rate_per_year", "0.00168"),
     practice_entry("measure_weight", "{compulsory_treatment: 0.0, imprisonment: 4.0}", "measure"),
     practice_entry("prison_sentence_months", "{possession: 12}", "offence.type"),
+    # arrests independent of severity, so the fixture's disorder share passes straight through
+    practice_entry("offence_rr_by_disorder", "{none: 1.0, mild: 1.0, moderate: 1.0, severe: 1.0}",
+                   "screening.disorder"),
 ])
 US_DISORDER = practice_entry("disorder_share", "{none: 0.42, mild: 0.2, moderate: 0.19, severe: 0.19}",
                              "screening.disorder")
@@ -130,3 +134,27 @@ def test_usa_drug_court_without_effect_fails_through_an_overlay(tmp_path: Path) 
     wrong = load_scenario(f"usa+{overlay}")
     bad = _one(wrong, "drug_court", 20000)
     assert not bad.passed and bad.simulated > 0.9, bad.detail
+
+
+def test_validate_command_json_contract(capsys: pytest.CaptureFixture[str]) -> None:
+    from divert.cli import main
+
+    try:
+        main(["validate", "portugal", "--persons", "3000", "--json"])
+    except SystemExit as exc:
+        assert exc.code in (0, 1, None)
+    data = json.loads(capsys.readouterr().out)
+    assert data["checks"]
+    for check in data["checks"]:
+        assert {"name", "source", "published", "simulated", "tolerance",
+                "passed"} <= set(check)
+
+
+def test_calibrate_command_needs_targets(capsys: pytest.CaptureFixture[str]) -> None:
+    from divert.cli import main
+
+    with pytest.raises(SystemExit) as exc:
+        main(["calibrate", "kenya"])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert "no calibration targets" in err and len(err.strip().splitlines()) == 1

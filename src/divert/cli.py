@@ -411,6 +411,75 @@ def backtest(
     out.print("  * the year the law changed")
 
 
+@app.command()
+def validate(
+    code: Annotated[str | None, typer.Argument(help="pack code (default: every pack)")] = None,
+    persons: Annotated[int, typer.Option(help="people in each experiment")] = 80_000,
+    seed: Annotated[int, typer.Option(help="root seed")] = 1,
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+) -> None:
+    """Set published results beside what divert simulates for the same question, pass or fail."""
+    from divert import policy as policies
+    from divert.validation import validate as run_checks
+
+    packs = [policies.load(code)] if code else list(policies.iter_packs())
+    checks = []
+    for pack in packs:
+        for check in run_checks(pack, persons=persons, seed=seed):
+            checks.append((pack.code, check))
+    if as_json:
+        _emit_json({"checks": [{"jurisdiction": c, **k.to_json()} for c, k in checks]})
+    else:
+        table = Table(title="Validation against published results", show_lines=True)
+        for col in ("pack", "check", "published", "simulated", "tolerance", "result", "source"):
+            table.add_column(col, overflow="fold")
+        for c, k in checks:
+            result = {True: "[green]pass[/green]", False: "[red]FAIL[/red]",
+                      None: "n/a"}[k.passed]
+            sim = "-" if k.simulated is None else f"{k.simulated:.3g}"
+            table.add_row(c, escape(k.name), f"{k.published:.3g}", sim, f"±{k.tolerance:.3g}",
+                          result, escape(k.source))
+        out.print(table)
+        for c, k in checks:
+            out.print(f"  {c} {escape(k.name)}: {escape(k.detail)}")
+    if any(k.passed is False for _, k in checks):
+        raise typer.Exit(1)
+
+
+@app.command()
+def calibrate(
+    code: Annotated[str, typer.Argument(help="pack code with a targets.yaml")],
+    persons: Annotated[int, typer.Option(help="people per evaluation")] = 40_000,
+    seed: Annotated[int, typer.Option(help="root seed")] = 1,
+    method: Annotated[str, typer.Option(help="least_squares or nelder_mead")] = "least_squares",
+    evaluations: Annotated[int, typer.Option(help="most evaluations")] = 60,
+    from_registry: Annotated[Path | None, typer.Option(
+        "--from-registry", help="a folder written by `divert registry export --deidentified`")] = None,
+    out_file: Annotated[Path | None, typer.Option(
+        "--out", help="overlay to write (default policies/CODE/scenarios/calibrated.yaml)")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+) -> None:
+    """Fit the pack's uncertain practice to observed targets (or to a registry's aggregates) and
+    write the fit as a scenario overlay beside the pack, with a fit table."""
+    from divert import policy as policies
+    from divert.calibration import calibrate as fit_pack
+    from divert.calibration import calibrate_from_registry
+
+    pack = policies.load(code)
+    if from_registry is not None:
+        fit = calibrate_from_registry(pack, from_registry)
+    else:
+        fit = fit_pack(pack, persons=persons, seed=seed, method=method,
+                       max_evaluations=evaluations)
+    path = fit.write_overlay(out_file)
+    if as_json:
+        _emit_json({**fit.to_json(), "overlay": str(path)})
+        return
+    for line in fit.lines():
+        out.print(escape(line))
+    out.print(f"wrote {path} (use it as {code}+{path.stem})")
+
+
 @policy_app.command("list")
 def policy_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """The packs divert has, with their rule counts and provenance."""

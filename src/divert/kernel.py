@@ -102,7 +102,7 @@ PARALLEL_MIN = 500_000  # below this many person slots one thread is faster than
 def step_numba(status, entry_month, age_m, substance, injecting, severity, active, risk,
                treatment, cj, cj_timer, measure, since_release, drug_prisoner, effect_measure,
                effect_until, prior_diversion_failures, served_m, flag, off_type, cohort_month,
-               rearrest_month, month, key, fp, p_od, p_remit, type_cum, measure_rr,
+               rearrest_month, month, key, fp, p_od, p_remit, off_sev, type_cum, measure_rr,
                measure_completion, opioid, prison_treatment_id, counters, occ):  # pragma: no cover
     """One month for every person (compiled, in parallel chunks). See the module docstring.
 
@@ -118,7 +118,7 @@ def step_numba(status, entry_month, age_m, substance, injecting, severity, activ
                  injecting, severity, active, risk, treatment, cj, cj_timer, measure,
                  since_release, drug_prisoner, effect_measure, effect_until,
                  prior_diversion_failures, served_m, flag, off_type, cohort_month,
-                 rearrest_month, month, key, fp, p_od, p_remit, type_cum, measure_rr,
+                 rearrest_month, month, key, fp, p_od, p_remit, off_sev, type_cum, measure_rr,
                  measure_completion, opioid, prison_treatment_id, local[c], local_occ[c])
     for c in range(CHUNKS):
         counters += local[c]
@@ -130,13 +130,14 @@ def step_numba_serial(status, entry_month, age_m, substance, injecting, severity
                       treatment, cj, cj_timer, measure, since_release, drug_prisoner,
                       effect_measure, effect_until, prior_diversion_failures, served_m, flag,
                       off_type, cohort_month, rearrest_month, month, key, fp, p_od, p_remit,
-                      type_cum, measure_rr, measure_completion, opioid, prison_treatment_id,
+                      off_sev, type_cum, measure_rr, measure_completion, opioid,
+                      prison_treatment_id,
                       counters, occ):  # pragma: no cover
     """One month for every person on one thread (small populations: no thread start-up)."""
     _persons(0, status.shape[0], status, entry_month, age_m, substance, injecting, severity,
              active, risk, treatment, cj, cj_timer, measure, since_release, drug_prisoner,
              effect_measure, effect_until, prior_diversion_failures, served_m, flag, off_type,
-             cohort_month, rearrest_month, month, key, fp, p_od, p_remit, type_cum, measure_rr,
+             cohort_month, rearrest_month, month, key, fp, p_od, p_remit, off_sev, type_cum, measure_rr,
              measure_completion, opioid, prison_treatment_id, counters, occ)
 
 
@@ -144,7 +145,7 @@ def step_numba_serial(status, entry_month, age_m, substance, injecting, severity
 def _persons(lo, hi, status, entry_month, age_m, substance, injecting, severity, active, risk,
              treatment, cj, cj_timer, measure, since_release, drug_prisoner, effect_measure,
              effect_until, prior_diversion_failures, served_m, flag, off_type, cohort_month,
-             rearrest_month, month, key, fp, p_od, p_remit, type_cum, measure_rr,
+             rearrest_month, month, key, fp, p_od, p_remit, off_sev, type_cum, measure_rr,
              measure_completion, opioid, prison_treatment_id, counters, occ):  # pragma: no cover
     """The monthly step for persons lo..hi-1."""
     key = np.uint64(key)
@@ -263,7 +264,7 @@ def _persons(lo, hi, status, entry_month, age_m, substance, injecting, severity,
         # offences
         c = cj[i]
         if flag[i] == F_NONE and (c == COMMUNITY or c == MEASURE):
-            p = fp[FP_P_OFFENCE]
+            p = fp[FP_P_OFFENCE] * off_sev[severity[i]]
             if risk[i] == 1:
                 p *= fp[FP_RR_HIGH]
             if treatment[i] != NO_TREATMENT:
@@ -337,7 +338,7 @@ FP_EXIT_AGE, FP_LE = FPI["exit_age_months"], FPI["life_expectancy_months"]
 
 
 def step_numpy(pop: Population, month: int, key: int, fp: np.ndarray, p_od: np.ndarray,
-               p_remit: np.ndarray, type_cum: np.ndarray, measure_rr: np.ndarray,
+               p_remit: np.ndarray, off_sev: np.ndarray, type_cum: np.ndarray, measure_rr: np.ndarray,
                measure_completion: np.ndarray, opioid: np.ndarray, prison_treatment_id: int,
                counters: np.ndarray, occ: np.ndarray) -> None:
     """One month for every person, vectorised with NumPy: the reference for `step_numba`."""
@@ -424,7 +425,7 @@ def step_numpy(pop: Population, month: int, key: int, fp: np.ndarray, p_od: np.n
     # offences
     c = p.cj
     can = live & (p.flag == F_NONE) & ((c == COMMUNITY) | (c == MEASURE))
-    po = np.full(p.size, fp[FP_P_OFFENCE])
+    po = fp[FP_P_OFFENCE] * off_sev[p.severity]
     po[p.risk == 1] *= fp[FP_RR_HIGH]
     po[p.treatment != NO_TREATMENT] *= fp[FP_RR_TREAT_OFF]
     po[p.active == 0] *= fp[FP_RR_REMIT_OFF]
@@ -464,12 +465,12 @@ def step_numpy(pop: Population, month: int, key: int, fp: np.ndarray, p_od: np.n
 
 
 def step(pop: Population, month: int, key: int, fp: np.ndarray, p_od: np.ndarray,
-         p_remit: np.ndarray, type_cum: np.ndarray, measure_rr: np.ndarray,
+         p_remit: np.ndarray, off_sev: np.ndarray, type_cum: np.ndarray, measure_rr: np.ndarray,
          measure_completion: np.ndarray, opioid: np.ndarray, prison_treatment_id: int,
          counters: np.ndarray, occ: np.ndarray, engine: str = "numba") -> None:
     """One month with the chosen engine: `numba` (compiled) or `numpy` (reference)."""
     if engine == "numpy":
-        step_numpy(pop, month, key, fp, p_od, p_remit, type_cum, measure_rr, measure_completion,
+        step_numpy(pop, month, key, fp, p_od, p_remit, off_sev, type_cum, measure_rr, measure_completion,
                    opioid, prison_treatment_id, counters, occ)
         return
     p = pop
@@ -478,5 +479,5 @@ def step(pop: Population, month: int, key: int, fp: np.ndarray, p_od: np.ndarray
                p.risk, p.treatment, p.cj, p.cj_timer, p.measure, p.since_release,
                p.drug_prisoner, p.effect_measure, p.effect_until, p.prior_diversion_failures,
                p.served_m, p.flag, p.off_type, p.cohort_month, p.rearrest_month, month,
-               np.uint64(key), fp, p_od, p_remit, type_cum, measure_rr, measure_completion,
+               np.uint64(key), fp, p_od, p_remit, off_sev, type_cum, measure_rr, measure_completion,
                opioid, prison_treatment_id, counters, occ)

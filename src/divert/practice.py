@@ -144,6 +144,12 @@ _DEFAULTS = [
             ASSUMPTION),
     Default("detection_prob", 0.15, "probability", "an offence leads to a police contact",
             ASSUMPTION, uncertainty=_T),
+    Default("offence_rr_by_disorder", {"none": 0.6, "mild": 1.0, "moderate": 1.6, "severe": 2.2},
+            "ratio", "offending multiplier by disorder severity",
+            "divert assumption: people with a drug use disorder offend and are arrested more "
+            "often (58% of state prisoners met criteria for drug abuse or dependence in 2007-09 "
+            "against about 5% of adults, BJS); set so the share of prisoners with a disorder "
+            "approaches that figure", U, keys="screening.disorder", uncertainty=_T),
     Default("offence_rr_high_risk", 2.0, "ratio", "offending multiplier for high risk",
             ASSUMPTION, uncertainty=_T),
     Default("offence_rr_in_treatment", 0.7, "ratio", "offending multiplier in treatment",
@@ -178,12 +184,14 @@ _DEFAULTS = [
         "NDCI: national average drug court graduation rate 59% (2014); others assumptions", U,
         keys="measure", uncertainty=_P),
     Default("measure_reoffence_rr", {
-        "drug_treatment_court": 0.76, "diversion_programme": 0.76, "treatment_in_prison": 0.70,
+        "drug_treatment_court": 0.65, "diversion_programme": 0.76, "treatment_in_prison": 0.70,
         "treatment_order": 0.85, "probation_with_treatment": 0.9,
         "suspended_sentence_with_treatment": 0.9, "conditional_dismissal": 0.95,
         "referral_to_health_services": 0.9, "imprisonment": 1.0},
-        "ratio", "reoffending multiplier during a measure and 3 years after (1 where not given)",
-        "Mitchell et al. 2012 (adult drug courts 50% -> 38%: 0.76); DTAP 57% vs 75% rearrest "
+        "ratio", "reoffending (hazard) multiplier during a measure and 3 years after (1 where not "
+        "given)", "Mitchell et al. 2012 (adult drug courts 50% -> 38%, a ratio of proportions of "
+        "0.76, which takes a hazard multiplier of about 0.65 when 41% do not complete); DTAP 57% "
+        "vs 75% rearrest "
         "(0.76); Perry et al. 2016 therapeutic community re-arrest RR 0.70; others assumptions",
         U, keys="measure", uncertainty=_T),
     Default("measure_cost_per_month", {

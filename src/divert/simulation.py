@@ -94,6 +94,7 @@ def kernel_inputs(values: dict[str, Any]) -> dict[str, Any]:
     remit = table(v, "remission_rate_per_year", 0.1)
     return {
         "fp": fp, "p_od": p_od, "p_remit": np.array([monthly(r) for r in remit]),
+        "off_sev": table(v, "offence_rr_by_disorder", 1.0),
         "type_cum": np.cumsum(shares(v, "offence_type_share")),
         "opioid": np.isin(np.arange(len(SUBSTANCES)), OPIOIDS),
     }
@@ -131,7 +132,7 @@ def run(policy: Policy, persons: int, months: int, start: date, seed: int, repli
                 decider = Decider(policy, practice, key)
         counters = series[t]
         occ[:] = 0
-        step(pop, month, key, k["fp"], k["p_od"], k["p_remit"], k["type_cum"],
+        step(pop, month, key, k["fp"], k["p_od"], k["p_remit"], k["off_sev"], k["type_cum"],
              practice.reoffence_rr, practice.completion, k["opioid"], tip, counters, occ,
              engine=engine)
         decider.month(pop, month, day, counters, occ)
