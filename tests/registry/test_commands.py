@@ -278,3 +278,21 @@ def test_dashboard_counts_and_pages(cli: Cli) -> None:
     assert seen == set(codes)
     code, out, _ = cli("dashboard", "--on", "2026-02-02", "--now", "2026-02-02T08:00", "--limit", "1")
     assert "due to test: 3" in out and "2 more" in out
+
+
+def test_an_ended_enrolment_leaves_nothing_open(cli: Cli) -> None:
+    code = enrolled(cli)
+    for day in ("2026-02-02", "2026-02-03", "2026-02-20"):
+        cli("tests", "add", code, "--on", day)
+    tl = cli.json("timeline", code, "--json")
+    first = [e for e in tl["events"] if e["event"] == "drug test"][0]
+    cli("tests", "record", str(first["id"]), "--result", "positive", "--substances", "heroin")
+    board = cli.json("dashboard", "--on", "2026-02-04", "--now", "2026-02-04T09:00", "--json")
+    assert board["counts"]["missed"] == 1 and board["counts"]["needs_response"] == 1
+    cli("terminate", code, "--reason", "absconded", "--on", "2026-02-10")
+    board = cli.json("dashboard", "--on", "2026-02-20", "--now", "2026-02-20T09:00", "--json")
+    assert board["counts"] == {"due": 0, "missed": 0, "needs_response": 0, "hearings": 0}
+    tests = [e for e in cli.json("timeline", code, "--json")["events"] if e["event"] == "drug test"]
+    assert [(t["date"], t["status"]) for t in tests] == [("2026-02-02", "positive"),
+                                                        ("2026-02-03", "excused")]
+    assert cli("verify")[0] == 0

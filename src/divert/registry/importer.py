@@ -248,6 +248,12 @@ def _enrolment(tx: Tx, p: ImportParticipant, part: dict[str, Any], prog: dict[st
     _count(counts, "phase_changes", len(tx.insert_many("phase_changes", changes)))
     answered = {r.test_on for r in p.responses if r.test_on and r.kind in ("sanction", "therapeutic")}
     phase_on = sorted((ph.on, ph.to) for ph in p.phases)
+    if status != "active":
+        for name in ("tests", "hearings"):
+            for i, ev in enumerate(getattr(p, name)):
+                if (ev.result if name == "tests" else ev.status) == "scheduled":
+                    raise InputError("scheduled, but the enrolment has ended (exit)",
+                                     where=f"{name}.{i}")
     tests = []
     for t in p.tests:
         ph = max([1] + [to for on, to in phase_on if on <= t.on])

@@ -353,17 +353,23 @@ def end_enrolment(tx: Tx, code: str, kind: str, data: inputs.ExitIn, raw: Mappin
     row = tx.update("enrolments", enr, {"status": kind, "ended_on": on, "end_reason": reason},
                     data.version, raw)
     tx.update("participants", part, {"status": kind})
+    # Nothing stays open for an enrolment that ended: hearings are cancelled, tests not yet due are
+    # withdrawn, tests still open on or before the end are excused, none awaits a response. (The
+    # daily dashboard counts open tests without looking at enrolments because of this.)
     hearings = T["hearings"]
     open_hearings = tx.conn.execute(select(hearings).where(
-        hearings.c.enrolment_id == enr["id"], hearings.c.status == "scheduled",
-        hearings.c.scheduled_on > on)).mappings().all()
+        hearings.c.enrolment_id == enr["id"], hearings.c.status == "scheduled")).mappings().all()
     tx.update_many("hearings", [(h, {"status": "cancelled"}) for h in open_hearings])
     tests = T["drug_tests"]
     open_tests = tx.conn.execute(select(tests).where(
-        tests.c.enrolment_id == enr["id"], tests.c.status == "scheduled",
-        tests.c.scheduled_on > on)).mappings().all()
+        tests.c.enrolment_id == enr["id"],
+        (tests.c.status == "scheduled") | tests.c.awaiting_response.is_(True))).mappings().all()
     for t in open_tests:
-        tx.delete("drug_tests", t)
+        if t["status"] == "scheduled" and t["scheduled_on"] > on:
+            tx.delete("drug_tests", t)
+        else:
+            tx.update("drug_tests", t, {"status": "excused" if t["status"] == "scheduled"
+                                        else t["status"], "awaiting_response": False})
     return row
 
 
@@ -404,6 +410,8 @@ def schedule_tests(tx: Tx, prog_code: str, first: dt.date, last: dt.date) -> dic
         started = {r.id: r.started_on.toordinal() for r in enr}
         rates = np.array([rules.phase(r.phase).tests_per_week for r in enr])
         hit_ids, hit_days = court.drawn_days(prog["schedule_seed"], ids, rates, first, last)
+        by_day = np.argsort(hit_days, kind="stable")  # a day's tests side by side on disk
+        hit_ids, hit_days = hit_ids[by_day], hit_days[by_day]
         existing = set(tx.conn.execute(select(t.c.enrolment_id, t.c.scheduled_on).where(
             t.c.scheduled_on.between(first, last), t.c.kind == "random",
             t.c.enrolment_id.in_(select(e.c.id).where(e.c.programme_id == prog["id"],
@@ -431,6 +439,8 @@ def schedule_tests(tx: Tx, prog_code: str, first: dt.date, last: dt.date) -> dic
                 rows = []
         total += len(rows)
         tx.insert_many("drug_tests", rows, keep=False)
+        if total > 10000 and tx.conn.dialect.name == "postgresql":
+            tx.conn.execute(text("ANALYZE drug_tests"))  # the planner learns of the new open tests
     run = tx.insert("schedule_runs", {"programme_id": prog["id"], "first_day": first, "last_day": last,
                                       "seed": prog["schedule_seed"], "enrolments": len(enr),
                                       "tests": total})
@@ -665,11 +675,10 @@ def dashboard(conn: Connection, day: dt.date, now: dt.datetime, prog_code: str |
     response, which hearings sit today. Counts are complete; each list holds `limit` rows from
     `offset` (0: all), in deadline order (tests by due time, then id)."""
     t, e, p, h = T["drug_tests"], T["enrolments"], T["participants"], T["hearings"]
-    # Drive every query from the small partial indexes, whatever the planner's statistics say
-    # (SQLite has no auto-analyze; stale ones once made it scan all enrolments): SQLite's unary +
-    # keeps the enrolments' status index out of consideration.
-    scope = [text("+enrolments.status = 'active'") if conn.dialect.name == "sqlite"
-             else e.c.status == "active"]
+    # Open tests, tests awaiting a response and scheduled hearings belong to active enrolments only
+    # (`end_enrolment` closes them), so the counts read the small partial indexes alone; the
+    # enrolments are joined for the listed rows (to name the participant) or a programme's scope.
+    scope = []
     if prog_code is not None:
         scope.append(e.c.programme_id == programme(conn, prog_code)["id"])
     joined = t.join(e, e.c.id == t.c.enrolment_id)
@@ -685,7 +694,7 @@ def dashboard(conn: Connection, day: dt.date, now: dt.datetime, prog_code: str |
     out: dict[str, Any] = {"date": day.isoformat(), "now": now.isoformat(timespec="seconds"),
                            "counts": {}, "limit": limit, "offset": offset}
     for key, cond in where.items():
-        out["counts"][key] = conn.execute(select(func.count()).select_from(joined)
+        out["counts"][key] = conn.execute(select(func.count()).select_from(joined if scope else t)
                                           .where(*cond, *scope)).scalar_one()
         q = (select(p.c.code, t.c.id, t.c.scheduled_on, t.c.method, t.c.due_by, t.c.status)
              .select_from(joined.join(p, p.c.id == e.c.participant_id))
@@ -696,7 +705,7 @@ def dashboard(conn: Connection, day: dt.date, now: dt.datetime, prog_code: str |
                      "due_by": _iso_text(b), "status": st} for c, i, d, m, b, st in conn.execute(q)]
     hjoin = h.join(e, e.c.id == h.c.enrolment_id)
     hcond = (h.c.scheduled_on == day, h.c.status == "scheduled", *scope)
-    out["counts"]["hearings"] = conn.execute(select(func.count()).select_from(hjoin)
+    out["counts"]["hearings"] = conn.execute(select(func.count()).select_from(hjoin if scope else h)
                                              .where(*hcond)).scalar_one()
     hq = (select(p.c.code, h.c.id).select_from(hjoin.join(p, p.c.id == e.c.participant_id))
           .where(*hcond).order_by(h.c.id).offset(offset))
