@@ -674,6 +674,11 @@ def dashboard(conn: Connection, day: dt.date, now: dt.datetime, prog_code: str |
     """The day's work: who is due to test, whose window closed with no sample, who needs a
     response, which hearings sit today. Counts are complete; each list holds `limit` rows from
     `offset` (0: all), in deadline order (tests by due time, then id)."""
+    if conn.dialect.name == "postgresql":
+        # small index scans by design: no JIT compilation or parallel workers (their start-up
+        # costs more than the scans; estimates on a fresh month of tests invite both)
+        conn.execute(text("SET LOCAL jit = off"))
+        conn.execute(text("SET LOCAL max_parallel_workers_per_gather = 0"))
     t, e, p, h = T["drug_tests"], T["enrolments"], T["participants"], T["hearings"]
     # Open tests, tests awaiting a response and scheduled hearings belong to active enrolments only
     # (`end_enrolment` closes them), so the counts read the small partial indexes alone; the
