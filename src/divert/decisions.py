@@ -281,11 +281,12 @@ class Decider:
 
         self.day = day
         self._occ = occ
-        flags = pop.flag
-        contacts = np.flatnonzero(flags == F_CONTACT)
-        failed = np.flatnonzero(flags == F_FAILED)
-        pretrial_end = np.flatnonzero(flags == F_PRETRIAL_END)
-        released = np.flatnonzero(flags == F_RELEASE)
+        flagged = np.flatnonzero(pop.flag)
+        kinds = pop.flag[flagged]
+        contacts = flagged[kinds == F_CONTACT]
+        failed = flagged[kinds == F_FAILED]
+        pretrial_end = flagged[kinds == F_PRETRIAL_END]
+        released = flagged[kinds == F_RELEASE]
         self._contacts(pop, contacts, month, day, counters, occ)
         self._failures(pop, failed, month, day, counters, occ)
         self._pretrial_end(pop, pretrial_end, month, counters)

@@ -136,7 +136,8 @@ def run(policy: Policy, persons: int, months: int, start: date, seed: int, repli
              practice.reoffence_rr, practice.completion, k["opioid"], tip, counters, occ,
              engine=engine)
         decider.month(pop, month, day, counters, occ)
-        in_court = np.flatnonzero((pop.measure == dtc) & (pop.status == 1))
+        in_court = (np.flatnonzero((pop.measure == dtc) & (pop.status == 1)) if occ[dtc]
+                    else np.empty(0, dtype=np.int64))
         if in_court.shape[0]:
             length = practice.duration[dtc]
             elapsed = np.clip(length - pop.cj_timer[in_court], 0, length - 1)
