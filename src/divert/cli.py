@@ -19,14 +19,12 @@ from rich.table import Table
 from typer.exceptions import TyperException
 
 from divert.errors import DivertError, InputError
-from divert.registry.cli import app as registry_app
 from divert.vocabulary import STAGES
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="divert: treatment instead of conviction, advice by the law of a place.")
 policy_app = typer.Typer(no_args_is_help=True, help="Browse, check and print policy packs.")
 app.add_typer(policy_app, name="policy")
-app.add_typer(registry_app, name="registry")
 
 out = Console(highlight=False, soft_wrap=False,
               width=None if sys.stdout.isatty() else 150)
@@ -546,11 +544,23 @@ def policy_book(
     out.print(f"wrote {out_file}")
 
 
+def _add_registry() -> None:
+    """The registry's commands, imported only when asked for (the database libraries take a
+    second or two to load, which every other command would otherwise pay)."""
+    from divert.registry.cli import app as registry_app
+
+    if not any(g.name == "registry" for g in app.registered_groups):
+        app.add_typer(registry_app, name="registry")
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the app, turning bad input into one line and exit code 2."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    if not args or args[0] in ("registry", "--help", "-h"):
+        _add_registry()
     command = typer.main.get_command(app)
     try:
-        code = command.main(args=argv, prog_name="divert", standalone_mode=False)
+        code = command.main(args=args, prog_name="divert", standalone_mode=False)
     except DivertError as exc:
         sys.stderr.write(f"error: {exc}\n")
         sys.exit(2)
