@@ -277,7 +277,7 @@ class Decider:
               occ: np.ndarray) -> None:
         """Every decision of the month, in a fixed order (contacts, failures, pre-trial, releases,
         early release)."""
-        from divert.kernel import F_CONTACT, F_FAILED, F_PRETRIAL_END, F_RELEASE
+        from divert.kernel import F_CONTACT, F_FAILED, F_IN_PRISON, F_PRETRIAL_END, F_RELEASE
 
         self.day = day
         self._occ = occ
@@ -287,11 +287,12 @@ class Decider:
         failed = flagged[kinds == F_FAILED]
         pretrial_end = flagged[kinds == F_PRETRIAL_END]
         released = flagged[kinds == F_RELEASE]
+        prisoners = flagged[kinds == F_IN_PRISON]
         self._contacts(pop, contacts, month, day, counters, occ)
         self._failures(pop, failed, month, day, counters, occ)
         self._pretrial_end(pop, pretrial_end, month, counters)
         self._releases(pop, released, month, day, counters, occ)
-        self._early_release(pop, month, day, counters, occ)
+        self._early_release(pop, prisoners, month, day, counters, occ)
 
     def _contacts(self, pop: Population, ids: np.ndarray, month: int, day: date,
                   counters: np.ndarray, occ: np.ndarray) -> None:
@@ -435,14 +436,14 @@ class Decider:
         """Post-sentence rules at release: aftercare where open, with uptake."""
         self._post_measure(pop, ids, "release_with_aftercare", month, day, counters, occ)
 
-    def _early_release(self, pop: Population, month: int, day: date, counters: np.ndarray,
-                       occ: np.ndarray) -> None:
-        """Each month, prisoners for whom early release with treatment is open may be released."""
+    def _early_release(self, pop: Population, prisoners: np.ndarray, month: int, day: date,
+                       counters: np.ndarray, occ: np.ndarray) -> None:
+        """Each month, prisoners for whom early release with treatment is open may be released
+        (`prisoners`: those the kernel listed as in prison this month)."""
         if not any(r.id == "early_release_with_treatment"
                    for r in self.policy.rules_in_force("post_sentence", day)):
             return
-        ids = np.flatnonzero((pop.cj == PRISON) & (pop.status == 1)
-                             & (pop.sentence_m < 600))
+        ids = prisoners[(pop.cj[prisoners] == PRISON) & (pop.sentence_m[prisoners] < 600)]
         chosen = self._post_measure(pop, ids, "early_release_with_treatment", month, day,
                                     counters, occ, release=True)
         counters[M["prison_releases"]] += chosen.shape[0]

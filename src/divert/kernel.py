@@ -33,7 +33,7 @@ from divert.population import (
 )
 
 # flags set for the decision step
-F_NONE, F_CONTACT, F_FAILED, F_PRETRIAL_END, F_RELEASE = 0, 1, 2, 3, 4
+F_NONE, F_CONTACT, F_FAILED, F_PRETRIAL_END, F_RELEASE, F_IN_PRISON = 0, 1, 2, 3, 4, 5
 
 # per-month counters written by the kernel (and by the decision step for CJ flows)
 METRICS = (
@@ -291,6 +291,8 @@ def _persons(lo, hi, status, entry_month, age_m, substance, injecting, severity,
                         rearrest_month[i] = month
         # stocks
         c = cj[i]
+        if c == PRISON and flag[i] == F_NONE:
+            flag[i] = F_IN_PRISON  # listed for the month's post-sentence decisions
         counters[M_ALIVE] += 1
         if active[i] == 1:
             counters[M_ACTIVE] += 1
@@ -446,6 +448,7 @@ def step_numpy(pop: Population, month: int, key: int, fp: np.ndarray, p_od: np.n
     p.rearrest_month[first] = month
     # stocks
     c = p.cj
+    p.flag[live & (c == PRISON) & (p.flag == F_NONE)] = F_IN_PRISON
     counters[M_ALIVE] += live.sum()
     counters[M_ACTIVE] += (live & (p.active == 1)).sum()
     counters[M_ACTIVE_DISORDER] += (live & (p.active == 1) & (p.severity >= 2)).sum()
