@@ -260,3 +260,11 @@ def test_registry_export_feeds_calibration(tmp_path: Path, monkeypatch: pytest.M
     assert reg.values["measure_completion_prob"] == pytest.approx(18 / 30)
     # completed stays: phase 1, 60 days (everyone); phases 2-4, 60, 40 and 40 days (graduates)
     assert reg.values["measure_duration_months"] == pytest.approx(200 / (365.25 / 12))
+    # the command takes the registry itself (its URL) and exports the aggregates on the way
+    monkeypatch.setenv("DIVERT_POLICIES", str(tmp_path / "pack"))
+    code, out, err = run_cli(["calibrate", "simland", "--from-registry", url, "--out",
+                              str(tmp_path / "registry.yaml"), "--json"], capsys)
+    assert code == 0, err
+    data = json.loads(out)
+    assert data["overlay"] == str(tmp_path / "registry.yaml")
+    assert "measure_completion_prob" in (tmp_path / "registry.yaml").read_text()

@@ -597,6 +597,15 @@ class RegistryFit:
     source: Path
     made_on: date = field(default_factory=date.today)
 
+    def to_json(self) -> dict[str, Any]:
+        return {"jurisdiction": self.code, "measure": self.measure, "programmes": self.programmes,
+                "values": self.values, "evidence": self.evidence, "source": str(self.source)}
+
+    def lines(self) -> list[str]:
+        """The values and what each was computed from, for the terminal."""
+        return [f"{self.code}: {self.measure} from the registry ({', '.join(self.programmes)})",
+                *(f"  {k}: {v:.4g} ({self.evidence.get(k, '')})" for k, v in self.values.items())]
+
     def write_overlay(self, path: Path | str | None = None) -> Path:
         """The values as a scenario overlay (default `policies/<code>/scenarios/registry.yaml`)."""
         path = Path(path) if path else self.pack_path / "scenarios" / "registry.yaml"

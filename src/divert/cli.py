@@ -451,8 +451,9 @@ def calibrate(
     seed: Annotated[int, typer.Option(help="root seed")] = 1,
     method: Annotated[str, typer.Option(help="least_squares or nelder_mead")] = "least_squares",
     evaluations: Annotated[int, typer.Option(help="most evaluations")] = 60,
-    from_registry: Annotated[Path | None, typer.Option(
-        "--from-registry", help="a folder written by `divert registry export --deidentified`")] = None,
+    from_registry: Annotated[str | None, typer.Option(
+        "--from-registry", help="a registry (database URL or SQLite file), or a folder written by "
+                                "`divert registry export --deidentified`")] = None,
     out_file: Annotated[Path | None, typer.Option(
         "--out", help="overlay to write (default policies/CODE/scenarios/calibrated.yaml)")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
@@ -465,7 +466,7 @@ def calibrate(
 
     pack = policies.load(code)
     if from_registry is not None:
-        fit = calibrate_from_registry(pack, from_registry)
+        fit = calibrate_from_registry(pack, _registry_aggregates(from_registry))
     else:
         fit = fit_pack(pack, persons=persons, seed=seed, method=method,
                        max_evaluations=evaluations)
@@ -476,6 +477,21 @@ def calibrate(
     for line in fit.lines():
         out.print(escape(line))
     out.print(f"wrote {path} (use it as {code}+{path.stem})")
+
+
+def _registry_aggregates(source: str) -> Path:
+    """A folder of de-identified aggregate tables: `source` itself, or an export of the registry
+    it names (cells under 11 people suppressed, as `registry export --deidentified` writes)."""
+    import tempfile
+
+    if Path(source).is_dir():
+        return Path(source)
+    from divert.registry.cli import _read
+    from divert.registry.export import export_tables
+
+    folder = Path(tempfile.mkdtemp(prefix="divert-aggregates-"))
+    _read(source, lambda conn: export_tables(conn, folder, 11))
+    return folder
 
 
 @policy_app.command("list")
