@@ -17,18 +17,9 @@ import sqlalchemy as sa
 
 from divert.cli import main
 
+from ..conftest import run_cli as run  # noqa: F401 - imported by the registry tests
+
 PG_ENV = "DIVERT_TEST_POSTGRES_URL"
-
-
-def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    """Run `divert ARGS` in-process: exit code, stdout, stderr."""
-    code = 0
-    try:
-        main(args)
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 @pytest.fixture(scope="package", autouse=True)
