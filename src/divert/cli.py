@@ -200,21 +200,31 @@ def _run(specs: list[str], persons: int, years: float, start: str, replications:
                               **kwargs)
 
 
+Persons = Annotated[int, typer.Option(help="people to simulate (a sample, scaled)")]
+Years = Annotated[float, typer.Option(help="years to simulate")]
+Start = Annotated[str, typer.Option(help="first month, YYYY-MM")]
+Replications = Annotated[int, typer.Option(help="replications (parameter draws)")]
+Seed = Annotated[int, typer.Option(help="root seed")]
+Workers = Annotated[int, typer.Option(help="worker processes")]
+Engine = Annotated[str, typer.Option(help="numba (compiled) or numpy (reference)")]
+NoUncertainty = Annotated[bool, typer.Option("--no-uncertainty", help="use central values, no draws")]
+AsJson = Annotated[bool, typer.Option("--json", help="print JSON")]
+
+
 @app.command()
 def simulate(
     code: Annotated[str, typer.Argument(help="pack code")],
     overlay: Annotated[list[Path] | None, typer.Option("--overlay", help="scenario overlay file")] = None,
-    persons: Annotated[int, typer.Option(help="people to simulate (a sample, scaled)")] = 100_000,
-    years: Annotated[float, typer.Option(help="years to simulate")] = 10.0,
-    start: Annotated[str, typer.Option(help="first month, YYYY-MM")] = "2025-01",
-    replications: Annotated[int, typer.Option(help="replications (parameter draws)")] = 1,
-    seed: Annotated[int, typer.Option(help="root seed")] = 1,
-    workers: Annotated[int, typer.Option(help="worker processes")] = 1,
-    engine: Annotated[str, typer.Option(help="numba (compiled) or numpy (reference)")] = "numba",
-    no_uncertainty: Annotated[bool, typer.Option("--no-uncertainty",
-                                                 help="use central values, no draws")] = False,
+    persons: Persons = 100_000,
+    years: Years = 10.0,
+    start: Start = "2025-01",
+    replications: Replications = 1,
+    seed: Seed = 1,
+    workers: Workers = 1,
+    engine: Engine = "numba",
+    no_uncertainty: NoUncertainty = False,
     out_dir: Annotated[Path | None, typer.Option("--out", help="folder for outputs")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+    as_json: AsJson = False,
 ) -> None:
     """Simulate a country's population under a pack (and overlays), month by month."""
     from divert.runner import simulate_json, write_outputs
@@ -238,16 +248,15 @@ def compare(
     specs: Annotated[list[str], typer.Argument(metavar="CODE[+OVERLAY]...",
                                                help="scenarios; the first is the baseline")],
     out_dir: Annotated[Path, typer.Option("--out", help="folder for outputs and the report")],
-    persons: Annotated[int, typer.Option(help="people to simulate (a sample, scaled)")] = 100_000,
-    years: Annotated[float, typer.Option(help="years to simulate")] = 10.0,
-    start: Annotated[str, typer.Option(help="first month, YYYY-MM")] = "2025-01",
-    replications: Annotated[int, typer.Option(help="replications (parameter draws)")] = 5,
-    seed: Annotated[int, typer.Option(help="root seed")] = 1,
-    workers: Annotated[int, typer.Option(help="worker processes")] = 1,
-    engine: Annotated[str, typer.Option(help="numba (compiled) or numpy (reference)")] = "numba",
-    no_uncertainty: Annotated[bool, typer.Option("--no-uncertainty",
-                                                 help="use central values, no draws")] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+    persons: Persons = 100_000,
+    years: Years = 10.0,
+    start: Start = "2025-01",
+    replications: Replications = 5,
+    seed: Seed = 1,
+    workers: Workers = 1,
+    engine: Engine = "numba",
+    no_uncertainty: NoUncertainty = False,
+    as_json: AsJson = False,
 ) -> None:
     """Compare scenarios: today's law and reforms, with differences and 95% intervals."""
     from divert.runner import compare_json, write_outputs

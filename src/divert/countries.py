@@ -90,9 +90,11 @@ class CountryResult:
         out: dict[str, dict[str, float]] = {}
         base = self.comparison.results[self.base]
         reform = self.comparison.results[self.reform]
+        base_costs = [(costs(r), r.scale) for r in base]
+        reform_costs = [(costs(r), r.scale) for r in reform]
         for sector in ("police", "courts", "prison", "probation", "treatment", "health"):
-            b = np.array([costs(r)[sector] * r.scale for r in base])
-            f = np.array([costs(r)[sector] * r.scale for r in reform])
+            b = np.array([c[sector] * sc for c, sc in base_costs])
+            f = np.array([c[sector] * sc for c, sc in reform_costs])
             out[sector] = {"baseline": float(b.mean()), "reform": float(f.mean()),
                            **{f"difference_{k}": v for k, v in interval(f - b).items()}}
         return out

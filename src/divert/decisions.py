@@ -249,27 +249,35 @@ class Decider:
     def _prison_treatment(self, pop: Population, ids: np.ndarray, month: int,
                           counters: np.ndarray) -> None:
         """Post-sentence rules at admission: treatment in prison where open, with uptake."""
-        day = self.day
-        if not any(r.id == "treatment_in_prison" for r in self.policy.rules_in_force(
-                "post_sentence", day)):
-            return
-        batch = facts_batch(pop, ids, month, self.key, self.practice)
-        mids, codes = eligibility(self.policy, "post_sentence", day, batch, ids.shape[0])
-        j = mids.index("treatment_in_prison")
-        u, _ = uniforms(self.key, ids, month, S_POST)
-        m = MI["treatment_in_prison"]
-        take = (codes[:, j] == TRUE) & (batch["consent"] == TRUE) & (u < self.practice.weight[m])
-        chosen = ids[take]
-        free = int(max(self.practice.capacity[m] - self._occ[m], 0)) if np.isfinite(
-            self.practice.capacity[m]) else chosen.shape[0]
-        if chosen.shape[0] > free:
-            counters[M["waitlisted"]] += chosen.shape[0] - free
-            chosen = chosen[:free]
-        self._occ[m] += chosen.shape[0]
+        chosen = self._uptake(pop, ids, "treatment_in_prison", month, S_POST, 0, counters,
+                              self._occ)
         pop.treatment[chosen] = IN_PRISON
-        pop.effect_measure[chosen] = m
+        pop.effect_measure[chosen] = MI["treatment_in_prison"]
         pop.effect_until[chosen] = 32000
         counters[M["treatment_entries"]] += chosen.shape[0]
+
+    def _uptake(self, pop: Population, ids: np.ndarray, mid: str, month: int, stream: int,
+                half: int, counters: np.ndarray, occ: np.ndarray) -> np.ndarray:
+        """Those of `ids` who take up post-sentence measure `mid`: open under the rules, consenting,
+        drawn with probability `measure_weight` (uniform `half` of `stream`), within capacity."""
+        day = self.day
+        if ids.shape[0] == 0 or not any(r.id == mid for r in self.policy.rules_in_force(
+                "post_sentence", day)):
+            return ids[:0]
+        batch = facts_batch(pop, ids, month, self.key, self.practice)
+        mids, codes = eligibility(self.policy, "post_sentence", day, batch, ids.shape[0])
+        j = mids.index(mid)
+        m = MI[mid]
+        u = uniforms(self.key, ids, month, stream)[half]
+        take = (codes[:, j] == TRUE) & (batch["consent"] == TRUE) & (u < self.practice.weight[m])
+        chosen = ids[take]
+        if np.isfinite(self.practice.capacity[m]):
+            free = int(max(self.practice.capacity[m] - occ[m], 0))
+            if chosen.shape[0] > free:
+                counters[M["waitlisted"]] += chosen.shape[0] - free
+                chosen = chosen[:free]
+        occ[m] += chosen.shape[0]
+        return chosen
 
     # -- the month -------------------------------------------------------------------------------
 
@@ -314,8 +322,7 @@ class Decider:
                 continue
             final[sel] = k
             if CATALOGUE[mid].kind == "alternative":
-                counters[M["diversions"]] += sel.sum()
-                _bump(pop.prior_diversions, ids[sel])
+                _diverted(pop, ids[sel], counters)
             if mid in ("referral_to_health_services", "administrative_referral",
                        "compulsory_treatment"):
                 self._start_measure(pop, ids[sel], np.full(sel.sum(), k), month, counters)
@@ -347,8 +354,7 @@ class Decider:
                 continue
             final[pos[sel]] = k
             if CATALOGUE[mid].kind == "alternative":
-                counters[M["diversions"]] += sel.sum()
-                _bump(pop.prior_diversions, ids[pos[sel]])
+                _diverted(pop, ids[pos[sel]], counters)
                 self._start_measure(pop, ids[pos[sel]], np.full(sel.sum(), k), month, counters)
         cpos = pos[to_court]
         pid = ids[cpos]
@@ -382,8 +388,7 @@ class Decider:
                                counters)
             elif CATALOGUE[mid].kind == "alternative" or mid == "community_service":
                 if CATALOGUE[mid].kind == "alternative":
-                    counters[M["diversions"]] += sel.sum()
-                    _bump(pop.prior_diversions, people)
+                    _diverted(pop, people, counters)
                 wait = people[detained[sel]]
                 now = people[~detained[sel]]
                 self._start_measure(pop, now, np.full(now.shape[0], k), month, counters)
@@ -450,29 +455,20 @@ class Decider:
 
     def _post_measure(self, pop: Population, ids: np.ndarray, mid: str, month: int, day: date,
                       counters: np.ndarray, occ: np.ndarray, release: bool = False) -> np.ndarray:
-        if ids.shape[0] == 0 or not any(r.id == mid for r in self.policy.rules_in_force(
-                "post_sentence", day)):
-            return ids[:0]
-        batch = facts_batch(pop, ids, month, self.key, self.practice)
-        mids, codes = eligibility(self.policy, "post_sentence", day, batch, ids.shape[0])
-        j = mids.index(mid)
-        m = MI[mid]
-        _, u = uniforms(self.key, ids, month, S_RELEASE)
-        take = (codes[:, j] == TRUE) & (batch["consent"] == TRUE) & (u < self.practice.weight[m])
-        chosen = ids[take]
-        if np.isfinite(self.practice.capacity[m]):
-            free = int(max(self.practice.capacity[m] - occ[m], 0))
-            if chosen.shape[0] > free:
-                counters[M["waitlisted"]] += chosen.shape[0] - free
-                chosen = chosen[:free]
-        occ[m] += chosen.shape[0]
+        chosen = self._uptake(pop, ids, mid, month, S_RELEASE, 1, counters, occ)
         if release:
             pop.cj[chosen] = COMMUNITY
             pop.since_release[chosen] = -1
             pop.drug_prisoner[chosen] = 0
             pop.treatment[chosen[pop.treatment[chosen] == IN_PRISON]] = NO_TREATMENT
-        self._start_measure(pop, chosen, np.full(chosen.shape[0], m), month, counters)
+        self._start_measure(pop, chosen, np.full(chosen.shape[0], MI[mid]), month, counters)
         return chosen
+
+
+def _diverted(pop: Population, ids: np.ndarray, counters: np.ndarray) -> None:
+    """Count a diversion to an alternative, in the month's flows and in each person's record."""
+    counters[M["diversions"]] += ids.shape[0]
+    _bump(pop.prior_diversions, ids)
 
 
 def _bump(counts: np.ndarray, ids: np.ndarray) -> None:

@@ -84,13 +84,12 @@ def difference(base: Sequence[RunResult], other: Sequence[RunResult],
                scaled: bool = False) -> dict[str, dict[str, float]]:
     """Scenario minus baseline per total, paired by replication (common random numbers); with
     `scaled`, each replication's totals are first scaled to the population by its own factor."""
-    out = {}
-    pairs = _pairs(base, other)
-    for name in TOTALS:
-        d = np.array([totals(o)[name] * (o.scale if scaled else 1.0)
-                      - totals(b)[name] * (b.scale if scaled else 1.0) for b, o in pairs])
-        out[name] = interval(d)
-    return out
+    def scaled_totals(r: RunResult) -> dict[str, float]:
+        factor = r.scale if scaled else 1.0
+        return {k: v * factor for k, v in totals(r).items()}
+
+    pairs = [(scaled_totals(b), scaled_totals(o)) for b, o in _pairs(base, other)]
+    return {name: interval(np.array([o[name] - b[name] for b, o in pairs])) for name in TOTALS}
 
 
 PUBLIC = ("police", "courts", "prison", "probation", "treatment", "health")
@@ -127,7 +126,10 @@ def economics(base: Sequence[RunResult], other: Sequence[RunResult],
     def cost(r: RunResult) -> dict[str, float]:
         return {k: v * (r.scale if scaled else 1.0) for k, v in costs(r).items()}
 
-    deltas = [{k: cost(o)[k] - cost(b)[k] for k in cost(b)} for b, o in _pairs(base, other)]
+    deltas = []
+    for b, o in _pairs(base, other):
+        before, after = cost(b), cost(o)
+        deltas.append({k: after[k] - before[k] for k in before})
     out: dict[str, Any] = {}
     for perspective, extra in (("public", ()), ("society", ("victims", "productivity"))):
         saved = [s for s in PUBLIC if s not in PROGRAMME] + list(extra)
