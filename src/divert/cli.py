@@ -578,11 +578,22 @@ def _add_registry() -> None:
         app.add_typer(registry_app, name="registry")
 
 
+def _add_web() -> None:
+    """`divert serve` and `divert admin`, imported only when asked for (the web stack is heavy)."""
+    from divert.web.cli import admin_app, serve
+
+    if not any(g.name == "admin" for g in app.registered_groups):
+        app.add_typer(admin_app, name="admin")
+        app.command("serve")(serve)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the app, turning bad input into one line and exit code 2."""
     args = list(sys.argv[1:] if argv is None else argv)
     if not args or args[0] in ("registry", "--help", "-h"):
         _add_registry()
+    if not args or args[0] in ("serve", "admin", "--help", "-h"):
+        _add_web()
     command = typer.main.get_command(app)
     try:
         code = command.main(args=args, prog_name="divert", standalone_mode=False)

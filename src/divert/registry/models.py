@@ -286,6 +286,34 @@ class ScheduleRun(Base):
     version: Mapped[int] = _version()
 
 
+class User(Base):
+    """An account of the web application: a role and an argon2 password hash (never the password)."""
+
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True, nullable=False)
+    display_name: Mapped[str | None] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(32), nullable=False)
+    password_hash: Mapped[str] = mapped_column(String(200), nullable=False)
+    active: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False)
+    version: Mapped[int] = _version()
+
+
+class Note(Base):
+    """A note on a participant; clinical notes are encrypted at rest like identifying fields."""
+
+    __tablename__ = "notes"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    participant_id: Mapped[int] = mapped_column(ForeignKey("participants.id"), nullable=False,
+                                                index=True)
+    kind: Mapped[str] = mapped_column(String(16), nullable=False)
+    text_enc: Mapped[str] = mapped_column(Text, nullable=False)
+    author: Mapped[str] = mapped_column(String(100), nullable=False)
+    written_at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False)
+    version: Mapped[int] = _version()
+
+
 class AuditRecord(Base):
     """One change, hash-chained to the one before: who, when, what, before and after."""
 
@@ -323,7 +351,7 @@ def _table(model: type[Base]) -> Table:
 AUDITED: dict[str, Table] = {
     m.__tablename__: _table(m) for m in (
         Programme, Participant, Case, Screening, AdviceSnapshot, Consent, Enrolment, Attendance,
-        DrugTest, Hearing, Response, PhaseChange, Rearrest, ScheduleRun)
+        DrugTest, Hearing, Response, PhaseChange, Rearrest, ScheduleRun, User, Note)
 }
 
 metadata = Base.metadata

@@ -1,0 +1,263 @@
+"""The web application: one FastAPI app serving pages and the JSON API under /api/v1.
+
+`create_app` wires the pieces: sessions, CSRF, security headers, static assets shipped with the
+package, the routers of each area (assessment, policy book, comparisons, registry, accounts), and
+error pages. Errors of input become one clear message (HTTP 400/422 with `{"error": ...}` in the
+API); a missing registry becomes 503 naming the command that fixes it.
+"""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, Depends, FastAPI, Form, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from pydantic import BaseModel, Field
+from starlette.middleware.sessions import SessionMiddleware
+
+from divert import __version__
+from divert.errors import DivertError, InputError
+from divert.registry.database import RegistryError
+from divert.registry.store import Registry
+from divert.web import accounts
+from divert.web.render import STATIC, render
+from divert.web.security import (
+    SESSION_COOKIE,
+    SESSION_HOURS,
+    NotSignedIn,
+    Refused,
+    check_csrf,
+    csrf_token,
+    current_user,
+    optional_user,
+    registry_of,
+    require,
+    session_secret,
+    sign_in,
+    sign_out,
+)
+
+#: the areas of the application; each module has `router` (pages) and `api` (JSON under /api/v1)
+AREAS: tuple[str, ...] = ("assess", "book", "compare", "court")
+
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+       "connect-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'self'; "
+       "object-src 'none'")
+
+API_PREFIX = "/api/v1"
+
+
+def _is_api(request: Request) -> bool:
+    return request.url.path.startswith(API_PREFIX)
+
+
+def create_app(database_url: str | None = None, *, secret: str | None = None,
+               https_only: bool = False, work_dir: Path | None = None) -> FastAPI:
+    """The application on the registry at `database_url` (else `DIVERT_DATABASE_URL` or the default
+    SQLite file). `work_dir` holds comparison jobs' outputs (default `./divert-web`)."""
+    app = FastAPI(title="divert", version=__version__, openapi_url=f"{API_PREFIX}/openapi.json",
+                  docs_url=f"{API_PREFIX}/docs", redoc_url=None,
+                  dependencies=[Depends(check_csrf)],
+                  description="Advice by the law of a place, country comparisons and the treatment "
+                              "court registry. Sign in with POST /api/v1/session; send the returned "
+                              "csrf token as X-CSRF-Token on every POST, PUT, PATCH and DELETE.")
+    app.state.registry = Registry(database_url)
+    app.state.work_dir = (work_dir or Path("divert-web")).resolve()
+    app.add_middleware(SessionMiddleware, secret_key=secret or session_secret(),
+                       session_cookie=SESSION_COOKIE, max_age=SESSION_HOURS * 3600,
+                       same_site="strict", https_only=https_only)
+
+    @app.middleware("http")
+    async def security_headers(request: Request, call_next: Any) -> Response:
+        response: Response = await call_next(request)
+        response.headers.setdefault("Content-Security-Policy", CSP)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "no-referrer")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        if not request.url.path.startswith("/static"):
+            response.headers.setdefault("Cache-Control", "no-store")
+        return response
+
+    _errors(app)
+    app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
+    app.include_router(_core_pages())
+    app.include_router(_core_api(), prefix=API_PREFIX)
+    for area in AREAS:
+        module = importlib.import_module(f"divert.web.{area}")
+        app.include_router(module.router)
+        app.include_router(module.api, prefix=API_PREFIX)
+    return app
+
+
+def _errors(app: FastAPI) -> None:
+    @app.exception_handler(NotSignedIn)
+    async def not_signed_in(request: Request, exc: NotSignedIn) -> Response:
+        if _is_api(request):
+            return JSONResponse({"error": "not signed in: POST /api/v1/session first"}, 401)
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        return RedirectResponse(f"/login?next={quote(target)}", status_code=303)
+
+    @app.exception_handler(Refused)
+    async def refused(request: Request, exc: Refused) -> Response:
+        if _is_api(request):
+            return JSONResponse({"error": str(exc)}, 403)
+        return render(request, "refused.html", status_code=403, message=str(exc))
+
+    @app.exception_handler(RegistryError)
+    async def registry_missing(request: Request, exc: RegistryError) -> Response:
+        if _is_api(request):
+            return JSONResponse({"error": str(exc)}, 503)
+        return render(request, "error.html", status_code=503, message=str(exc))
+
+    @app.exception_handler(DivertError)
+    async def bad_input(request: Request, exc: DivertError) -> Response:
+        status = 409 if type(exc).__name__ == "ConflictError" else 400
+        if _is_api(request):
+            return JSONResponse({"error": str(exc)}, status)
+        return render(request, "error.html", status_code=status, message=str(exc))
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: RequestValidationError) -> Response:
+        problems = []
+        for err in exc.errors()[:5]:
+            where = ".".join(str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path"))
+            problems.append(f"{where or 'request'}: {err.get('msg', 'invalid')}")
+        message = "; ".join(problems) or "invalid request"
+        if _is_api(request):
+            return JSONResponse({"error": message}, 422)
+        return render(request, "error.html", status_code=422, message=message)
+
+    @app.exception_handler(HTTPException)
+    async def http_error(request: Request, exc: HTTPException) -> Response:
+        if _is_api(request) or exc.status_code == 405:
+            return JSONResponse({"error": str(exc.detail)}, exc.status_code, headers=exc.headers)
+        return render(request, "error.html", status_code=exc.status_code, message=str(exc.detail))
+
+
+def _safe_next(target: str | None) -> str:
+    """Only same-site paths, never `//host` or a scheme (no open redirect)."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return "/"
+    return target
+
+
+def _core_pages() -> APIRouter:
+    router = APIRouter(include_in_schema=False)
+
+    @router.get("/", response_class=HTMLResponse)
+    def home(request: Request) -> Response:
+        user = optional_user(request)
+        if user is None:
+            return RedirectResponse("/login", status_code=303)
+        return render(request, "home.html", capabilities=sorted(user.capabilities),
+                      described=accounts.CAPABILITIES)
+
+    @router.get("/login", response_class=HTMLResponse)
+    def login_form(request: Request, next: str | None = None) -> Response:
+        return render(request, "login.html", next=_safe_next(next), error=None)
+
+    @router.post("/login", response_class=HTMLResponse)
+    def login(request: Request, username: str = Form(""), password: str = Form(""),
+              next: str = Form("/")) -> Response:
+        with registry_of(request).read() as conn:
+            user = accounts.authenticate(conn, username.strip(), password)
+        if user is None:
+            return render(request, "login.html", status_code=401, next=_safe_next(next),
+                          error="Unknown username or wrong password.")
+        sign_in(request, user)
+        return RedirectResponse(_safe_next(next), status_code=303)
+
+    @router.post("/logout")
+    def logout(request: Request) -> Response:
+        sign_out(request)
+        return RedirectResponse("/login", status_code=303)
+
+    @router.get("/admin/users", response_class=HTMLResponse)
+    def users_page(request: Request, user: accounts.User = Depends(require("users.manage"))) -> Response:
+        with registry_of(request).read() as conn:
+            rows = accounts.list_users(conn)
+        return render(request, "users.html", users=rows, permissions=accounts.PERMISSIONS,
+                      described=accounts.CAPABILITIES, error=None)
+
+    @router.post("/admin/users", response_class=HTMLResponse)
+    def users_add(request: Request, username: str = Form(...), password: str = Form(...),
+                  role: str = Form(...), display_name: str = Form(""),
+                  user: accounts.User = Depends(require("users.manage"))) -> Response:
+        try:
+            with registry_of(request).write(user.username, "web create-user") as tx:
+                accounts.create_user(tx, username.strip(), password, role, display_name or None)
+        except InputError as exc:
+            with registry_of(request).read() as conn:
+                rows = accounts.list_users(conn)
+            return render(request, "users.html", status_code=400, users=rows,
+                          permissions=accounts.PERMISSIONS, described=accounts.CAPABILITIES,
+                          error=str(exc))
+        return RedirectResponse("/admin/users", status_code=303)
+
+    @router.post("/admin/users/{username}/active", response_class=HTMLResponse)
+    def users_active(request: Request, username: str, active: bool = Form(...),
+                     user: accounts.User = Depends(require("users.manage"))) -> Response:
+        if username == user.username and not active:
+            raise InputError("you cannot deactivate your own account")
+        with registry_of(request).write(user.username, "web set-active") as tx:
+            accounts.set_active(tx, username, active)
+        return RedirectResponse("/admin/users", status_code=303)
+
+    return router
+
+
+class Credentials(BaseModel):
+    username: str = Field(max_length=64)
+    password: str = Field(max_length=1024)
+
+
+class SessionOut(BaseModel):
+    username: str
+    role: str
+    capabilities: list[str]
+    csrf_token: str
+
+
+class CsrfOut(BaseModel):
+    csrf_token: str
+    signed_in: bool
+
+
+def _core_api() -> APIRouter:
+    api = APIRouter(tags=["session"])
+
+    @api.get("/session", response_model=CsrfOut)
+    def session_state(request: Request) -> CsrfOut:
+        """The CSRF token to send with the sign-in request (and whether a session is open)."""
+        return CsrfOut(csrf_token=csrf_token(request), signed_in=optional_user(request) is not None)
+
+    @api.post("/session", response_model=SessionOut,
+              responses={401: {"description": "wrong username or password"}})
+    def open_session(request: Request, body: Credentials) -> Any:
+        """Sign in; the response carries the CSRF token for later unsafe requests."""
+        with registry_of(request).read() as conn:
+            user = accounts.authenticate(conn, body.username.strip(), body.password)
+        if user is None:
+            return JSONResponse({"error": "unknown username or wrong password"}, 401)
+        sign_in(request, user)
+        return SessionOut(username=user.username, role=user.role,
+                          capabilities=sorted(user.capabilities), csrf_token=csrf_token(request))
+
+    @api.delete("/session", status_code=204)
+    def close_session(request: Request) -> Response:
+        """Sign out."""
+        sign_out(request)
+        return Response(status_code=204)
+
+    @api.get("/me", response_model=SessionOut, responses={401: {"description": "not signed in"}})
+    def me(request: Request, user: accounts.User = Depends(current_user)) -> SessionOut:
+        """The signed-in account and what its role may do."""
+        return SessionOut(username=user.username, role=user.role,
+                          capabilities=sorted(user.capabilities), csrf_token=csrf_token(request))
+
+    return api
