@@ -50,7 +50,11 @@ def totals(result: RunResult) -> dict[str, float]:
 
 def cohort_rates(results: Sequence[RunResult]) -> dict[str, dict[str, float]]:
     """Rearrest within 1, 2 and 3 years by pathway, pooled over replications."""
-    table = sum(r.cohort for r in results)
+    return cohort_rates_of(sum(r.cohort for r in results))
+
+
+def cohort_rates_of(table: Any) -> dict[str, dict[str, float]]:
+    """Rearrest rates from a pooled cohort table (pathways x (people, rearrested in 1, 2, 3 y))."""
     out: dict[str, dict[str, float]] = {}
     for i, path in enumerate(PATHWAYS):
         n = float(table[i, 0])
@@ -88,7 +92,12 @@ def difference(base: Sequence[RunResult], other: Sequence[RunResult],
         factor = r.scale if scaled else 1.0
         return {k: v * factor for k, v in totals(r).items()}
 
-    pairs = [(scaled_totals(b), scaled_totals(o)) for b, o in _pairs(base, other)]
+    return difference_of([(scaled_totals(b), scaled_totals(o)) for b, o in _pairs(base, other)])
+
+
+def difference_of(pairs: Sequence[tuple[dict[str, float], dict[str, float]]]
+                  ) -> dict[str, dict[str, float]]:
+    """Scenario minus baseline per total from paired (baseline, scenario) totals."""
     return {name: interval(np.array([o[name] - b[name] for b, o in pairs])) for name in TOTALS}
 
 
@@ -126,10 +135,12 @@ def economics(base: Sequence[RunResult], other: Sequence[RunResult],
     def cost(r: RunResult) -> dict[str, float]:
         return {k: v * (r.scale if scaled else 1.0) for k, v in costs(r).items()}
 
-    deltas = []
-    for b, o in _pairs(base, other):
-        before, after = cost(b), cost(o)
-        deltas.append({k: after[k] - before[k] for k in before})
+    return economics_of([(cost(b), cost(o)) for b, o in _pairs(base, other)])
+
+
+def economics_of(pairs: Sequence[tuple[dict[str, float], dict[str, float]]]) -> dict[str, Any]:
+    """`economics` from paired (baseline, scenario) costs by component, in replication order."""
+    deltas = [{k: after[k] - before[k] for k in before} for before, after in pairs]
     out: dict[str, Any] = {}
     for perspective, extra in (("public", ()), ("society", ("victims", "productivity"))):
         saved = [s for s in PUBLIC if s not in PROGRAMME] + list(extra)

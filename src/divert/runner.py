@@ -3,8 +3,12 @@
 Replication r of every scenario uses the same population, parameter draws and random streams
 (common random numbers), so a difference between scenarios is the policy's effect, not noise.
 Results depend only on (seed, scenario, replication), never on the executor or the number of
-workers. Executors share one small interface (`map` over tasks, yielding results as they finish),
-so a distributed one can be added.
+workers. Executors share one small interface (`map` over tasks, yielding results as they finish):
+in this process, a pool of processes, or a Dask cluster (`divert.distributed`, optional).
+
+With an output folder, each result is written to `OUT/tasks/` as it arrives and folded into
+per-scenario accumulators (`divert.aggregate`), so the client holds scalars, not every run's
+series, and an interrupted run resumes from what the folder holds.
 """
 
 from __future__ import annotations
@@ -12,27 +16,32 @@ from __future__ import annotations
 import json
 import multiprocessing
 import os
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from divert import __version__
-from divert.errors import InputError
-from divert.outcomes import (
-    FINAL,
-    TOTALS,
-    cohort_rates,
-    difference,
-    economics,
-    mean_of,
-    series_rows,
-    totals,
+from divert.aggregate import (
+    Aggregate,
+    Record,
+    cohort_of,
+    difference_records,
+    economics_records,
+    final_of,
+    quantiles_of,
+    scale_of,
+    totals_of,
 )
+from divert.errors import InputError
+from divert.outcomes import FINAL, TOTALS, series_rows
 from divert.policy import Policy
 from divert.simulation import RunResult, run
+
+T = TypeVar("T")
+R = TypeVar("R")
 
 
 @dataclass(frozen=True)
@@ -47,37 +56,83 @@ class Task:
     seed: int
     engine: str = "numba"
     uncertainty: bool = True
+    factors: tuple[tuple[str, float], ...] = ()  # practice parameters multiplied (sensitivity)
+    policies: str | None = None                  # the client's packs folder, used where it exists
 
 
-def load_scenario_policy(spec: str) -> Policy:
+def load_scenario_policy(spec: str, root: Path | None = None) -> Policy:
     """A pack with its overlays from `CODE[+OVERLAY]...`."""
     from divert import policy as policies
 
     if "+" not in spec:
-        return policies.load(spec)
+        return policies.load(spec, root)
     from divert.scenarios import load_scenario
 
-    return load_scenario(spec)
+    return load_scenario(spec, root)
+
+
+_SCENARIOS: dict[tuple[str, str | None], tuple[tuple[Any, ...], Policy]] = {}
+
+
+def _task_policy(task: Task) -> Policy:
+    """The task's scenario, loaded once per process while its files are unchanged."""
+    from divert.policy import pack_hash, policies_root
+
+    root = Path(task.policies) if task.policies and Path(task.policies).is_dir() else None
+    if "+" not in task.scenario:
+        return load_scenario_policy(task.scenario, root)
+    base = (root or policies_root()) / task.scenario.split("+")[0]
+    files = [Path(o) for o in task.scenario.split("+")[1:]]
+    key = (pack_hash(base) if (base / "pack.yaml").exists() else "",
+           *(f.stat().st_mtime_ns if f.is_file() else 0 for f in files))
+    held = _SCENARIOS.get((task.scenario, task.policies))
+    if held is None or held[0] != key:
+        held = (key, load_scenario_policy(task.scenario, root))
+        _SCENARIOS[(task.scenario, task.policies)] = held
+    return held[1]
 
 
 def run_task(task: Task) -> RunResult:
-    """Simulate one task (a top-level function, so process pools can pickle it)."""
-    policy = load_scenario_policy(task.scenario)
+    """Simulate one task (a top-level function, so process pools and Dask can pickle it)."""
+    policy = _task_policy(task)
+    if task.factors:
+        from divert.calibration import scaled
+
+        policy = scaled(policy, dict(task.factors))
     return run(policy, task.persons, task.months, task.start, task.seed, task.replication,
                scenario=task.scenario, engine=task.engine, uncertainty=task.uncertainty)
 
 
 class Executor(Protocol):
-    """Runs tasks and yields their results as they finish (any order)."""
+    """Runs tasks and yields their results as they finish (any order); `close` frees it."""
 
-    def map(self, fn: Callable[[Task], RunResult], tasks: list[Task]) -> Iterator[RunResult]:
+    def map(self, fn: Callable[[T], R], tasks: Sequence[T]) -> Iterator[R]:
+        ...
+
+    def close(self) -> None:
         ...
 
 
-class InProcess:
+class _Closing:
+    """Executors are context managers: `with executor_for(...) as ex:`."""
+
+    def close(self) -> None:
+        return None
+
+    def __enter__(self) -> Any:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def describe(self) -> str:
+        return type(self).__name__.lower()
+
+
+class InProcess(_Closing):
     """Runs tasks one after another in this process."""
 
-    def map(self, fn: Callable[[Task], RunResult], tasks: list[Task]) -> Iterator[RunResult]:
+    def map(self, fn: Callable[[T], R], tasks: Sequence[T]) -> Iterator[R]:
         for task in tasks:
             yield fn(task)
 
@@ -88,13 +143,16 @@ def _single_thread() -> None:
     numba.set_num_threads(1)
 
 
-class Processes:
+class Processes(_Closing):
     """Runs tasks in a pool of worker processes (each single-threaded, to share the cores)."""
 
     def __init__(self, workers: int) -> None:
         self.workers = workers
 
-    def map(self, fn: Callable[[Task], RunResult], tasks: list[Task]) -> Iterator[RunResult]:
+    def describe(self) -> str:
+        return f"processes:{self.workers}"
+
+    def map(self, fn: Callable[[T], R], tasks: Sequence[T]) -> Iterator[R]:
         # spawn, not fork: the compiled kernel's thread pool must not be forked
         context = multiprocessing.get_context("spawn")
         with ProcessPoolExecutor(max_workers=self.workers, initializer=_single_thread,
@@ -104,8 +162,14 @@ class Processes:
                 yield future.result()
 
 
-def executor_for(workers: int) -> Executor:
-    """In-process for one worker, a process pool for more."""
+def executor_for(workers: int = 1, cluster: str | None = None, *,
+                 batch: int | None = None) -> Executor:
+    """In-process for one worker, a process pool for more, or a Dask cluster: `cluster` is a
+    scheduler address (`tcp://HOST:PORT`) or `local:N` (a local cluster of N worker processes)."""
+    if cluster:
+        from divert.distributed import Dask
+
+        return Dask(cluster, batch=batch)
     if workers < 1:
         raise InputError(f"--workers: must be at least 1, got {workers}")
     return InProcess() if workers == 1 else Processes(workers)
@@ -113,45 +177,58 @@ def executor_for(workers: int) -> Executor:
 
 @dataclass
 class Comparison:
-    """All results of a run of scenarios, with the stamp that replays them."""
+    """All results of a run of scenarios, with the stamp that replays them.
+
+    `results` holds each scenario's runs in replication order: in memory, or read from the task
+    files on demand (a streamed run). The figures come from per-replication records, taken from
+    `aggregate` where the run was streamed, else from `results`.
+    """
 
     scenarios: list[str]
-    results: dict[str, list[RunResult]]
+    results: Mapping[str, Sequence[RunResult]]
     stamp: dict[str, Any]
     policies: dict[str, Policy] = field(default_factory=dict)
+    aggregate: Aggregate | None = None
+
+    def records(self, scenario: str) -> list[Record]:
+        """Each replication's scalars, in replication order."""
+        if self.aggregate is not None:
+            return self.aggregate.records(scenario)
+        return [Record.of(r) for r in sorted(self.results[scenario], key=lambda r: r.replication)]
 
     def scale(self, scenario: str) -> float:
         """The mean scale factor (population / sample) over replications."""
-        return float(sum(r.scale for r in self.results[scenario]) / len(self.results[scenario]))
+        return scale_of(self.records(scenario))
 
     def totals(self, scenario: str) -> dict[str, float]:
         """Means over replications, for the simulated sample."""
-        return mean_of([totals(r) for r in self.results[scenario]])
+        return totals_of(self.records(scenario))
 
     def totals_population(self, scenario: str) -> dict[str, float]:
         """Means over replications of each replication's totals scaled by its own factor."""
-        return mean_of([{k: v * r.scale for k, v in totals(r).items()}
-                        for r in self.results[scenario]])
+        return totals_of(self.records(scenario), scaled=True)
 
     def final(self, scenario: str) -> dict[str, float]:
-        return mean_of([r.final for r in self.results[scenario]])
+        return final_of(self.records(scenario))
 
     def difference(self, scenario: str, scaled: bool = False) -> dict[str, dict[str, float]]:
-        return difference(self.results[self.scenarios[0]], self.results[scenario], scaled)
+        return difference_records(self.records(self.scenarios[0]), self.records(scenario), scaled)
 
     def economics(self, scenario: str) -> dict[str, Any]:
         """Benefits and costs against the baseline, scaled to the population."""
-        return economics(self.results[self.scenarios[0]], self.results[scenario], scaled=True)
+        return economics_records(self.records(self.scenarios[0]), self.records(scenario))
 
     def summary(self) -> dict[str, Any]:
         """Everything `summary.json` holds: per scenario totals, final stocks, cohort outcomes,
         and differences from the first scenario with 95% intervals."""
         out: dict[str, Any] = {"stamp": self.stamp, "scenarios": {}}
         for s in self.scenarios:
+            records = self.records(s)
             entry: dict[str, Any] = {
                 "scale": self.scale(s), "totals": self.totals(s), "final": self.final(s),
                 "totals_population": self.totals_population(s),
-                "cohort": cohort_rates(self.results[s]),
+                "quantiles_population": quantiles_of(records),
+                "cohort": cohort_of(records),
                 "overlays": self.policies[s].overlays if s in self.policies else [],
             }
             if s != self.scenarios[0]:
@@ -178,18 +255,29 @@ def stamp(scenarios: list[str], policies: dict[str, Policy], *, persons: int, mo
 def run_comparison(scenarios: list[str], *, persons: int, months: int, start: date,
                    replications: int, seed: int, workers: int = 1, engine: str = "numba",
                    uncertainty: bool = True,
-                   progress: Callable[[int, int], None] | None = None) -> Comparison:
-    """Run every scenario for every replication; `progress(done, total)` after each task."""
+                   progress: Callable[[int, int], None] | None = None,
+                   cluster: str | None = None, out: Path | None = None, resume: bool = False,
+                   executor: Executor | None = None) -> Comparison:
+    """Run every scenario for every replication; `progress(done, total)` after each task.
+
+    `cluster` sends the tasks to Dask (see `executor_for`); `out` streams each result to
+    `out/tasks/` and aggregates as results arrive; `resume` redoes only the tasks `out` lacks.
+    """
     return run_groups([scenarios], persons=persons, months=months, start=start,
                       replications=replications, seed=seed, workers=workers, engine=engine,
-                      uncertainty=uncertainty, progress=progress)[0]
+                      uncertainty=uncertainty, progress=progress, cluster=cluster, out=out,
+                      resume=resume, executor=executor)[0]
 
 
 def run_groups(groups: list[list[str]], *, persons: int, months: int, start: date,
                replications: int, seed: int, workers: int = 1, engine: str = "numba",
                uncertainty: bool = True,
-               progress: Callable[[int, int], None] | None = None) -> list[Comparison]:
+               progress: Callable[[int, int], None] | None = None,
+               cluster: str | None = None, out: Path | None = None, resume: bool = False,
+               executor: Executor | None = None) -> list[Comparison]:
     """Several comparisons (each a baseline and its scenarios) on one executor."""
+    from divert.policy import policies_root
+
     if persons <= 0:
         raise InputError(f"--persons: must be a positive number of people, got {persons}")
     if months <= 0:
@@ -198,29 +286,81 @@ def run_groups(groups: list[list[str]], *, persons: int, months: int, start: dat
         raise InputError(f"--replications: must be at least 1, got {replications}")
     if engine not in ("numba", "numpy"):
         raise InputError(f"--engine: {engine!r} is not allowed; allowed: numba, numpy")
+    if resume and out is None:
+        raise InputError("--resume: needs --out, the folder of the run to resume")
     every = list(dict.fromkeys(s for group in groups for s in group))
     policies = {s: load_scenario_policy(s) for s in every}  # errors surface before running
-    tasks = [Task(s, r, persons, months, start, seed, engine, uncertainty)
+    root = str(policies_root().resolve())
+    tasks = [Task(s, r, persons, months, start, seed, engine, uncertainty, policies=root)
              for r in range(replications) for s in every]
-    results: dict[str, list[RunResult]] = {s: [] for s in every}
-    for done, result in enumerate(executor_for(workers).map(run_task, tasks), start=1):
+    sizes = dict(persons=persons, months=months, start=start, replications=replications,
+                 seed=seed, engine=engine, uncertainty=uncertainty)
+    owned = executor is None
+    ex = executor if executor is not None else executor_for(workers, cluster)
+    try:
+        if out is None:
+            results = _collect(ex, tasks, progress)
+            aggregate = None
+        else:
+            store, aggregate = _stream(ex, tasks, every, stamp(every, policies, **sizes),
+                                       Path(out), resume, progress)
+            results = {s: store.runs(s, replications) for s in every}
+    finally:
+        if owned:
+            ex.close()
+    comparisons = []
+    for group in groups:
+        st = stamp(group, {s: policies[s] for s in group}, **sizes)
+        comparisons.append(Comparison(group, {s: results[s] for s in group}, st,
+                                      {s: policies[s] for s in group}, aggregate))
+    return comparisons
+
+
+def _collect(ex: Executor, tasks: list[Task],
+             progress: Callable[[int, int], None] | None) -> dict[str, list[RunResult]]:
+    """Every result in memory, by scenario in replication order."""
+    results: dict[str, list[RunResult]] = {t.scenario: [] for t in tasks}
+    for done, result in enumerate(ex.map(run_task, tasks), start=1):
         results[result.scenario].append(result)
         if progress is not None:
             progress(done, len(tasks))
-    for s in every:
-        results[s].sort(key=lambda r: r.replication)
-    out = []
-    for group in groups:
-        st = stamp(group, {s: policies[s] for s in group}, persons=persons, months=months,
-                   start=start, replications=replications, seed=seed, engine=engine,
-                   uncertainty=uncertainty)
-        out.append(Comparison(group, {s: results[s] for s in group}, st,
-                              {s: policies[s] for s in group}))
-    return out
+    for runs in results.values():
+        runs.sort(key=lambda r: r.replication)
+    return results
+
+
+def _stream(ex: Executor, tasks: list[Task], every: list[str], st: dict[str, Any], out: Path,
+            resume: bool, progress: Callable[[int, int], None] | None) -> tuple[Any, Aggregate]:
+    """Each result written to `out/tasks/` and folded into the aggregate as it arrives; with
+    `resume`, the tasks already there are read back instead of run."""
+    from divert.store import TaskStore
+
+    describe = getattr(ex, "describe", lambda: type(ex).__name__)()
+    store = TaskStore(out, every, st, resume=resume, info={"executor": describe})
+    aggregate = Aggregate(every)
+    missing = []
+    for t in tasks:
+        if resume and store.has(t.scenario, t.replication):
+            aggregate.add(store.get(t.scenario, t.replication))
+        else:
+            missing.append(t)
+    done = len(tasks) - len(missing)
+    if progress is not None and done:
+        progress(done, len(tasks))
+    for result in ex.map(run_task, missing):
+        store.put(result)
+        aggregate.add(result)
+        done += 1
+        if progress is not None:
+            progress(done, len(tasks))
+    return store, aggregate
 
 
 def write_outputs(comparison: Comparison, out: Path) -> list[Path]:
-    """`series.parquet` (long format, scaled to the population) and `summary.json`, stamped."""
+    """`series.parquet` (long format, scaled to the population) and `summary.json`, stamped.
+
+    The series is written a few runs at a time, so a streamed comparison is never all in memory.
+    """
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -228,23 +368,25 @@ def write_outputs(comparison: Comparison, out: Path) -> list[Path]:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise InputError(f"--out: cannot create {out}: {exc.strerror}") from None
-    columns: dict[str, list[Any]] = {"scenario": [], "replication": [], "month": [], "metric": [],
-                                     "value": []}
-    for s in comparison.scenarios:
-        for r in comparison.results[s]:
-            for k, v in series_rows(r).items():
-                columns[k].extend(v)
-    table = pa.table({
-        "scenario": pa.array(columns["scenario"], pa.string()),
-        "replication": pa.array(columns["replication"], pa.int32()),
-        "month": pa.array(columns["month"], pa.string()),
-        "metric": pa.array(columns["metric"], pa.string()),
-        "value": pa.array(columns["value"], pa.float64()),
-    })
-    meta = {b"divert_stamp": json.dumps(comparison.stamp, sort_keys=True).encode()}
-    table = table.replace_schema_metadata(meta)
+    schema = pa.schema([("scenario", pa.string()), ("replication", pa.int32()),
+                        ("month", pa.string()), ("metric", pa.string()), ("value", pa.float64())],
+                       metadata={b"divert_stamp": json.dumps(comparison.stamp,
+                                                             sort_keys=True).encode()})
     series_path = out / "series.parquet"
-    pq.write_table(table, series_path)
+    tmp = out / "series.parquet.part"
+    buffered: list[Any] = []
+    rows = 0
+    with pq.ParquetWriter(tmp, schema) as writer:
+        for s in comparison.scenarios:
+            for r in comparison.results[s]:
+                buffered.append(pa.table(series_rows(r), schema=schema))
+                rows += buffered[-1].num_rows
+                if rows >= 500_000:
+                    writer.write_table(pa.concat_tables(buffered))
+                    buffered, rows = [], 0
+        if buffered:
+            writer.write_table(pa.concat_tables(buffered))
+    os.replace(tmp, series_path)
     summary_path = out / "summary.json"
     summary_path.write_text(json.dumps(comparison.summary(), indent=2, sort_keys=True) + "\n")
     return [series_path, summary_path]
@@ -284,5 +426,5 @@ def cpu_count() -> int:
     return os.cpu_count() or 1
 
 
-__all__ = ["Task", "InProcess", "Processes", "Comparison", "run_comparison", "write_outputs",
-           "simulate_json", "compare_json", "executor_for", "Iterable"]
+__all__ = ["Task", "InProcess", "Processes", "Executor", "Comparison", "run_comparison",
+           "run_groups", "write_outputs", "simulate_json", "compare_json", "executor_for", "Iterable"]
