@@ -26,6 +26,11 @@ enough to see through the graininess of one sample) or `nelder_mead`. The evalua
 observed, simulated mean and interval across replications, error) and written as a scenario
 overlay (`policies/<code>/scenarios/calibrated.yaml`, usable as `CODE+calibrated`).
 
+The runs an evaluation needs at once (the finite-difference points of a Jacobian, the starting
+simplex, the replications of the final table) go to the runner's executor as one batch of tasks,
+so `--workers` and `--cluster` spread them over processes or a Dask cluster; each run depends only
+on its parameters and replication, so the fit is the same on any executor.
+
 `calibrate_from_registry` reads the de-identified tables of `divert registry export --deidentified`
 and sets a programme measure's completion and duration from them, as an overlay too.
 """
@@ -428,6 +433,32 @@ class _Budget(Exception):
     """The evaluation budget is spent."""
 
 
+@dataclass(frozen=True)
+class Evaluation:
+    """One run of the objective: the pack with its log-factors, for one replication."""
+
+    policy: Policy
+    names: tuple[str, ...]
+    x: tuple[float, ...]
+    replication: int
+    persons: int
+    months: int
+    start: date
+    seed: int
+    targets: tuple[Target, ...]
+
+    @property
+    def key(self) -> tuple[bytes, int]:
+        return np.asarray(self.x, dtype=float).tobytes(), self.replication
+
+
+def evaluate(e: Evaluation) -> tuple[tuple[bytes, int], np.ndarray]:
+    """The targets' quantities in one run (a top-level function, so executors can pickle it)."""
+    pack = scaled(e.policy, {n: math.exp(v) for n, v in zip(e.names, e.x, strict=True)})
+    obs = observe_run(pack, e.persons, e.months, e.start, e.seed, e.replication)
+    return e.key, np.array([t.simulate(obs) for t in e.targets])
+
+
 def window(policy: Policy, targets: Sequence[Target], burn_in_years: int = 2) -> tuple[date, int]:
     """The run's start and length: from `burn_in_years` before the first target (not before the
     pack's first population figure) to the end of the last target's period."""
@@ -446,14 +477,18 @@ def window(policy: Policy, targets: Sequence[Target], burn_in_years: int = 2) ->
 def calibrate(policy: Policy, targets: Sequence[Target] | Path | str | None = None, *,
               persons: int = 40000, seed: int = 1, method: str = "least_squares",
               replications: int = 3, max_evaluations: int = 60, burn_in_years: int = 2,
-              progress: Callable[[int, float], None] | None = None) -> Fit:
+              progress: Callable[[int, float], None] | None = None,
+              executor: Any = None) -> Fit:
     """Fit the uncertain practice parameters that the targets name so the baseline reproduces them.
 
     `targets`: the pack's targets.yaml (None), a targets file, or Target objects. Each evaluation
     is one run of `persons` people with central values and the same random numbers; the fitted
     point is then run for `replications` replications for the table's intervals. `progress(n,
-    objective)` is called after each evaluation.
+    objective)` is called after each evaluation. `executor` (the runner's; default in this
+    process) runs the evaluations that are needed together.
     """
+    from divert.runner import InProcess
+
     began = time.perf_counter()
     if method not in METHODS:
         raise InputError(f"--method: {method!r} is not allowed; allowed: {', '.join(METHODS)}")
@@ -497,13 +532,23 @@ def calibrate(policy: Policy, targets: Sequence[Target] | Path | str | None = No
     best: dict[str, Any] = {"cost": math.inf, "x": x0}
 
     runs: dict[tuple[bytes, int], np.ndarray] = {}
+    ex = executor if executor is not None else InProcess()
+    names = tuple(p.name for p in fitted)
+
+    def task(x: np.ndarray, replication: int) -> Evaluation:
+        return Evaluation(policy, names, tuple(float(v) for v in np.asarray(x, dtype=float)),
+                          replication, persons, months, start, seed, tuple(goal))
+
+    def prefetch(points: Sequence[tuple[np.ndarray, int]]) -> None:
+        """Run the points not yet run, together on the executor."""
+        todo = {t.key: t for t in (task(x, r) for x, r in points) if t.key not in runs}
+        for key, values in ex.map(evaluate, list(todo.values())):
+            runs[key] = values
 
     def simulate(x: np.ndarray, replication: int = 0) -> np.ndarray:
         key = (np.asarray(x, dtype=float).tobytes(), replication)
         if key not in runs:
-            pack = scaled(policy, {p.name: math.exp(v) for p, v in zip(fitted, x, strict=True)})
-            obs = observe_run(pack, persons, months, start, seed, replication)
-            runs[key] = np.array([t.simulate(obs) for t in goal])
+            prefetch([(x, replication)])
         return runs[key]
 
     def residuals(x: np.ndarray) -> np.ndarray:
@@ -526,11 +571,17 @@ def calibrate(policy: Policy, targets: Sequence[Target] | Path | str | None = No
         large enough to see through the person-level graininess of one simulated sample."""
         f0 = cached(x)
         out = np.zeros((f0.shape[0], x.shape[0]))
+        steps = [STEP if x[j] + STEP <= hi[j] else -STEP for j in range(x.shape[0])]
+        points = []
         for j in range(x.shape[0]):
-            h = STEP if x[j] + STEP <= hi[j] else -STEP
             xj = np.array(x)
-            xj[j] += h
-            out[:, j] = (cached(xj) - f0) / h
+            xj[j] += steps[j]
+            points.append(xj)
+        left = max_evaluations - evaluations
+        prefetch([(np.clip(xj, lo, hi).astype(float), 0) for xj in points
+                   if np.asarray(xj, dtype=float).tobytes() not in seen][:left])
+        for j, xj in enumerate(points):
+            out[:, j] = (cached(xj) - f0) / steps[j]
         return out
 
     seen: dict[bytes, np.ndarray] = {}
@@ -552,6 +603,8 @@ def calibrate(policy: Policy, targets: Sequence[Target] | Path | str | None = No
             else:
                 simplex = [x0] + [np.clip(x0 + np.eye(len(x0))[i] * 0.1, lo, hi)
                                   for i in range(len(x0))]
+                prefetch([(np.clip(xs, lo, hi).astype(float), 0)
+                          for xs in simplex][:max_evaluations - evaluations])
                 minimize(lambda x: float(np.sum(cached(x) ** 2)), x0, method="Nelder-Mead",
                          bounds=list(zip(lo, hi, strict=True)),
                          options={"initial_simplex": np.array(simplex), "xatol": 5e-3,
@@ -561,6 +614,9 @@ def calibrate(policy: Policy, targets: Sequence[Target] | Path | str | None = No
     x = np.clip(best["x"], lo, hi)
     for p, v in zip(fitted, x, strict=True):
         p.factor = _round(math.exp(v))
+    x_fit = np.log([p.factor for p in fitted]) if fitted else None
+    prefetch([(np.clip(x0, lo, hi).astype(float), r) for r in range(replications)]
+             + ([(x_fit, r) for r in range(replications)] if x_fit is not None else []))
     final = np.array([simulate(np.log([p.factor for p in fitted]), r)
                       for r in range(replications)]) if fitted else None
     first = np.array([simulate(np.clip(x0, lo, hi).astype(float), r) for r in range(replications)])

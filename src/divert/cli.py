@@ -178,18 +178,28 @@ def _parse_month(value: str) -> date:
         raise InputError(f"--start: {value!r} is not a month; expected YYYY-MM") from None
 
 
+def _cluster(value: str | None) -> str | None:
+    """--cluster, else $DIVERT_DASK_SCHEDULER, else None (no Dask)."""
+    import os
+
+    return value or os.environ.get("DIVERT_DASK_SCHEDULER") or None
+
+
 def _run(specs: list[str], persons: int, years: float, start: str, replications: int, seed: int,
-         workers: int, engine: str, uncertainty: bool, quiet: bool) -> Any:
+         workers: int, engine: str, uncertainty: bool, quiet: bool, *, cluster: str | None = None,
+         out_dir: Path | None = None, resume: bool = False) -> Any:
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     from divert.runner import run_comparison
 
     if years <= 0:
         raise InputError(f"--years: must be positive, got {years:g}")
+    if resume and out_dir is None:
+        raise InputError("--resume: needs --out, the folder of the run to resume")
     months = int(round(years * 12))
     kwargs = dict(persons=persons, months=months, start=_parse_month(start),
                   replications=replications, seed=seed, workers=workers, engine=engine,
-                  uncertainty=uncertainty)
+                  uncertainty=uncertainty, cluster=_cluster(cluster), out=out_dir, resume=resume)
     if quiet or not sys.stderr.isatty():
         return run_comparison(specs, **kwargs)
     err = Console(stderr=True)
@@ -206,6 +216,10 @@ Start = Annotated[str, typer.Option(help="first month, YYYY-MM")]
 Replications = Annotated[int, typer.Option(help="replications (parameter draws)")]
 Seed = Annotated[int, typer.Option(help="root seed")]
 Workers = Annotated[int, typer.Option(help="worker processes")]
+Cluster = Annotated[str | None, typer.Option(
+    "--cluster", help="Dask: a scheduler address (HOST:PORT, tcp://HOST:PORT) or local:N; "
+                      "default $DIVERT_DASK_SCHEDULER")]
+Resume = Annotated[bool, typer.Option("--resume", help="redo only the tasks --out lacks")]
 Engine = Annotated[str, typer.Option(help="numba (compiled) or numpy (reference)")]
 NoUncertainty = Annotated[bool, typer.Option("--no-uncertainty", help="use central values, no draws")]
 AsJson = Annotated[bool, typer.Option("--json", help="print JSON")]
@@ -221,9 +235,11 @@ def simulate(
     replications: Replications = 1,
     seed: Seed = 1,
     workers: Workers = 1,
+    cluster: Cluster = None,
     engine: Engine = "numba",
     no_uncertainty: NoUncertainty = False,
     out_dir: Annotated[Path | None, typer.Option("--out", help="folder for outputs")] = None,
+    resume: Resume = False,
     as_json: AsJson = False,
 ) -> None:
     """Simulate a country's population under a pack (and overlays), month by month."""
@@ -231,7 +247,7 @@ def simulate(
 
     spec = "+".join([code, *(str(o) for o in overlay or [])])
     comparison = _run([spec], persons, years, start, replications, seed, workers, engine,
-                      not no_uncertainty, as_json)
+                      not no_uncertainty, as_json, cluster=cluster, out_dir=out_dir, resume=resume)
     if out_dir is not None:
         write_outputs(comparison, out_dir)
     data = simulate_json(comparison)
@@ -254,15 +270,17 @@ def compare(
     replications: Replications = 5,
     seed: Seed = 1,
     workers: Workers = 1,
+    cluster: Cluster = None,
     engine: Engine = "numba",
     no_uncertainty: NoUncertainty = False,
+    resume: Resume = False,
     as_json: AsJson = False,
 ) -> None:
     """Compare scenarios: today's law and reforms, with differences and 95% intervals."""
     from divert.runner import compare_json, write_outputs
 
     comparison = _run(specs, persons, years, start, replications, seed, workers, engine,
-                      not no_uncertainty, as_json)
+                      not no_uncertainty, as_json, cluster=cluster, out_dir=out_dir, resume=resume)
     write_outputs(comparison, out_dir)
     try:
         from divert.reports import write_report
@@ -305,6 +323,7 @@ def countries(
     replications: Annotated[int, typer.Option(help="replications (parameter draws)")] = 4,
     seed: Annotated[int, typer.Option(help="root seed")] = 1,
     workers: Annotated[int, typer.Option(help="worker processes")] = 2,
+    cluster: Cluster = None,
     only: Annotated[list[str] | None, typer.Option("--jurisdiction", "-j",
                                                    help="limit to these packs")] = None,
     out_dir: Annotated[Path, typer.Option("--out", help="folder for the reports")] = Path(
@@ -319,7 +338,8 @@ def countries(
     codes = tuple(only) if only else brief.BRIEFING
     groups = brief.groups(codes)
     kwargs = dict(persons=persons, months=int(round(years * 12)), start=_parse_month(start),
-                  replications=replications, seed=seed, workers=workers)
+                  replications=replications, seed=seed, workers=workers,
+                  cluster=_cluster(cluster))
     if years <= 0:
         raise InputError(f"--years: must be positive, got {years:g}")
     if as_json or not sys.stderr.isatty():
@@ -460,6 +480,8 @@ def calibrate(
     seed: Annotated[int, typer.Option(help="root seed")] = 1,
     method: Annotated[str, typer.Option(help="least_squares or nelder_mead")] = "least_squares",
     evaluations: Annotated[int, typer.Option(help="most evaluations")] = 60,
+    workers: Workers = 1,
+    cluster: Cluster = None,
     from_registry: Annotated[str | None, typer.Option(
         "--from-registry", help="a registry (database URL or SQLite file), or a folder written by "
                                 "`divert registry export --deidentified`")] = None,
@@ -477,8 +499,11 @@ def calibrate(
     if from_registry is not None:
         fit = calibrate_from_registry(pack, _registry_aggregates(from_registry))
     else:
-        fit = fit_pack(pack, persons=persons, seed=seed, method=method,
-                       max_evaluations=evaluations)
+        from divert.runner import executor_for
+
+        with executor_for(workers, _cluster(cluster)) as executor:
+            fit = fit_pack(pack, persons=persons, seed=seed, method=method,
+                           max_evaluations=evaluations, executor=executor)
     path = fit.write_overlay(out_file)
     if as_json:
         _emit_json({**fit.to_json(), "overlay": str(path)})
