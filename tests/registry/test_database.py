@@ -159,3 +159,18 @@ def test_registry_refuses_an_unknown_schema_revision(registry: str) -> None:
         pass
     reg.dispose()
     assert os.environ.get("DIVERT_KEY") is None
+
+
+def test_init_upgrades_a_registry_of_schema_0001(db_url: str, capsys: pytest.CaptureFixture[str]
+                                                 ) -> None:
+    from alembic import command
+
+    engine = database.make_engine(db_url)
+    with engine.begin() as conn:
+        command.upgrade(database._alembic_config(conn), "0001")
+    engine.dispose()
+    code, out, err = run(["registry", "init", "--db", db_url], capsys)
+    assert code == 0, err
+    assert "schema 0002 (upgraded from 0001)" in out
+    code, out, err = run(["registry", "verify", "--db", db_url], capsys)
+    assert code == 0, out + err
