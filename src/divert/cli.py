@@ -513,6 +513,47 @@ def calibrate(
     out.print(f"wrote {path} (use it as {code}+{path.stem})")
 
 
+@app.command()
+def sensitivity(
+    spec: Annotated[str, typer.Argument(metavar="CODE[+OVERLAY]", help="pack or scenario")],
+    method: Annotated[str, typer.Option(help="morris or sobol")] = "morris",
+    samples: Annotated[int | None, typer.Option(
+        help="Morris trajectories (default 4) or Sobol' base samples (default 64)")] = None,
+    persons: Annotated[int, typer.Option(help="people per run (scaled)")] = 5_000,
+    years: Years = 5.0,
+    start: Start = "2025-01",
+    seed: Seed = 1,
+    outcome: Annotated[list[str] | None, typer.Option(
+        "--outcome", help="a total to explain (repeatable; default five headline totals)")] = None,
+    parameter: Annotated[list[str] | None, typer.Option(
+        "--parameter", help="limit to these uncertain parameters (repeatable)")] = None,
+    workers: Workers = 1,
+    cluster: Cluster = None,
+    out_dir: Annotated[Path | None, typer.Option(
+        "--out", help="folder for sensitivity.json, tornado.png and sensitivity.html")] = None,
+    as_json: AsJson = False,
+) -> None:
+    """Global sensitivity (Morris or Sobol' with SALib) of outcomes to the pack's uncertain
+    practice parameters, with a tornado plot in an HTML report."""
+    from divert.runner import executor_for
+    from divert.sensitivity import analyse, write_report
+
+    if years <= 0:
+        raise InputError(f"--years: must be positive, got {years:g}")
+    with executor_for(workers, _cluster(cluster)) as executor:
+        result = analyse(spec, method=method, samples=samples, persons=persons,
+                         months=int(round(years * 12)), start=_parse_month(start), seed=seed,
+                         outcomes=outcome, parameters=parameter, executor=executor)
+    report = write_report(result, out_dir) if out_dir is not None else None
+    if as_json:
+        _emit_json(result.to_json())
+        return
+    for line in result.lines():
+        out.print(escape(line))
+    if report is not None:
+        out.print(f"wrote {report}")
+
+
 def _registry_aggregates(source: str) -> Path:
     """A folder of de-identified aggregate tables: `source` itself, or an export of the registry
     it names (cells under 11 people suppressed, as `registry export --deidentified` writes)."""
