@@ -153,15 +153,7 @@ def _read(db: str | None, fn: Callable[[Any], R]) -> R:
 
 
 def _cipher(reg: Registry) -> Any:
-    from divert.registry.crypto import FieldCipher, KeyProblem, key_check, load_key
-
-    key, source = load_key()
-    with reg.read() as conn:
-        stored = reg.meta(conn).get("key_check")
-    if stored is not None and stored != key_check(key):
-        raise KeyProblem(f"{source}: not this registry's key (the registry was initialised with "
-                         "another one)")
-    return FieldCipher(key)
+    return service.registry_cipher(reg)
 
 
 def _row(row: dict[str, Any]) -> dict[str, Any]:

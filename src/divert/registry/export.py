@@ -67,6 +67,23 @@ def _secondary(row: dict[str, Any], parts: list[str]) -> None:
             row[shown[0][1]] = None
 
 
+def aggregate_tables(conn: Connection, k: int = 11, today: dt.date | None = None
+                     ) -> dict[str, list[dict[str, Any]]]:
+    """The de-identified tables (name -> rows, columns as `COLUMNS`), counts under `k` suppressed."""
+    if k < 11:
+        raise InputError("min_cell: at least 11")
+    today = today or dt.date.today()
+    progs = {r.id: r.code for r in conn.execute(select(T["programmes"].c.id, T["programmes"].c.code))}
+    e = T["enrolments"]
+    enrolments = [dict(r) for r in conn.execute(select(e)).mappings()]
+    return {
+        "phase_durations": _phase_durations(conn, enrolments, progs, k),
+        "outcomes": _outcomes(enrolments, progs, k),
+        "test_positivity": _positivity(conn, progs, k),
+        "rearrest_by_quadrant": _rearrests(conn, enrolments, progs, k, today),
+    }
+
+
 def export_tables(conn: Connection, out: Path, k: int = 11, today: dt.date | None = None) -> list[Path]:
     """Write the tables to folder `out`; returns the files written."""
     today = today or dt.date.today()
@@ -74,15 +91,7 @@ def export_tables(conn: Connection, out: Path, k: int = 11, today: dt.date | Non
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise InputError(f"--out: cannot create {out}: {exc.strerror}") from None
-    progs = {r.id: r.code for r in conn.execute(select(T["programmes"].c.id, T["programmes"].c.code))}
-    e = T["enrolments"]
-    enrolments = [dict(r) for r in conn.execute(select(e)).mappings()]
-    tables = {
-        "phase_durations": _phase_durations(conn, enrolments, progs, k),
-        "outcomes": _outcomes(enrolments, progs, k),
-        "test_positivity": _positivity(conn, progs, k),
-        "rearrest_by_quadrant": _rearrests(conn, enrolments, progs, k, today),
-    }
+    tables = aggregate_tables(conn, k, today)
     written = []
     for name, rows in tables.items():
         path = out / f"{name}.csv"

@@ -725,3 +725,137 @@ def _iso_text(value: Any) -> str:
     if isinstance(value, dt.datetime):
         return value.isoformat(timespec="seconds")
     return value.isoformat()
+
+
+# ---- lists for the web application ----------------------------------------------------------------
+
+PARTICIPANT_STATUSES = ("referred", "active", "graduated", "terminated", "withdrawn")
+NOTE_KINDS = ("clinical",)
+
+
+def registry_cipher(reg: Any) -> FieldCipher:
+    """The field cipher of registry `reg` (a `store.Registry`): the configured key, refused when it
+    is not the key the registry was initialised with."""
+    from divert.registry.crypto import KeyProblem, key_check, load_key
+
+    key, source = load_key()
+    with reg.read() as conn:
+        stored = reg.meta(conn).get("key_check")
+    if stored is not None and stored != key_check(key):
+        raise KeyProblem(f"{source}: not this registry's key (the registry was initialised with "
+                         "another one)")
+    return FieldCipher(key)
+
+
+def list_participants(conn: Connection, *, status: str | None = None, phase: int | None = None,
+                      programme_code: str | None = None, code: str | None = None, limit: int = 50,
+                      offset: int = 0) -> dict[str, Any]:
+    """Participants (never their identity) with their active enrolment, filtered: `status`, `phase`
+    of the active enrolment, `programme_code`, `code` (part of the pseudonymous code). The total is
+    complete; `rows` holds `limit` rows from `offset` (0: all), in referral order."""
+    if status is not None and status not in PARTICIPANT_STATUSES:
+        raise InputError(f"status: unknown {status!r}; allowed: {', '.join(PARTICIPANT_STATUSES)}")
+    p, e, g = T["participants"], T["enrolments"], T["programmes"]
+    joined = p.join(g, g.c.id == p.c.programme_id).outerjoin(
+        e, (e.c.participant_id == p.c.id) & (e.c.status == "active"))
+    cond = []
+    if status is not None:
+        cond.append(p.c.status == status)
+    if phase is not None:
+        cond.append(e.c.phase == phase)
+    if programme_code:
+        cond.append(p.c.programme_id == programme(conn, programme_code)["id"])
+    if code:
+        cond.append(p.c.code.contains(code.strip().upper(), autoescape=True))
+    total = conn.execute(select(func.count()).select_from(joined).where(*cond)).scalar_one()
+    q = (select(p.c.id, p.c.code, p.c.status, p.c.sex, p.c.referred_on, p.c.version,
+                g.c.code.label("programme"), e.c.id.label("enrolment"), e.c.phase, e.c.phase_since,
+                e.c.started_on, e.c.measure, e.c.quadrant)
+         .select_from(joined).where(*cond).order_by(p.c.id).offset(offset))
+    if limit:
+        q = q.limit(limit)
+    return {"total": total, "limit": limit, "offset": offset,
+            "rows": [dict(r) for r in conn.execute(q).mappings()]}
+
+
+def tests_on(conn: Connection, day: dt.date, programme_code: str | None = None, limit: int = 0,
+             offset: int = 0) -> dict[str, Any]:
+    """The testing calendar of a day: every test scheduled on it (any status), by due time."""
+    t, e, p = T["drug_tests"], T["enrolments"], T["participants"]
+    joined = t.join(e, e.c.id == t.c.enrolment_id).join(p, p.c.id == e.c.participant_id)
+    cond = [t.c.scheduled_on == day]
+    if programme_code:
+        cond.append(e.c.programme_id == programme(conn, programme_code)["id"])
+    total = conn.execute(select(func.count()).select_from(joined).where(*cond)).scalar_one()
+    q = (select(t, p.c.code.label("participant")).select_from(joined).where(*cond)
+         .order_by(t.c.due_by, t.c.id).offset(offset))
+    if limit:
+        q = q.limit(limit)
+    return {"date": day.isoformat(), "total": total, "limit": limit, "offset": offset,
+            "rows": [dict(r) for r in conn.execute(q).mappings()]}
+
+
+def drug_test_row(conn: Connection, test_id: int) -> dict[str, Any]:
+    """One drug test with its participant's code; InputError when there is none."""
+    t, e, p = T["drug_tests"], T["enrolments"], T["participants"]
+    row = conn.execute(select(t, p.c.code.label("participant"))
+                       .select_from(t.join(e, e.c.id == t.c.enrolment_id)
+                                    .join(p, p.c.id == e.c.participant_id))
+                       .where(t.c.id == test_id)).mappings().first()
+    if row is None:
+        raise InputError(f"test: no drug test with id {test_id}")
+    return dict(row)
+
+
+def hearings_on(conn: Connection, day: dt.date, programme_code: str | None = None
+                ) -> list[dict[str, Any]]:
+    """The status hearings of a day (any status), with each participant's code and phase."""
+    h, e, p = T["hearings"], T["enrolments"], T["participants"]
+    cond = [h.c.scheduled_on == day]
+    if programme_code:
+        cond.append(e.c.programme_id == programme(conn, programme_code)["id"])
+    q = (select(h, p.c.code.label("participant"), p.c.id.label("participant_id"),
+                e.c.phase, e.c.status.label("enrolment_status"))
+         .select_from(h.join(e, e.c.id == h.c.enrolment_id).join(p, p.c.id == e.c.participant_id))
+         .where(*cond).order_by(h.c.id))
+    return [dict(r) for r in conn.execute(q).mappings()]
+
+
+def hearing_row(conn: Connection, hearing_id: int) -> dict[str, Any]:
+    """One hearing with its participant's code; InputError when there is none."""
+    h, e, p = T["hearings"], T["enrolments"], T["participants"]
+    row = conn.execute(select(h, p.c.code.label("participant"))
+                       .select_from(h.join(e, e.c.id == h.c.enrolment_id)
+                                    .join(p, p.c.id == e.c.participant_id))
+                       .where(h.c.id == hearing_id)).mappings().first()
+    if row is None:
+        raise InputError(f"hearing: no hearing with id {hearing_id}")
+    return dict(row)
+
+
+# ---- notes ----------------------------------------------------------------------------------------
+
+def add_note(tx: Tx, cipher: FieldCipher, code: str, text_: str, kind: str = "clinical"
+             ) -> dict[str, Any]:
+    """A note on a participant, its text encrypted (bound to the participant's code); the author is
+    the transaction's actor."""
+    if kind not in NOTE_KINDS:
+        raise InputError(f"kind: unknown {kind!r}; allowed: {', '.join(NOTE_KINDS)}")
+    if not text_.strip():
+        raise InputError("text: empty; write the note")
+    part = participant(tx.conn, code)
+    return tx.insert("notes", {"participant_id": part["id"], "kind": kind,
+                               "text_enc": cipher.encrypt(part["code"], "note", text_),
+                               "author": tx.actor, "written_at": tx.now})
+
+
+def notes_of(conn: Connection, cipher: FieldCipher, code: str, kind: str = "clinical"
+             ) -> list[dict[str, Any]]:
+    """A participant's notes of a kind, decrypted, newest first (`text`; no ciphertext)."""
+    part = participant(conn, code)
+    t = T["notes"]
+    rows = conn.execute(select(t).where(t.c.participant_id == part["id"], t.c.kind == kind)
+                        .order_by(t.c.written_at.desc(), t.c.id.desc())).mappings()
+    return [{"id": r["id"], "kind": r["kind"], "author": r["author"], "written_at": r["written_at"],
+             "version": r["version"], "text": cipher.decrypt(part["code"], "note", r["text_enc"])}
+            for r in rows]
