@@ -82,13 +82,13 @@ class Dask(_Closing):
     """Runs tasks on a Dask cluster, connecting (or starting a local one) on first use."""
 
     def __init__(self, cluster: str, *, batch: int | None = None,
-                 timeout: float = CONNECT_SECONDS) -> None:
+                 timeout: float | None = None) -> None:
         self.spec = cluster
         self.kind, self.target = parse_cluster(cluster)
         if batch is not None and batch < 1:
             raise InputError(f"--batch: must be at least 1, got {batch}")
         self.batch = batch
-        self.timeout = timeout
+        self.timeout = CONNECT_SECONDS if timeout is None else timeout
         self._client: Any = None
         self._cluster: Any = None
 
@@ -103,7 +103,7 @@ class Dask(_Closing):
         if self.kind == "local":
             self._cluster = distributed.LocalCluster(
                 n_workers=self.target, threads_per_worker=1, processes=True,
-                dashboard_address=None, silence_logs=logging.ERROR,
+                dashboard_address=":0", silence_logs=logging.ERROR,
                 env={"NUMBA_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"})
             self._client = distributed.Client(self._cluster)
             return self._client
