@@ -127,3 +127,105 @@ def test_population_figures_scale_each_replication_by_its_own_factor(
     assert len({r.scale for r in runs}) == 3
     expected = sum(totals(r)["arrests"] * r.scale for r in runs) / 3
     assert comp.totals_population("simland")["arrests"] == pytest.approx(expected)
+
+
+# --- streamed runs: task files, --resume -------------------------------------------------------
+
+RESUME_ARGS = ["--persons", "1000", "--years", "1", "--start", "2012-01", "--replications", "3"]
+
+
+class _Counting:
+    """The in-process executor, counting the tasks it runs and stopping after `stop` of them."""
+
+    def __init__(self, stop: int | None = None) -> None:
+        from divert.runner import InProcess
+
+        self.inner, self.stop, self.ran = InProcess(), stop, 0
+
+    def map(self, fn, tasks):  # type: ignore[no-untyped-def]
+        for result in self.inner.map(fn, tasks):
+            if self.stop is not None and self.ran == self.stop:
+                raise KeyboardInterrupt
+            self.ran += 1
+            yield result
+
+    def close(self) -> None:
+        pass
+
+
+def test_interrupted_run_resumes_redoing_only_missing_tasks(packs: Path, tmp_path: Path) -> None:
+    import numpy as np
+
+    from divert.runner import run_comparison
+
+    kw = dict(persons=1000, months=12, start=__import__("datetime").date(2012, 1, 1),
+              replications=3, seed=4)
+    whole = run_comparison(["simland"], **kw)
+    out = tmp_path / "run"
+    with pytest.raises(KeyboardInterrupt):
+        run_comparison(["simland"], out=out, executor=_Counting(stop=2), **kw)
+    assert len(list((out / "tasks").glob("*.npz"))) == 2
+    assert not list((out / "tasks").glob("*.part"))  # written whole or not at all
+    again = _Counting()
+    seen: list[tuple[int, int]] = []
+    resumed = run_comparison(["simland"], out=out, resume=True, executor=again,
+                             progress=lambda d, t: seen.append((d, t)), **kw)
+    assert again.ran == 1 and seen == [(2, 3), (3, 3)]
+    assert json.dumps(resumed.summary(), sort_keys=True) == json.dumps(whole.summary(),
+                                                                       sort_keys=True)
+    for a, b in zip(resumed.results["simland"], whole.results["simland"], strict=True):
+        assert np.array_equal(a.series, b.series)
+    # more replications extend the run: only the new ones are simulated
+    more = _Counting()
+    run_comparison(["simland"], out=out, resume=True, executor=more, **{**kw, "replications": 5})
+    assert more.ran == 2
+
+
+def test_streamed_series_and_aggregates(packs: Path, tmp_path: Path) -> None:
+    import numpy as np
+
+    from divert.runner import run_comparison
+    from divert.simulation import SERIES
+
+    kw = dict(persons=800, months=6, start=__import__("datetime").date(2012, 1, 1),
+              replications=3, seed=8)
+    whole = run_comparison(["simland"], **kw)
+    streamed = run_comparison(["simland"], out=tmp_path / "s", **kw)
+    assert streamed.aggregate is not None
+    stats = streamed.aggregate.series_stats("simland")
+    runs = np.stack([r.series * r.scale for r in whole.results["simland"]])
+    assert stats["mean"].shape == (6, len(SERIES))
+    assert np.allclose(stats["mean"], runs.mean(axis=0))
+    assert np.allclose(stats["sd"], runs.std(axis=0, ddof=1))
+    q = streamed.summary()["scenarios"]["simland"]["quantiles_population"]["arrests"]
+    values = sorted(r.totals["arrests"] * r.scale for r in whole.records("simland"))
+    assert q["q50"] == values[1] and q["q025"] < q["q975"] and q["sd"] > 0
+
+
+def test_resume_refuses_a_folder_of_another_run(packs: Path, tmp_path: Path,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    out = str(tmp_path / "cmp")
+    code, _, err = run_cli(["compare", "simland", "--out", out, *RESUME_ARGS, "--json"], capsys)
+    assert code == 0, err
+    for change, field in ((["--seed", "2"], "seed"), (["--persons", "900"], "persons")):
+        args = [*RESUME_ARGS, *change] if field == "seed" else [
+            "--persons", "900", *RESUME_ARGS[2:]]
+        code, _, err = run_cli(["compare", "simland", "--out", out, *args, "--resume", "--json"],
+                               capsys)
+        assert code == 2
+        assert f"--resume: {out} was written by a different run ({field} differ)" in err
+        assert len(err.strip().splitlines()) == 1
+    noop = tmp_path / "noop.yaml"
+    noop.write_text(OVERLAY_NOOP)
+    code, _, err = run_cli(["compare", "simland", f"simland+{noop}", "--out", out, *RESUME_ARGS,
+                            "--resume"], capsys)
+    assert code == 2 and "(scenarios differ)" in err
+    code, _, err = run_cli(["simulate", "simland", *RESUME_ARGS, "--resume"], capsys)
+    assert code == 2 and "--resume: needs --out" in err
+    code, _, err = run_cli(["simulate", "simland", *RESUME_ARGS, "--resume", "--out",
+                            str(tmp_path / "empty")], capsys)
+    assert code == 2 and "holds no run to resume" in err
+    code, out_json, err = run_cli(["compare", "simland", "--out", out, *RESUME_ARGS, "--resume",
+                                   "--json"], capsys)
+    assert code == 0, err
+    assert json.loads(out_json)["stamp"]["seed"] == 1
