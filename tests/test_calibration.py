@@ -268,3 +268,34 @@ def test_registry_export_feeds_calibration(tmp_path: Path, monkeypatch: pytest.M
     data = json.loads(out)
     assert data["overlay"] == str(tmp_path / "registry.yaml")
     assert "measure_completion_prob" in (tmp_path / "registry.yaml").read_text()
+
+
+class _Reversed:
+    """An executor that returns each batch's results in reverse order, recording batch sizes."""
+
+    def __init__(self) -> None:
+        self.batches: list[int] = []
+
+    def map(self, fn, tasks):  # type: ignore[no-untyped-def]
+        self.batches.append(len(tasks))
+        yield from reversed([fn(t) for t in list(tasks)])
+
+    def close(self) -> None:
+        pass
+
+
+def _fit_json(fit: Fit) -> str:
+    return json.dumps({k: v for k, v in fit.to_json().items() if k not in ("seconds", "made_on")},
+                      sort_keys=True)
+
+
+def test_fit_runs_its_evaluations_in_batches_with_the_same_answer(tmp_path: Path) -> None:
+    pack = simland(tmp_path, PRISONS)
+    targets = _targets(pack)
+    kw = dict(persons=1000, seed=1, replications=2, max_evaluations=5)
+    home = calibrate(pack, targets, **kw)  # type: ignore[arg-type]
+    ex = _Reversed()
+    there = calibrate(pack, targets, executor=ex, **kw)  # type: ignore[arg-type]
+    assert _fit_json(home) == _fit_json(there)
+    assert 2 in ex.batches  # a Jacobian's two finite-difference points went together
+    assert ex.batches[-1] >= 2  # the table's replications, before and after, together
