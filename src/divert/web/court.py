@@ -1,8 +1,9 @@
-"""(to be written)"""
+"""The treatment court registry in the web application: pages (`router`) and the JSON API (`api`,
+mounted under /api/v1). The pages live in `court_pages`, the API in `court_api`."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from divert.web.court_api import api
+from divert.web.court_pages import router
 
-router = APIRouter(include_in_schema=False)
-api = APIRouter()
+__all__ = ["api", "router"]

@@ -1,0 +1,360 @@
+"""The registry's pages: participants, a participant's record, today's testing calendar, the
+hearing docket, the daily dashboard and the de-identified figures.
+
+Forms post plainly and, with htmx, in place (a calendar row, a hearing, the suggested response):
+the same handler answers an htmx request with the fragment and a plain one with a redirect. Names
+are shown only to roles that may identify people, and every page that shows them, like every page
+showing clinical notes, is written to the audit log.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import BaseModel
+
+from divert.errors import InputError
+from divert.registry import court, inputs, service
+from divert.registry.export import COLUMNS, aggregate_tables
+from divert.registry.store import ConflictError
+from divert.web.accounts import User
+from divert.web.court_api import MIN_CELL, HearingBody, NoteIn, ResponseBody, ResultBody
+from divert.web.court_common import (
+    EARLIEST,
+    LATEST,
+    cipher,
+    hearing_or_404,
+    identity_of,
+    participant_or_404,
+    suggestion_after,
+    summary,
+    test_or_404,
+)
+from divert.web.render import render
+from divert.web.security import record_view, record_views, registry_of, require
+
+router = APIRouter(prefix="/registry", include_in_schema=False)
+
+PAGE = 50
+RESULTS = ("negative", "positive", "dilute", "adulterated", "refused", "missed", "excused",
+           "collected")
+TABLE_TITLES = {"phase_durations": "Time spent in each phase (completed stays, days)",
+                "outcomes": "Graduation and termination by risk/need quadrant",
+                "test_positivity": "Drug test positivity by phase",
+                "rearrest_by_quadrant": "Rearrest by risk/need quadrant"}
+_HIDDEN_DETAIL = ("date", "event", "table", "id", "version", "facts", "result")
+
+
+# ---- helpers --------------------------------------------------------------------------------------
+
+def _htmx(request: Request) -> bool:
+    return request.headers.get("hx-request") == "true"
+
+
+def _day(value: str | None, name: str = "day") -> dt.date:
+    if not value:
+        return service.today()
+    try:
+        day = dt.date.fromisoformat(value.strip())
+    except ValueError:
+        raise InputError(f"{name}: {value[:20]!r} is not a date; expected YYYY-MM-DD") from None
+    if not EARLIEST <= day <= LATEST:
+        raise InputError(f"{name}: {day} is out of range; allowed: {EARLIEST} to {LATEST}")
+    return day
+
+
+def _int(value: str | None, name: str, lo: int, hi: int) -> int | None:
+    if value is None or not value.strip():
+        return None
+    try:
+        n = int(value.strip())
+    except ValueError:
+        raise InputError(f"{name}: {value[:20]!r} is not a whole number") from None
+    if not lo <= n <= hi:
+        raise InputError(f"{name}: {n} is out of range; allowed: {lo} to {hi}")
+    return n
+
+
+def _checked(model: type[BaseModel], data: dict[str, Any]) -> Any:
+    """Form fields checked by the API's model (empty fields left out): errors name the field."""
+    return inputs.validate(model, {k: v for k, v in data.items() if v not in (None, "", [])})
+
+
+async def _form(request: Request) -> dict[str, str]:
+    form = await request.form()
+    return {k: v for k, v in form.items() if isinstance(v, str) and k != "csrf_token"}
+
+
+def _flash(request: Request, message: str, kind: str = "ok") -> None:
+    request.session.setdefault("flash", []).append([kind, message])
+
+
+def _page(request: Request, name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
+    flash = request.session.pop("flash", [])
+    return render(request, name, status_code=status_code, flash=flash, results=RESULTS,
+                  behaviours=court.BEHAVIOURS, kinds=court.RESPONSE_KINDS, **context)
+
+
+def _names(request: Request, user: User, rows: list[Mapping[str, Any]], id_key: str,
+           what: str) -> dict[int, str | None]:
+    """Names of the listed participants for roles that may identify them (the view audited)."""
+    if not user.can("registry.identify") or not rows:
+        return {}
+    ids = sorted({int(r[id_key]) for r in rows})
+    t = service.T["participants"]
+    reg = registry_of(request)
+    with reg.read() as conn:
+        found = conn.execute(t.select().where(t.c.id.in_(ids))).mappings().all()
+    names = {int(r["id"]): service.identity(cipher(request), r)["name"] for r in found}
+    record_views(reg, user, "participants", ids, what)
+    return names
+
+
+def _detail(ev: Mapping[str, Any]) -> str:
+    return ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in ev.items()
+                     if k not in _HIDDEN_DETAIL and v not in (None, [], {}, False))
+
+
+def _prefill(sugg: Mapping[str, Any] | None, test: int | None) -> dict[str, Any]:
+    """The response form filled with the engine's suggestion (people decide)."""
+    out: dict[str, Any] = {"kind": "", "type": "", "level": "", "jail_days": "", "test": test or "",
+                           "behaviour": sugg["behaviour"] if sugg else ""}
+    if sugg and sugg.get("sanction"):
+        s = sugg["sanction"]
+        out.update(kind="sanction", type=s["type"], level=s["level"], jail_days=s["jail_days"] or "")
+    elif sugg and sugg.get("incentive"):
+        i = sugg["incentive"]
+        out.update(kind="incentive", type=i["type"], level=i["level"])
+    return out
+
+
+# ---- participants ---------------------------------------------------------------------------------
+
+@router.get("", response_class=HTMLResponse)
+def participants(request: Request, status: str = "", phase: str = "", programme: str = "",
+                 code: str = "", page: str = "", user: User = Depends(require("registry.read"))
+                 ) -> Response:
+    """Participants, filtered, a page at a time; names for roles that may identify people."""
+    number = _int(page, "page", 1, 10**6) or 1
+    filters = {"status": status.strip(), "phase": phase.strip(), "programme": programme.strip(),
+               "code": code.strip()[:16]}
+    with registry_of(request).read() as conn:
+        listed = service.list_participants(
+            conn, status=filters["status"] or None, phase=_int(phase, "phase", 1, 50),
+            programme_code=filters["programme"] or None, code=filters["code"] or None, limit=PAGE,
+            offset=(number - 1) * PAGE)
+        programmes = [r.code for r in conn.execute(service.T["programmes"].select())]
+    names = _names(request, user, listed["rows"], "id", "names on the participants list")
+    kept = {k: v for k, v in filters.items() if v}
+    link = {n: "/registry?" + urlencode({**kept, "page": n}) for n in (number - 1, number + 1)}
+    return _page(request, "court/participants.html", listed=listed, names=names, filters=filters,
+                 statuses=service.PARTICIPANT_STATUSES, programmes=programmes, number=number,
+                 pages=max(1, -(-listed["total"] // PAGE)), link=link)
+
+
+@router.get("/participants/{code}", response_class=HTMLResponse)
+def participant(request: Request, code: str, behaviour: str = "", test: str = "",
+                user: User = Depends(require("registry.read"))) -> Response:
+    """A participant's record: summary, identity (audited), timeline, suggested response, notes."""
+    reg = registry_of(request)
+    test_id = _int(test, "test", 1, 2**62)
+    if behaviour and behaviour not in court.BEHAVIOURS:
+        raise InputError(f"behaviour: unknown {behaviour[:30]!r}; allowed: {', '.join(court.BEHAVIOURS)}")
+    with reg.read() as conn:
+        part = participant_or_404(conn, code)
+        info = summary(conn, part)
+        events = service.timeline(conn, part["code"])["events"]
+        sugg = None
+        if info["enrolment"] and (behaviour or test_id):
+            sugg = service.suggest_response(conn, part["code"], behaviour or None, test_id)
+        notes = service.notes_of(conn, cipher(request), part["code"]) \
+            if user.can("notes.clinical") else None
+    ident = None
+    if user.can("registry.identify"):
+        ident = identity_of(request, part)
+        record_view(reg, user, "participants", part["id"], f"identity {part['code']}")
+    if notes:
+        record_views(reg, user, "notes", [n["id"] for n in notes], f"clinical notes {part['code']}")
+    for ev in events:
+        ev["detail"] = _detail(ev)
+    awaiting = [ev for ev in events if ev["table"] == "drug_tests" and ev.get("awaiting_response")]
+    return _page(request, "court/participant.html", p=info, identity=ident, events=events,
+                 notes=notes, suggestion=sugg, form=_prefill(sugg, test_id), awaiting=awaiting,
+                 error=None)
+
+
+@router.post("/participants/{code}/notes")
+async def add_note(request: Request, code: str,
+                   user: User = Depends(require("notes.clinical"))) -> Response:
+    """Write a clinical note (encrypted at rest)."""
+    data = _checked(NoteIn, await _form(request))
+    reg = registry_of(request)
+    with reg.read() as conn:
+        part = participant_or_404(conn, code)
+    with reg.write(user.username, "web note") as tx:
+        service.add_note(tx, cipher(request), part["code"], data.text)
+    _flash(request, "Clinical note saved.")
+    return RedirectResponse(f"/registry/participants/{part['code']}#notes", status_code=303)
+
+
+@router.post("/participants/{code}/responses", response_class=HTMLResponse)
+async def add_response(request: Request, code: str,
+                       user: User = Depends(require("responses.record"))) -> Response:
+    """Record an incentive, sanction or therapeutic adjustment (jail beyond the cap is warned)."""
+    form = await _form(request)
+    reg = registry_of(request)
+    with reg.read() as conn:
+        part = participant_or_404(conn, code)
+    try:
+        body = _checked(ResponseBody, form)
+        with reg.write(user.username, "web respond") as tx:
+            row, warnings = service.add_response(
+                tx, part["code"], inputs.ResponseIn.model_validate(body.model_dump(exclude_unset=True)))
+    except InputError as exc:
+        if not _htmx(request):
+            raise
+        return _page(request, "court/_recorded.html", code=part["code"], row=None, warnings=[],
+                     error=str(exc))
+    if _htmx(request):
+        return _page(request, "court/_recorded.html", code=part["code"], row=row,
+                     warnings=warnings, error=None)
+    _flash(request, f"Recorded: {row['kind']} ({row['type']}) on {row['day']}.")
+    for w in warnings:
+        _flash(request, w, "warn")
+    return RedirectResponse(f"/registry/participants/{part['code']}#timeline", status_code=303)
+
+
+# ---- testing calendar -----------------------------------------------------------------------------
+
+@router.get("/calendar", response_class=HTMLResponse)
+def calendar(request: Request, day: str = "", programme: str = "",
+             user: User = Depends(require("registry.read"))) -> Response:
+    """The day's testing calendar: every test, its window and status; results recorded in place."""
+    when = _day(day)
+    with registry_of(request).read() as conn:
+        page = service.tests_on(conn, when, programme.strip() or None)
+    return _page(request, "court/calendar.html", day=when, tests=page["rows"], total=page["total"],
+                 prev=when - dt.timedelta(days=1), next=when + dt.timedelta(days=1),
+                 today=service.today(), now=service.local_now())
+
+
+@router.post("/calendar/tests/{test_id}/result", response_class=HTMLResponse)
+async def record_result(request: Request, test_id: int,
+                        user: User = Depends(require("tests.record"))) -> Response:
+    """Record a result: with htmx the row comes back with the engine's suggested response."""
+    form = await _form(request)
+    reg = registry_of(request)
+    if not 1 <= test_id <= 2**62:
+        raise InputError("test: no such test")
+    with reg.read() as conn:
+        before = test_or_404(conn, test_id)
+    error = None
+    try:
+        form_data: dict[str, Any] = dict(form)
+        form_data["substances"] = [s.strip() for s in form.get("substances", "").split(",") if s.strip()]
+        body = _checked(ResultBody, form_data)
+        item = inputs.ResultIn.model_validate({"test": test_id, **body.model_dump(exclude_unset=True)})
+        with reg.write(user.username, "web tests record") as tx:
+            service.record_results(tx, [item], [{"test": test_id, **form_data}])
+    except ConflictError as exc:
+        error = (f"Someone else recorded this test meanwhile (now {exc.current.get('status')}); "
+                 "nothing was stored. The row shows the current record.")
+    except InputError as exc:
+        error = str(exc)
+    with reg.read() as conn:
+        row = service.drug_test_row(conn, test_id)
+    sugg = suggestion_after(reg, row) if error is None else None
+    if not _htmx(request):
+        if error:
+            raise InputError(error)
+        _flash(request, f"Test {test_id}: {row['status']} recorded.")
+        target = f"/registry/participants/{row['participant']}"
+        if sugg:
+            target += f"?test={test_id}#respond"
+        return RedirectResponse(target, status_code=303)
+    return _page(request, "court/_test_row.html", t=row, suggestion=sugg, error=error,
+                 form=_prefill(sugg, test_id), before=before, now=service.local_now(),
+                 jail_cap=_jail_cap(row["participant"], reg))
+
+
+def _jail_cap(code: str, reg: Any) -> int:
+    with reg.read() as conn:
+        part = service.participant(conn, code)
+        return service.rules_of(service._one(conn, "programmes", id=part["programme_id"]) or {}
+                                ).jail_cap_days
+
+
+# ---- hearings -------------------------------------------------------------------------------------
+
+@router.get("/hearings", response_class=HTMLResponse)
+def hearings(request: Request, day: str = "", programme: str = "",
+             user: User = Depends(require("registry.read"))) -> Response:
+    """The day's status hearings (the docket), with the judge's notes."""
+    when = _day(day)
+    with registry_of(request).read() as conn:
+        rows = service.hearings_on(conn, when, programme.strip() or None)
+    names = _names(request, user, rows, "participant_id", f"names on the hearing docket {when}")
+    return _page(request, "court/hearings.html", day=when, hearings=rows, names=names,
+                 prev=when - dt.timedelta(days=1), next=when + dt.timedelta(days=1),
+                 today=service.today())
+
+
+@router.post("/hearings/{hearing_id}", response_class=HTMLResponse)
+async def record_hearing(request: Request, hearing_id: int,
+                         user: User = Depends(require("hearings.record"))) -> Response:
+    """Record a hearing held, missed or cancelled, with notes."""
+    form = await _form(request)
+    reg = registry_of(request)
+    if not 1 <= hearing_id <= 2**62:
+        raise InputError("hearing: no such hearing")
+    with reg.read() as conn:
+        hearing_or_404(conn, hearing_id)
+    error = None
+    try:
+        body = _checked(HearingBody, form)
+        data = inputs.HearingIn.model_validate({"hearing": hearing_id,
+                                                **body.model_dump(exclude_unset=True)})
+        with reg.write(user.username, "web hearings record") as tx:
+            service.record_hearing(tx, data, {"hearing": hearing_id, **form})
+    except ConflictError:
+        error = "Someone else recorded this hearing meanwhile; nothing was stored. Shown: the current record."
+    except InputError as exc:
+        error = str(exc)
+    with reg.read() as conn:
+        row = service.hearing_row(conn, hearing_id)
+    if not _htmx(request):
+        if error:
+            raise InputError(error)
+        _flash(request, f"Hearing {hearing_id} recorded: {row['status']}.")
+        return RedirectResponse(f"/registry/hearings?day={row['scheduled_on']}#hearing-{hearing_id}",
+                                status_code=303)
+    return _page(request, "court/_hearing.html", h=row, names={}, error=error,
+                 saved=error is None)
+
+
+# ---- dashboard and figures ------------------------------------------------------------------------
+
+@router.get("/dashboard", response_class=HTMLResponse)
+def dashboard(request: Request, day: str = "", programme: str = "",
+              user: User = Depends(require("registry.read"))) -> Response:
+    """The day's work: due to test, window closed, needs a response, hearings."""
+    now = service.local_now()
+    when = _day(day) if day else now.date()
+    with registry_of(request).read() as conn:
+        board = service.dashboard(conn, when, now, programme.strip() or None, 200, 0)
+    return _page(request, "court/dashboard.html", board=board, day=when,
+                 prev=when - dt.timedelta(days=1), next=when + dt.timedelta(days=1))
+
+
+@router.get("/aggregates", response_class=HTMLResponse)
+def aggregates(request: Request, user: User = Depends(require("registry.aggregates"))) -> Response:
+    """De-identified figures with small cells suppressed."""
+    with registry_of(request).read() as conn:
+        tables = aggregate_tables(conn, MIN_CELL)
+    return _page(request, "court/aggregates.html", tables=tables, columns=COLUMNS,
+                 titles=TABLE_TITLES, min_cell=MIN_CELL)
