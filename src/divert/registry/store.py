@@ -16,8 +16,10 @@ import datetime as dt
 import getpass
 import json
 import os
+import threading
+from collections import deque
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -194,6 +196,31 @@ def _plain_row(row: Mapping[str, Any]) -> dict[str, Any]:
     return {k: (v.isoformat() if isinstance(v, dt.date | dt.datetime) else v) for k, v in row.items()}
 
 
+class _FifoLock:
+    """A lock granted in arrival order (threading.Lock lets a newcomer barge in ahead of waiters)."""
+
+    def __init__(self) -> None:
+        self._guard = threading.Lock()
+        self._waiters: deque[threading.Event] = deque()
+        self._held = False
+
+    def __enter__(self) -> None:
+        with self._guard:
+            if not self._held:
+                self._held = True
+                return
+            turn = threading.Event()
+            self._waiters.append(turn)
+        turn.wait()  # the releasing thread hands the lock over: it stays held
+
+    def __exit__(self, *exc: object) -> None:
+        with self._guard:
+            if self._waiters:
+                self._waiters.popleft().set()
+            else:
+                self._held = False
+
+
 class Registry:
     """A registry database: opens read and write transactions on it."""
 
@@ -201,6 +228,11 @@ class Registry:
         self.url = database.resolve_url(url)
         self.engine = engine or database.make_engine(self.url)
         self._checked = False
+        # SQLite has one writer at a time and its busy handler polls with growing sleeps, so under
+        # many threads (the web server) a writer can starve for seconds; writers of this process
+        # queue in arrival order instead, before taking a pooled connection (other processes
+        # still wait on the busy timeout).
+        self._write_lock = _FifoLock() if self.url.startswith("sqlite") else None
 
     @property
     def dialect(self) -> str:
@@ -250,7 +282,7 @@ class Registry:
     @contextmanager
     def write(self, actor: str | None, command: str) -> Iterator[Tx]:
         """One command's transaction: commits everything, audit included, or nothing."""
-        with self._connect(readonly=False) as conn, conn.begin():
+        with self._write_lock or nullcontext(), self._connect(readonly=False) as conn, conn.begin():
             self._check(conn)
             head = conn.execute(select(_head.c.seq, _head.c.hash).where(_head.c.id == 1)
                                 .with_for_update()).first()
