@@ -363,15 +363,12 @@ def record_result(request: Request, test_id: RowId, body: ResultBody,
     reg = registry_of(request)
     raw = {"test": test_id, **body.model_dump(mode="json", exclude_unset=True)}
     item = inputs.ResultIn.model_validate({"test": test_id, **body.model_dump(exclude_unset=True)})
-    with reg.read() as conn:
-        test_or_404(conn, test_id)
     try:
         with reg.write(user.username, "web tests record") as tx:
-            service.record_results(tx, [item], [raw])
+            code = test_or_404(tx.conn, test_id)["participant"]
+            row = {**service.record_results(tx, [item], [raw])[0], "participant": code}
     except ConflictError as exc:
         return _conflict(exc)
-    with reg.read() as conn:
-        row = service.drug_test_row(conn, test_id)
     return {"test": row, "suggestion": suggestion_after(reg, row)}
 
 
