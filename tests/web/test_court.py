@@ -225,6 +225,24 @@ def test_recorded_result_shows_in_calendar_timeline_and_dashboard(seeded: dict[s
     assert _intact(seeded["url"])
 
 
+def test_closed_windows_are_marked_missed(registry_url: str, client_for: Any) -> None:
+    data = seed(registry_url, n=2)
+    reg = Registry(registry_url)
+    t = service.T["drug_tests"]
+    with reg.write("test-setup", "windows closed") as tx:  # yesterday's tests, never sampled
+        for row in tx.conn.execute(t.select()).mappings().all():
+            tx.update("drug_tests", row, {"scheduled_on": TODAY - dt.timedelta(days=1),
+                                          "due_by": dt.datetime.combine(TODAY, dt.time(0))})
+    reg.dispose()
+    assert client_for("judge").api("POST", f"{API}/tests/close-missed").status_code == 403
+    cm = client_for("case_manager")
+    assert cm.api("POST", f"{API}/tests/close-missed").json() == {"missed": 2}
+    board = cm.get(f"{API}/dashboard").json()
+    assert sorted(r["test"] for r in board["needs_response"]) == sorted(data["tests"])
+    assert cm.form("/registry/calendar/close-missed").status_code == 303
+    assert "0 tests whose window closed marked missed" in cm.get("/registry/calendar").text
+
+
 def test_stale_version_is_a_conflict_and_the_first_write_stays(seeded: dict[str, Any],
                                                                 client_for: Any) -> None:
     test = seeded["tests"][0]

@@ -372,6 +372,18 @@ def record_result(request: Request, test_id: RowId, body: ResultBody,
     return {"test": row, "suggestion": suggestion_after(reg, row)}
 
 
+class ClosedOut(Out):
+    missed: int
+
+
+@api.post("/tests/close-missed", response_model=ClosedOut, responses=ERRORS)
+def close_missed(request: Request, user: User = Depends(require("tests.record"))) -> Any:
+    """Mark every test whose sample window has closed with no sample as missed (each then awaits
+    a response), as `divert registry tests close-missed` does."""
+    with registry_of(request).write(user.username, "web tests close-missed") as tx:
+        return {"missed": service.close_missed(tx, service.local_now())}
+
+
 @api.get("/hearings", response_model=list[HearingOut], responses=ERRORS)
 def hearings(request: Request, day: Day | None = None,
              programme: Text | None = Query(None, max_length=64),

@@ -116,8 +116,23 @@ def _names(request: Request, user: User, rows: list[Mapping[str, Any]], id_key: 
 
 
 def _detail(ev: Mapping[str, Any]) -> str:
-    return ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in ev.items()
-                     if k not in _HIDDEN_DETAIL and v not in (None, [], {}, False))
+    """A timeline event's details in words: `due by 2026-03-02 14:00, substances opioids`."""
+    parts = []
+    for k, v in ev.items():
+        if k in _HIDDEN_DETAIL or v in (None, [], {}, False):
+            continue
+        name = k.replace("_", " ")
+        if v is True:
+            parts.append(name)
+            continue
+        if isinstance(v, list):
+            v = ", ".join(str(x) for x in v)
+        elif isinstance(v, dict):
+            v = "; ".join(f"{a}: {b}" for a, b in v.items())
+        elif isinstance(v, str) and len(v) == 19 and v[10] == "T":
+            v = v[:16].replace("T", " ")
+        parts.append(f"{name} {str(v).replace('_', ' ')}")
+    return ", ".join(parts)
 
 
 def _prefill(sugg: Mapping[str, Any] | None, test: int | None) -> dict[str, Any]:
@@ -280,6 +295,15 @@ async def record_result(request: Request, test_id: int,
     return _page(request, "court/_test_row.html", t=row, suggestion=sugg, error=error,
                  form=_prefill(sugg, test_id), before=before, now=service.local_now(),
                  jail_cap=_jail_cap(row["participant"], reg))
+
+
+@router.post("/calendar/close-missed")
+async def close_missed(request: Request, user: User = Depends(require("tests.record"))) -> Response:
+    """Mark every test whose window has closed with no sample as missed (awaiting a response)."""
+    with registry_of(request).write(user.username, "web tests close-missed") as tx:
+        n = service.close_missed(tx, service.local_now())
+    _flash(request, f"{n} test{'s' * (n != 1)} whose window closed marked missed.")
+    return RedirectResponse("/registry/calendar", status_code=303)
 
 
 def _jail_cap(code: str, reg: Any) -> int:
