@@ -1,0 +1,198 @@
+"""What the comparison pages show: form options, and a finished job's charts and tables.
+
+The figures come from the job's own files (`summary.json` and `trajectories.json`), labelled and
+formatted as the HTML report does (`divert.reports.ROWS`, `TRAJECTORIES`, `fmt`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from divert.errors import DivertError, InputError
+from divert.reports import COLOURS, ROWS, TRAJECTORIES, fmt, fmt_interval
+from divert.web.jobs import FILES, Job, JobManager, packs
+
+BAND = "2.5th to 97.5th percentile across replications"
+ECONOMICS = (("public", "Public budget"), ("society", "Society (adds victims' costs and lost "
+                                                      "productivity)"))
+
+
+def pack_options() -> list[dict[str, str]]:
+    """Each pack's code and name (from its pack.yaml, without loading the pack), for the form."""
+    from divert.policy import policies_root, read_yaml
+
+    out = []
+    for code in packs():
+        try:
+            name = str(read_yaml(policies_root() / code / "pack.yaml").get("name") or code)
+        except (DivertError, OSError, AttributeError):
+            name = code
+        out.append({"code": code, "name": name})
+    return out
+
+
+def overlay_options(code: str) -> list[dict[str, Any]]:
+    """The reforms shipped with pack `code`: name, title and summary."""
+    from divert.scenarios import resolve_overlay, scenario_names
+
+    out = []
+    for name in scenario_names(code):
+        try:
+            o = resolve_overlay(code, name)
+        except DivertError:
+            continue
+        out.append({"name": name, "title": o.title, "summary": (o.summary or "").strip()})
+    return out
+
+
+def scenarios_of(pack: str, overlays: list[str], together: bool) -> list[str]:
+    """The form's choice as scenarios: today's law, each reform, and optionally all together."""
+    if together and len(overlays) < 2:
+        raise InputError("together: choose at least two reforms to run them together")
+    out = [pack] + [f"{pack}+{o}" for o in overlays]
+    if together:
+        out.append("+".join([pack, *overlays]))
+    return out
+
+
+def label(spec: str) -> str:
+    """A short name for a scenario: today's law, or its overlays."""
+    names = spec.split("+")[1:]
+    return " + ".join(n.replace("_", " ") for n in names) if names else "today's law"
+
+
+def title(spec: str) -> str:
+    """The overlays' titles, or the pack's law today."""
+    from divert.scenarios import resolve_overlay
+
+    code, *names = spec.split("+")
+    if not names:
+        return f"{code}: the law today"
+    titles = []
+    for name in names:
+        try:
+            titles.append(resolve_overlay(code, name).title)
+        except DivertError:
+            titles.append(name)
+    return "; ".join(titles)
+
+
+def series_of(trajectories: dict[str, Any], metrics: list[str] | None) -> dict[str, Any]:
+    """The API's series: per scenario and metric, monthly mean, low and high (population)."""
+    from divert.simulation import SERIES
+
+    unknown = [m for m in metrics or [] if m not in SERIES]
+    if unknown:
+        raise InputError(f"metric: unknown {unknown[0][:40]!r}; allowed: {', '.join(SERIES)}")
+    keep = set(metrics or SERIES)
+    return {"months": trajectories["months"], "replications": trajectories["replications"],
+            "band": BAND, "units": "population (the sample scaled); costs in "
+                                   f"{trajectories['currency']} per month, undiscounted",
+            "scenarios": [{"scenario": s["scenario"], "label": label(s["scenario"]),
+                           "series": {m: v for m, v in s["series"].items() if m in keep}}
+                          for s in trajectories["scenarios"]]}
+
+
+def _number(value: float | None, money: bool = False) -> str:
+    return "n/a" if value is None else fmt(value, money=money)
+
+
+def _charts(traj: dict[str, Any]) -> list[dict[str, Any]]:
+    """One chart per key metric: each scenario's mean line and band, with a text alternative."""
+    months = traj["months"]
+    rows = list(range(len(months))) if len(months) <= 24 else [
+        *range(0, len(months), 12), len(months) - 1]
+    out = []
+    for metric, name, unit in TRAJECTORIES:
+        factor = 1e-6 if metric.startswith("cost_") else 1.0
+        series = []
+        for i, s in enumerate(traj["scenarios"]):
+            values = s["series"][metric]
+            scaled = {k: [None if v is None else v * factor for v in values[k]]
+                      for k in ("mean", "low", "high")}
+            series.append({"label": label(s["scenario"]), "colour": COLOURS[i % len(COLOURS)],
+                           **scaled})
+        money = factor != 1.0
+        last = "; ".join(f"{s['label']} {_number(s['mean'][-1], money)} "
+                         f"[{_number(s['low'][-1], money)} to {_number(s['high'][-1], money)}]"
+                         for s in series)
+        out.append({
+            "metric": metric, "title": name, "unit": unit.format(currency=traj["currency"]),
+            "months": months, "series": series,
+            "summary": f"In {months[-1]}: {last}.",
+            "table": [{"month": months[t], "cells": [
+                f"{_number(s['mean'][t], money)} [{_number(s['low'][t], money)} to "
+                f"{_number(s['high'][t], money)}]" for s in series]} for t in rows],
+        })
+    return out
+
+
+def _table(summary: dict[str, Any], specs: list[str], finals: dict[str, dict[str, float]],
+           currency: str) -> list[dict[str, Any]]:
+    """The report's summary rows: each scenario's value and its difference from the baseline."""
+    out = []
+    for key, name, unit, get in ROWS:
+        money = unit == "money"
+        cells = []
+        for s in specs:
+            entry = summary["scenarios"][s]
+            diffs = entry.get("difference_population")
+            try:
+                if key.startswith("final_"):
+                    value, diff = get({}, finals[s]), None
+                else:
+                    value = get(entry["totals_population"], {})
+                    diff = ({p: get({k: v[p] for k, v in diffs.items()}, {})
+                             for p in ("mean", "low", "high")} if diffs else None)
+                cells.append({"value": fmt(value, money=money),
+                              "difference": fmt_interval(diff, money) if diff else None})
+            except (KeyError, TypeError):  # a figure the summary lacks or could not compute
+                cells.append({"value": "n/a", "difference": None})
+        out.append({"label": name, "cells": cells,
+                    "unit": f"{currency} million, discounted" if money else unit})
+    return out
+
+
+def _economics(summary: dict[str, Any], specs: list[str]) -> list[dict[str, Any]]:
+    out = []
+    for s in specs[1:]:
+        econ = summary["scenarios"][s].get("economics") or {}
+        for key, perspective in ECONOMICS:
+            e = econ.get(key)
+            if not e:
+                continue
+            net = {k: (v or 0.0) / 1e6 for k, v in e["net_benefit"].items()}
+            ratio = e.get("benefit_cost_ratio")
+            prob = e.get("probability_benefits_exceed_costs")
+            out.append({
+                "scenario": label(s), "perspective": perspective,
+                "net": fmt_interval(net, money=True),
+                "ratio": (f"{ratio['mean']:.2f} [{ratio['low']:.2f}, {ratio['high']:.2f}]"
+                          if ratio and None not in ratio.values() else "no extra programme spending"),
+                "probability": "n/a" if prob is None else f"{100 * prob:.0f}%",
+            })
+    return out
+
+
+def results(manager: JobManager, job: Job) -> dict[str, Any]:
+    """Everything the page shows of a finished job."""
+    summary = manager.summary(job.id) or {"stamp": {}, "scenarios": {}}
+    traj = manager.trajectories(job.id)
+    specs = list(job.spec["scenarios"])
+    finals = {s["scenario"]: {m: s["series"][m]["mean"][-1] for m in ("in_prison", "in_treatment")}
+              for s in traj["scenarios"]}
+    currency = traj["currency"]
+    stamp = summary.get("stamp", {})
+    charts = _charts(traj)
+    return {
+        "summary": summary, "stamp": stamp, "replay": traj["replay"], "currency": currency,
+        "pack_name": traj["pack_name"], "band": BAND, "months": traj["months"],
+        "scenarios": [{"spec": s, "label": label(s), "title": title(s),
+                       "colour": COLOURS[i % len(COLOURS)],
+                       "stamp": stamp.get("scenarios", {}).get(s, {})}
+                      for i, s in enumerate(specs)],
+        "charts": charts, "table": _table(summary, specs, finals, currency),
+        "charts_json": [{k: c[k] for k in ("metric", "title", "unit", "months", "series")}
+                        for c in charts],
+        "economics": _economics(summary, specs), "files": list(FILES),
+    }
