@@ -34,7 +34,7 @@ Count = int | None
 
 
 class _Part(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class Person(_Part):
@@ -47,8 +47,8 @@ class Person(_Part):
 class Offence(_Part):
     type: OffenceType | None = None
     substance: Substance | None = None
-    quantity_g: float | None = Field(None, ge=0)
-    plants: int | None = Field(None, ge=0)
+    quantity_g: float | None = Field(None, ge=0, le=1e9)
+    plants: int | None = Field(None, ge=0, le=1_000_000)
     date: dt.date | None = None
     aggravators: list[Aggravator] = []
     linked_to_drug_use: bool | None = None
@@ -56,16 +56,16 @@ class Offence(_Part):
 
 
 class History(_Part):
-    prior_convictions: int | None = Field(None, ge=0)
-    prior_drug_convictions: int | None = Field(None, ge=0)
-    prior_violent_convictions: int | None = Field(None, ge=0)
-    prior_incarcerations: int | None = Field(None, ge=0)
-    prior_diversion_failures: int | None = Field(None, ge=0)
-    prior_diversions: int | None = Field(None, ge=0)
-    prior_drug_arrests: int | None = Field(None, ge=0)
+    prior_convictions: int | None = Field(None, ge=0, le=1_000_000)
+    prior_drug_convictions: int | None = Field(None, ge=0, le=1_000_000)
+    prior_violent_convictions: int | None = Field(None, ge=0, le=1_000_000)
+    prior_incarcerations: int | None = Field(None, ge=0, le=1_000_000)
+    prior_diversion_failures: int | None = Field(None, ge=0, le=1_000_000)
+    prior_diversions: int | None = Field(None, ge=0, le=1_000_000)
+    prior_drug_arrests: int | None = Field(None, ge=0, le=1_000_000)
     pending_charge: bool | None = None
-    fta_past_2_years: int | None = Field(None, ge=0)
-    fta_older: int | None = Field(None, ge=0)
+    fta_past_2_years: int | None = Field(None, ge=0, le=1_000_000)
+    fta_older: int | None = Field(None, ge=0, le=1_000_000)
 
 
 class Sentence(_Part):
