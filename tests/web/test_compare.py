@@ -131,7 +131,8 @@ def test_downloads_have_their_types_and_parse(finished: dict[str, Any]) -> None:
     assert json.loads(got["summary.json"])["stamp"]["seed"] == 7
     page = c.get(f"/compare/jobs/{job_id}/files/report.html?view=true")
     assert page.headers["content-disposition"].startswith("inline;")
-    assert c.get(f"/api/v1/comparisons/{job_id}/files/job.json").status_code == 404
+    r = c.get(f"/api/v1/comparisons/{job_id}/files/job.json")
+    assert r.status_code == 422 and "series.csv" in r.json()["error"]
 
 
 def test_the_job_page_shows_charts_summary_and_stamp(finished: dict[str, Any]) -> None:
@@ -197,7 +198,9 @@ def test_roles_without_simulate_are_refused(client_for: Any, role: str) -> None:
 
 def test_unknown_comparisons_are_404(client_for: Any) -> None:
     c = client_for("analyst")
-    for path in ("/api/v1/comparisons/nope", "/api/v1/comparisons/0123456789abcdef/series",
+    r = c.get("/api/v1/comparisons/nope")
+    assert r.status_code == 422 and r.json()["error"].startswith("job_id: String should match")
+    for path in ("/api/v1/comparisons/0123456789abcdef", "/api/v1/comparisons/0123456789abcdef/series",
                  "/api/v1/comparisons/0123456789abcdef/files/series.csv"):
         r = c.get(path)
         assert r.status_code == 404 and "no comparison" in r.json()["error"]

@@ -12,7 +12,7 @@ import os
 import threading
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, Form, HTTPException, Path, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -194,6 +194,10 @@ def job_file(request: Request, job_id: str, name: str, view_inline: bool = Query
 # --- API -----------------------------------------------------------------------------------------
 
 
+JobId = Annotated[str, Path(pattern=r"^[0-9a-f]{16}$", description="the comparison's id (16 hex digits)")]
+FileName = Literal[tuple(FILES)]  # type: ignore[valid-type]
+
+
 class ComparisonIn(BaseModel):
     """A comparison to run: the first scenario is the baseline (a pack code), the others add
     the pack's shipped overlays (`CODE+OVERLAY[+OVERLAY]`)."""
@@ -271,7 +275,7 @@ def list_comparisons(request: Request, mine: bool = False,
 
 
 @api.get("/comparisons/{job_id}", response_model=ComparisonOut, responses=ERRORS)
-def get_comparison(request: Request, job_id: str,
+def get_comparison(request: Request, job_id: JobId,
                    user: User = Depends(require("simulate"))) -> ComparisonOut:
     """Status and progress; the summary once done."""
     job = _job(request, job_id)
@@ -279,7 +283,7 @@ def get_comparison(request: Request, job_id: str,
 
 
 @api.get("/comparisons/{job_id}/series", responses=ERRORS)
-def get_series(request: Request, job_id: str,
+def get_series(request: Request, job_id: JobId,
                metric: Annotated[list[str] | None, Query(max_length=100)] = None,
                user: User = Depends(require("simulate"))) -> dict[str, Any]:
     """Monthly mean and 95% band (2.5th to 97.5th percentile across replications), per scenario
@@ -293,14 +297,14 @@ def get_series(request: Request, job_id: str,
 
 @api.get("/comparisons/{job_id}/files/{name}", responses=ERRORS | {200: {
     "description": "the file", "content": {m: {} for m, _ in FILES.values()}}})
-def get_file(request: Request, job_id: str, name: str,
+def get_file(request: Request, job_id: JobId, name: FileName,
              user: User = Depends(require("simulate"))) -> Response:
     """A finished comparison's file: series.csv, series.parquet, report.html or summary.json."""
     return _download(request, job_id, name)
 
 
 @api.delete("/comparisons/{job_id}", response_model=ComparisonOut, responses=ERRORS)
-def cancel_comparison(request: Request, job_id: str,
+def cancel_comparison(request: Request, job_id: JobId,
                       user: User = Depends(require("simulate"))) -> ComparisonOut:
     """Cancel a queued or running comparison (its owner or an admin)."""
     return _out(_cancel(request, user, job_id))
