@@ -82,7 +82,8 @@ def _task_policy(task: Task) -> Policy:
     if "+" not in task.scenario:
         return load_scenario_policy(task.scenario, root)
     base = (root or policies_root()) / task.scenario.split("+")[0]
-    files = [Path(o) for o in task.scenario.split("+")[1:]]
+    files = [f for o in task.scenario.split("+")[1:]
+             for f in (Path(o), base / "scenarios" / f"{o}.yaml")]
     key = (pack_hash(base) if (base / "pack.yaml").exists() else "",
            *(f.stat().st_mtime_ns if f.is_file() else 0 for f in files))
     held = _SCENARIOS.get((task.scenario, task.policies))
