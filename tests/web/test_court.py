@@ -276,9 +276,14 @@ def test_responses_suggestions_and_the_jail_cap(seeded: dict[str, Any], client_f
                         "behaviour": "missed_hearing"})
     assert r.status_code == 201 and "exceeds the cap of 5 days" in r.json()["warnings"][0]
     r = judge.form(f"/registry/participants/{code}/responses",
-                   {"kind": "sanction", "type": "jail", "jail_days": "7"},
+                   {"kind": "sanction", "type": "jail", "jail_days": "7", "box": "respond-box-p"},
                    headers={"HX-Request": "true"})
     assert r.status_code == 200 and "exceeds the cap" in r.text
+    assert r.headers["HX-Retarget"] == "#respond-box-p"
+    r = judge.form(f"/registry/participants/{code}/responses",
+                   {"kind": "sanction", "type": "", "box": "respond-box-p"},
+                   headers={"HX-Request": "true"})
+    assert r.status_code == 200 and "type:" in r.text and "HX-Retarget" not in r.headers
     r = judge.form(f"/registry/participants/{code}/responses", {"kind": "incentive", "type": "praise"})
     assert r.status_code == 303
     assert "praise" in judge.get(r.headers["location"]).text
@@ -349,7 +354,8 @@ def test_browser_case_manager_records_a_result_and_sees_the_suggestion(
     assert "positive" in page.locator(f"#test-{test} tr").first.inner_text()
     assert unlabelled_fields(page) == []
     page.locator(f"#test-{test}").get_by_role("button", name="Record response").click()
-    page.locator(f"#respond-result-{test}").get_by_text("Recorded:").wait_for()
+    page.locator(f"#respond-box-{test}").get_by_text("Recorded:").wait_for()
+    assert page.locator(f"#respond-box-{test} form").count() == 0  # no second click records twice
     page.goto(f"/registry/participants/{code}")
     assert "positive" in page.inner_text("#timeline") and "sanction" in page.inner_text("#timeline")
 

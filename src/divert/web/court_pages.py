@@ -10,6 +10,7 @@ showing clinical notes, is written to the audit log.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlencode
@@ -47,6 +48,7 @@ TABLE_TITLES = {"phase_durations": "Time spent in each phase (completed stays, d
                 "outcomes": "Graduation and termination by risk/need quadrant",
                 "test_positivity": "Drug test positivity by phase",
                 "rearrest_by_quadrant": "Rearrest by risk/need quadrant"}
+BOX = re.compile(r"^respond-box-[a-z0-9]{1,20}$")
 _HIDDEN_DETAIL = ("date", "event", "table", "id", "version", "facts", "result")
 
 
@@ -222,6 +224,7 @@ async def add_response(request: Request, code: str,
                        user: User = Depends(require("responses.record"))) -> Response:
     """Record an incentive, sanction or therapeutic adjustment (jail beyond the cap is warned)."""
     form = await _form(request)
+    box = form.pop("box", "")
     reg = registry_of(request)
     with reg.read() as conn:
         part = participant_or_404(conn, code)
@@ -236,8 +239,11 @@ async def add_response(request: Request, code: str,
         return _page(request, "court/_recorded.html", code=part["code"], row=None, warnings=[],
                      error=str(exc))
     if _htmx(request):
-        return _page(request, "court/_recorded.html", code=part["code"], row=row,
+        done = _page(request, "court/_recorded.html", code=part["code"], row=row,
                      warnings=warnings, error=None)
+        if BOX.match(box):  # the form gives way to what was recorded: no second click records twice
+            done.headers["HX-Retarget"] = f"#{box}"
+        return done
     _flash(request, f"Recorded: {row['kind']} ({row['type']}) on {row['day']}.")
     for w in warnings:
         _flash(request, w, "warn")
