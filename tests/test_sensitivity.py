@@ -97,3 +97,15 @@ def test_bad_input_one_line_exit_2(args: list[str], message: str, packs: Path,
                                    capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = run_cli(["sensitivity", "simland", "--persons", "100", *args], capsys)
     assert code == 2 and message in err and len(err.strip().splitlines()) == 1
+
+
+def test_an_outcome_no_parameter_moves_is_said_not_drawn(packs: Path, tmp_path: Path) -> None:
+    from divert.sensitivity import NO_EFFECT, write_report
+
+    costs_only = analyse("simland", samples=2, persons=1500, months=12, start=date(2012, 1, 1),
+                         parameters=["health_cost_per_overdose", "prison_cost_per_month"],
+                         outcomes=["arrests"])
+    assert all(row["mu_star"] == 0.0 for row in costs_only.indices["arrests"])
+    assert f"arrests: {NO_EFFECT}" in "\n".join(costs_only.lines())
+    page = write_report(costs_only, tmp_path).read_text()
+    assert NO_EFFECT in page and "<td>health_cost_per_overdose</td>" not in page

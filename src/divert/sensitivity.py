@@ -98,6 +98,9 @@ class Sensitivity:
                f"{self.runs} runs ({self.stamp.get('persons', 0):,} persons, "
                f"{self.stamp.get('months', 0)} months)"]
         for o in self.outcomes:
+            if not any(row[cols[0]] for row in self.indices[o]):
+                out.append(f"  {o}: {NO_EFFECT}")
+                continue
             out.append(f"  {o}: {'parameter':36} {cols[0]:>14} {cols[1]:>14} {'relative':>9}")
             for row in self.indices[o][:top]:
                 out.append(f"    {row['parameter']:38} {row[cols[0]]:>14.4g} {row[cols[1]]:>14.4g} "
@@ -184,6 +187,10 @@ def analyse(scenario: str, *, method: str = "morris", samples: int | None = None
     return Sensitivity(scenario, method, n, len(points), ranges, wanted, indices, st)
 
 
+NO_EFFECT = ("no parameter changed this outcome in these runs (a rare outcome in a small sample: "
+             "raise --persons or --years)")
+
+
 def tornado(result: Sensitivity, path: Path, top: int = 12) -> Path:
     """Horizontal bars of each outcome's most influential parameters (largest at the top)."""
     import matplotlib
@@ -198,8 +205,13 @@ def tornado(result: Sensitivity, path: Path, top: int = 12) -> Path:
     for ax, o in zip(axes[:, 0], result.outcomes, strict=True):
         rows = result.indices[o][:top][::-1]
         values = [row[result.key] for row in rows]
-        ax.barh([row["parameter"] for row in rows], values, color="#2b6cb0")
         ax.set_title(o.replace("_", " "), loc="left", fontsize=10)
+        if not any(values):
+            ax.set_axis_off()
+            ax.text(0.5, 0.5, NO_EFFECT, ha="center", va="center", fontsize=9,
+                    transform=ax.transAxes, wrap=True)
+            continue
+        ax.barh([row["parameter"] for row in rows], values, color="#2b6cb0")
         ax.set_xlabel(label, fontsize=8)
         ax.tick_params(labelsize=8)
     fig.tight_layout()
@@ -229,6 +241,9 @@ def write_report(result: Sensitivity, out: Path) -> Path:
         rows = "".join(f"<tr><td>{html.escape(r['parameter'])}</td><td>{r[cols[0]]:.4g}</td>"
                        f"<td>{r[cols[1]]:.4g}</td><td>{r['relative']:.3f}</td></tr>"
                        for r in result.indices[o])
+        if not any(r[result.key] for r in result.indices[o]):
+            parts.append(f"<h2>{html.escape(o)}</h2><p>{html.escape(NO_EFFECT)}.</p>")
+            continue
         parts.append(f"<h2>{html.escape(o)}</h2><table><tr><th>parameter</th><th>{cols[0]}</th>"
                      f"<th>{cols[1]}</th><th>relative</th></tr>{rows}</table>")
     page = ("<!doctype html><html><head><meta charset='utf-8'><title>divert sensitivity</title>"
