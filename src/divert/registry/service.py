@@ -191,7 +191,8 @@ def snapshot_advice(tx: Tx, code: str, data: inputs.AdviceIn) -> dict[str, Any]:
     if data.case_id is not None:
         cases = [c for c in cases if c["id"] == data.case_id]
     if not cases:
-        raise InputError(f"case_id: {part['code']} has no such case; add one with `registry case`")
+        raise InputError(f"case_id: {part['code']} has no such case; add one first (`registry case`, or "
+                         "an assessment saved from the web)")
     case_row = cases[-1]
     facts = dict(case_row["facts"])
     screenings = {s["instrument"]: s["responses"]
@@ -255,7 +256,8 @@ def enrol(tx: Tx, code: str, data: inputs.EnrolIn) -> dict[str, Any]:
         raise InputError(f"participant: {part['code']} is already enrolled")
     if measure.involves_treatment and not consent_status(tx.conn, part["id"], data.measure):
         raise InputError(f"consent: no informed consent to {data.measure} on record for "
-                         f"{part['code']}; record it with `divert registry consent`")
+                         f"{part['code']}; record consent first (`divert registry consent`, or the "
+                         "participant's page)")
     quadrant = data.quadrant
     if quadrant is None:
         advice = _rows(tx.conn, "advice", participant_id=part["id"])
@@ -327,8 +329,8 @@ def _require(check: Mapping[str, Any], override: str | None, what: str) -> None:
     unmet = [c for c in check["criteria"] if not c["met"]]
     if unmet and not override:
         listed = "; ".join(f"{c['name']} {c['actual']} (needs {c['required']})" for c in unmet)
-        raise InputError(f"criteria: {what} not met: {listed}; to decide otherwise, give "
-                         "--override REASON (recorded)")
+        raise InputError(f"criteria: {what} not met: {listed}; to decide otherwise, give an "
+                         "override reason (--override; recorded)")
 
 
 def end_enrolment(tx: Tx, code: str, kind: str, data: inputs.ExitIn, raw: Mapping[str, Any]

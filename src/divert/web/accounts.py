@@ -36,13 +36,18 @@ CAPABILITIES: dict[str, str] = {
     "responses.record": "record incentives, sanctions and therapeutic adjustments",
     "hearings.record": "record hearings and hearing notes",
     "notes.clinical": "read and write clinical notes",
+    "participants.manage": "add participants, record consent, enrol, save assessments and record "
+                           "rearrests",
+    "enrolment.decide": "move phases, end enrolments (graduate, terminate, withdraw) and confirm "
+                        "advice with the decision taken",
     "users.manage": "create and deactivate accounts",
 }
 
 ALL_PRACTICE = {"assess", "book"}
 PERMISSIONS: dict[str, frozenset[str]] = {
     "judge": frozenset(ALL_PRACTICE | {"registry.read", "registry.identify", "registry.aggregates",
-                                       "responses.record", "hearings.record"}),
+                                       "responses.record", "hearings.record",
+                                       "enrolment.decide"}),
     "prosecutor": frozenset(ALL_PRACTICE | {"registry.read", "registry.identify",
                                             "registry.aggregates"}),
     "defence": frozenset(ALL_PRACTICE | {"registry.read", "registry.identify"}),
@@ -50,7 +55,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
                                            "notes.clinical"}),
     "case_manager": frozenset(ALL_PRACTICE | {"registry.read", "registry.identify",
                                               "registry.aggregates", "tests.record",
-                                              "responses.record", "notes.clinical"}),
+                                              "responses.record", "notes.clinical",
+                                              "participants.manage", "enrolment.decide"}),
     "analyst": frozenset(ALL_PRACTICE | {"simulate", "registry.aggregates"}),
     "admin": frozenset(ALL_PRACTICE | {"simulate", "registry.aggregates", "users.manage"}),
 }

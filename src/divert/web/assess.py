@@ -29,6 +29,7 @@ from divert.vocabulary import DISORDER_LEVELS, FIELDS, LEVELS, STAGES
 from divert.web.accounts import User
 from divert.web.assess_forms import FORMS, InstrumentForm, answered, responses
 from divert.web.book import pack_codes, pack_or_error, parse_day
+from divert.web.court_common import CODE
 from divert.web.render import render
 from divert.web.security import require
 
@@ -378,6 +379,7 @@ def assess_api(body: AssessIn, user: User = Depends(require("assess"))) -> dict[
 
 
 def _page(request: Request, status: int = 200, **ctx: Any) -> Response:
+    ctx.setdefault("participant", None)
     values: dict[str, str] = ctx.pop("values", {})
     sets: dict[str, list[str]] = ctx.pop("sets", {})
     cut = ctx.pop("cut", ScreeningCutoffs())
@@ -389,31 +391,60 @@ def _page(request: Request, status: int = 200, **ctx: Any) -> Response:
                   parts=CASE_PARTS, catalogue=CATALOGUE, **ctx)
 
 
+def page(request: Request, status: int = 200, **ctx: Any) -> Response:
+    """The assessment page; `participant` (a registry code) offers to save the result to them."""
+    return _page(request, status, **ctx)
+
+
+def _participant(value: str | None) -> str | None:
+    code = (value or "").strip().upper()
+    return code if CODE.match(code) else None
+
+
 @router.get("/assess", response_class=HTMLResponse)
-def assess_page(request: Request, user: User = Depends(require("assess"))) -> Response:
-    return _page(request, values={"jurisdiction": "model"}, advice=None, error=None)
+def assess_page(request: Request, participant: str = "",
+                user: User = Depends(require("assess"))) -> Response:
+    return _page(request, values={"jurisdiction": "model"}, advice=None, error=None,
+                 participant=_participant(participant))
+
+
+def form_values(form: FormData) -> tuple[dict[str, str], dict[str, list[str]]]:
+    """The submitted assessment form's fields, and the chosen values of its multiple choices."""
+    values = {k: str(v) for k, v in form.items() if k != "csrf_token" and isinstance(v, str)}
+    sets = {f.name: [str(x) for x in form.getlist(f.name)] for f in CASE_FIELDS if f.type == "set"}
+    return values, sets
+
+
+def case_of_form(form: FormData, values: Mapping[str, str], sets: Mapping[str, list[str]]
+                 ) -> tuple[Policy, dt.date | None, dict[str, Any]]:
+    """The pack, decision date and case data (with the answered screenings' responses) of a
+    submitted assessment form, the case checked as `divert assess` checks it."""
+    pack = pack_or_error(values.get("jurisdiction", ""))
+    day = parse_day(values.get("date"), "date")
+    data = case_from_form(values, sets)
+    screening = {f.name: responses(f, _form_values(form, f.name)) for f in FORMS.values()
+                 if answered(f, _form_values(form, f.name))}
+    if screening:
+        data["screening"] = screening
+    check_numbers(parse_case(data, "case"))
+    return pack, day, data
 
 
 @router.post("/assess", response_class=HTMLResponse)
 async def assess_submit(request: Request, user: User = Depends(require("assess"))) -> Response:
     form = await request.form()
-    values = {k: str(v) for k, v in form.items() if k != "csrf_token" and isinstance(v, str)}
-    sets = {f.name: [str(x) for x in form.getlist(f.name)] for f in CASE_FIELDS if f.type == "set"}
+    values, sets = form_values(form)
+    participant = _participant(values.get("participant"))
     cut = ScreeningCutoffs()
     try:
-        pack = pack_or_error(values.get("jurisdiction", ""))
+        pack, day, data = case_of_form(form, values, sets)
         cut = cutoffs_of(pack)
-        day = parse_day(values.get("date"), "date")
-        data = case_from_form(values, sets)
-        screening = {f.name: responses(f, _form_values(form, f.name)) for f in FORMS.values()
-                     if answered(f, _form_values(form, f.name))}
-        if screening:
-            data["screening"] = screening
-        case = parse_case(data, "case")
-        advice = run_advice(pack.code, day, case)
+        advice = run_advice(pack.code, day, parse_case(data, "case"))
     except InputError as exc:
-        return _page(request, 400, values=values, sets=sets, cut=cut, advice=None, error=str(exc))
-    return _page(request, values=values, sets=sets, cut=cut, advice=advice, error=None)
+        return _page(request, 400, values=values, sets=sets, cut=cut, advice=None, error=str(exc),
+                     participant=participant)
+    return _page(request, values=values, sets=sets, cut=cut, advice=advice, error=None,
+                 participant=participant)
 
 
 @router.post("/assess/instrument/{name}", response_class=HTMLResponse)

@@ -1,9 +1,17 @@
 """The treatment court registry in the web application: pages (`router`) and the JSON API (`api`,
-mounted under /api/v1). The pages live in `court_pages`, the API in `court_api`."""
+mounted under /api/v1). The pages live in `court_pages`, the API in `court_api`, and intake
+(new participants, consent, enrolment, phases, exits, saved assessments) in `court_intake`."""
 
 from __future__ import annotations
 
-from divert.web.court_api import api
-from divert.web.court_pages import router
+from fastapi import APIRouter
+
+from divert.web import court_api, court_intake, court_pages
+
+router, api = APIRouter(), APIRouter()
+for _area in (court_intake, court_pages):  # intake first: /participants/new before /participants/{code}
+    router.include_router(_area.router)
+for _area in (court_api, court_intake):
+    api.include_router(_area.api)
 
 __all__ = ["api", "router"]

@@ -19,10 +19,12 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel
 
+from divert.catalogue import CATALOGUE
 from divert.errors import InputError
 from divert.registry import court, inputs, service
 from divert.registry.export import COLUMNS, aggregate_tables
 from divert.registry.store import ConflictError
+from divert.vocabulary import OFFENCE_TYPES, QUADRANTS
 from divert.web.accounts import User
 from divert.web.court_api import MIN_CELL, HearingBody, NoteIn, ResponseBody, ResultBody
 from divert.web.court_common import (
@@ -48,6 +50,10 @@ TABLE_TITLES = {"phase_durations": "Time spent in each phase (completed stays, d
                 "outcomes": "Graduation and termination by risk/need quadrant",
                 "test_positivity": "Drug test positivity by phase",
                 "rearrest_by_quadrant": "Rearrest by risk/need quadrant"}
+#: the choices of the intake forms on a participant's page (court_intake handles them)
+INTAKE_CHOICES: dict[str, tuple[str, ...]] = {
+    "measures": tuple(k for k, m in CATALOGUE.items() if m.kind == "alternative"),
+    "decisions": (*CATALOGUE, "none"), "quadrants": QUADRANTS, "offence_types": OFFENCE_TYPES}
 BOX = re.compile(r"^respond-box-[a-z0-9]{1,20}$")
 _HIDDEN_DETAIL = ("date", "event", "table", "id", "version", "facts", "result")
 
@@ -202,7 +208,7 @@ def participant(request: Request, code: str, behaviour: str = "", test: str = ""
     awaiting = [ev for ev in events if ev["table"] == "drug_tests" and ev.get("awaiting_response")]
     return _page(request, "court/participant.html", p=info, identity=ident, events=events,
                  notes=notes, suggestion=sugg, form=_prefill(sugg, test_id), awaiting=awaiting,
-                 error=None)
+                 error=None, today=service.today(), **INTAKE_CHOICES)
 
 
 @router.post("/participants/{code}/notes")
