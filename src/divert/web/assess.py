@@ -393,7 +393,7 @@ def _page(request: Request, status: int = 200, **ctx: Any) -> Response:
 
 def page(request: Request, status: int = 200, **ctx: Any) -> Response:
     """The assessment page; `participant` (a registry code) offers to save the result to them."""
-    return _page(request, status, **ctx)
+    return _page(request, status, **{**ctx, "participant": _participant(ctx.get("participant"))})
 
 
 def _participant(value: str | None) -> str | None:

@@ -297,7 +297,7 @@ async def assessment_page(request: Request, code: str,
                      lambda tx, c: save_assessment(tx, c, pack.code, day, data))
     except InputError as exc:
         return assess.page(request, 400, values=values, sets=sets, advice=None, error=str(exc),
-                           participant=code.strip().upper()[:11])
+                           participant=code)
     _flash(request, f"Assessment saved: advice {row['id']} under {row['jurisdiction']} (pack "
                     f"{row['pack_hash'][:12]}); confirm it with the decision taken.")
     return _back(code.strip().upper(), "#advice")
