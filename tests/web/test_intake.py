@@ -35,6 +35,12 @@ def test_role_matrix(registry_url: str, client_for: Any) -> None:
     managers = {r for r in ROLES if "participants.manage" in PERMISSIONS[r]}
     deciders = {r for r in ROLES if "enrolment.decide" in PERMISSIONS[r]}
     assert managers == {"case_manager"} and deciders == {"case_manager", "judge"}
+    confirmers = {r for r in ROLES if "advice.confirm" in PERMISSIONS[r]}
+    assert confirmers == {"judge", "prosecutor", "case_manager"}  # whoever takes the decision
+    for role, status in (("prosecutor", 404), ("defence", 403), ("clinician", 403)):
+        r = client_for(role).api("POST", f"{API}/advice/99999/confirm",
+                                 json={"decision": "none", "version": 1})
+        assert r.status_code == status, (role, r.text)
     code = _new(client_for("case_manager"))
     for role in ("analyst", "defence", "prosecutor", "judge", "clinician", "admin"):
         c = client_for(role)

@@ -38,8 +38,9 @@ CAPABILITIES: dict[str, str] = {
     "notes.clinical": "read and write clinical notes",
     "participants.manage": "add participants, record consent, enrol, save assessments and record "
                            "rearrests",
-    "enrolment.decide": "move phases, end enrolments (graduate, terminate, withdraw) and confirm "
-                        "advice with the decision taken",
+    "enrolment.decide": "move phases and end enrolments (graduate, terminate, withdraw)",
+    "advice.confirm": "confirm advice with the decision taken (the decision maker: judge, prosecutor "
+                      "or case manager)",
     "users.manage": "create and deactivate accounts",
 }
 
@@ -47,16 +48,17 @@ ALL_PRACTICE = {"assess", "book"}
 PERMISSIONS: dict[str, frozenset[str]] = {
     "judge": frozenset(ALL_PRACTICE | {"registry.read", "registry.identify", "registry.aggregates",
                                        "responses.record", "hearings.record",
-                                       "enrolment.decide"}),
+                                       "enrolment.decide", "advice.confirm"}),
     "prosecutor": frozenset(ALL_PRACTICE | {"registry.read", "registry.identify",
-                                            "registry.aggregates"}),
+                                            "registry.aggregates", "advice.confirm"}),
     "defence": frozenset(ALL_PRACTICE | {"registry.read", "registry.identify"}),
     "clinician": frozenset(ALL_PRACTICE | {"registry.read", "registry.identify", "tests.record",
                                            "notes.clinical"}),
     "case_manager": frozenset(ALL_PRACTICE | {"registry.read", "registry.identify",
                                               "registry.aggregates", "tests.record",
                                               "responses.record", "notes.clinical",
-                                              "participants.manage", "enrolment.decide"}),
+                                              "participants.manage", "enrolment.decide",
+                                              "advice.confirm"}),
     "analyst": frozenset(ALL_PRACTICE | {"simulate", "registry.aggregates"}),
     "admin": frozenset(ALL_PRACTICE | {"simulate", "registry.aggregates", "users.manage"}),
 }

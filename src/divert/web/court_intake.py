@@ -305,7 +305,7 @@ async def assessment_page(request: Request, code: str,
 
 @router.post("/advice/{advice_id}/confirm")
 async def confirm_page(request: Request, advice_id: int,
-                       user: User = Depends(require("enrolment.decide"))) -> Response:
+                       user: User = Depends(require("advice.confirm"))) -> Response:
     """Record the decision taken on an advice (the confirming account is the signed-in one)."""
     body = _checked(ConfirmBody, await _form(request))
     if not 1 <= advice_id <= 2**62:
@@ -386,7 +386,7 @@ def advice_api(request: Request, code: str, body: AdviceBody,
 
 @api.post("/advice/{advice_id}/confirm", response_model=RowOut, responses=WRITE_ERRORS)
 def confirm_api(request: Request, advice_id: RowId, body: ConfirmBody,
-                user: User = Depends(require("enrolment.decide"))) -> Any:
+                user: User = Depends(require("advice.confirm"))) -> Any:
     """The decision taken on an advice; the confirming account is the signed-in one."""
     try:
         with registry_of(request).write(user.username, "web confirm") as tx:
