@@ -201,3 +201,12 @@ def test_browser_login_by_keyboard_with_labelled_fields(page_for: Any) -> None:
     assert "role clinician" in page.inner_text("main")
     page.goto("/admin/users")
     assert "Not for your role" in page.inner_text("h1")
+
+
+def test_head_is_answered_like_get_without_a_body(client_for: Any) -> None:
+    c = client_for(None)
+    get, head = c.get("/login"), c.head("/login")
+    assert head.status_code == 200 and head.content == b""
+    assert head.headers["content-type"] == get.headers["content-type"]
+    assert c.head("/static/vendor/htmx-2.0.11.min.js").status_code == 200
+    assert c.head("/admin/users").status_code == 303  # still signed-in only

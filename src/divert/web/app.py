@@ -52,6 +52,25 @@ CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline';
 API_PREFIX = "/api/v1"
 
 
+class HeadAsGet:
+    """Answer HEAD as GET without the body (FastAPI's routes answer GET only, so HEAD gave 405)."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or scope["method"] != "HEAD":
+            await self.app(scope, receive, send)
+            return
+
+        async def without_body(message: Any) -> None:
+            if message["type"] == "http.response.body":
+                message = {**message, "body": b""}
+            await send(message)
+
+        await self.app({**scope, "method": "GET"}, receive, without_body)
+
+
 def _is_api(request: Request) -> bool:
     return request.url.path.startswith(API_PREFIX)
 
@@ -83,6 +102,7 @@ def create_app(database_url: str | None = None, *, secret: str | None = None,
             response.headers.setdefault("Cache-Control", "no-store")
         return response
 
+    app.add_middleware(HeadAsGet)
     _errors(app)
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
     app.include_router(_core_pages())
