@@ -213,13 +213,13 @@ def test_resume_refuses_a_folder_of_another_run(packs: Path, tmp_path: Path,
         code, _, err = run_cli(["compare", "simland", "--out", out, *args, "--resume", "--json"],
                                capsys)
         assert code == 2
-        assert f"--resume: {out} was written by a different run ({field} differ)" in err
+        assert f"--resume: {out} was written by a different run (different {field})" in err
         assert len(err.strip().splitlines()) == 1
     noop = tmp_path / "noop.yaml"
     noop.write_text(OVERLAY_NOOP)
     code, _, err = run_cli(["compare", "simland", f"simland+{noop}", "--out", out, *RESUME_ARGS,
                             "--resume"], capsys)
-    assert code == 2 and "(scenarios differ)" in err
+    assert code == 2 and "(different scenarios)" in err
     code, _, err = run_cli(["simulate", "simland", *RESUME_ARGS, "--resume"], capsys)
     assert code == 2 and "--resume: needs --out" in err
     code, _, err = run_cli(["simulate", "simland", *RESUME_ARGS, "--resume", "--out",

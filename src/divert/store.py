@@ -57,7 +57,8 @@ class TaskStore:
             if held.get("scenarios") != self.scenarios:
                 differ = ["scenarios", *[d for d in differ if d != "scenarios"]]
             raise InputError(f"--resume: {self.folder.parent} was written by a different run "
-                             f"({', '.join(differ)} differ); use another --out or drop --resume")
+                             f"(different {', '.join(differ)}); "
+                             "use another --out or drop --resume")
 
     @staticmethod
     def _write_json(path: Path, data: dict[str, Any]) -> None:
