@@ -797,16 +797,21 @@ def tests_on(conn: Connection, day: dt.date, programme_code: str | None = None, 
             "rows": [dict(r) for r in conn.execute(q).mappings()]}
 
 
-def drug_test_row(conn: Connection, test_id: int) -> dict[str, Any]:
-    """One drug test with its participant's code; InputError when there is none."""
-    t, e, p = T["drug_tests"], T["enrolments"], T["participants"]
+def _enrolment_event(conn: Connection, table: str, row_id: int, missing: str) -> dict[str, Any]:
+    """One row of a table keyed by enrolment, with its participant's code; InputError if absent."""
+    t, e, p = T[table], T["enrolments"], T["participants"]
     row = conn.execute(select(t, p.c.code.label("participant"))
                        .select_from(t.join(e, e.c.id == t.c.enrolment_id)
                                     .join(p, p.c.id == e.c.participant_id))
-                       .where(t.c.id == test_id)).mappings().first()
+                       .where(t.c.id == row_id)).mappings().first()
     if row is None:
-        raise InputError(f"test: no drug test with id {test_id}")
+        raise InputError(missing)
     return dict(row)
+
+
+def drug_test_row(conn: Connection, test_id: int) -> dict[str, Any]:
+    """One drug test with its participant's code; InputError when there is none."""
+    return _enrolment_event(conn, "drug_tests", test_id, f"test: no drug test with id {test_id}")
 
 
 def hearings_on(conn: Connection, day: dt.date, programme_code: str | None = None
@@ -825,14 +830,7 @@ def hearings_on(conn: Connection, day: dt.date, programme_code: str | None = Non
 
 def hearing_row(conn: Connection, hearing_id: int) -> dict[str, Any]:
     """One hearing with its participant's code; InputError when there is none."""
-    h, e, p = T["hearings"], T["enrolments"], T["participants"]
-    row = conn.execute(select(h, p.c.code.label("participant"))
-                       .select_from(h.join(e, e.c.id == h.c.enrolment_id)
-                                    .join(p, p.c.id == e.c.participant_id))
-                       .where(h.c.id == hearing_id)).mappings().first()
-    if row is None:
-        raise InputError(f"hearing: no hearing with id {hearing_id}")
-    return dict(row)
+    return _enrolment_event(conn, "hearings", hearing_id, f"hearing: no hearing with id {hearing_id}")
 
 
 # ---- notes ----------------------------------------------------------------------------------------

@@ -22,8 +22,10 @@ from starlette.middleware.sessions import SessionMiddleware
 
 from divert import __version__
 from divert.errors import DivertError, InputError
+from divert.registry.audit import image
 from divert.registry.database import RegistryError
-from divert.registry.store import Registry
+from divert.registry.models import AUDITED
+from divert.registry.store import ConflictError, Registry
 from divert.web import accounts
 from divert.web.render import STATIC, render
 from divert.web.security import (
@@ -133,6 +135,16 @@ def _errors(app: FastAPI) -> None:
         if _is_api(request):
             return JSONResponse({"error": str(exc)}, 503)
         return render(request, "error.html", status_code=503, message=str(exc))
+
+    @app.exception_handler(ConflictError)
+    async def conflict(request: Request, exc: ConflictError) -> Response:
+        """A stale `version`: nothing was stored; the API answer holds the current row."""
+        if not _is_api(request):
+            return render(request, "error.html", status_code=409, message=str(exc))
+        current = image(AUDITED[exc.table], exc.current) if exc.current else None
+        return JSONResponse({"error": str(exc), "table": exc.table, "id": exc.row_id,
+                             "read_version": exc.read_version,
+                             "current_version": exc.current.get("version"), "current": current}, 409)
 
     @app.exception_handler(DivertError)
     async def bad_input(request: Request, exc: DivertError) -> Response:

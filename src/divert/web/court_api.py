@@ -12,14 +12,10 @@ import datetime as dt
 from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from divert.registry import inputs, service
-from divert.registry.audit import image
 from divert.registry.export import COLUMNS, aggregate_tables
-from divert.registry.models import AUDITED
-from divert.registry.store import ConflictError
 from divert.web.accounts import User
 from divert.web.court_common import (
     Day,
@@ -248,13 +244,6 @@ class AggregatesOut(Out):
     tables: dict[str, list[dict[str, Any]]]
 
 
-def _conflict(exc: ConflictError) -> JSONResponse:
-    current = image(AUDITED[exc.table], exc.current) if exc.current else None
-    return JSONResponse({"error": str(exc), "table": exc.table, "id": exc.row_id,
-                         "read_version": exc.read_version,
-                         "current_version": exc.current.get("version"), "current": current}, 409)
-
-
 @api.get("/participants", response_model=ParticipantPage, responses=ERRORS)
 def list_participants(
     request: Request, status: Status | None = None,
@@ -363,12 +352,9 @@ def record_result(request: Request, test_id: RowId, body: ResultBody,
     reg = registry_of(request)
     raw = {"test": test_id, **body.model_dump(mode="json", exclude_unset=True)}
     item = inputs.ResultIn.model_validate({"test": test_id, **body.model_dump(exclude_unset=True)})
-    try:
-        with reg.write(user.username, "web tests record") as tx:
-            code = test_or_404(tx.conn, test_id)["participant"]
-            row = {**service.record_results(tx, [item], [raw])[0], "participant": code}
-    except ConflictError as exc:
-        return _conflict(exc)
+    with reg.write(user.username, "web tests record") as tx:
+        code = test_or_404(tx.conn, test_id)["participant"]
+        row = {**service.record_results(tx, [item], [raw])[0], "participant": code}
     return {"test": row, "suggestion": suggestion_after(reg, row)}
 
 
@@ -404,11 +390,8 @@ def record_hearing(request: Request, hearing_id: RowId, body: HearingBody,
                                             **body.model_dump(exclude_unset=True)})
     with reg.read() as conn:
         hearing_or_404(conn, hearing_id)
-    try:
-        with reg.write(user.username, "web hearings record") as tx:
-            service.record_hearing(tx, data, raw)
-    except ConflictError as exc:
-        return _conflict(exc)
+    with reg.write(user.username, "web hearings record") as tx:
+        service.record_hearing(tx, data, raw)
     with reg.read() as conn:
         return service.hearing_row(conn, hearing_id)
 

@@ -21,12 +21,12 @@ from divert.case import parse_case
 from divert.catalogue import CATALOGUE
 from divert.errors import InputError
 from divert.registry import inputs, service
-from divert.registry.store import ConflictError, Tx
+from divert.registry.store import Tx
 from divert.screening import INSTRUMENTS
 from divert.web import assess
 from divert.web.accounts import User
 from divert.web.book import pack_or_error
-from divert.web.court_api import WRITE_ERRORS, Out, _conflict
+from divert.web.court_api import WRITE_ERRORS, Out
 from divert.web.court_common import Day, RowId, Text, Version, cipher, not_found, participant_or_404
 from divert.web.court_pages import INTAKE_CHOICES, _checked, _flash, _form
 from divert.web.render import render
@@ -350,20 +350,14 @@ def enrol_api(request: Request, code: str, body: EnrolBody,
 def phase_api(request: Request, code: str, body: PhaseBody,
               user: User = Depends(require("enrolment.decide"))) -> Any:
     """Change phase (the enrolment's row comes back); unmet criteria need `override`."""
-    try:
-        return _write(request, user, code, "advance", lambda tx, c: _phase(tx, c, body))
-    except ConflictError as exc:
-        return _conflict(exc)
+    return _write(request, user, code, "advance", lambda tx, c: _phase(tx, c, body))
 
 
 @api.post("/participants/{code}/exit", response_model=RowOut, responses=WRITE_ERRORS)
 def exit_api(request: Request, code: str, body: ExitBody,
              user: User = Depends(require("enrolment.decide"))) -> Any:
     """End the enrolment: graduated, terminated or withdrawn."""
-    try:
-        return _write(request, user, code, body.kind, lambda tx, c: _exit(tx, c, body))
-    except ConflictError as exc:
-        return _conflict(exc)
+    return _write(request, user, code, body.kind, lambda tx, c: _exit(tx, c, body))
 
 
 @api.post("/participants/{code}/rearrests", response_model=RowOut, status_code=201,
@@ -388,8 +382,5 @@ def advice_api(request: Request, code: str, body: AdviceBody,
 def confirm_api(request: Request, advice_id: RowId, body: ConfirmBody,
                 user: User = Depends(require("advice.confirm"))) -> Any:
     """The decision taken on an advice; the confirming account is the signed-in one."""
-    try:
-        with registry_of(request).write(user.username, "web confirm") as tx:
-            return _confirm(tx, advice_id, body)
-    except ConflictError as exc:
-        return _conflict(exc)
+    with registry_of(request).write(user.username, "web confirm") as tx:
+        return _confirm(tx, advice_id, body)
