@@ -148,7 +148,7 @@ def _errors(app: FastAPI) -> None:
 
     @app.exception_handler(DivertError)
     async def bad_input(request: Request, exc: DivertError) -> Response:
-        status = 409 if type(exc).__name__ == "ConflictError" else 400
+        status = getattr(exc, "http_status", 400)  # an error may name its own status (409)
         if _is_api(request):
             return JSONResponse({"error": str(exc)}, status)
         return render(request, "error.html", status_code=status, message=str(exc))

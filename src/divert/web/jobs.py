@@ -64,6 +64,8 @@ class JobNotFound(LookupError):
 class ConflictError(InputError):
     """The job is not in a state that allows this (409)."""
 
+    http_status = 409
+
 
 class TooManyJobs(InputError):
     """The account has too many jobs waiting (429)."""
