@@ -45,19 +45,25 @@ def test_dated_parameters_pick_the_law_of_the_day(testland_dir: Path) -> None:
 
 def test_precedence_removes_the_superseded_measure(testland_dir: Path) -> None:
     pack = load_pack(testland_dir)
-    facts = [{"offence.type": "possession", "offence.substance": "heroin", "offence.quantity_g": 1},
-             {"offence.type": "supply", "offence.substance": "heroin", "offence.quantity_g": 1},
-             {"offence.type": "possession", "offence.substance": "heroin"}]
-    out = pack.evaluate("police", date(2012, 1, 1), encode_batch(facts), 3)
-    assert out["referral_to_health_services"].tolist() == [2, 0, 1]
-    # arrest is open without conditions, except where the referral takes precedence
-    assert out["arrest_and_charge"].tolist() == [0, 2, 1]
+    small = {"offence.type": "possession", "offence.substance": "heroin", "offence.quantity_g": 1}
+    facts = [{**small, "consent": True},
+             {"offence.type": "supply", "offence.substance": "heroin", "offence.quantity_g": 1,
+              "consent": True},
+             {"offence.type": "possession", "offence.substance": "heroin", "consent": True},
+             {**small, "consent": False},
+             small]
+    out = pack.evaluate("police", date(2012, 1, 1), encode_batch(facts), 5)
+    assert out["referral_to_health_services"].tolist() == [2, 0, 1, 2, 2]
+    # arrest is open without conditions, except where the referral takes precedence; the referral
+    # needs consent, so it takes precedence only for a person who consents: a person who declines
+    # can be arrested, and without a recorded answer arrest is undetermined
+    assert out["arrest_and_charge"].tolist() == [0, 2, 1, 2, 1]
     assert out["arrest_and_charge"].dtype == np.int8
 
 
 @pytest.mark.parametrize(("file", "old", "new", "where", "message"), [
     ("police.yaml", "  - id: warning", "  - id: warnings", "police.yaml:2",
-     "measures[0].id: Value error, 'warnings' is not a catalogue measure"),
+     "measures[0].id: 'warnings' is not a catalogue measure"),
     ("police.yaml", "offence.type in [\"use\", \"possession\"]\n      - test",
      "offence.kind in [\"use\", \"possession\"]\n      - test", "police.yaml:4",
      "measures[0].when[0]: unknown name 'offence.kind'"),

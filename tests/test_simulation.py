@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from divert.case import parse_case
+from divert.catalogue import CATALOGUE
 from divert.decisions import MEASURE_IDS, PATHWAYS, Practice, facts_batch
 from divert.kernel import METRICS
 from divert.pathways import decide
@@ -28,9 +29,17 @@ START = date(2012, 1, 1)
 
 
 def simland(tmp_path: Path, extra: str = "", name: str = "simland") -> Policy:
-    """A copy of the simland fixture pack with extra practice.yaml entries."""
+    """A copy of the simland fixture pack with extra practice.yaml entries.
+
+    Where the entries give the `ARREST` weights (every contact to court), the police referral's
+    precedence over arrest is dropped: with it, the law closes arrest for people who consent to
+    the referral, and a referral practitioners never use leaves them with nothing open."""
     target = tmp_path / name
     shutil.copytree(FIXTURES / "simland", target)
+    if ARREST in extra:
+        police = target / "police.yaml"
+        police.write_text(police.read_text().replace(
+            "    precedence_over: [arrest_and_charge]\n", ""))
     if name != "simland":
         pack = target / "pack.yaml"
         pack.write_text(pack.read_text().replace("code: simland", f"code: {name}"))
@@ -46,12 +55,16 @@ def practice_entry(name: str, value: str, keys: str | None = None) -> str:
             f"  values: {{2000-01-01: {value}}}\n")
 
 
+NEUTRAL_COMPLETION = practice_entry(
+    "measure_completion_prob", "{" + ", ".join(f"{m}: 1.0" for m in CATALOGUE) + "}", "measure")
 NEUTRAL = "".join([
     practice_entry("offence_rr_in_treatment", "1.0"),
     practice_entry("treatment_remission_rr", "1.0"),
     practice_entry("overdose_rr_in_treatment", "1.0"),
-    practice_entry("measure_reoffence_rr", "{}", "measure"),
-    practice_entry("measure_completion_prob", "{}", "measure"),
+    # tables by measure default to the catalogue's effects entry by entry: neutral means every entry
+    practice_entry("measure_reoffence_rr",
+                   "{" + ", ".join(f"{m}: 1.0" for m in CATALOGUE) + "}", "measure"),
+    NEUTRAL_COMPLETION,
     practice_entry("pretrial_detention_prob", "0.0"),
 ])
 
@@ -220,8 +233,10 @@ def test_metric_names_cover_the_contract() -> None:
 
 def test_failure_leads_where_the_pack_says(tmp_path: Path) -> None:
     """Failing a treatment order leads to prison by default, nowhere if the pack says so."""
-    common = NEUTRAL.replace(practice_entry("measure_completion_prob", "{}", "measure"), "") + \
-        practice_entry("measure_completion_prob", "{treatment_order: 0.0}", "measure") + \
+    common = NEUTRAL.replace(NEUTRAL_COMPLETION, "") + \
+        practice_entry("measure_completion_prob", "{" + ", ".join(
+            f"{m}: {0.0 if m == 'treatment_order' else 1.0}" for m in CATALOGUE) + "}",
+            "measure") + \
         practice_entry("measure_weight", f"{{{ARREST}, fine: 0.0, drug_treatment_court: 0.0, "
                                          "treatment_order: 1.0}", "measure")
     to_prison = simland(tmp_path / "a", common)

@@ -1,23 +1,26 @@
 """Criminal-justice decisions in the simulation, vectorised over everyone deciding in a month.
 
 At each stage the pack's compiled rules are evaluated through `Policy.evaluate`, the same path
-`divert assess` takes for one case, on a batch built from the synthetic people's state. Practice then
-decides among the open measures: discretion weights, consent, capacity (a full measure sends the
-excess to their next choice and counts them as waitlisted). Random numbers come from the same
-counter-based generator as the kernel, in streams of their own.
+`divert assess` takes for one case, on a batch built from the synthetic people's facts, triaged
+with the pack's cut-offs (`triage.triage_batch`). Practice then chooses among the open measures
+(discretion weights, consent, capacity: a full measure sends the excess to their next choice and
+counts them as waitlisted), and the chosen measure's **effect** (catalogue data, `Effects`) says
+what happens: the case goes on to the next stage, ends, or the person starts a programme, a
+custodial sentence or a compulsory centre. Nothing here names a measure: a pack that adds one
+needs no code. When nothing is open at a stage, the person leaves the system there.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import Any, get_args
 
 import numpy as np
 
-from divert.catalogue import CATALOGUE
-from divert.kernel import M, uniforms
-from divert.policy import Policy
+from divert.catalogue import CATALOGUE, Decided, Measure, Placement, TreatmentForm
+from divert.kernel import F_CONTACT, F_FAILED, F_IN_PRISON, F_PRETRIAL_END, F_RELEASE, M, uniforms
+from divert.policy import Policy, Rule
 from divert.population import (
     COMMUNITY,
     COMPULSORY,
@@ -34,31 +37,101 @@ from divert.population import (
 )
 from divert.practice import table
 from divert.rules import FALSE, TRUE, UNKNOWN
-from divert.vocabulary import AGGRAVATORS, OFFENCE_TYPES, QUADRANTS
+from divert.triage import TriageConfig, triage_batch
+from divert.vocabulary import AGGRAVATORS, OFFENCE_TYPES
 
 MEASURE_IDS = tuple(CATALOGUE)
-MI = {m: i for i, m in enumerate(MEASURE_IDS)}
+"""The shared catalogue's ids, in index order (a run's own ids: `Effects.ids`)."""
 NO_MEASURE = -1
-PATHWAYS = (*MEASURE_IDS, "no_sanction")  # cohort pathways: final disposition at first decision
-NO_SANCTION = len(MEASURE_IDS)
+PATHWAYS = (*MEASURE_IDS, "no_sanction")  # cohort pathways of a pack without measures of its own
 DRUG_TYPES = np.array([OFFENCE_TYPES.index(t) for t in (
     "use", "possession", "possession_for_supply", "supply", "trafficking", "cultivation")])
 VIOLENT = OFFENCE_TYPES.index("violent")
 CULTIVATION = OFFENCE_TYPES.index("cultivation")
-SUPPLY_TYPES = ("possession_for_supply", "supply", "trafficking")
-DEATH_ROW_MONTHS = 600
+CONTACT_STAGES = ("police", "prosecution", "court")
 
-# random streams of the decision step (the kernel uses 1-4)
+PLACEMENTS: tuple[str, ...] = get_args(Placement)
+P_NEXT, P_COMMUNITY, P_PROGRAMME, P_CUSTODY, P_COMPULSORY, P_STAY, P_NONE = (
+    PLACEMENTS.index(p) for p in ("next_stage", "community", "programme", "custody",
+                                  "compulsory_centre", "stay_in_custody", "none"))
+DECIDED: tuple[str, ...] = get_args(Decided)
+TREATMENT_FORMS: tuple[str, ...] = get_args(TreatmentForm)
+T_NONE, T_COMMUNITY, T_RESIDENTIAL, T_IN_PRISON = range(4)
+SECTORS = ("probation", "treatment", "prison")
+EVENTS = {"corporal_punishment": "corporal_punishments", "death_sentence": "death_sentences"}
+"""Effect events and the monthly counter each is counted in."""
+ROUTE_COMMUNITY, ROUTE_PROSECUTION, ROUTE_CUSTODY = 0, 1, 2
+
+# random streams of the decision step (the kernel uses 1-4); post-sentence uptake uses
+# S_POST_BASE + the measure's index, so each measure has a stream of its own
 S_CONSENT, S_POLICE, S_PROSECUTION, S_COURT, S_PRETRIAL, S_CONVICTION = 20, 21, 22, 23, 24, 25
-S_QUANTITY, S_OFFENCE_FACTS, S_SENTENCE, S_POST, S_RELEASE = 26, 27, 28, 29, 30
+S_QUANTITY, S_OFFENCE_FACTS, S_SENTENCE = 26, 27, 28
+S_STAGE = {"police": S_POLICE, "prosecution": S_PROSECUTION, "court": S_COURT}
+S_POST_BASE = 1000
+
+
+@dataclass(frozen=True)
+class Effects:
+    """A run's measures (the catalogue and the pack's own, in index order) and their effects as
+    arrays by measure index, ready for vectorised decisions."""
+
+    ids: tuple[str, ...]
+    measures: tuple[Measure, ...]
+    placement: np.ndarray       # int8 index into PLACEMENTS
+    decided: np.ndarray         # int8 index into DECIDED
+    releases: np.ndarray        # bool
+    treatment: np.ndarray       # int8 index into TREATMENT_FORMS
+    court_programme: np.ndarray  # bool
+    conviction: np.ndarray      # bool
+    fixed_sentence: np.ndarray  # bool
+    event: list[str | None]
+    sector: np.ndarray          # int8 index into SECTORS
+    alternative: np.ndarray     # bool
+    oat_overdose_rr: np.ndarray  # float, 1 where none
+    oat_overdose_months: np.ndarray  # float, 0 where none
+
+    @classmethod
+    def of(cls, policy: Policy) -> Effects:
+        ms = tuple(policy.measures.values())
+        effects = [m.effect for m in ms]
+        for m, e in zip(ms, effects, strict=True):
+            if e is None:
+                raise ValueError(f"measure {m.id} has no effect")
+        es = [e for e in effects if e is not None]
+        return cls(
+            ids=tuple(m.id for m in ms), measures=ms,
+            placement=np.array([PLACEMENTS.index(e.placement) for e in es], dtype=np.int8),
+            decided=np.array([DECIDED.index(e.decided) for e in es], dtype=np.int8),
+            releases=np.array([e.releases for e in es], dtype=bool),
+            treatment=np.array([TREATMENT_FORMS.index(e.treatment) for e in es], dtype=np.int8),
+            court_programme=np.array([e.court_programme for e in es], dtype=bool),
+            conviction=np.array([e.conviction for e in es], dtype=bool),
+            fixed_sentence=np.array([e.sentence == "fixed" for e in es], dtype=bool),
+            event=[e.event for e in es],
+            sector=np.array([SECTORS.index(e.cost_sector) for e in es], dtype=np.int8),
+            alternative=np.array([m.kind == "alternative" for m in ms], dtype=bool),
+            oat_overdose_rr=np.array([1.0 if e.oat_overdose_rr is None else e.oat_overdose_rr
+                                      for e in es]),
+            oat_overdose_months=np.array([float(e.oat_overdose_rr_months) for e in es]))
+
+    def index(self, rules: list[Rule]) -> np.ndarray:
+        """Measure indices of `rules`, in their order."""
+        pos = {mid: i for i, mid in enumerate(self.ids)}
+        return np.array([pos[r.id] for r in rules], dtype=np.int64)
+
+    @property
+    def pathways(self) -> tuple[str, ...]:
+        """Cohort pathways: each measure, then `no_sanction` (the case ended without one)."""
+        return (*self.ids, "no_sanction")
 
 
 @dataclass
 class Practice:
-    """Practice values of one replication as vectors by catalogue measure, ready for decisions."""
+    """Practice values of one replication as vectors by measure index, ready for decisions."""
 
     values: dict[str, Any]
     scale: float
+    ids: tuple[str, ...] = MEASURE_IDS
     weight: np.ndarray = field(init=False)
     capacity: np.ndarray = field(init=False)
     duration: np.ndarray = field(init=False)
@@ -71,34 +144,34 @@ class Practice:
     failure_to: np.ndarray = field(init=False)
 
     def __post_init__(self) -> None:
-        v = self.values
-        self.weight = table(v, "measure_weight", 1.0)
-        cap = table(v, "measure_capacity", np.inf)
+        v, ids = self.values, self.ids
+        self.weight = table(v, "measure_weight", 1.0, ids)
+        cap = table(v, "measure_capacity", np.inf, ids)
         self.capacity = np.floor(cap / self.scale)
-        self.duration = np.maximum(1.0, np.round(table(v, "measure_duration_months", 6.0)))
-        self.completion = table(v, "measure_completion_prob", 1.0)
-        self.reoffence_rr = table(v, "measure_reoffence_rr", 1.0)
-        self.cost = table(v, "measure_cost_per_month", 0.0)
+        self.duration = np.maximum(1.0, np.round(table(v, "measure_duration_months", 6.0, ids)))
+        self.completion = table(v, "measure_completion_prob", 1.0, ids)
+        self.reoffence_rr = table(v, "measure_reoffence_rr", 1.0, ids)
+        self.cost = table(v, "measure_cost_per_month", 0.0, ids)
         self.quantity_median = table(v, "quantity_median_g", 1.0)
         self.supply_factor = table(v, "supply_quantity_factor", 1.0)
         self.sentence = table(v, "prison_sentence_months", 6.0)
-        self.failure_to = np.rint(table(v, "measure_failure_to", 0.0)).astype(np.int64)
+        self.failure_to = np.rint(table(v, "measure_failure_to", 0.0, ids)).astype(np.int64)
 
 
 def facts_batch(pop: Population, ids: np.ndarray, month: int, key: int,
-                practice: Practice) -> dict[str, np.ndarray]:
+                practice: Practice, triage: TriageConfig | None = None) -> dict[str, np.ndarray]:
     """Vocabulary facts of persons `ids` this month, in the encoding of `rules.encode_batch`.
 
     Offence facts (quantity, plants, aggravators, admission) are drawn here for the offence that
-    brought the contact; consent to an alternative is drawn once per person and month.
+    brought the contact; consent to an alternative is drawn once per person and month. Sentence
+    facts are those of a person in prison, or released from prison this month (decided at
+    release, before they leave). Triage follows the pack's cut-offs (`triage`).
     """
     n = ids.shape[0]
     batch: dict[str, np.ndarray] = {}
     p = pop
     v = practice.values
     sev = p.severity[ids]
-    risk = p.risk[ids]
-    need_high = sev >= 2
     off = p.off_type[ids].astype(np.int16)
     sub = p.substance[ids].astype(np.int16)
     z1, z2 = uniforms(key, ids, month, S_QUANTITY)
@@ -117,7 +190,7 @@ def facts_batch(pop: Population, ids: np.ndarray, month: int, key: int,
     batch["person.age"] = p.age_m[ids] / 12.0
     batch["person.sex"] = p.sex[ids].astype(np.int16)
     batch["person.in_treatment"] = truth(p.treatment[ids] != NO_TREATMENT)
-    batch["person.acknowledges_drug_problem"] = truth(need_high)
+    batch["person.acknowledges_drug_problem"] = truth(sev >= 2)
     batch["offence.type"] = off
     batch["offence.substance"] = sub
     batch["offence.quantity_g"] = quantity
@@ -132,50 +205,43 @@ def facts_batch(pop: Population, ids: np.ndarray, month: int, key: int,
     batch["history.pending_charge"] = truth(p.cj[ids] == MEASURE)
     batch["history.fta_past_2_years"] = np.zeros(n)
     batch["history.fta_older"] = np.zeros(n)
-    in_prison = p.cj[ids] == PRISON
+    in_prison = (p.cj[ids] == PRISON) | (p.flag[ids] == F_RELEASE)
     batch["sentence.months"] = np.where(in_prison, p.sentence_m[ids], np.nan).astype(np.float64)
     batch["sentence.served_months"] = np.where(in_prison, p.served_m[ids],
                                                np.nan).astype(np.float64)
     batch["screening.disorder"] = sev.astype(np.int16)
     batch["screening.injecting"] = truth(p.injecting[ids] == 1)
-    batch["triage.risk"] = risk.astype(np.int16)
-    batch["triage.need"] = need_high.astype(np.int16)
-    quadrant = np.where(risk == 1, np.where(need_high, 0, 2), np.where(need_high, 1, 3))
-    assert QUADRANTS == ("HR/HN", "LR/HN", "HR/LN", "LR/LN")
-    batch["triage.quadrant"] = quadrant.astype(np.int16)
     batch["consent"] = truth(u_consent < float(v["consent_prob"]))
+    batch.update(triage_batch(triage or TriageConfig(), batch, n))
     return batch
 
 
-def eligibility(policy: Policy, stage: str, day: date, batch: dict[str, np.ndarray],
-                n: int) -> tuple[list[str], np.ndarray]:
-    """Measure ids in force at `stage` and their truth codes (n x k), through Policy.evaluate."""
+def open_measures(policy: Policy, stage: str, day: date, batch: dict[str, np.ndarray],
+                  n: int) -> tuple[list[Rule], np.ndarray]:
+    """The rules in force at `stage` and, per person, which of them are open (n x k booleans):
+    eligible under the law (`Policy.evaluate`, precedence included) and, for an alternative
+    that needs consent, consented to."""
     rules = policy.rules_in_force(stage, day)
     if not rules or n == 0:
-        return [r.id for r in rules], np.zeros((n, len(rules)), dtype=np.int8)
+        return rules, np.zeros((n, len(rules)), dtype=bool)
     truth = policy.evaluate(stage, day, batch, n)
-    ids = [r.id for r in rules]
-    return ids, np.stack([truth[i] for i in ids], axis=1)
+    open_ = np.stack([truth[r.id] == TRUE for r in rules], axis=1)
+    consent = batch["consent"] == TRUE
+    for j, r in enumerate(rules):
+        if r.needs_consent:
+            open_[:, j] &= consent
+    return rules, open_
 
 
 def choose(policy: Policy, stage: str, day: date, batch: dict[str, np.ndarray], n: int,
-           u: np.ndarray, practice: Practice, occ: np.ndarray,
-           counters: np.ndarray) -> np.ndarray:
-    """Each person's measure at `stage` (catalogue index, -1 none open), by practice weights.
-
-    Alternatives needing consent are open only to those who consent; a measure at capacity sends
-    the excess to their next choice (counted as waitlisted).
-    """
-    ids, codes = eligibility(policy, stage, day, batch, n)
-    if not ids:
+           u: np.ndarray, practice: Practice, occ: np.ndarray, counters: np.ndarray,
+           effects: Effects) -> np.ndarray:
+    """Each person's measure at `stage` (measure index, -1 where none is open), by practice
+    weights; a measure at capacity sends the excess to their next choice (waitlisted)."""
+    rules, open_ = open_measures(policy, stage, day, batch, n)
+    if not rules:
         return np.full(n, NO_MEASURE, dtype=np.int64)
-    open_ = codes == TRUE
-    consent = batch["consent"] == TRUE
-    rules = policy.rules_in_force(stage, day)
-    for j, r in enumerate(rules):
-        if r.spec.consent_required and r.measure.kind == "alternative":
-            open_[:, j] &= consent
-    cat = np.array([MI[i] for i in ids])
+    cat = effects.index(rules)
     weights = open_ * practice.weight[cat][None, :]
     pick = _pick(weights, u)
     for j in np.flatnonzero(np.isfinite(practice.capacity[cat])):
@@ -202,36 +268,51 @@ def _pick(weights: np.ndarray, u: np.ndarray) -> np.ndarray:
 class Decider:
     """Applies the pack's decisions to the people flagged by the kernel in one month."""
 
-    def __init__(self, policy: Policy, practice: Practice, key: int) -> None:
+    def __init__(self, policy: Policy, practice: Practice, key: int,
+                 effects: Effects | None = None) -> None:
         self.policy = policy
         self.practice = practice
         self.key = key
+        self.effects = effects or Effects.of(policy)
+        self.triage = TriageConfig.model_validate(policy.meta.triage or {})
         self.opioid = np.isin(np.arange(32), OPIOIDS)
+        self.day = date.min
+        self._occ = np.zeros(len(self.effects.ids))
+
+    def facts(self, pop: Population, ids: np.ndarray, month: int) -> dict[str, np.ndarray]:
+        """The vocabulary facts of `ids` this month (see `facts_batch`)."""
+        return facts_batch(pop, ids, month, self.key, self.practice, self.triage)
 
     # -- state changes ---------------------------------------------------------------------------
 
-    def _start_measure(self, pop: Population, ids: np.ndarray, m: np.ndarray, month: int,
-                       counters: np.ndarray) -> None:
+    def _start(self, pop: Population, ids: np.ndarray, m: np.ndarray,
+               counters: np.ndarray) -> None:
+        """Start measure `m[i]` for person `ids[i]`: a programme in the community or a compulsory
+        centre, with the treatment the measure carries."""
         if ids.shape[0] == 0:
             return
-        pr = self.practice
-        compulsory = np.array([CATALOGUE[MEASURE_IDS[k]].kind == "coercive" for k in m], dtype=bool)
-        treats = np.array([CATALOGUE[MEASURE_IDS[k]].involves_treatment for k in m], dtype=bool)
+        ef, pr = self.effects, self.practice
+        place = ef.placement[m]
+        compulsory = place == P_COMPULSORY
         pop.cj[ids] = np.where(compulsory, COMPULSORY, MEASURE)
         pop.measure[ids] = m
         pop.cj_timer[ids] = pr.duration[m].astype(np.int16)
         counters[M["compulsory_admissions"]] += compulsory.sum()
-        pop.treatment[ids[compulsory]] = RESIDENTIAL
-        start = ids[treats & ~compulsory & (pop.treatment[ids] == NO_TREATMENT)]
+        form = ef.treatment[m]
+        resid = ids[form == T_RESIDENTIAL]
+        new_resid = resid[pop.treatment[resid] == NO_TREATMENT]
+        pop.treatment[resid] = RESIDENTIAL
+        comm = ids[form == T_COMMUNITY]
+        start = comm[np.isin(pop.treatment[comm], (NO_TREATMENT, IN_PRISON))]
         pop.treatment[start] = np.where(self.opioid[pop.substance[start]], OAT, OUTPATIENT)
-        counters[M["treatment_entries"]] += start.shape[0] + compulsory.sum()
+        counters[M["treatment_entries"]] += start.shape[0] + new_resid.shape[0]
 
     def _imprison(self, pop: Population, ids: np.ndarray, months: np.ndarray, month: int,
                   counters: np.ndarray) -> None:
         if ids.shape[0] == 0:
             return
         pop.cj[ids] = PRISON
-        pop.cj_timer[ids] = np.maximum(1, months).astype(np.int16)
+        pop.cj_timer[ids] = np.clip(months, 1, 32000).astype(np.int16)
         pop.sentence_m[ids] = pop.cj_timer[ids]
         pop.served_m[ids] = 0
         pop.measure[ids] = NO_MEASURE
@@ -239,166 +320,53 @@ class Decider:
         pop.treatment[ids] = NO_TREATMENT
         _bump(pop.prior_incarcerations, ids)
         counters[M["prison_admissions"]] += ids.shape[0]
-        self._prison_treatment(pop, ids, month, counters)
+        self._post_sentence(pop, ids, month, "at_admission", counters)
 
-    def _sentence_months(self, pop: Population, ids: np.ndarray, month: int) -> np.ndarray:
+    def _sentence_months(self, pop: Population, ids: np.ndarray, m: np.ndarray,
+                         month: int) -> np.ndarray:
+        """Custodial time: fixed by the measure, or the pack's time served for the offence
+        (uniform on [0.5, 1.5] x its mean)."""
         u, _ = uniforms(self.key, ids, month, S_SENTENCE)
         mean = self.practice.sentence[np.maximum(pop.off_type[ids], 0)]
-        return np.round(mean * (0.5 + u)).astype(np.int64)  # uniform on [0.5, 1.5] x mean
+        by_offence = np.round(mean * (0.5 + u)).astype(np.int64)
+        fixed = self.practice.duration[m].astype(np.int64)
+        return np.where(self.effects.fixed_sentence[m], fixed, by_offence)
 
-    def _prison_treatment(self, pop: Population, ids: np.ndarray, month: int,
-                          counters: np.ndarray) -> None:
-        """Post-sentence rules at admission: treatment in prison where open, with uptake."""
-        chosen = self._uptake(pop, ids, "treatment_in_prison", month, S_POST, 0, counters,
-                              self._occ)
-        pop.treatment[chosen] = IN_PRISON
-        pop.effect_measure[chosen] = MI["treatment_in_prison"]
-        pop.effect_until[chosen] = 32000
-        counters[M["treatment_entries"]] += chosen.shape[0]
-
-    def _uptake(self, pop: Population, ids: np.ndarray, mid: str, month: int, stream: int,
-                half: int, counters: np.ndarray, occ: np.ndarray) -> np.ndarray:
-        """Those of `ids` who take up post-sentence measure `mid`: open under the rules, consenting,
-        drawn with probability `measure_weight` (uniform `half` of `stream`), within capacity."""
-        day = self.day
-        if ids.shape[0] == 0 or not any(r.id == mid for r in self.policy.rules_in_force(
-                "post_sentence", day)):
-            return ids[:0]
-        batch = facts_batch(pop, ids, month, self.key, self.practice)
-        mids, codes = eligibility(self.policy, "post_sentence", day, batch, ids.shape[0])
-        j = mids.index(mid)
-        m = MI[mid]
-        u = uniforms(self.key, ids, month, stream)[half]
-        take = (codes[:, j] == TRUE) & (batch["consent"] == TRUE) & (u < self.practice.weight[m])
-        chosen = ids[take]
-        if np.isfinite(self.practice.capacity[m]):
-            free = int(max(self.practice.capacity[m] - occ[m], 0))
-            if chosen.shape[0] > free:
-                counters[M["waitlisted"]] += chosen.shape[0] - free
-                chosen = chosen[:free]
-        occ[m] += chosen.shape[0]
-        return chosen
-
-    # -- the month -------------------------------------------------------------------------------
-
-    def month(self, pop: Population, month: int, day: date, counters: np.ndarray,
-              occ: np.ndarray) -> None:
-        """Every decision of the month, in a fixed order (contacts, failures, pre-trial, releases,
-        early release)."""
-        from divert.kernel import F_CONTACT, F_FAILED, F_IN_PRISON, F_PRETRIAL_END, F_RELEASE
-
-        self.day = day
-        self._occ = occ
-        flagged = np.flatnonzero(pop.flag)
-        kinds = pop.flag[flagged]
-        contacts = flagged[kinds == F_CONTACT]
-        failed = flagged[kinds == F_FAILED]
-        pretrial_end = flagged[kinds == F_PRETRIAL_END]
-        released = flagged[kinds == F_RELEASE]
-        prisoners = flagged[kinds == F_IN_PRISON]
-        self._contacts(pop, contacts, month, day, counters, occ)
-        self._failures(pop, failed, month, day, counters, occ)
-        self._pretrial_end(pop, pretrial_end, month, counters)
-        self._releases(pop, released, month, day, counters, occ)
-        self._early_release(pop, prisoners, month, day, counters, occ)
-
-    def _contacts(self, pop: Population, ids: np.ndarray, month: int, day: date,
-                  counters: np.ndarray, occ: np.ndarray) -> None:
+    def _dispose(self, pop: Population, ids: np.ndarray, m: np.ndarray, month: int,
+                 counters: np.ndarray, detained: np.ndarray | None = None,
+                 pre_months: int = 0) -> None:
+        """Apply the effect of measure `m[i]` chosen for person `ids[i]` (the case does not go
+        on): record, counted events, and where the person goes. `detained` people wait in
+        pre-trial detention before a non-custodial disposition starts."""
         if ids.shape[0] == 0:
             return
-        policy, pr = self.policy, self.practice
-        batch = facts_batch(pop, ids, month, self.key, pr)
-        n = ids.shape[0]
-        u_police, u_pros = uniforms(self.key, ids, month, S_POLICE)
-        final = np.full(n, NO_SANCTION, dtype=np.int64)
-        police = choose(policy, "police", day, batch, n, u_police, pr, occ, counters)
-        drug = np.isin(pop.off_type[ids], DRUG_TYPES)
-        to_prosecution = np.zeros(n, dtype=bool)
-        for k in np.unique(police):
-            sel = police == k
-            mid = MEASURE_IDS[k] if k >= 0 else None
-            if mid is None or mid == "arrest_and_charge":
-                to_prosecution |= sel
-                continue
-            final[sel] = k
-            if CATALOGUE[mid].kind == "alternative":
-                _diverted(pop, ids[sel], counters)
-            if mid in ("referral_to_health_services", "administrative_referral",
-                       "compulsory_treatment"):
-                self._start_measure(pop, ids[sel], np.full(sel.sum(), k), month, counters)
-        counters[M["arrests"]] += to_prosecution.sum()
-        _bump(pop.prior_drug_arrests, ids[to_prosecution & drug])
-        self._prosecute(pop, ids, batch, to_prosecution, u_pros, final, month, day, counters, occ)
-        first = pop.cohort_month[ids] < 0
-        pop.cohort_path[ids[first]] = final[first]
-        pop.cohort_month[ids[first]] = month
+        ef = self.effects
+        alt = ef.alternative[m]
+        counters[M["diversions"]] += alt.sum()
+        _bump(pop.prior_diversions, ids[alt])
+        convicted = ids[ef.conviction[m]]
+        counters[M["convictions"]] += convicted.shape[0]
+        _bump(pop.prior_convictions, convicted)
+        _bump(pop.prior_drug_convictions, convicted[np.isin(pop.off_type[convicted], DRUG_TYPES)])
+        _bump(pop.prior_violent_convictions, convicted[pop.off_type[convicted] == VIOLENT])
+        for k in np.unique(m):
+            event = ef.event[k]
+            if event is not None:
+                counters[M[EVENTS[event]]] += int((m == k).sum())
+        place = ef.placement[m]
+        custody = place == P_CUSTODY
+        people, mm = ids[custody], m[custody]
+        self._imprison(pop, people, self._sentence_months(pop, people, mm, month), month,
+                       counters)
+        starts = (place == P_PROGRAMME) | (place == P_COMPULSORY)
+        wait = detained if detained is not None else np.zeros(ids.shape[0], dtype=bool)
+        wait = wait & ~custody
+        now = starts & ~wait
+        self._start(pop, ids[now], m[now], counters)
+        self._detain(pop, ids[wait], np.where(starts[wait], m[wait], NO_MEASURE), pre_months)
 
-    def _prosecute(self, pop: Population, ids: np.ndarray, batch: dict[str, np.ndarray],
-                   which: np.ndarray, u: np.ndarray, final: np.ndarray, month: int, day: date,
-                   counters: np.ndarray, occ: np.ndarray) -> None:
-        """Prosecution and court for the people selected by `which` (positions in `ids`)."""
-        pos = np.flatnonzero(which)
-        if pos.shape[0] == 0:
-            return
-        policy, pr = self.policy, self.practice
-        sub = {k: v[pos] for k, v in batch.items()}
-        n = pos.shape[0]
-        counters[M["prosecutions"]] += n
-        pros = choose(policy, "prosecution", day, sub, n, u[pos], pr, occ, counters)
-        to_court = np.zeros(n, dtype=bool)
-        for k in np.unique(pros):
-            sel = pros == k
-            mid = MEASURE_IDS[k] if k >= 0 else None
-            if mid is None or mid == "prosecution":
-                to_court |= sel
-                continue
-            final[pos[sel]] = k
-            if CATALOGUE[mid].kind == "alternative":
-                _diverted(pop, ids[pos[sel]], counters)
-                self._start_measure(pop, ids[pos[sel]], np.full(sel.sum(), k), month, counters)
-        cpos = pos[to_court]
-        pid = ids[cpos]
-        u_conv, u_pre = uniforms(self.key, pid, month, S_CONVICTION)
-        convicted = u_conv < float(pr.values["conviction_prob"])
-        cpos, pid, u_pre = cpos[convicted], pid[convicted], u_pre[convicted]
-        if cpos.shape[0] == 0:
-            return
-        csub = {k: v[cpos] for k, v in batch.items()}
-        u_court, _ = uniforms(self.key, pid, month, S_COURT)
-        court = choose(policy, "court", day, csub, cpos.shape[0], u_court, pr, occ, counters)
-        detained = u_pre < float(pr.values["pretrial_detention_prob"])
-        pre_months = max(1, int(round(float(pr.values["pretrial_detention_months"]))))
-        for k in np.unique(court):
-            sel = court == k
-            mid = MEASURE_IDS[k] if k >= 0 else "fine"
-            people = pid[sel]
-            final[cpos[sel]] = k if k >= 0 else NO_SANCTION
-            if mid != "pre_judgment_probation":
-                counters[M["convictions"]] += sel.sum()
-                _bump(pop.prior_convictions, people)
-                _bump(pop.prior_drug_convictions, people[np.isin(pop.off_type[people],
-                                                                 DRUG_TYPES)])
-                _bump(pop.prior_violent_convictions, people[pop.off_type[people] == VIOLENT])
-            if mid == "imprisonment":
-                self._imprison(pop, people, self._sentence_months(pop, people, month), month,
-                               counters)
-            elif mid == "death_penalty":
-                counters[M["death_sentences"]] += sel.sum()
-                self._imprison(pop, people, np.full(sel.sum(), DEATH_ROW_MONTHS), month,
-                               counters)
-            elif CATALOGUE[mid].kind == "alternative" or mid == "community_service":
-                if CATALOGUE[mid].kind == "alternative":
-                    _diverted(pop, people, counters)
-                wait = people[detained[sel]]
-                now = people[~detained[sel]]
-                self._start_measure(pop, now, np.full(now.shape[0], k), month, counters)
-                self._detain(pop, wait, k, pre_months)
-            else:  # fine, corporal punishment, or nothing open: back to the community
-                if mid == "corporal_punishment":
-                    counters[M["corporal_punishments"]] += sel.sum()
-                self._detain(pop, people[detained[sel]], NO_MEASURE, pre_months)
-
-    def _detain(self, pop: Population, ids: np.ndarray, next_measure: int, months: int) -> None:
+    def _detain(self, pop: Population, ids: np.ndarray, next_measure: np.ndarray,
+                months: int) -> None:
         if ids.shape[0] == 0:
             return
         pop.cj[ids] = PRETRIAL
@@ -406,69 +374,157 @@ class Decider:
         pop.next_measure[ids] = next_measure
         pop.measure[ids] = NO_MEASURE
 
-    def _failures(self, pop: Population, ids: np.ndarray, month: int, day: date,
-                  counters: np.ndarray, occ: np.ndarray) -> None:
-        """A failed measure leads where the pack's practice says: back to the community, to
-        prosecution and court, or to prison (`measure_failure_to`)."""
+    # -- the month -------------------------------------------------------------------------------
+
+    def month(self, pop: Population, month: int, day: date, counters: np.ndarray,
+              occ: np.ndarray) -> None:
+        """Every decision of the month, in a fixed order (contacts, failures, pre-trial ends,
+        releases, decisions during sentences)."""
+        self.day = day
+        self._occ = occ
+        flagged = np.flatnonzero(pop.flag)
+        kinds = pop.flag[flagged]
+        self._contacts(pop, flagged[kinds == F_CONTACT], month, counters)
+        self._failures(pop, flagged[kinds == F_FAILED], month, counters)
+        self._pretrial_end(pop, flagged[kinds == F_PRETRIAL_END], counters)
+        self._post_sentence(pop, flagged[kinds == F_RELEASE], month, "at_release", counters)
+        self._post_sentence(pop, flagged[kinds == F_IN_PRISON], month, "monthly", counters)
+
+    def _contacts(self, pop: Population, ids: np.ndarray, month: int,
+                  counters: np.ndarray) -> None:
         if ids.shape[0] == 0:
             return
-        route = self.practice.failure_to[np.maximum(pop.measure[ids], 0)]
-        route[pop.measure[ids] < 0] = 0
-        pop.measure[ids] = NO_MEASURE
-        early = ids[route == 1]
-        if early.shape[0]:
-            batch = facts_batch(pop, early, month, self.key, self.practice)
-            u, _ = uniforms(self.key, early, month, S_PROSECUTION)
-            final = np.full(early.shape[0], NO_SANCTION, dtype=np.int64)
-            self._prosecute(pop, early, batch, np.ones(early.shape[0], dtype=bool), u, final,
-                            month, day, counters, occ)
-        revoked = ids[route == 2]
-        self._imprison(pop, revoked, self._sentence_months(pop, revoked, month), month, counters)
+        final = self._walk(pop, ids, "police", month, counters)
+        first = pop.cohort_month[ids] < 0
+        pop.cohort_path[ids[first]] = final[first]
+        pop.cohort_month[ids[first]] = month
 
-    def _pretrial_end(self, pop: Population, ids: np.ndarray, month: int,
-                      counters: np.ndarray) -> None:
+    def _walk(self, pop: Population, ids: np.ndarray, stage: str, month: int,
+              counters: np.ndarray) -> np.ndarray:
+        """Decide the case of each of `ids` from `stage` on (police, prosecution, court): each
+        stage's measure either sends the case on or ends it with its effect; where nothing is
+        open the person leaves the system. Returns each person's final pathway index."""
+        ef, pr = self.effects, self.practice
+        n_ids = ids.shape[0]
+        final = np.full(n_ids, len(ef.ids), dtype=np.int64)  # no_sanction
+        batch = self.facts(pop, ids, month)
+        pos = np.arange(n_ids)
+        for s in CONTACT_STAGES[CONTACT_STAGES.index(stage):]:
+            if pos.shape[0] == 0:
+                break
+            people = ids[pos]
+            if s == "prosecution":
+                counters[M["arrests"]] += pos.shape[0]
+                _bump(pop.prior_drug_arrests, people[np.isin(pop.off_type[people], DRUG_TYPES)])
+            detained = None
+            pre_months = 0
+            if s == "court":
+                counters[M["prosecutions"]] += pos.shape[0]
+                u_conv, u_pre = uniforms(self.key, people, month, S_CONVICTION)
+                convicted = u_conv < float(pr.values["conviction_prob"])
+                pos, people, u_pre = pos[convicted], people[convicted], u_pre[convicted]
+                detained = u_pre < float(pr.values["pretrial_detention_prob"])
+                pre_months = max(1, int(round(float(pr.values["pretrial_detention_months"]))))
+            sub = {k: v[pos] for k, v in batch.items()}
+            u, _ = uniforms(self.key, people, month, S_STAGE[s])
+            chosen = choose(self.policy, s, self.day, sub, pos.shape[0], u, pr, self._occ,
+                            counters, ef)
+            has = chosen >= 0
+            onward = has & (ef.placement[np.maximum(chosen, 0)] == P_NEXT)
+            ends = has & ~onward
+            final[pos[ends]] = chosen[ends]
+            self._dispose(pop, people[ends], chosen[ends], month, counters,
+                          None if detained is None else detained[ends], pre_months)
+            pos = pos[onward]
+        return final
+
+    def _failures(self, pop: Population, ids: np.ndarray, month: int,
+                  counters: np.ndarray) -> None:
+        """A failed measure leads where its effect (or the pack's `measure_failure_to`) says:
+        back to the community, to prosecution and court, or to prison."""
+        if ids.shape[0] == 0:
+            return
+        m = pop.measure[ids].astype(np.int64)
+        route = np.where(m >= 0, self.practice.failure_to[np.maximum(m, 0)], ROUTE_COMMUNITY)
+        pop.measure[ids] = NO_MEASURE
+        self._walk(pop, ids[route == ROUTE_PROSECUTION], "prosecution", month, counters)
+        revoked = ids[route == ROUTE_CUSTODY]
+        u, _ = uniforms(self.key, revoked, month, S_SENTENCE)
+        mean = self.practice.sentence[np.maximum(pop.off_type[revoked], 0)]
+        self._imprison(pop, revoked, np.round(mean * (0.5 + u)).astype(np.int64), month,
+                       counters)
+
+    def _pretrial_end(self, pop: Population, ids: np.ndarray, counters: np.ndarray) -> None:
         if ids.shape[0] == 0:
             return
         nxt = pop.next_measure[ids].astype(np.int64)
         pop.cj[ids] = COMMUNITY
         pop.since_release[ids] = -1
         go = nxt >= 0
-        self._start_measure(pop, ids[go], nxt[go], month, counters)
+        self._start(pop, ids[go], nxt[go], counters)
         pop.next_measure[ids] = NO_MEASURE
 
-    def _releases(self, pop: Population, ids: np.ndarray, month: int, day: date,
-                  counters: np.ndarray, occ: np.ndarray) -> None:
-        """Post-sentence rules at release: aftercare where open, with uptake."""
-        self._post_measure(pop, ids, "release_with_aftercare", month, day, counters, occ)
-
-    def _early_release(self, pop: Population, prisoners: np.ndarray, month: int, day: date,
-                       counters: np.ndarray, occ: np.ndarray) -> None:
-        """Each month, prisoners for whom early release with treatment is open may be released
-        (`prisoners`: those the kernel listed as in prison this month)."""
-        if not any(r.id == "early_release_with_treatment"
-                   for r in self.policy.rules_in_force("post_sentence", day)):
+    def _post_sentence(self, pop: Population, ids: np.ndarray, month: int, when: str,
+                       counters: np.ndarray) -> None:
+        """Post-sentence measures decided `when` (at_admission, monthly, at_release) for the
+        prisoners `ids`, with the facts of their sentence: each open measure, in the pack's order,
+        is taken up by those who consent with probability `measure_weight`, within capacity."""
+        if ids.shape[0] == 0:
             return
-        ids = prisoners[(pop.cj[prisoners] == PRISON) & (pop.sentence_m[prisoners] < 600)]
-        chosen = self._post_measure(pop, ids, "early_release_with_treatment", month, day,
-                                    counters, occ, release=True)
-        counters[M["prison_releases"]] += chosen.shape[0]
+        ef, pr = self.effects, self.practice
+        code = DECIDED.index(when)
+        rules = [r for r in self.policy.rules_in_force("post_sentence", self.day)
+                 if ef.decided[ef.index([r])[0]] == code
+                 and ef.placement[ef.index([r])[0]] != P_NONE]
+        if not rules:
+            return
+        if when == "monthly":
+            ids = ids[pop.cj[ids] == PRISON]
+        batch = self.facts(pop, ids, month)
+        all_rules, open_ = open_measures(self.policy, "post_sentence", self.day, batch,
+                                         ids.shape[0])
+        taken = np.zeros(ids.shape[0], dtype=bool)
+        for r in rules:
+            j = all_rules.index(r)
+            m = int(ef.index([r])[0])
+            u, _ = uniforms(self.key, ids, month, S_POST_BASE + m)
+            take = open_[:, j] & ~taken & (u < pr.weight[m])
+            chosen = np.flatnonzero(take)
+            if np.isfinite(pr.capacity[m]):
+                free = int(max(pr.capacity[m] - self._occ[m], 0))
+                if chosen.shape[0] > free:
+                    counters[M["waitlisted"]] += chosen.shape[0] - free
+                    chosen = chosen[:free]
+            self._occ[m] += chosen.shape[0]
+            taken[chosen] = True
+            self._apply_post(pop, ids[chosen], m, month, counters)
 
-    def _post_measure(self, pop: Population, ids: np.ndarray, mid: str, month: int, day: date,
-                      counters: np.ndarray, occ: np.ndarray, release: bool = False) -> np.ndarray:
-        chosen = self._uptake(pop, ids, mid, month, S_RELEASE, 1, counters, occ)
-        if release:
-            pop.cj[chosen] = COMMUNITY
-            pop.since_release[chosen] = -1
-            pop.drug_prisoner[chosen] = 0
-            pop.treatment[chosen[pop.treatment[chosen] == IN_PRISON]] = NO_TREATMENT
-        self._start_measure(pop, chosen, np.full(chosen.shape[0], MI[mid]), month, counters)
-        return chosen
-
-
-def _diverted(pop: Population, ids: np.ndarray, counters: np.ndarray) -> None:
-    """Count a diversion to an alternative, in the month's flows and in each person's record."""
-    counters[M["diversions"]] += ids.shape[0]
-    _bump(pop.prior_diversions, ids)
+    def _apply_post(self, pop: Population, ids: np.ndarray, m: int, month: int,
+                    counters: np.ndarray) -> None:
+        """The effect of post-sentence measure `m` on prisoners (or people just released)."""
+        if ids.shape[0] == 0:
+            return
+        ef = self.effects
+        counters[M["diversions"]] += ids.shape[0] if ef.alternative[m] else 0
+        place = ef.placement[m]
+        if place == P_STAY:
+            if ef.treatment[m] == T_IN_PRISON:
+                pop.treatment[ids] = IN_PRISON
+                counters[M["treatment_entries"]] += ids.shape[0]
+            pop.measure[ids] = m
+            return
+        if ef.releases[m]:
+            in_prison = ids[pop.cj[ids] == PRISON]
+            pop.cj[in_prison] = COMMUNITY
+            pop.since_release[in_prison] = -1
+            pop.drug_prisoner[in_prison] = 0
+            had = in_prison[pop.measure[in_prison] >= 0]
+            pop.effect_measure[had] = pop.measure[had]
+            pop.effect_until[had] = month + 36
+            pop.treatment[in_prison[pop.treatment[in_prison] == IN_PRISON]] = NO_TREATMENT
+            counters[M["prison_releases"]] += in_prison.shape[0]
+        if place in (P_PROGRAMME, P_COMPULSORY):
+            self._start(pop, ids, np.full(ids.shape[0], m), counters)
 
 
 def _bump(counts: np.ndarray, ids: np.ndarray) -> None:
@@ -477,5 +533,5 @@ def _bump(counts: np.ndarray, ids: np.ndarray) -> None:
         counts[ids] = np.minimum(counts[ids].astype(np.int16) + 1, 100).astype(counts.dtype)
 
 
-__all__ = ["Decider", "Practice", "facts_batch", "eligibility", "choose", "MEASURE_IDS",
-           "PATHWAYS", "UNKNOWN"]
+__all__ = ["Decider", "Effects", "Practice", "facts_batch", "open_measures", "choose",
+           "MEASURE_IDS", "PATHWAYS", "UNKNOWN", "F_CONTACT"]

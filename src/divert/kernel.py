@@ -43,6 +43,7 @@ METRICS = (
     "prison_admissions", "prison_releases", "overdose_deaths", "overdose_deaths_after_release",
     "deaths", "exits", "entrants", "completions", "failures", "waitlisted", "life_months_lost",
     "corporal_punishments", "death_sentences", "compulsory_admissions", "treatment_entries",
+    "overdose_deaths_first_month_after_release",
 )
 M = {name: i for i, name in enumerate(METRICS)}
 
@@ -103,7 +104,7 @@ def step_numba(status, entry_month, age_m, substance, injecting, severity, activ
                treatment, cj, cj_timer, measure, since_release, drug_prisoner, effect_measure,
                effect_until, prior_diversion_failures, served_m, flag, off_type, cohort_month,
                rearrest_month, month, key, fp, p_od, p_remit, off_sev, type_cum, measure_rr,
-               measure_completion, opioid, prison_treatment_id, counters, occ):  # pragma: no cover
+               measure_completion, opioid, measure_duration, oat_rr, oat_months, counters, occ):  # pragma: no cover
     """One month for every person (compiled, in parallel chunks). See the module docstring.
 
     Each chunk counts into its own row; rows are added in a fixed order afterwards, and every
@@ -119,7 +120,7 @@ def step_numba(status, entry_month, age_m, substance, injecting, severity, activ
                  since_release, drug_prisoner, effect_measure, effect_until,
                  prior_diversion_failures, served_m, flag, off_type, cohort_month,
                  rearrest_month, month, key, fp, p_od, p_remit, off_sev, type_cum, measure_rr,
-                 measure_completion, opioid, prison_treatment_id, local[c], local_occ[c])
+                 measure_completion, opioid, measure_duration, oat_rr, oat_months, local[c], local_occ[c])
     for c in range(CHUNKS):
         counters += local[c]
         occ += local_occ[c]
@@ -131,14 +132,14 @@ def step_numba_serial(status, entry_month, age_m, substance, injecting, severity
                       effect_measure, effect_until, prior_diversion_failures, served_m, flag,
                       off_type, cohort_month, rearrest_month, month, key, fp, p_od, p_remit,
                       off_sev, type_cum, measure_rr, measure_completion, opioid,
-                      prison_treatment_id,
+                      measure_duration, oat_rr, oat_months,
                       counters, occ):  # pragma: no cover
     """One month for every person on one thread (small populations: no thread start-up)."""
     _persons(0, status.shape[0], status, entry_month, age_m, substance, injecting, severity,
              active, risk, treatment, cj, cj_timer, measure, since_release, drug_prisoner,
              effect_measure, effect_until, prior_diversion_failures, served_m, flag, off_type,
              cohort_month, rearrest_month, month, key, fp, p_od, p_remit, off_sev, type_cum, measure_rr,
-             measure_completion, opioid, prison_treatment_id, counters, occ)
+             measure_completion, opioid, measure_duration, oat_rr, oat_months, counters, occ)
 
 
 @njit(cache=True)
@@ -146,7 +147,7 @@ def _persons(lo, hi, status, entry_month, age_m, substance, injecting, severity,
              treatment, cj, cj_timer, measure, since_release, drug_prisoner, effect_measure,
              effect_until, prior_diversion_failures, served_m, flag, off_type, cohort_month,
              rearrest_month, month, key, fp, p_od, p_remit, off_sev, type_cum, measure_rr,
-             measure_completion, opioid, prison_treatment_id, counters, occ):  # pragma: no cover
+             measure_completion, opioid, measure_duration, oat_rr, oat_months, counters, occ):  # pragma: no cover
     """The monthly step for persons lo..hi-1."""
     key = np.uint64(key)
     for i in range(lo, hi):
@@ -179,7 +180,12 @@ def _persons(lo, hi, status, entry_month, age_m, substance, injecting, severity,
             if active[i] == 0:
                 rr *= fp[FP_RR_REMISSION]
             if treatment[i] != NO_TREATMENT:
-                rr *= fp[FP_RR_TREAT]
+                m = measure[i]
+                if (c == MEASURE and treatment[i] == OAT
+                        and measure_duration[m] - cj_timer[i] < oat_months[m]):
+                    rr *= oat_rr[m]
+                else:
+                    rr *= fp[FP_RR_TREAT]
             if injecting[i] == 1:
                 rr *= fp[FP_RR_INJ]
             sr = since_release[i]
@@ -194,6 +200,8 @@ def _persons(lo, hi, status, entry_month, age_m, substance, injecting, severity,
             counters[M_DEATHS] += 1
             if since_release[i] >= 0 and since_release[i] < 12:
                 counters[M_OD_RELEASE] += 1
+                if since_release[i] == 0:
+                    counters[M_OD_RELEASE1] += 1
             lost = fp[FP_LE] - age_m[i]
             if lost > 0:
                 counters[M_LYL] += lost
@@ -241,6 +249,10 @@ def _persons(lo, hi, status, entry_month, age_m, substance, injecting, severity,
                         treatment[i] = NO_TREATMENT
                     if effect_until[i] > month + EFFECT_MONTHS:
                         effect_until[i] = month + EFFECT_MONTHS
+                    if measure[i] >= 0:  # a measure served in custody: its effect follows
+                        effect_measure[i] = measure[i]
+                        effect_until[i] = month + EFFECT_MONTHS
+                        measure[i] = -1
                     counters[M_RELEASES] += 1
                     flag[i] = F_RELEASE
                 else:
@@ -306,8 +318,8 @@ def _persons(lo, hi, status, entry_month, age_m, substance, injecting, severity,
             counters[M_IN_TREATMENT] += 1
             if treatment[i] != IN_PRISON and c != COMPULSORY:
                 counters[M_IN_COMMUNITY_TREATMENT] += 1
-        if treatment[i] == IN_PRISON:
-            occ[prison_treatment_id] += 1
+        if c == PRISON and measure[i] >= 0:
+            occ[measure[i]] += 1
         if c == MEASURE:
             counters[M_IN_MEASURE] += 1
             occ[measure[i]] += 1
@@ -319,6 +331,7 @@ def _persons(lo, hi, status, entry_month, age_m, substance, injecting, severity,
 # index constants the compiled kernel reads as globals
 M_ENTRANTS, M_EXITS, M_OD, M_DEATHS = M["entrants"], M["exits"], M["overdose_deaths"], M["deaths"]
 M_OD_RELEASE, M_LYL = M["overdose_deaths_after_release"], M["life_months_lost"]
+M_OD_RELEASE1 = M["overdose_deaths_first_month_after_release"]
 M_TREAT_ENTRIES, M_RELEASES = M["treatment_entries"], M["prison_releases"]
 M_COMPLETIONS, M_FAILURES, M_OFFENCES = M["completions"], M["failures"], M["offences"]
 M_CONTACTS, M_ALIVE, M_ACTIVE = M["police_contacts"], M["alive"], M["active_use"]
@@ -341,7 +354,8 @@ FP_EXIT_AGE, FP_LE = FPI["exit_age_months"], FPI["life_expectancy_months"]
 
 def step_numpy(pop: Population, month: int, key: int, fp: np.ndarray, p_od: np.ndarray,
                p_remit: np.ndarray, off_sev: np.ndarray, type_cum: np.ndarray, measure_rr: np.ndarray,
-               measure_completion: np.ndarray, opioid: np.ndarray, prison_treatment_id: int,
+               measure_completion: np.ndarray, opioid: np.ndarray, measure_duration: np.ndarray,
+               oat_rr: np.ndarray, oat_months: np.ndarray,
                counters: np.ndarray, occ: np.ndarray) -> None:
     """One month for every person, vectorised with NumPy: the reference for `step_numba`."""
     p = pop
@@ -365,7 +379,12 @@ def step_numpy(pop: Population, month: int, key: int, fp: np.ndarray, p_od: np.n
     free = ~custody
     rr[custody] = fp[FP_RR_CUSTODY]
     rr[free & (p.active == 0)] *= fp[FP_RR_REMISSION]
-    rr[free & (p.treatment != NO_TREATMENT)] *= fp[FP_RR_TREAT]
+    m_now = np.maximum(p.measure, 0)
+    oat_first = ((c == MEASURE) & (p.treatment == OAT)
+                 & (measure_duration[m_now] - p.cj_timer < oat_months[m_now]))
+    treated_free = free & (p.treatment != NO_TREATMENT)
+    rr[treated_free & oat_first] *= oat_rr[m_now[treated_free & oat_first]]
+    rr[treated_free & ~oat_first] *= fp[FP_RR_TREAT]
     rr[free & (p.injecting == 1)] *= fp[FP_RR_INJ]
     sr = p.since_release
     rr[free & (sr == 0)] *= fp[FP_RR_REL1]
@@ -376,6 +395,7 @@ def step_numpy(pop: Population, month: int, key: int, fp: np.ndarray, p_od: np.n
     died = overdose | other
     counters[M_OD] += overdose.sum()
     counters[M_OD_RELEASE] += (overdose & (sr >= 0) & (sr < 12)).sum()
+    counters[M_OD_RELEASE1] += (overdose & (sr == 0)).sum()
     counters[M_DEATHS] += died.sum()
     lost = fp[FP_LE] - p.age_m[died]
     counters[M_LYL] += lost[lost > 0].sum()
@@ -406,6 +426,10 @@ def step_numpy(pop: Population, month: int, key: int, fp: np.ndarray, p_od: np.n
     p.treatment[release & (p.treatment == IN_PRISON)] = NO_TREATMENT
     cap = release & (p.effect_until > month + EFFECT_MONTHS)
     p.effect_until[cap] = month + EFFECT_MONTHS
+    served = release & (p.measure >= 0)
+    p.effect_measure[served] = p.measure[served]
+    p.effect_until[served] = month + EFFECT_MONTHS
+    p.measure[served] = -1
     counters[M_RELEASES] += release.sum()
     p.flag[release] = F_RELEASE
     finish = ends & ((c == MEASURE) | (c == COMPULSORY))
@@ -459,7 +483,7 @@ def step_numpy(pop: Population, month: int, key: int, fp: np.ndarray, p_od: np.n
     counters[M_IN_TREATMENT] += treated.sum()
     counters[M_IN_COMMUNITY_TREATMENT] += (treated & (p.treatment != IN_PRISON)
                                            & (c != COMPULSORY)).sum()
-    occ[prison_treatment_id] += (live & (p.treatment == IN_PRISON)).sum()
+    np.add.at(occ, p.measure[live & (c == PRISON) & (p.measure >= 0)], 1)
     in_measure = live & (c == MEASURE)
     in_comp = live & (c == COMPULSORY)
     counters[M_IN_MEASURE] += in_measure.sum()
@@ -469,12 +493,13 @@ def step_numpy(pop: Population, month: int, key: int, fp: np.ndarray, p_od: np.n
 
 def step(pop: Population, month: int, key: int, fp: np.ndarray, p_od: np.ndarray,
          p_remit: np.ndarray, off_sev: np.ndarray, type_cum: np.ndarray, measure_rr: np.ndarray,
-         measure_completion: np.ndarray, opioid: np.ndarray, prison_treatment_id: int,
+         measure_completion: np.ndarray, opioid: np.ndarray, measure_duration: np.ndarray,
+         oat_rr: np.ndarray, oat_months: np.ndarray,
          counters: np.ndarray, occ: np.ndarray, engine: str = "numba") -> None:
     """One month with the chosen engine: `numba` (compiled) or `numpy` (reference)."""
     if engine == "numpy":
         step_numpy(pop, month, key, fp, p_od, p_remit, off_sev, type_cum, measure_rr, measure_completion,
-                   opioid, prison_treatment_id, counters, occ)
+                   opioid, measure_duration, oat_rr, oat_months, counters, occ)
         return
     p = pop
     kernel = step_numba if p.size >= PARALLEL_MIN else step_numba_serial
@@ -483,4 +508,4 @@ def step(pop: Population, month: int, key: int, fp: np.ndarray, p_od: np.ndarray
                p.drug_prisoner, p.effect_measure, p.effect_until, p.prior_diversion_failures,
                p.served_m, p.flag, p.off_type, p.cohort_month, p.rearrest_month, month,
                np.uint64(key), fp, p_od, p_remit, off_sev, type_cum, measure_rr, measure_completion,
-               opioid, prison_treatment_id, counters, occ)
+               opioid, measure_duration, oat_rr, oat_months, counters, occ)

@@ -50,13 +50,14 @@ def totals(result: RunResult) -> dict[str, float]:
 
 def cohort_rates(results: Sequence[RunResult]) -> dict[str, dict[str, float]]:
     """Rearrest within 1, 2 and 3 years by pathway, pooled over replications."""
-    return cohort_rates_of(sum(r.cohort for r in results))
+    pathways = results[0].pathways if results and results[0].pathways else PATHWAYS
+    return cohort_rates_of(sum(r.cohort for r in results), pathways)
 
 
-def cohort_rates_of(table: Any) -> dict[str, dict[str, float]]:
+def cohort_rates_of(table: Any, pathways: Sequence[str] = PATHWAYS) -> dict[str, dict[str, float]]:
     """Rearrest rates from a pooled cohort table (pathways x (people, rearrested in 1, 2, 3 y))."""
     out: dict[str, dict[str, float]] = {}
-    for i, path in enumerate(PATHWAYS):
+    for i, path in enumerate(pathways):
         n = float(table[i, 0])
         if n == 0:
             continue

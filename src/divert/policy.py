@@ -23,7 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from ruamel.yaml import YAML
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
-from divert.catalogue import CATALOGUE, Measure
+from divert.catalogue import CATALOGUE, STAGE_NAMES, Measure, MeasureEntry, measure_of
 from divert.errors import DivertError, InputError, PackError
 from divert.rules import Condition, ParamSpec, compile_condition, truth_value
 from divert.vocabulary import FIELDS, STAGES
@@ -36,8 +36,8 @@ POLICIES_DIR = Path(__file__).resolve().parents[2] / "policies"
 def policies_root() -> Path:
     """Where packs live: $DIVERT_POLICIES if set, else the repository's policies/ folder."""
     return Path(os.environ.get("DIVERT_POLICIES") or POLICIES_DIR)
-PACK_FILES = ("pack.yaml", "parameters.yaml", "practice.yaml", *(f"{s}.yaml" for s in STAGES),
-              "cases.yaml")
+PACK_FILES = ("pack.yaml", "parameters.yaml", "practice.yaml", "measures.yaml",
+              *(f"{s}.yaml" for s in STAGES), "cases.yaml")
 
 
 # --- YAML with line numbers -----------------------------------------------------------------------
@@ -186,13 +186,6 @@ class MeasureSpec(Strict):
     def _one_or_many(cls, v: Any) -> Any:
         return [v] if isinstance(v, Mapping) else v
 
-    @field_validator("id")
-    @classmethod
-    def _in_catalogue(cls, v: str) -> str:
-        if v not in CATALOGUE:
-            raise ValueError(f"{v!r} is not a catalogue measure; allowed: {', '.join(CATALOGUE)}")
-        return v
-
 
 class StageFile(Strict):
     stage: str | None = None
@@ -300,14 +293,16 @@ class Rule:
     when: tuple[Condition, ...]
     unless: tuple[Condition, ...]
     where: str
+    measure: Measure
 
     @property
     def id(self) -> str:
         return self.spec.id
 
     @property
-    def measure(self) -> Measure:
-        return CATALOGUE[self.spec.id]
+    def needs_consent(self) -> bool:
+        """An alternative that applies only to a person who consents."""
+        return self.spec.consent_required and self.measure.kind == "alternative"
 
     @property
     def label(self) -> str:
@@ -338,6 +333,8 @@ class Policy:
     hash: str = ""
     practice: dict[str, Parameter] = field(default_factory=dict)
     overlays: list[str] = field(default_factory=list)
+    measures: dict[str, Measure] = field(default_factory=lambda: dict(CATALOGUE))
+    """The catalogue and the pack's own measures (measures.yaml), by id, in stage order."""
 
     def rules_in_force(self, stage: str, day: date) -> list[Rule]:
         """The version of each measure of `stage` that is in force on `day`, in file order."""
@@ -352,7 +349,9 @@ class Policy:
         """Eligibility truth codes of every measure in force at `stage` on `day`, for a batch.
 
         This is the one evaluation path: `decide()` calls it on a batch of one case and the
-        simulation on everyone deciding in a month. Precedence is applied in file order.
+        simulation on everyone deciding in a month. Precedence is applied in file order; an
+        alternative that needs consent takes precedence only for a person who consents (for one
+        whose consent is unknown, the measures it would supersede are undetermined).
         """
         params = self.params_at(day)
         out: dict[str, np.ndarray] = {}
@@ -365,10 +364,22 @@ class Policy:
                 result = np.minimum(result, 2 - cond.evaluate(batch, params, size))
             out[rule.id] = result.astype(np.int8)
         for rule in rules:
+            strength = self.precedence_strength(rule, out[rule.id], batch, size)
             for other in rule.spec.precedence_over:
                 if other in out:
-                    out[other] = np.minimum(out[other], 2 - out[rule.id]).astype(np.int8)
+                    out[other] = np.minimum(out[other], 2 - strength).astype(np.int8)
         return out
+
+    @staticmethod
+    def precedence_strength(rule: Rule, truth: np.ndarray, batch: Mapping[str, np.ndarray],
+                            size: int) -> np.ndarray:
+        """How surely `rule` takes precedence: its truth, and the consent it needs, if any."""
+        if not rule.needs_consent:
+            return truth
+        consent = batch.get("consent")
+        codes = (np.full(size, 1, dtype=np.int8) if consent is None
+                 else np.asarray(consent, dtype=np.int8))
+        return np.minimum(truth, codes)
 
     def provenance_counts(self) -> dict[str, dict[str, int]]:
         """Counts of verified and unverified rules per stage (and parameters)."""
@@ -398,7 +409,8 @@ def param_specs(parameters: Mapping[str, Parameter]) -> dict[str, ParamSpec]:
     return out
 
 
-def _check_parameters(data: Any, params: dict[str, Parameter], path: Path) -> None:
+def _check_parameters(data: Any, params: dict[str, Parameter], path: Path,
+                      measures: Mapping[str, Measure] | None = None) -> None:
     for name, p in params.items():
         where = f"{path}:{line_of(data, (name,))}"
         if name in FIELDS or "." in name:
@@ -413,7 +425,8 @@ def _check_parameters(data: Any, params: dict[str, Parameter], path: Path) -> No
             if p.spec.keys is None:
                 raise PackError(f"{name}.keys: a table needs `keys` naming its category field",
                                 where=where)
-            allowed = tuple(CATALOGUE) if p.spec.keys == "measure" else FIELDS[p.spec.keys].values
+            allowed = (tuple(measures or CATALOGUE) if p.spec.keys == "measure"
+                       else FIELDS[p.spec.keys].values)
             for day, table in p.spec.values.items():
                 assert isinstance(table, Mapping)
                 for key, value in table.items():
@@ -428,11 +441,15 @@ def _check_parameters(data: Any, params: dict[str, Parameter], path: Path) -> No
 
 
 def _compile_stage(stage: str, data: Any, spec: StageFile, params: dict[str, ParamSpec],
-                   path: Path) -> list[Rule]:
+                   path: Path, catalogue: Mapping[str, Measure]) -> list[Rule]:
     rules: list[Rule] = []
     for i, m in enumerate(spec.measures):
         where_m = f"{path}:{line_of(data, ('measures', i))}"
-        measure = CATALOGUE[m.id]
+        if m.id not in catalogue:
+            raise PackError(f"measures[{i}].id: {m.id!r} is not a catalogue measure; allowed: "
+                            f"{', '.join(x.id for x in catalogue.values() if x.stage == stage)}",
+                            where=f"{path}:{line_of(data, ('measures', i, 'id'))}")
+        measure = catalogue[m.id]
         if measure.stage != stage:
             raise PackError(f"measures[{i}].id: {m.id!r} belongs to the {measure.stage} stage, "
                             f"not {stage}", where=where_m)
@@ -448,7 +465,7 @@ def _compile_stage(stage: str, data: Any, spec: StageFile, params: dict[str, Par
                     cond.test, params, where=f"{path}:{line}: measures[{i}].{part}[{j}]",
                     label=cond.label))
         for j, other in enumerate(m.precedence_over):
-            if other not in CATALOGUE or CATALOGUE[other].stage != stage:
+            if other not in catalogue or catalogue[other].stage != stage:
                 line = line_of(data, ("measures", i, "precedence_over", j))
                 raise PackError(f"measures[{i}].precedence_over[{j}]: {other!r} is not a "
                                 f"{stage} measure", where=f"{path}:{line}")
@@ -460,7 +477,8 @@ def _compile_stage(stage: str, data: Any, spec: StageFile, params: dict[str, Par
         start, end = m.in_force.start, m.in_force.end
         if start is not None and end is not None and end <= start:
             raise PackError(f"measures[{i}].in_force: `to` must be after `from`", where=where_m)
-        rules.append(Rule(stage, m, tuple(compiled["when"]), tuple(compiled["unless"]), where_m))
+        rules.append(Rule(stage, m, tuple(compiled["when"]), tuple(compiled["unless"]), where_m,
+                          measure))
     _check_precedence_cycles(rules, path)
     return rules
 
@@ -519,7 +537,8 @@ def read_pack_files(path: Path) -> dict[str, Any]:
     return {name: _load(path / name) for name in PACK_FILES if (path / name).exists()}
 
 
-def parse_parameters(data: Any, file: Path) -> dict[str, Parameter]:
+def parse_parameters(data: Any, file: Path,
+                     measures: Mapping[str, Measure] | None = None) -> dict[str, Parameter]:
     """Validate a parameters (or practice) mapping; errors name file, line and field."""
     params: dict[str, Parameter] = {}
     data = data or {}
@@ -527,8 +546,36 @@ def parse_parameters(data: Any, file: Path) -> dict[str, Parameter]:
         raise PackError("expected a mapping of parameter names", where=str(file))
     for name, spec in data.items():
         params[str(name)] = Parameter(str(name), validate_model(ParameterSpec, spec, file, (name,)))
-    _check_parameters(data, params, file)
+    _check_parameters(data, params, file, measures)
     return params
+
+
+def parse_measures(data: Any, file: Path) -> dict[str, Measure]:
+    """The catalogue with a pack's own measures (`measures.yaml`: stage -> list of entries in the
+    catalogue's schema, each with its effect); errors name file, line and field."""
+    out = dict(CATALOGUE)
+    if data is None:
+        return out
+    if not isinstance(data, Mapping):
+        raise PackError("expected a mapping of stages to lists of measures", where=str(file))
+    for stage, items in data.items():
+        if stage not in STAGE_NAMES:
+            raise PackError(f"{stage}: not a stage; allowed: {', '.join(STAGE_NAMES)}",
+                            where=f"{file}:{line_of(data, (stage,))}")
+        if not isinstance(items, list):
+            raise PackError(f"{stage}: expected a list of measures",
+                            where=f"{file}:{line_of(data, (stage,))}")
+        for i, item in enumerate(items):
+            entry = validate_model(MeasureEntry, item, file, (stage, i))
+            where = f"{file}:{line_of(data, (stage, i))}"
+            if entry.id in out:
+                raise PackError(f"{stage}[{i}].id: {entry.id!r} is already a catalogue measure; "
+                                "a pack adds new ids only", where=where)
+            try:
+                out[entry.id] = measure_of(entry, str(stage))
+            except ValueError as exc:
+                raise PackError(f"{stage}[{i}].{exc}", where=where) from None
+    return out
 
 
 def load_pack(path: Path | str, overlays: Sequence[Overlay] = ()) -> Policy:
@@ -548,8 +595,12 @@ def load_pack(path: Path | str, overlays: Sequence[Overlay] = ()) -> Policy:
                         where=f"{meta_file}:{line_of(meta_data, ('code',))}")
     _check_cutoffs(meta, meta_data, meta_file)
 
-    params = parse_parameters(raw.get("parameters.yaml"), path / "parameters.yaml")
-    practice = parse_parameters(raw.get("practice.yaml"), path / "practice.yaml")
+    measures = parse_measures(raw.get("measures.yaml"), path / "measures.yaml")
+    params = parse_parameters(raw.get("parameters.yaml"), path / "parameters.yaml", measures)
+    practice = parse_parameters(raw.get("practice.yaml"), path / "practice.yaml", measures)
+    from divert.practice_schema import check_practice
+
+    check_practice(practice, raw.get("practice.yaml"), path / "practice.yaml", measures)
     clash = sorted(set(params) & set(practice))
     if clash:
         raise PackError(f"{clash[0]}: defined in both parameters.yaml and practice.yaml",
@@ -567,7 +618,7 @@ def load_pack(path: Path | str, overlays: Sequence[Overlay] = ()) -> Policy:
         if spec.stage is not None and spec.stage != stage:
             raise PackError(f"stage: {spec.stage!r} does not match the file name",
                             where=str(stage_file))
-        rules[stage] = _compile_stage(stage, data, spec, specs, stage_file)
+        rules[stage] = _compile_stage(stage, data, spec, specs, stage_file, measures)
 
     examples: list[ExampleCase] = []
     lines: list[int] = []
@@ -582,7 +633,7 @@ def load_pack(path: Path | str, overlays: Sequence[Overlay] = ()) -> Policy:
     if overlays:
         digest = hashlib.sha256((digest + "".join(o.hash for o in overlays)).encode()).hexdigest()
     policy = Policy(meta.code, path, meta, params, rules, examples, lines, digest,
-                    practice=practice, overlays=[o.name for o in overlays])
+                    practice=practice, overlays=[o.name for o in overlays], measures=measures)
     _check_example_measures(policy, data, case_file)
     return policy
 
@@ -607,7 +658,7 @@ def _check_example_measures(policy: Policy, data: Any, path: Path) -> None:
             if exp.recommended not in (None, "__unset__"):
                 named.append(exp.recommended)
             for m in named:
-                if m not in CATALOGUE or CATALOGUE[m].stage != stage:
+                if m not in policy.measures or policy.measures[m].stage != stage:
                     line = line_of(data, (i, "expect", stage))
                     raise PackError(f"[{i}].expect.{stage}: {m!r} is not a {stage} measure",
                                     where=f"{path}:{line}")

@@ -15,11 +15,10 @@ from typing import Any
 
 import numpy as np
 
-from divert.catalogue import CATALOGUE
-from divert.decisions import MEASURE_IDS, PATHWAYS, Decider, Practice
+from divert.decisions import SECTORS, Decider, Effects, Practice
 from divert.kernel import FP, METRICS, M, step
 from divert.policy import Policy
-from divert.population import OPIOIDS, synthesise
+from divert.population import MEASURE, OPIOIDS, synthesise
 from divert.practice import draw, resolve, shares, table, uncertainty_samples
 from divert.vocabulary import SUBSTANCES
 
@@ -57,9 +56,10 @@ class RunResult:
     start: date
     scale: float
     series: np.ndarray                        # months x len(SERIES)
-    cohort: np.ndarray                        # len(PATHWAYS) x (1 + len(COHORT_YEARS)) counts
+    cohort: np.ndarray                        # len(pathways) x (1 + len(COHORT_YEARS)) counts
     final: dict[str, float] = field(default_factory=dict)
     values: dict[str, Any] = field(default_factory=dict)
+    pathways: tuple[str, ...] = ()            # cohort rows: the run's measures, then no_sanction
 
     def metric(self, name: str) -> np.ndarray:
         return self.series[:, SERIES.index(name)]
@@ -110,15 +110,15 @@ def run(policy: Policy, persons: int, months: int, start: date, seed: int, repli
     scale = float(values["population_size"]) / persons
     pop = synthesise(persons, months, values, np.random.default_rng([seed, replication, 1]))
     key = stream_key(seed, replication, 3)
-    practice = Practice(values, scale)
+    effects = Effects.of(policy)
+    practice = Practice(values, scale, effects.ids)
     k = kernel_inputs(values)
-    decider = Decider(policy, practice, key)
+    decider = Decider(policy, practice, key, effects)
     start_values = values
     series = np.zeros((months, len(SERIES)))
-    occ = np.zeros(len(MEASURE_IDS))
-    tip = MEASURE_IDS.index("treatment_in_prison")
-    dtc = MEASURE_IDS.index("drug_treatment_court")
-    treat_measure = np.array([CATALOGUE[m].involves_treatment for m in MEASURE_IDS])
+    occ = np.zeros(len(effects.ids))
+    court = np.flatnonzero(effects.court_programme)
+    sector_of = effects.sector
     for t in range(months):
         month = t + 1
         day = add_months(start, t)
@@ -127,51 +127,53 @@ def run(policy: Policy, persons: int, months: int, start: date, seed: int, repli
             if now != resolved:
                 resolved = now
                 values = draw(resolved, samples)
-                practice = Practice(values, scale)
+                practice = Practice(values, scale, effects.ids)
                 k = kernel_inputs(values)
-                decider = Decider(policy, practice, key)
+                decider = Decider(policy, practice, key, effects)
         counters = series[t]
         occ[:] = 0
         step(pop, month, key, k["fp"], k["p_od"], k["p_remit"], k["off_sev"], k["type_cum"],
-             practice.reoffence_rr, practice.completion, k["opioid"], tip, counters, occ,
-             engine=engine)
+             practice.reoffence_rr, practice.completion, k["opioid"], practice.duration,
+             effects.oat_overdose_rr, effects.oat_overdose_months, counters, occ, engine=engine)
         decider.month(pop, month, day, counters, occ)
-        in_court = (np.flatnonzero((pop.measure == dtc) & (pop.status == 1)) if occ[dtc]
-                    else np.empty(0, dtype=np.int64))
-        if in_court.shape[0]:
-            length = practice.duration[dtc]
+        if court.shape[0] and occ[court].any():
+            in_court = np.flatnonzero(np.isin(pop.measure, court) & (pop.status == 1)
+                                      & (pop.cj == MEASURE))
+            length = practice.duration[pop.measure[in_court]]
             elapsed = np.clip(length - pop.cj_timer[in_court], 0, length - 1)
             phase = (elapsed * COURT_PHASES // length).astype(np.int64)
             counts = np.bincount(phase, minlength=COURT_PHASES)
             first = SERIES.index("treatment_court_phase_1")
             counters[first:first + COURT_PHASES] = counts[:COURT_PHASES]
         measure_cost = occ * practice.cost
+        by_sector = {s: float(measure_cost[sector_of == i].sum()) for i, s in enumerate(SECTORS)}
         counters[SERIES.index("cost_police")] = counters[M["arrests"]] * float(
             values["police_cost_per_arrest"])
         counters[SERIES.index("cost_courts")] = counters[M["prosecutions"]] * float(
             values["court_cost_per_case"])
         counters[SERIES.index("cost_prison")] = counters[M["in_prison"]] * float(
-            values["prison_cost_per_month"])
-        counters[SERIES.index("cost_probation")] = measure_cost[~treat_measure].sum()
+            values["prison_cost_per_month"]) + by_sector["prison"]
+        counters[SERIES.index("cost_probation")] = by_sector["probation"]
         counters[SERIES.index("cost_treatment")] = (
             counters[M["in_community_treatment"]] * float(values["treatment_cost_per_month"])
-            + measure_cost[treat_measure].sum())
+            + by_sector["treatment"])
         counters[SERIES.index("cost_health")] = counters[M["overdose_deaths"]] * float(
             values["health_cost_per_overdose"])
         counters[SERIES.index("cost_total")] = sum(
             counters[SERIES.index(f"cost_{s}")] for s in COST_SECTORS)
     return RunResult(scenario, replication, persons, months, start, scale, series,
-                     cohort_table(pop, months), final_state(pop), start_values)
+                     cohort_table(pop, months, len(effects.pathways)), final_state(pop),
+                     start_values, effects.pathways)
 
 
-def cohort_table(pop: Any, months: int) -> np.ndarray:
-    """Per pathway: people decided at least 3 years before the end, and how many were rearrested
-    within 1, 2 and 3 years."""
-    out = np.zeros((len(PATHWAYS), 1 + len(COHORT_YEARS)))
+def cohort_table(pop: Any, months: int, pathways: int) -> np.ndarray:
+    """Per pathway (`pathways` rows, the last `no_sanction`): people decided at least 3 years
+    before the end, and how many were rearrested within 1, 2 and 3 years."""
+    out = np.zeros((pathways, 1 + len(COHORT_YEARS)))
     horizon = 12 * max(COHORT_YEARS)
     decided = (pop.cohort_month > 0) & (pop.cohort_month <= months - horizon)
     path = pop.cohort_path[decided].astype(np.int64)
-    path[path < 0] = len(PATHWAYS) - 1
+    path[path < 0] = pathways - 1
     gap = (pop.rearrest_month[decided] - pop.cohort_month[decided]).astype(np.int64)
     again = pop.rearrest_month[decided] > 0
     np.add.at(out[:, 0], path, 1)

@@ -403,3 +403,58 @@ def _level_reasons(
     if not checks:
         return [f"{what} low: {nothing}"]
     return [f"{what} low: {text}" for _, text in checks]
+
+
+# --- the triage of many people at once ------------------------------------------------------------
+
+
+def triage_batch(config: TriageConfig, batch: Mapping[str, Any], size: int) -> dict[str, Any]:
+    """`triage.risk`, `triage.need` and `triage.quadrant` codes for a batch of people described
+    by vocabulary facts alone (no screening instrument), with the pack's cut-offs.
+
+    The same criteria `assess_triage` applies to one case without screening results: need from
+    the stated disorder (`disorder_min`) and injecting, risk from the prognostic indicators; a
+    missing fact is unknown and not counted. The simulation calls it so that its people are
+    triaged as the advice would triage them.
+    """
+    import numpy as np
+
+    from divert.rules import TRUE
+    from divert.vocabulary import QUADRANTS
+
+    need_cut, risk_cut = config.need_high, config.risk_high
+    need = np.zeros(size, dtype=bool)
+    if need_cut.injecting and "screening.injecting" in batch:
+        need |= np.asarray(batch["screening.injecting"]) == TRUE
+    if need_cut.disorder_min is not None and "screening.disorder" in batch:
+        level = np.asarray(batch["screening.disorder"])
+        need |= level >= _DISORDER_RANK[need_cut.disorder_min]
+    risk = np.zeros(size, dtype=bool)
+    if risk_cut.prognostic_indicators_min is not None:
+        held = np.zeros(size, dtype=np.int64)
+
+        def number(name: str) -> Any:
+            value = batch.get(name)
+            return np.full(size, np.nan) if value is None else np.asarray(value, dtype=float)
+
+        with np.errstate(invalid="ignore"):
+            for indicator in risk_cut.indicators:
+                if indicator == "young_age":
+                    held += number("person.age") < risk_cut.young_age_below
+                elif indicator == "prior_diversion_failures":
+                    held += number("history.prior_diversion_failures") > 0
+                elif indicator == "prior_incarcerations":
+                    held += number("history.prior_incarcerations") > 0
+                elif indicator == "prior_convictions":
+                    held += number("history.prior_convictions") >= risk_cut.prior_convictions_min
+                elif indicator == "fta_past_2_years":
+                    held += number("history.fta_past_2_years") > 0
+                elif indicator == "pending_charge":
+                    pending = batch.get("history.pending_charge")
+                    if pending is not None:
+                        held += np.asarray(pending) == TRUE
+        risk = held >= risk_cut.prognostic_indicators_min
+    quadrant = np.where(risk, np.where(need, 0, 2), np.where(need, 1, 3))
+    assert QUADRANTS == ("HR/HN", "LR/HN", "HR/LN", "LR/LN")
+    return {"triage.risk": risk.astype(np.int16), "triage.need": need.astype(np.int16),
+            "triage.quadrant": quadrant.astype(np.int16)}
