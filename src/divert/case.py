@@ -84,6 +84,7 @@ class Case(_Part):
     need: Level | None = None
     risk: Level | None = None
     disorder: Disorder | None = None
+    injecting: bool | None = None
     screening: dict[str, dict[str, Any]] = {}
 
     @field_validator("screening")

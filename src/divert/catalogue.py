@@ -44,7 +44,7 @@ class Effect(BaseModel):
     court_programme: bool = False
     conviction: bool = False
     sentence: Literal["by_offence", "fixed"] = "by_offence"
-    event: Literal["corporal_punishment", "death_sentence"] | None = None
+    event: Literal["corporal_punishments", "death_sentences"] | None = None
     duration_months: float | None = Field(None, gt=0)
     completion_prob: float = Field(1.0, ge=0, le=1)
     reoffence_rr: float = Field(1.0, ge=0)

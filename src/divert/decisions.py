@@ -58,8 +58,6 @@ DECIDED: tuple[str, ...] = get_args(Decided)
 TREATMENT_FORMS: tuple[str, ...] = get_args(TreatmentForm)
 T_NONE, T_COMMUNITY, T_RESIDENTIAL, T_IN_PRISON = range(4)
 SECTORS = ("probation", "treatment", "prison")
-EVENTS = {"corporal_punishment": "corporal_punishments", "death_sentence": "death_sentences"}
-"""Effect events and the monthly counter each is counted in."""
 ROUTE_COMMUNITY, ROUTE_PROSECUTION, ROUTE_CUSTODY = 0, 1, 2
 
 # random streams of the decision step (the kernel uses 1-4); post-sentence uptake uses
@@ -352,7 +350,7 @@ class Decider:
         for k in np.unique(m):
             event = ef.event[k]
             if event is not None:
-                counters[M[EVENTS[event]]] += int((m == k).sum())
+                counters[M[event]] += int((m == k).sum())
         place = ef.placement[m]
         custody = place == P_CUSTODY
         people, mm = ids[custody], m[custody]

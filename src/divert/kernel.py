@@ -104,7 +104,8 @@ def step_numba(status, entry_month, age_m, substance, injecting, severity, activ
                treatment, cj, cj_timer, measure, since_release, drug_prisoner, effect_measure,
                effect_until, prior_diversion_failures, served_m, flag, off_type, cohort_month,
                rearrest_month, month, key, fp, p_od, p_remit, off_sev, type_cum, measure_rr,
-               measure_completion, opioid, measure_duration, oat_rr, oat_months, counters, occ):  # pragma: no cover
+               measure_completion, opioid, measure_duration, oat_rr, oat_months, counters,
+               occ):  # pragma: no cover
     """One month for every person (compiled, in parallel chunks). See the module docstring.
 
     Each chunk counts into its own row; rows are added in a fixed order afterwards, and every
@@ -147,7 +148,8 @@ def _persons(lo, hi, status, entry_month, age_m, substance, injecting, severity,
              treatment, cj, cj_timer, measure, since_release, drug_prisoner, effect_measure,
              effect_until, prior_diversion_failures, served_m, flag, off_type, cohort_month,
              rearrest_month, month, key, fp, p_od, p_remit, off_sev, type_cum, measure_rr,
-             measure_completion, opioid, measure_duration, oat_rr, oat_months, counters, occ):  # pragma: no cover
+             measure_completion, opioid, measure_duration, oat_rr, oat_months, counters,
+             occ):  # pragma: no cover
     """The monthly step for persons lo..hi-1."""
     key = np.uint64(key)
     for i in range(lo, hi):

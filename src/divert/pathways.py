@@ -9,6 +9,7 @@ recommended until consent is recorded.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -118,6 +119,8 @@ def prepare(case: Case, policy: Policy) -> Prepared:
     facts = case.facts()
     if case.disorder is not None:
         facts["screening.disorder"] = case.disorder
+    if case.injecting is not None:
+        facts["screening.injecting"] = case.injecting
     config = TriageConfig.model_validate(policy.meta.triage or {})
     triage = assess_triage(results, facts, config, need=case.need, risk=case.risk)
     facts["screening.disorder"] = case.disorder or triage.disorder
@@ -188,18 +191,21 @@ def fits(measure: Measure, need: str, risk: str) -> bool:
 
 
 def recommend(measures: list[MeasureAdvice], need: str, risk: str,
-              consent: bool | None) -> tuple[str | None, str | None]:
-    """The recommended measure and, if the best fit awaits consent, that measure's id."""
+              consent: bool | None, catalogue: Mapping[str, Measure] | None = None,
+              ) -> tuple[str | None, str | None]:
+    """The recommended measure and, if the best fit awaits consent, that measure's id
+    (`catalogue`: the pack's measures, the shared catalogue by default)."""
+    catalogue = catalogue or CATALOGUE
     candidates = [(i, m) for i, m in enumerate(measures)
-                  if m.eligible and m.kind == "alternative" and CATALOGUE[m.id].recommendable
-                  and fits(CATALOGUE[m.id], need, risk)]
+                  if m.eligible and m.kind == "alternative" and catalogue[m.id].recommendable
+                  and fits(catalogue[m.id], need, risk)]
     if not candidates:
         return None, None
 
     def best(pool: list[tuple[int, MeasureAdvice]]) -> MeasureAdvice | None:
         if not pool:
             return None
-        return max(pool, key=lambda p: fit_key(CATALOGUE[p[1].id], p[0], need, risk))[1]
+        return max(pool, key=lambda p: fit_key(catalogue[p[1].id], p[0], need, risk))[1]
 
     top = best(candidates)
     assert top is not None
@@ -225,9 +231,12 @@ def decide_prepared(prepared: Prepared, policy: Policy, stage: str, day: date) -
         reasons = _reasons(rule, when, unless)
         superseded = None
         for other in rules:
-            if rule.id in other.spec.precedence_over and int(truth[other.id][0]) != 0:
+            strength = int(policy.precedence_strength(other, truth[other.id], batch, 1)[0])
+            if rule.id in other.spec.precedence_over and strength != 0:
                 superseded = other.id
                 state = "open" if truth_value(int(truth[other.id][0])) else "possibly open"
+                if other.needs_consent and strength == 1:
+                    state += " if the person consents"
                 reasons.append(f"superseded: {other.id} is {state} and takes precedence "
                                f"({'; '.join(other.citations)})")
         missing = sorted({n for s in (*when, *unless) for n in s.missing()})
@@ -243,10 +252,10 @@ def decide_prepared(prepared: Prepared, policy: Policy, stage: str, day: date) -
             superseded_by=superseded if code == 0 else None))
     consent = prepared.facts.get("consent")
     recommended, pending = recommend(measures, prepared.triage.need, prepared.triage.risk,
-                                     consent)
+                                     consent, policy.measures)
     notes = _notes(measures, recommended, pending, consent)
     unfit = [m.id for m in measures if m.eligible and m.kind == "alternative"
-             and not fits(CATALOGUE[m.id], prepared.triage.need, prepared.triage.risk)]
+             and not fits(policy.measures[m.id], prepared.triage.need, prepared.triage.risk)]
     if unfit:
         notes.append(f"Open but too intensive for {prepared.triage.quadrant} (risk-need-"
                      f"responsivity), so not recommended: {', '.join(unfit)}.")

@@ -20,7 +20,7 @@ from divert.vocabulary import SUBSTANCES
 UNBORN, ALIVE, DEAD, EXITED = 0, 1, 2, 3
 # criminal-justice position
 COMMUNITY, PRETRIAL, MEASURE, PRISON, COMPULSORY = 0, 1, 2, 3, 4
-CJ_STATES = ("community", "pretrial_detention", "in_measure", "prison", "compulsory_treatment")
+CJ_STATES = ("community", "pretrial_detention", "in_measure", "prison", "compulsory_centre")
 # treatment
 NO_TREATMENT, OUTPATIENT, OAT, RESIDENTIAL, IN_PRISON = 0, 1, 2, 3, 4
 TREATMENTS = ("none", "outpatient", "opioid_agonist", "residential", "in_prison")

@@ -282,5 +282,5 @@ def check_practice(practice: Mapping[str, Any], data: Any, file: Path | str,
             for day, table in p.spec.values.items():
                 for key, value in table.items():
                     if value not in (0, 1, 2):
-                        raise PackError(f"{name}.values.{day}.{key}: {value!r} is not allowed; "
+                        raise PackError(f"{name}.values.{day}.{key}: {value:g} is not allowed; "
                                         "allowed: 0, 1, 2", where=where)
