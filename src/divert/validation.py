@@ -78,6 +78,20 @@ def with_practice(policy: Policy, values: Mapping[str, Any],
     return dataclasses.replace(policy, practice=practice)
 
 
+def to_court(policy: Policy) -> Policy:
+    """The pack with only the police and prosecution measures that send a case on (their effect's
+    placement is `next_stage`): the experiments' "every contact reaches court" (in memory).
+
+    Closing the other measures in law, not only in practice, also lifts their precedence: a
+    referral that takes precedence over arrest for people who consent would otherwise leave
+    them with nothing open."""
+    rules = {stage: (rs if stage not in ("police", "prosecution") else
+                     [r for r in rs if r.measure.effect is not None
+                      and r.measure.effect.placement == "next_stage"])
+             for stage, rs in policy.rules.items()}
+    return dataclasses.replace(policy, rules=rules)
+
+
 def practice_at(policy: Policy, day: date) -> dict[str, Any]:
     """Every practice parameter's central value on `day`."""
     return {name: pv.value for name, pv in resolve(policy, day).items()}
@@ -277,10 +291,16 @@ def _weights(values: Mapping[str, Any], court: Mapping[str, float] | None = None
 def cohort_population(values: Mapping[str, Any], contact_rate: float) -> dict[str, Any]:
     """Practice for a cohort experiment: high-risk, high-need people who consent, without
     aggravating circumstances, with a police contact rate of `contact_rate` a year while free and
-    using; no capacity limits, no one in prison or treatment at the start."""
+    using; no capacity limits, no one in prison or treatment at the start.
+
+    High risk is in the facts the pack triages, not only in the offending rate: every person has
+    a prior conviction and incarceration and is a young adult (age 22, sd 2), two prognostic
+    indicators (Marlowe 2012: current age under 25; PSA: prior incarceration)."""
     per_offence = float(values["offence_rate_per_year"]) * float(values["offence_rr_high_risk"])
     return {
         "high_risk_share": 1.0, "disorder_share": {"moderate": 0.5, "severe": 0.5},
+        "prior_conviction_share": 1.0, "prior_incarceration_share": 1.0,
+        "age_mean_years": 22.0, "age_sd_years": 2.0,
         "aggravator_prob": 0.0, "consent_prob": 1.0, "measure_capacity": {},
         "initial_prison_share": 0.0, "initial_treatment_share": 0.0,
         "detection_prob": min(1.0, contact_rate / max(per_offence, 1e-9)),
@@ -322,7 +342,8 @@ def paired_experiment(policy: Policy, start: date, persons: int, seed: int,
 
     def simulate(treated: bool) -> Observed:
         settings = cohort_population(values, rate) | arm(treated)
-        return observe_run(with_practice(policy, settings), persons, months, start, seed)
+        return observe_run(with_practice(to_court(policy), settings), persons, months, start,
+                           seed)
 
     control = simulate(False)
     decided, again = _rearrested(control.pop, months)

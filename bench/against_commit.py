@@ -1,0 +1,82 @@
+"""Simulation speed of this checkout against another commit, measured side by side.
+
+    .venv/bin/python bench/against_commit.py --base de74ffd [--persons 500000] [--years 10]
+
+Checks the base commit out into a temporary git worktree and times one replication of each
+scenario (`simulation.run`, after a warm-up that compiles the kernel) with this checkout's code and
+with the base's, interleaved round by round so that both see the same machine load. Reports the
+seconds per million person-months of each and their ratio (this / base), and writes
+`bench/results/against_commit.json`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SCENARIOS = ("usa", "malaysia+treatment_not_conviction", "portugal")
+
+TIMER = """
+import sys, time
+from datetime import date
+from divert import simulation
+from divert.scenarios import load_scenario
+spec, persons, months = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+policy = load_scenario(spec)
+simulation.run(policy, 2000, 3, date(2026, 1, 1), 1, 0)  # compile and warm the caches
+t = time.perf_counter()
+simulation.run(policy, persons, months, date(2026, 1, 1), 1, 0)
+print(time.perf_counter() - t)
+"""
+
+
+def seconds(src: Path, spec: str, persons: int, months: int) -> float:
+    env = {**os.environ, "PYTHONPATH": str(src), "DIVERT_POLICIES": str(src.parent / "policies")}
+    out = subprocess.run([sys.executable, "-c", TIMER, spec, str(persons), str(months)],
+                         env=env, capture_output=True, text=True, check=True)
+    return float(out.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--base", required=True, help="the commit to compare against")
+    ap.add_argument("--persons", type=int, default=500_000)
+    ap.add_argument("--years", type=int, default=10)
+    ap.add_argument("--rounds", type=int, default=2)
+    args = ap.parse_args()
+    months = args.years * 12
+    with tempfile.TemporaryDirectory() as tmp:
+        base = Path(tmp) / "base"
+        subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", str(base),
+                        args.base], check=True, capture_output=True)
+        try:
+            rows = []
+            for spec in SCENARIOS:
+                here, there = [], []
+                for _ in range(args.rounds):
+                    here.append(seconds(ROOT / "src", spec, args.persons, months))
+                    there.append(seconds(base / "src", spec, args.persons, months))
+                pm = args.persons * months / 1e6
+                row = {"scenario": spec, "this_s_per_M_person_months": min(here) / pm,
+                       "base_s_per_M_person_months": min(there) / pm,
+                       "ratio": min(here) / min(there)}
+                rows.append(row)
+                print(f"{spec}: this {row['this_s_per_M_person_months']:.3f} s, base "
+                      f"{row['base_s_per_M_person_months']:.3f} s per million person-months, "
+                      f"ratio {row['ratio']:.3f}")
+        finally:
+            subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(base)],
+                           check=False, capture_output=True)
+    out = ROOT / "bench" / "results" / "against_commit.json"
+    out.write_text(json.dumps({"base": args.base, "persons": args.persons, "months": months,
+                               "rounds": args.rounds, "rows": rows}, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
