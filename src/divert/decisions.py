@@ -423,7 +423,7 @@ class Decider:
                 pos, people, u_pre = pos[convicted], people[convicted], u_pre[convicted]
                 detained = u_pre < float(pr.values["pretrial_detention_prob"])
                 pre_months = max(1, int(round(float(pr.values["pretrial_detention_months"]))))
-            sub = {k: v[pos] for k, v in batch.items()}
+            sub = batch if pos.shape[0] == n_ids else {k: v[pos] for k, v in batch.items()}
             u, _ = uniforms(self.key, people, month, S_STAGE[s])
             chosen = choose(self.policy, s, self.day, sub, pos.shape[0], u, pr, self._occ,
                             counters, ef)
