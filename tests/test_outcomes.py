@@ -15,7 +15,9 @@ from .test_simulation import ARREST, NEUTRAL, START, practice_entry, simland
 def runs(tmp_path: Path, name: str, weights: str, reps: int = 3) -> list:
     pack = simland(tmp_path / name, NEUTRAL + practice_entry("measure_weight",
                                                              f"{{{ARREST}, {weights}}}", "measure"))
-    return [run(pack, 2500, 24, START, seed=8, replication=r) for r in range(reps)]
+    # central values: a neutral table times a drawn factor (completion 0.9, say) is not neutral
+    return [run(pack, 2500, 24, START, seed=8, replication=r, uncertainty=False)
+            for r in range(reps)]
 
 
 def test_identical_runs_have_no_net_benefit(tmp_path: Path) -> None:
@@ -42,7 +44,14 @@ def test_treatment_without_effects_costs_more_than_it_saves(tmp_path: Path) -> N
 def test_society_adds_victims_and_productivity(tmp_path: Path) -> None:
     r = runs(tmp_path, "a", "fine: 1.0, drug_treatment_court: 0.0, treatment_order: 0.0", 1)[0]
     c = costs(r)
-    assert c["victims"] == 0.0  # simland offences are all possession: no victim costs
+    # victims' costs come from the non-drug offences of people with that propensity (the
+    # defaults), each type at its cost per offence; drug offences cost victims nothing
+    per_type = {t: float(r.values["victim_cost_per_offence"][t])
+                for t in ("property", "violent", "other")}
+    factor = (1.0 + float(r.values["discount_rate_per_year"])) ** (-np.arange(r.months) / 12.0)
+    expected = sum((r.metric(f"offences_{t}") * factor).sum() * cost for t, cost in per_type.items())
+    assert r.metric("offences_property").sum() > 0
+    assert np.isclose(c["victims"], expected)
     assert c["productivity"] > 0
     t = totals(r)
     public = sum(c[k] for k in ("police", "courts", "prison", "probation", "treatment", "health"))

@@ -43,7 +43,8 @@ METRICS = (
     "prison_admissions", "prison_releases", "overdose_deaths", "overdose_deaths_after_release",
     "deaths", "exits", "entrants", "completions", "failures", "waitlisted", "life_months_lost",
     "corporal_punishments", "death_sentences", "compulsory_admissions", "treatment_entries",
-    "overdose_deaths_first_month_after_release",
+    "overdose_deaths_first_month_after_release", "offences_property", "offences_violent",
+    "offences_other",
 )
 M = {name: i for i, name in enumerate(METRICS)}
 
@@ -101,11 +102,11 @@ PARALLEL_MIN = 500_000  # below this many person slots one thread is faster than
 
 @njit(cache=True, parallel=True)
 def step_numba(status, entry_month, age_m, substance, injecting, severity, active, risk,
-               treatment, cj, cj_timer, measure, since_release, drug_prisoner, effect_measure,
-               effect_until, prior_diversion_failures, served_m, flag, off_type, cohort_month,
-               rearrest_month, month, key, fp, p_od, p_remit, off_sev, type_cum, measure_rr,
-               measure_completion, opioid, measure_duration, oat_rr, oat_months, counters,
-               occ):  # pragma: no cover
+               profile, treatment, cj, cj_timer, measure, since_release, drug_prisoner,
+               effect_measure, effect_until, prior_diversion_failures, served_m, flag, off_type,
+               cohort_month, rearrest_month, month, key, fp, p_od, p_remit, off_sev, type_cum,
+               profile_rate, type_counter, measure_rr, measure_completion, opioid,
+               measure_duration, oat_rr, oat_months, counters, occ):  # pragma: no cover
     """One month for every person (compiled, in parallel chunks). See the module docstring.
 
     Each chunk counts into its own row; rows are added in a fixed order afterwards, and every
@@ -117,11 +118,12 @@ def step_numba(status, entry_month, age_m, substance, injecting, severity, activ
     local_occ = np.zeros((CHUNKS, occ.shape[0]))
     for c in prange(CHUNKS):
         _persons(c * size, min(n, (c + 1) * size), status, entry_month, age_m, substance,
-                 injecting, severity, active, risk, treatment, cj, cj_timer, measure,
+                 injecting, severity, active, risk, profile, treatment, cj, cj_timer, measure,
                  since_release, drug_prisoner, effect_measure, effect_until,
                  prior_diversion_failures, served_m, flag, off_type, cohort_month,
-                 rearrest_month, month, key, fp, p_od, p_remit, off_sev, type_cum, measure_rr,
-                 measure_completion, opioid, measure_duration, oat_rr, oat_months, local[c], local_occ[c])
+                 rearrest_month, month, key, fp, p_od, p_remit, off_sev, type_cum, profile_rate,
+                 type_counter, measure_rr, measure_completion, opioid, measure_duration, oat_rr,
+                 oat_months, local[c], local_occ[c])
     for c in range(CHUNKS):
         counters += local[c]
         occ += local_occ[c]
@@ -129,27 +131,28 @@ def step_numba(status, entry_month, age_m, substance, injecting, severity, activ
 
 @njit(cache=True)
 def step_numba_serial(status, entry_month, age_m, substance, injecting, severity, active, risk,
-                      treatment, cj, cj_timer, measure, since_release, drug_prisoner,
+                      profile, treatment, cj, cj_timer, measure, since_release, drug_prisoner,
                       effect_measure, effect_until, prior_diversion_failures, served_m, flag,
                       off_type, cohort_month, rearrest_month, month, key, fp, p_od, p_remit,
-                      off_sev, type_cum, measure_rr, measure_completion, opioid,
-                      measure_duration, oat_rr, oat_months,
+                      off_sev, type_cum, profile_rate, type_counter, measure_rr,
+                      measure_completion, opioid, measure_duration, oat_rr, oat_months,
                       counters, occ):  # pragma: no cover
     """One month for every person on one thread (small populations: no thread start-up)."""
     _persons(0, status.shape[0], status, entry_month, age_m, substance, injecting, severity,
-             active, risk, treatment, cj, cj_timer, measure, since_release, drug_prisoner,
-             effect_measure, effect_until, prior_diversion_failures, served_m, flag, off_type,
-             cohort_month, rearrest_month, month, key, fp, p_od, p_remit, off_sev, type_cum, measure_rr,
-             measure_completion, opioid, measure_duration, oat_rr, oat_months, counters, occ)
+             active, risk, profile, treatment, cj, cj_timer, measure, since_release,
+             drug_prisoner, effect_measure, effect_until, prior_diversion_failures, served_m,
+             flag, off_type, cohort_month, rearrest_month, month, key, fp, p_od, p_remit,
+             off_sev, type_cum, profile_rate, type_counter, measure_rr, measure_completion, opioid,
+             measure_duration, oat_rr, oat_months, counters, occ)
 
 
 @njit(cache=True)
 def _persons(lo, hi, status, entry_month, age_m, substance, injecting, severity, active, risk,
-             treatment, cj, cj_timer, measure, since_release, drug_prisoner, effect_measure,
-             effect_until, prior_diversion_failures, served_m, flag, off_type, cohort_month,
-             rearrest_month, month, key, fp, p_od, p_remit, off_sev, type_cum, measure_rr,
-             measure_completion, opioid, measure_duration, oat_rr, oat_months, counters,
-             occ):  # pragma: no cover
+             profile, treatment, cj, cj_timer, measure, since_release, drug_prisoner,
+             effect_measure, effect_until, prior_diversion_failures, served_m, flag, off_type,
+             cohort_month, rearrest_month, month, key, fp, p_od, p_remit, off_sev, type_cum,
+             profile_rate, type_counter, measure_rr, measure_completion, opioid, measure_duration,
+             oat_rr, oat_months, counters, occ):  # pragma: no cover
     """The monthly step for persons lo..hi-1."""
     key = np.uint64(key)
     for i in range(lo, hi):
@@ -278,7 +281,8 @@ def _persons(lo, hi, status, entry_month, age_m, substance, injecting, severity,
         # offences
         c = cj[i]
         if flag[i] == F_NONE and (c == COMMUNITY or c == MEASURE):
-            p = fp[FP_P_OFFENCE] * off_sev[severity[i]]
+            prof = profile[i]
+            p = fp[FP_P_OFFENCE] * profile_rate[prof] * off_sev[severity[i]]
             if risk[i] == 1:
                 p *= fp[FP_RR_HIGH]
             if treatment[i] != NO_TREATMENT:
@@ -290,14 +294,16 @@ def _persons(lo, hi, status, entry_month, age_m, substance, injecting, severity,
             elif effect_measure[i] >= 0 and month < effect_until[i]:
                 p *= measure_rr[effect_measure[i]]
             h = _hash(key, i, month, S_OFFENCE)
-            if float(h >> np.uint64(32)) * TO_UNIT < p:
+            if float(h >> np.uint64(32)) * TO_UNIT < min(p, 1.0):
                 counters[M_OFFENCES] += 1
+                h2 = _hash(key, i, month, S_TYPE)
+                u_type = float(h2 >> np.uint64(32)) * TO_UNIT
+                k = 0
+                while k < type_cum.shape[1] - 1 and u_type >= type_cum[prof, k]:
+                    k += 1
+                if type_counter[k] >= 0:
+                    counters[type_counter[k]] += 1
                 if float(h & np.uint64(0xFFFFFFFF)) * TO_UNIT < fp[FP_P_DETECT]:
-                    h2 = _hash(key, i, month, S_TYPE)
-                    u_type = float(h2 >> np.uint64(32)) * TO_UNIT
-                    k = 0
-                    while k < type_cum.shape[0] - 1 and u_type >= type_cum[k]:
-                        k += 1
                     off_type[i] = k
                     flag[i] = F_CONTACT
                     counters[M_CONTACTS] += 1
@@ -355,7 +361,8 @@ FP_EXIT_AGE, FP_LE = FPI["exit_age_months"], FPI["life_expectancy_months"]
 
 
 def step_numpy(pop: Population, month: int, key: int, fp: np.ndarray, p_od: np.ndarray,
-               p_remit: np.ndarray, off_sev: np.ndarray, type_cum: np.ndarray, measure_rr: np.ndarray,
+               p_remit: np.ndarray, off_sev: np.ndarray, type_cum: np.ndarray,
+               profile_rate: np.ndarray, type_counter: np.ndarray, measure_rr: np.ndarray,
                measure_completion: np.ndarray, opioid: np.ndarray, measure_duration: np.ndarray,
                oat_rr: np.ndarray, oat_months: np.ndarray,
                counters: np.ndarray, occ: np.ndarray) -> None:
@@ -453,7 +460,7 @@ def step_numpy(pop: Population, month: int, key: int, fp: np.ndarray, p_od: np.n
     # offences
     c = p.cj
     can = live & (p.flag == F_NONE) & ((c == COMMUNITY) | (c == MEASURE))
-    po = fp[FP_P_OFFENCE] * off_sev[p.severity]
+    po = fp[FP_P_OFFENCE] * profile_rate[p.profile] * off_sev[p.severity]
     po[p.risk == 1] *= fp[FP_RR_HIGH]
     po[p.treatment != NO_TREATMENT] *= fp[FP_RR_TREAT_OFF]
     po[p.active == 0] *= fp[FP_RR_REMIT_OFF]
@@ -462,11 +469,14 @@ def step_numpy(pop: Population, month: int, key: int, fp: np.ndarray, p_od: np.n
     eff = ~in_m & (p.effect_measure >= 0) & (month < p.effect_until)
     po[eff] *= measure_rr[p.effect_measure[eff]]
     u_off, u_det = uniforms(key, ids, month, S_OFFENCE)
-    offend = can & (u_off < po)
+    offend = can & (u_off < np.minimum(po, 1.0))
     counters[M_OFFENCES] += offend.sum()
     contact = offend & (u_det < fp[FP_P_DETECT])
     u_type, _ = uniforms(key, ids, month, S_TYPE)
-    k = np.minimum(np.searchsorted(type_cum, u_type, side="right"), type_cum.shape[0] - 1)
+    cum = type_cum[p.profile]
+    k = np.minimum((u_type[:, None] >= cum).sum(axis=1), type_cum.shape[1] - 1)
+    counted = offend & (type_counter[k] >= 0)
+    np.add.at(counters, type_counter[k[counted]], 1)
     p.off_type[contact] = k[contact]
     p.flag[contact] = F_CONTACT
     counters[M_CONTACTS] += contact.sum()
@@ -494,20 +504,23 @@ def step_numpy(pop: Population, month: int, key: int, fp: np.ndarray, p_od: np.n
 
 
 def step(pop: Population, month: int, key: int, fp: np.ndarray, p_od: np.ndarray,
-         p_remit: np.ndarray, off_sev: np.ndarray, type_cum: np.ndarray, measure_rr: np.ndarray,
+         p_remit: np.ndarray, off_sev: np.ndarray, type_cum: np.ndarray,
+         profile_rate: np.ndarray, type_counter: np.ndarray, measure_rr: np.ndarray,
          measure_completion: np.ndarray, opioid: np.ndarray, measure_duration: np.ndarray,
          oat_rr: np.ndarray, oat_months: np.ndarray,
          counters: np.ndarray, occ: np.ndarray, engine: str = "numba") -> None:
     """One month with the chosen engine: `numba` (compiled) or `numpy` (reference)."""
     if engine == "numpy":
-        step_numpy(pop, month, key, fp, p_od, p_remit, off_sev, type_cum, measure_rr, measure_completion,
-                   opioid, measure_duration, oat_rr, oat_months, counters, occ)
+        step_numpy(pop, month, key, fp, p_od, p_remit, off_sev, type_cum, profile_rate,
+                   type_counter, measure_rr, measure_completion, opioid, measure_duration, oat_rr,
+                   oat_months, counters, occ)
         return
     p = pop
     kernel = step_numba if p.size >= PARALLEL_MIN else step_numba_serial
     kernel(p.status, p.entry_month, p.age_m, p.substance, p.injecting, p.severity, p.active,
-               p.risk, p.treatment, p.cj, p.cj_timer, p.measure, p.since_release,
-               p.drug_prisoner, p.effect_measure, p.effect_until, p.prior_diversion_failures,
-               p.served_m, p.flag, p.off_type, p.cohort_month, p.rearrest_month, month,
-               np.uint64(key), fp, p_od, p_remit, off_sev, type_cum, measure_rr, measure_completion,
-               opioid, measure_duration, oat_rr, oat_months, counters, occ)
+           p.risk, p.profile, p.treatment, p.cj, p.cj_timer, p.measure, p.since_release,
+           p.drug_prisoner, p.effect_measure, p.effect_until, p.prior_diversion_failures,
+           p.served_m, p.flag, p.off_type, p.cohort_month, p.rearrest_month, month,
+           np.uint64(key), fp, p_od, p_remit, off_sev, type_cum, profile_rate, type_counter,
+           measure_rr, measure_completion, opioid, measure_duration, oat_rr, oat_months,
+           counters, occ)

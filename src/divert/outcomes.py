@@ -109,15 +109,12 @@ PROGRAMME = ("probation", "treatment")
 def costs(result: RunResult) -> dict[str, float]:
     """Discounted costs of a run by component (sample units): the public budget's sectors, and
     for society also victims' costs of crime and lost productivity."""
-    from divert.practice import shares, table
-
     v = result.values
     col = {name: result.series[:, i] for i, name in enumerate(SERIES)}
     rate = float(v.get("discount_rate_per_year", 0.0))
     factor = (1.0 + rate) ** (-np.arange(result.months) / 12.0)
     out = {s: float((col[f"cost_{s}"] * factor).sum()) for s in PUBLIC}
-    per_offence = float(shares(v, "offence_type_share") @ table(v, "victim_cost_per_offence", 0.0))
-    out["victims"] = float((col["offences"] * factor).sum() * per_offence)
+    out["victims"] = float((col["cost_victims"] * factor).sum())
     productivity = float(v["productivity_per_month"])
     out["productivity"] = float(((col["in_prison"] + col["life_months_lost"]) * factor).sum()
                                 * productivity)

@@ -2,7 +2,7 @@
 
 One slot per person, including the entrants who join during the run (they wait in slots marked
 `UNBORN` until their month comes), so a person's id is their slot index and a replication's people
-are the same in every scenario (common random numbers). About 44 bytes per person.
+are the same in every scenario (common random numbers). About 46 bytes per person.
 """
 
 from __future__ import annotations
@@ -13,8 +13,9 @@ from typing import Any
 
 import numpy as np
 
+from divert.errors import PackError
 from divert.practice import shares
-from divert.vocabulary import SUBSTANCES
+from divert.vocabulary import OFFENCE_TYPES, SUBSTANCES
 
 # life status
 UNBORN, ALIVE, DEAD, EXITED = 0, 1, 2, 3
@@ -26,6 +27,72 @@ NO_TREATMENT, OUTPATIENT, OAT, RESIDENTIAL, IN_PRISON = 0, 1, 2, 3, 4
 TREATMENTS = ("none", "outpatient", "opioid_agonist", "residential", "in_prison")
 NEVER = np.int16(32767)
 OPIOIDS = np.array([SUBSTANCES.index(s) for s in ("heroin", "morphine", "opium", "methadone")])
+# persistent traits: the role in the drug market and the propensity for non-drug offending
+ROLES = ("user", "user_dealer", "dealer")
+ROLE_OFFENCES = {"user": ("use", "possession"),
+                 "user_dealer": ("possession_for_supply", "supply"),
+                 "dealer": ("trafficking", "cultivation")}
+NONDRUG = ("none", "property", "violent", "other")
+PROFILES = len(ROLES) * len(NONDRUG)
+"""A person's offending profile: role * len(NONDRUG) + non-drug propensity."""
+
+
+@dataclass(frozen=True)
+class OffenceProfiles:
+    """Who commits which offences: trait shares and, per profile, the offence rate multiplier and
+    the cumulative distribution of offence types (in the order of OFFENCE_TYPES)."""
+
+    role_share: np.ndarray      # len(ROLES)
+    nondrug_share: np.ndarray   # len(NONDRUG), "none" first
+    rate: np.ndarray            # PROFILES: offences a year relative to offence_rate_per_year
+    type_cum: np.ndarray        # PROFILES x len(OFFENCE_TYPES)
+
+
+def offence_profiles(values: Mapping[str, Any]) -> OffenceProfiles:
+    """Offending by trait from the pack's practice.
+
+    Drug offences: a person's role decides their offence types; the roles' shares are those of
+    their offence types in `offence_type_share` (so the population's drug offences keep the pack's
+    mix), and within a role the types keep their relative shares. Non-drug offences: a person with
+    a propensity (`nondrug_offender_share`) also commits offences of that type at
+    `nondrug_offence_rate_per_year`. Every person commits drug offences at `offence_rate_per_year`.
+    """
+    from divert.practice import table
+
+    mix = table(values, "offence_type_share", 0.0)
+    role_share = np.zeros(len(ROLES))
+    within = np.zeros((len(ROLES), len(OFFENCE_TYPES)))
+    for r, role in enumerate(ROLES):
+        idx = [OFFENCE_TYPES.index(t) for t in ROLE_OFFENCES[role]]
+        role_share[r] = mix[idx].sum()
+        if role_share[r] > 0:
+            within[r, idx] = mix[idx] / role_share[r]
+    if role_share.sum() <= 0:
+        raise PackError("offence_type_share: give at least one drug offence type a share")
+    role_share /= role_share.sum()
+    nd = table(values, "nondrug_offender_share", 0.0)
+    nd_types = [OFFENCE_TYPES.index(t) for t in NONDRUG[1:]]
+    nondrug_share = np.concatenate([[0.0], nd[nd_types]])
+    if nondrug_share.sum() > 1:
+        raise PackError("nondrug_offender_share: the shares add up to more than 1")
+    nondrug_share[0] = 1.0 - nondrug_share.sum()
+    base = float(values["offence_rate_per_year"])
+    nd_rate = table(values, "nondrug_offence_rate_per_year", 0.0)
+    rate = np.ones(PROFILES)
+    type_cum = np.zeros((PROFILES, len(OFFENCE_TYPES)))
+    for r in range(len(ROLES)):
+        for k in range(len(NONDRUG)):
+            weights = base * within[r]
+            if k:
+                weights = weights.copy()
+                weights[nd_types[k - 1]] += nd_rate[nd_types[k - 1]]
+            total = weights.sum()
+            j = r * len(NONDRUG) + k
+            rate[j] = total / base if base > 0 else 0.0
+            type_cum[j] = np.cumsum(weights / total) if total > 0 else np.linspace(0, 1, len(
+                OFFENCE_TYPES))
+            type_cum[j, -1] = 1.0
+    return OffenceProfiles(role_share, nondrug_share, rate, type_cum)
 
 
 @dataclass
@@ -41,6 +108,7 @@ class Population:
     severity: np.ndarray        # int8: 0 none, 1 mild, 2 moderate, 3 severe
     active: np.ndarray          # int8: 1 active use, 0 remission
     risk: np.ndarray            # int8: 0 low, 1 high criminogenic risk
+    profile: np.ndarray         # int8: offending profile (role x non-drug propensity), persistent
     treatment: np.ndarray       # int8: NO_TREATMENT .. IN_PRISON
     cj: np.ndarray              # int8: COMMUNITY .. COMPULSORY
     cj_timer: np.ndarray        # int16: months left in the current position
@@ -127,6 +195,11 @@ def synthesise(persons: int, months: int, values: Mapping[str, Any],
     injecting = (uniform() < f32(values["injecting_share"])).astype(np.int8)
     severity = _choice(rng, shares(values, "disorder_share"), total)
     risk = (uniform() < f32(values["high_risk_share"])).astype(np.int8)
+    profiles = offence_profiles(values)
+    role = _choice(rng, profiles.role_share, total)
+    nondrug = _choice(rng, profiles.nondrug_share, total)
+    profile = (role.astype(np.int16) * len(NONDRUG) + nondrug).astype(np.int8)
+    del role, nondrug
 
     def record(share: str) -> np.ndarray:
         out = (uniform() < f32(values[share])).astype(np.int8)
@@ -153,6 +226,7 @@ def synthesise(persons: int, months: int, values: Mapping[str, Any],
     return Population(
         status=status, entry_month=entry, age_m=age_m, sex=sex, substance=substance,
         injecting=injecting, severity=severity, active=np.ones(n, dtype=np.int8), risk=risk,
+        profile=profile,
         treatment=treatment, cj=cj, cj_timer=timer, measure=np.full(n, -1, dtype=np.int8),
         next_measure=np.full(n, -1, dtype=np.int8), next_timer=np.zeros(n, dtype=np.int16),
         since_release=np.full(n, NEVER, dtype=np.int16), drug_prisoner=jailed.astype(np.int8),

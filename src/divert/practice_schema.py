@@ -173,10 +173,32 @@ _DEFAULTS = [
     # offending and police
     Default("offence_rate_per_year", 0.6, "per year", "offences per person in active use",
             ASSUMPTION, uncertainty=_T),
-    Default("offence_type_share", {"use": 0.25, "possession": 0.45, "possession_for_supply": 0.05,
-                                   "supply": 0.07, "trafficking": 0.01, "cultivation": 0.03,
-                                   "property": 0.1, "violent": 0.02, "other": 0.02},
-            "share", "offence types", ASSUMPTION, keys="offence.type"),
+    Default("offence_type_share", {"use": 0.3, "possession": 0.53, "possession_for_supply": 0.05,
+                                   "supply": 0.08, "trafficking": 0.01, "cultivation": 0.03},
+            "share", "types of drug offence (the drug market roles of the people are drawn from "
+            "it: use and possession by users, possession for supply and supply by user-dealers, "
+            "trafficking and cultivation by dealers); non-drug offences are "
+            "nondrug_offender_share and nondrug_offence_rate_per_year", ASSUMPTION,
+            keys="offence.type"),
+    Default("nondrug_offender_share", {"property": 0.05, "violent": 0.02, "other": 0.03},
+            "share", "people who use drugs with a propensity for non-drug offending of each type "
+            "(a persistent trait drawn at synthesis; one type a person)",
+            "Hough, McSweeney & Turnbull 2001 (Drugs and crime: what are the links?, evidence to "
+            "the Home Affairs Committee): fewer than 5% of people who use drugs in Britain are "
+            "dependent users with chaotic lifestyles, about 100,000 of 4 million (2.5%) finance "
+            "their use through crime, most of it property crime; violent and other shares divert "
+            "assumptions", U, keys="offence.type",
+            uncertainty={"dist": "factor", "low": 0.5, "high": 1.5}),
+    Default("nondrug_offence_rate_per_year", {"property": 4.0, "violent": 0.5, "other": 1.0},
+            "per year", "non-drug offences a year of a person with that propensity, in active "
+            "use (the same multipliers for risk, treatment, remission and measures as drug "
+            "offences)",
+            "Bennett, Holloway & Farrington 2008, Aggress Violent Behav 13:107-18 (30 studies): "
+            "odds of offending 2.8-3.8 times higher for people who use drugs, about 6 for crack "
+            "and 3 for heroin, highest for shoplifting; Hough et al. 2001: criminally involved "
+            "problem users commit very large amounts of shoplifting and burglary; the rates are "
+            "divert assumptions", U, keys="offence.type",
+            uncertainty={"dist": "factor", "low": 0.5, "high": 1.5}),
     Default("quantity_median_g", {"heroin": 0.5, "morphine": 0.5, "methadone": 0.5, "opium": 5.0,
                                   "cocaine": 1.0, "crack": 0.3, "methamphetamine": 1.0,
                                   "amphetamine": 1.0, "mdma": 0.5, "cannabis_herb": 5.0,

@@ -18,14 +18,17 @@ import numpy as np
 from divert.decisions import SECTORS, Decider, Effects, Practice
 from divert.kernel import FP, METRICS, M, step
 from divert.policy import Policy
-from divert.population import MEASURE, OPIOIDS, synthesise
-from divert.practice import draw, resolve, shares, table, uncertainty_samples
-from divert.vocabulary import SUBSTANCES
+from divert.population import MEASURE, OPIOIDS, offence_profiles, synthesise
+from divert.practice import draw, resolve, table, uncertainty_samples
+from divert.vocabulary import OFFENCE_TYPES, SUBSTANCES
 
 COST_SECTORS = ("police", "courts", "prison", "probation", "treatment", "health")
 COURT_PHASES = 4
+VICTIM_TYPES = ("property", "violent", "other")
 SERIES = (*METRICS, *(f"treatment_court_phase_{k}" for k in range(1, COURT_PHASES + 1)),
-          *(f"cost_{s}" for s in COST_SECTORS), "cost_total")
+          *(f"cost_{s}" for s in COST_SECTORS), "cost_total", "cost_victims")
+"""Monthly series: the kernel's and decisions' counters, treatment-court phases, public costs by
+sector and their total, and the costs of crime to victims (a cost to society, not in the total)."""
 COHORT_YEARS = (1, 2, 3)
 
 
@@ -92,10 +95,15 @@ def kernel_inputs(values: dict[str, Any]) -> dict[str, Any]:
     od_rr = table(v, "overdose_substance_rr", 1.0)
     p_od = np.array([monthly(float(v["overdose_death_rate_per_year"]) * r) for r in od_rr])
     remit = table(v, "remission_rate_per_year", 0.1)
+    profiles = offence_profiles(v)
+    victim = v["victim_cost_per_offence"]
     return {
         "fp": fp, "p_od": p_od, "p_remit": np.array([monthly(r) for r in remit]),
         "off_sev": table(v, "offence_rr_by_disorder", 1.0),
-        "type_cum": np.cumsum(shares(v, "offence_type_share")),
+        "type_cum": profiles.type_cum, "profile_rate": profiles.rate,
+        "type_counter": np.array([M[f"offences_{t}"] if t in VICTIM_TYPES else -1
+                                  for t in OFFENCE_TYPES], dtype=np.int64),
+        "victim_cost": np.array([float(victim.get(t, 0.0)) for t in VICTIM_TYPES]),
         "opioid": np.isin(np.arange(len(SUBSTANCES)), OPIOIDS),
     }
 
@@ -133,8 +141,9 @@ def run(policy: Policy, persons: int, months: int, start: date, seed: int, repli
         counters = series[t]
         occ[:] = 0
         step(pop, month, key, k["fp"], k["p_od"], k["p_remit"], k["off_sev"], k["type_cum"],
-             practice.reoffence_rr, practice.completion, k["opioid"], practice.duration,
-             effects.oat_overdose_rr, effects.oat_overdose_months, counters, occ, engine=engine)
+             k["profile_rate"], k["type_counter"], practice.reoffence_rr, practice.completion,
+             k["opioid"], practice.duration, effects.oat_overdose_rr,
+             effects.oat_overdose_months, counters, occ, engine=engine)
         decider.month(pop, month, day, counters, occ)
         if court.shape[0] and occ[court].any():
             in_court = np.flatnonzero(np.isin(pop.measure, court) & (pop.status == 1)
@@ -161,6 +170,8 @@ def run(policy: Policy, persons: int, months: int, start: date, seed: int, repli
             values["health_cost_per_overdose"])
         counters[SERIES.index("cost_total")] = sum(
             counters[SERIES.index(f"cost_{s}")] for s in COST_SECTORS)
+        counters[SERIES.index("cost_victims")] = float(
+            counters[[M[f"offences_{t}"] for t in VICTIM_TYPES]] @ k["victim_cost"])
     return RunResult(scenario, replication, persons, months, start, scale, series,
                      cohort_table(pop, months, len(effects.pathways)), final_state(pop),
                      start_values, effects.pathways)
