@@ -309,8 +309,9 @@ def test_aftercare_lowers_post_release_overdose_by_its_sourced_effect() -> None:
     deaths = {}
     for w in (0, 1):
         policy = load_scenario(f"model+{FIXTURES}/overlays/aftercare_uptake_{w}.yaml")
+        # no burn-in: the experiment's many prisoners at the start are released in the run
         deaths[w] = sum(simulation.run(policy, 40000, 36, date(2026, 1, 1), 1, rep,
-                                       uncertainty=False)
+                                       uncertainty=False, warm_up=0)
                         .metric("overdose_deaths_first_month_after_release").sum()
                         for rep in range(4))
     treated, control = int(deaths[1]), int(deaths[0])

@@ -66,6 +66,9 @@ NEUTRAL = "".join([
                    "{" + ", ".join(f"{m}: 1.0" for m in CATALOGUE) + "}", "measure"),
     NEUTRAL_COMPLETION,
     practice_entry("pretrial_detention_prob", "0.0"),
+    # a person in a programme or in custody cannot leave the population by sustained remission,
+    # so being sent to one changes exits unless cessation is off
+    practice_entry("cessation_months", "0.0"),
 ])
 
 
@@ -81,7 +84,13 @@ def test_people_are_conserved_and_stocks_never_negative(pack: Policy) -> None:
     entrants = col["entrants"].sum()
     assert entrants > 0
     gone = col["deaths"].sum() + col["exits"].sum()
-    assert result.final["alive"] + gone == 5000 + entrants
+    # the books balance over the report, which starts after the burn-in
+    assert result.burn_in > 0
+    assert result.final["alive"] + gone == result.start_alive + entrants
+    assert col["exits_ceased"].sum() > 0 and col["exits_ceased"].sum() <= col["exits"].sum()
+    plain = run(pack, 5000, 48, START, seed=3, replication=0, warm_up=0)
+    gone = plain.metric("deaths").sum() + plain.metric("exits").sum()
+    assert plain.final["alive"] + gone == 5000 + plain.metric("entrants").sum()
     assert col["alive"][-1] == result.final["alive"]
     assert (col["in_prison_drug_offence"] <= col["in_prison"]).all()
     assert (col["overdose_deaths"] <= col["deaths"]).all()
@@ -196,7 +205,8 @@ def test_treatment_court_cohort_reproduces_input_effect(tmp_path: Path) -> None:
     practice = "".join([
         practice_entry("offence_rr_in_treatment", "1.0"),
         practice_entry("treatment_remission_rr", "1.0"),
-        practice_entry("measure_completion_prob", "{}", "measure"),
+        NEUTRAL_COMPLETION,
+        practice_entry("cessation_months", "0.0"),
         practice_entry("pretrial_detention_prob", "0.0"),
         practice_entry("measure_reoffence_rr", "{drug_treatment_court: 0.76}", "measure"),
         practice_entry("offence_rr_by_disorder", "{none: 1.0, mild: 1.0, moderate: 1.0, "

@@ -56,11 +56,12 @@ def test_unknown_check_is_refused() -> None:
 
 def test_observing_a_run_does_not_change_it(tmp_path: Path) -> None:
     pack = simland(tmp_path)
-    plain = run(pack, 3000, 24, START, seed=4, replication=0, uncertainty=False)
+    plain = run(pack, 3000, 24, START, seed=4, replication=0, uncertainty=False, warm_up=0)
     seen = observe_run(pack, 3000, 24, START, seed=4)
     assert np.array_equal(plain.series, seen.result.series)
     assert seen.extra["in_prison_with_disorder"].max() <= seen.result.metric("in_prison").max()
-    assert seen.extra["drug_arrests"].sum() == seen.result.metric("arrests").sum()  # drug only
+    # arrests for drug offences, of all arrests (simland's people also commit non-drug offences)
+    assert 0 < seen.extra["drug_arrests"].sum() < seen.result.metric("arrests").sum()
     assert (seen.pop.status > 0).any() and seen.tip_month.shape[0] == seen.pop.size
 
 

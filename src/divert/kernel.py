@@ -44,7 +44,7 @@ METRICS = (
     "deaths", "exits", "entrants", "completions", "failures", "waitlisted", "life_months_lost",
     "corporal_punishments", "death_sentences", "compulsory_admissions", "treatment_entries",
     "overdose_deaths_first_month_after_release", "offences_property", "offences_violent",
-    "offences_other",
+    "offences_other", "exits_ceased",
 )
 M = {name: i for i, name in enumerate(METRICS)}
 
@@ -52,7 +52,8 @@ M = {name: i for i, name in enumerate(METRICS)}
 FP = ("rr_injecting", "rr_in_treatment", "rr_remission", "rr_custody", "rr_release_first_month",
       "rr_release_year", "p_other_death", "p_relapse", "p_treatment_entry", "p_dropout",
       "treatment_remission_rr", "p_offence", "rr_offence_high_risk", "rr_offence_treatment",
-      "rr_offence_remission", "p_detection", "exit_age_months", "life_expectancy_months")
+      "rr_offence_remission", "p_detection", "exit_age_months", "life_expectancy_months",
+      "cessation_months")
 FPI = {name: i for i, name in enumerate(FP)}
 
 GOLDEN = np.uint64(0x9E3779B97F4A7C15)
@@ -101,8 +102,8 @@ PARALLEL_MIN = 500_000  # below this many person slots one thread is faster than
 
 
 @njit(cache=True, parallel=True)
-def step_numba(status, entry_month, age_m, substance, injecting, severity, active, risk,
-               profile, treatment, cj, cj_timer, measure, since_release, drug_prisoner,
+def step_numba(status, entry_month, age_m, substance, injecting, severity, active, remission_m,
+               risk, profile, treatment, cj, cj_timer, measure, since_release, drug_prisoner,
                effect_measure, effect_until, prior_diversion_failures, served_m, flag, off_type,
                cohort_month, rearrest_month, month, key, fp, p_od, p_remit, off_sev, type_cum,
                profile_rate, type_counter, measure_rr, measure_completion, opioid,
@@ -118,9 +119,9 @@ def step_numba(status, entry_month, age_m, substance, injecting, severity, activ
     local_occ = np.zeros((CHUNKS, occ.shape[0]))
     for c in prange(CHUNKS):
         _persons(c * size, min(n, (c + 1) * size), status, entry_month, age_m, substance,
-                 injecting, severity, active, risk, profile, treatment, cj, cj_timer, measure,
-                 since_release, drug_prisoner, effect_measure, effect_until,
-                 prior_diversion_failures, served_m, flag, off_type, cohort_month,
+                 injecting, severity, active, remission_m, risk, profile, treatment, cj,
+                 cj_timer, measure, since_release, drug_prisoner, effect_measure,
+                 effect_until, prior_diversion_failures, served_m, flag, off_type, cohort_month,
                  rearrest_month, month, key, fp, p_od, p_remit, off_sev, type_cum, profile_rate,
                  type_counter, measure_rr, measure_completion, opioid, measure_duration, oat_rr,
                  oat_months, local[c], local_occ[c])
@@ -130,8 +131,9 @@ def step_numba(status, entry_month, age_m, substance, injecting, severity, activ
 
 
 @njit(cache=True)
-def step_numba_serial(status, entry_month, age_m, substance, injecting, severity, active, risk,
-                      profile, treatment, cj, cj_timer, measure, since_release, drug_prisoner,
+def step_numba_serial(status, entry_month, age_m, substance, injecting, severity, active,
+                      remission_m, risk, profile, treatment, cj, cj_timer, measure,
+                      since_release, drug_prisoner,
                       effect_measure, effect_until, prior_diversion_failures, served_m, flag,
                       off_type, cohort_month, rearrest_month, month, key, fp, p_od, p_remit,
                       off_sev, type_cum, profile_rate, type_counter, measure_rr,
@@ -139,16 +141,17 @@ def step_numba_serial(status, entry_month, age_m, substance, injecting, severity
                       counters, occ):  # pragma: no cover
     """One month for every person on one thread (small populations: no thread start-up)."""
     _persons(0, status.shape[0], status, entry_month, age_m, substance, injecting, severity,
-             active, risk, profile, treatment, cj, cj_timer, measure, since_release,
-             drug_prisoner, effect_measure, effect_until, prior_diversion_failures, served_m,
+             active, remission_m, risk, profile, treatment, cj, cj_timer, measure,
+             since_release, drug_prisoner, effect_measure, effect_until,
+             prior_diversion_failures, served_m,
              flag, off_type, cohort_month, rearrest_month, month, key, fp, p_od, p_remit,
              off_sev, type_cum, profile_rate, type_counter, measure_rr, measure_completion, opioid,
              measure_duration, oat_rr, oat_months, counters, occ)
 
 
 @njit(cache=True)
-def _persons(lo, hi, status, entry_month, age_m, substance, injecting, severity, active, risk,
-             profile, treatment, cj, cj_timer, measure, since_release, drug_prisoner,
+def _persons(lo, hi, status, entry_month, age_m, substance, injecting, severity, active,
+             remission_m, risk, profile, treatment, cj, cj_timer, measure, since_release, drug_prisoner,
              effect_measure, effect_until, prior_diversion_failures, served_m, flag, off_type,
              cohort_month, rearrest_month, month, key, fp, p_od, p_remit, off_sev, type_cum,
              profile_rate, type_counter, measure_rr, measure_completion, opioid, measure_duration,
@@ -228,6 +231,16 @@ def _persons(lo, hi, status, entry_month, age_m, substance, injecting, severity,
                 active[i] = 0
         elif not custody and u_use < fp[FP_P_RELAPSE]:
             active[i] = 1
+        if active[i] == 0:
+            if remission_m[i] < 32000:
+                remission_m[i] += 1
+            if c == COMMUNITY and fp[FP_CESSATION] > 0 and remission_m[i] >= fp[FP_CESSATION]:
+                status[i] = EXITED  # sustained remission: no longer a person who uses drugs
+                counters[M_EXITS] += 1
+                counters[M_CEASED] += 1
+                continue
+        else:
+            remission_m[i] = 0
         # voluntary treatment and timers
         h = _hash(key, i, month, S_TREAT_TIMER)
         u_treat = float(h >> np.uint64(32)) * TO_UNIT
@@ -358,6 +371,8 @@ FP_P_DROPOUT, FP_TREAT_REMIT, FP_P_OFFENCE = FPI["p_dropout"], FPI["treatment_re
 FP_RR_HIGH, FP_RR_TREAT_OFF = FPI["rr_offence_high_risk"], FPI["rr_offence_treatment"]
 FP_RR_REMIT_OFF, FP_P_DETECT = FPI["rr_offence_remission"], FPI["p_detection"]
 FP_EXIT_AGE, FP_LE = FPI["exit_age_months"], FPI["life_expectancy_months"]
+FP_CESSATION = FPI["cessation_months"]
+M_CEASED = M["exits_ceased"]
 
 
 def step_numpy(pop: Population, month: int, key: int, fp: np.ndarray, p_od: np.ndarray,
@@ -416,6 +431,15 @@ def step_numpy(pop: Population, month: int, key: int, fp: np.ndarray, p_od: np.n
     p_r = p_remit[p.severity] * np.where(t != NO_TREATMENT, fp[FP_TREAT_REMIT], 1.0)
     p.active[live & was_active & (u_use < p_r)] = 0
     p.active[live & ~was_active & ~custody & (u_use < fp[FP_P_RELAPSE])] = 1
+    quiet = live & (p.active == 0)
+    p.remission_m[quiet & (p.remission_m < 32000)] += 1
+    p.remission_m[live & (p.active == 1)] = 0
+    ceased = (quiet & (c == COMMUNITY) & (fp[FP_CESSATION] > 0)
+              & (p.remission_m >= fp[FP_CESSATION]))
+    p.status[ceased] = EXITED
+    counters[M_EXITS] += ceased.sum()
+    counters[M_CEASED] += ceased.sum()
+    live &= ~ceased
     # voluntary treatment and timers
     u_treat, u_timer = uniforms(key, ids, month, S_TREAT_TIMER)
     comm = live & (c == COMMUNITY)
@@ -518,9 +542,10 @@ def step(pop: Population, month: int, key: int, fp: np.ndarray, p_od: np.ndarray
     p = pop
     kernel = step_numba if p.size >= PARALLEL_MIN else step_numba_serial
     kernel(p.status, p.entry_month, p.age_m, p.substance, p.injecting, p.severity, p.active,
-           p.risk, p.profile, p.treatment, p.cj, p.cj_timer, p.measure, p.since_release,
-           p.drug_prisoner, p.effect_measure, p.effect_until, p.prior_diversion_failures,
-           p.served_m, p.flag, p.off_type, p.cohort_month, p.rearrest_month, month,
+           p.remission_m, p.risk, p.profile, p.treatment, p.cj, p.cj_timer, p.measure,
+           p.since_release, p.drug_prisoner, p.effect_measure, p.effect_until,
+           p.prior_diversion_failures, p.served_m, p.flag, p.off_type, p.cohort_month,
+           p.rearrest_month, month,
            np.uint64(key), fp, p_od, p_remit, off_sev, type_cum, profile_rate, type_counter,
            measure_rr, measure_completion, opioid, measure_duration, oat_rr, oat_months,
            counters, occ)

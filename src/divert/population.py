@@ -26,6 +26,8 @@ CJ_STATES = ("community", "pretrial_detention", "in_measure", "prison", "compuls
 NO_TREATMENT, OUTPATIENT, OAT, RESIDENTIAL, IN_PRISON = 0, 1, 2, 3, 4
 TREATMENTS = ("none", "outpatient", "opioid_agonist", "residential", "in_prison")
 NEVER = np.int16(32767)
+UNSCHEDULED = 32767
+"""entry_month of an entrant's slot not yet given a month (the run schedules entrants)."""
 OPIOIDS = np.array([SUBSTANCES.index(s) for s in ("heroin", "morphine", "opium", "methadone")])
 # persistent traits: the role in the drug market and the propensity for non-drug offending
 ROLES = ("user", "user_dealer", "dealer")
@@ -107,6 +109,7 @@ class Population:
     injecting: np.ndarray       # int8: 0/1
     severity: np.ndarray        # int8: 0 none, 1 mild, 2 moderate, 3 severe
     active: np.ndarray          # int8: 1 active use, 0 remission
+    remission_m: np.ndarray     # int16: months in remission without a break
     risk: np.ndarray            # int8: 0 low, 1 high criminogenic risk
     profile: np.ndarray         # int8: offending profile (role x non-drug propensity), persistent
     treatment: np.ndarray       # int8: NO_TREATMENT .. IN_PRISON
@@ -164,15 +167,20 @@ def _choice(rng: np.random.Generator, probs: np.ndarray, n: int) -> np.ndarray:
 
 
 def synthesise(persons: int, months: int, values: Mapping[str, Any],
-               rng: np.random.Generator) -> Population:
-    """A population of `persons` people plus the entrants of `months` months, drawn from the pack.
+               rng: np.random.Generator, entrant_slots: int | None = None) -> Population:
+    """A population of `persons` people plus slots for entrants, drawn from the pack.
 
+    Without `entrant_slots`, the entrants of `months` months at `entrants_per_year`, each with
+    its month; with it, that many entrant slots whose months the run schedules (`schedule`).
     Entrants are younger (mean age 22) and start without a record. Draws are single precision
     and temporaries short-lived, so the peak memory stays near the population's own arrays.
     """
-    if persons <= 0:
+    if persons <= 0 and not entrant_slots:
         raise ValueError("persons must be positive")
-    total, per_month = capacity(persons, months, values)
+    if entrant_slots is None:
+        total, per_month = capacity(persons, months, values)
+    else:
+        total, per_month = persons + entrant_slots, 0
     f32 = np.float32
 
     def uniform() -> np.ndarray:
@@ -183,6 +191,8 @@ def synthesise(persons: int, months: int, values: Mapping[str, Any],
     entry = np.zeros(total, dtype=np.int16)
     if per_month:
         entry[persons:] = 1 + np.arange(total - persons, dtype=np.int32) // per_month
+    if entrant_slots is not None:
+        entry[persons:] = UNSCHEDULED
     exit_age = float(values["exit_age_years"]) - 1
     age_y = rng.standard_normal(total, dtype=f32)
     age_y[:persons] = age_y[:persons] * f32(values["age_sd_years"]) + f32(values["age_mean_years"])
@@ -225,7 +235,8 @@ def synthesise(persons: int, months: int, values: Mapping[str, Any],
     n = total
     return Population(
         status=status, entry_month=entry, age_m=age_m, sex=sex, substance=substance,
-        injecting=injecting, severity=severity, active=np.ones(n, dtype=np.int8), risk=risk,
+        injecting=injecting, severity=severity, active=np.ones(n, dtype=np.int8),
+        remission_m=np.zeros(n, dtype=np.int16), risk=risk,
         profile=profile,
         treatment=treatment, cj=cj, cj_timer=timer, measure=np.full(n, -1, dtype=np.int8),
         next_measure=np.full(n, -1, dtype=np.int8), next_timer=np.zeros(n, dtype=np.int16),
@@ -243,3 +254,18 @@ def synthesise(persons: int, months: int, values: Mapping[str, Any],
         cohort_path=np.full(n, -1, dtype=np.int8), cohort_month=np.full(n, -1, dtype=np.int16),
         rearrest_month=np.full(n, -1, dtype=np.int16),
     )
+
+
+def extend(pop: Population, more: Population) -> Population:
+    """The population with the slots of `more` (entrant slots) added at the end."""
+    return Population(**{f.name: np.concatenate([getattr(pop, f.name), getattr(more, f.name)])
+                         for f in fields(pop)})
+
+
+def schedule(pop: Population, month: int, count: int, next_slot: int) -> int:
+    """Give the next `count` unscheduled entrant slots from `next_slot` on the month `month`;
+    returns the next free slot (the caller extends the population first if there are too few)."""
+    end = next_slot + count
+    assert end <= pop.size
+    pop.entry_month[next_slot:end] = month
+    return end

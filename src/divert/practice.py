@@ -43,13 +43,15 @@ class PracticeValue:
 def resolve(policy: Policy, day: date) -> dict[str, PracticeValue]:
     """Every practice parameter's value on `day`: the pack's where it has one, else the default.
 
-    A table keyed by measure takes its defaults from the measures' effects (the pack's own
+    Before a pack value's first date its earliest value holds. A table keyed by measure takes its defaults from the measures' effects (the pack's own
     measures included) and the pack's entries over them.
     """
     out: dict[str, PracticeValue] = {}
     for name, d in DEFAULTS.items():
         p: Parameter | None = policy.practice.get(name)
         value = p.at(day) if p is not None else None
+        if value is None and p is not None and p.spec.values:  # a date before the pack's figures
+            value = p.spec.values[min(p.spec.values)]
         if name in MEASURE_TABLES:
             base = effect_table(name, policy.measures)
             if value is not None:

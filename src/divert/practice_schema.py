@@ -120,10 +120,21 @@ _DEFAULTS = [
     Default("initial_prison_share", 0.01, "share", "share in prison at the start", ASSUMPTION,
             uncertainty=_P),
     Default("entrants_per_year", 0.05, "share per year",
-            "new people who use drugs each year, as a share of the starting population",
+            "new people who use drugs each year, as a share of the starting population, in a run "
+            "without a warm-up (with one, entrants balance the exits: population_trend_per_year)",
             ASSUMPTION, uncertainty=_P),
     Default("exit_age_years", 75.0, "years", "age at which a person leaves the population",
             ASSUMPTION),
+    Default("cessation_months", 12.0, "months",
+            "months of remission without a break after which a person has stopped using drugs and "
+            "leaves the simulated population (0: never)",
+            "American Psychiatric Association 2013, DSM-5: a substance use disorder is in "
+            "sustained remission after 12 months or longer with no criterion met (craving "
+            "excepted)", U),
+    Default("population_trend_per_year", 0.0, "share per year",
+            "trend of the number of people who use drugs under unchanged law (entrants follow "
+            "the population's exits times this growth); 0: stationary",
+            "divert assumption: a stationary population unless the pack cites a trend", U),
     # drug use and treatment
     Default("remission_rate_per_year", {"none": 0.163, "mild": 0.12, "moderate": 0.08,
                                         "severe": 0.062},

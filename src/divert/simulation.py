@@ -18,8 +18,8 @@ import numpy as np
 from divert.decisions import SECTORS, Decider, Effects, Practice
 from divert.kernel import FP, METRICS, M, step
 from divert.policy import Policy
-from divert.population import MEASURE, OPIOIDS, offence_profiles, synthesise
-from divert.practice import draw, resolve, table, uncertainty_samples
+from divert.population import MEASURE, OPIOIDS, extend, offence_profiles, schedule, synthesise
+from divert.practice import draw, resolve, shares, table, uncertainty_samples
 from divert.vocabulary import OFFENCE_TYPES, SUBSTANCES
 
 COST_SECTORS = ("police", "courts", "prison", "probation", "treatment", "health")
@@ -63,6 +63,8 @@ class RunResult:
     final: dict[str, float] = field(default_factory=dict)
     values: dict[str, Any] = field(default_factory=dict)
     pathways: tuple[str, ...] = ()            # cohort rows: the run's measures, then no_sanction
+    burn_in: int = 0                          # months simulated before the reported start
+    start_alive: float = 0.0                  # people alive when the report starts (sample)
 
     def metric(self, name: str) -> np.ndarray:
         return self.series[:, SERIES.index(name)]
@@ -89,6 +91,7 @@ def kernel_inputs(values: dict[str, Any]) -> dict[str, Any]:
         "p_detection": min(max(float(v["detection_prob"]), 0.0), 1.0),
         "exit_age_months": float(v["exit_age_years"]) * 12,
         "life_expectancy_months": round(float(v["life_expectancy_years"]) * 12),
+        "cessation_months": float(v["cessation_months"]),
     }
     for name, value in put.items():
         fp[FP.index(name)] = float(value)
@@ -108,37 +111,95 @@ def kernel_inputs(values: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+WARM_UP_MIN, WARM_UP_MAX = 36, 120
+
+
+def warm_up_months(values: dict[str, Any]) -> int:
+    """The burn-in before the reported start: three times the longest mean stay in the stocks
+    (time served by the offence mix, the longest non-custodial measure, a spell of voluntary
+    treatment), in whole years, within 3 and 10 years, so that prison and treatment stocks and
+    criminal histories have settled when the report begins."""
+    mix = shares(values, "offence_type_share")
+    served = float(mix @ table(values, "prison_sentence_months", 6.0))
+    longest_measure = max([float(x) for x in values["measure_duration_months"].values()] or [0])
+    treatment = 12.0 / max(float(values["treatment_dropout_rate_per_year"]), 1e-9)
+    months = 3.0 * max(served, min(longest_measure, 60.0), min(treatment, 60.0))
+    return int(min(max(12 * math.ceil(months / 12), WARM_UP_MIN), WARM_UP_MAX))
+
+
 def run(policy: Policy, persons: int, months: int, start: date, seed: int, replication: int,
-        *, scenario: str = "", engine: str = "numba", uncertainty: bool = True) -> RunResult:
-    """Simulate `persons` people for `months` months from `start` (replication `replication`)."""
+        *, scenario: str = "", engine: str = "numba", uncertainty: bool = True,
+        warm_up: int | None = None) -> RunResult:
+    """Simulate `persons` people for `months` months from `start` (replication `replication`).
+
+    A burn-in of `warm_up` months (None: `warm_up_months`, chosen from the pack's practice) is
+    simulated first, under the law and practice of the start date, with entrants replacing
+    every exit, so that the first reported month is in the steady state; over the report,
+    entrants are the burn-in's last year of exits a month, grown by `population_trend_per_year`
+    (the same numbers in every scenario whose changes start at or after `start`). Without a
+    burn-in (`warm_up=0`) entrants come at `entrants_per_year` of the starting population.
+    """
     resolved = resolve(policy, start)
     samples = (uncertainty_samples(np.random.default_rng([seed, replication, 7]))
                if uncertainty else None)
     values = draw(resolved, samples)
+    burn = warm_up_months(values) if warm_up is None else max(0, int(warm_up))
     scale = float(values["population_size"]) / persons
-    pop = synthesise(persons, months, values, np.random.default_rng([seed, replication, 1]))
+    slots_rng = np.random.default_rng([seed, replication, 1])
+    balanced = burn > 0
+    if balanced:
+        block = max(256, persons // 50)
+        pop = synthesise(persons, 0, values, slots_rng, entrant_slots=block)
+        next_slot = persons
+    else:
+        pop = synthesise(persons, months, values, slots_rng)
     key = stream_key(seed, replication, 3)
     effects = Effects.of(policy)
-    practice = Practice(values, scale, effects.ids)
-    k = kernel_inputs(values)
-    decider = Decider(policy, practice, key, effects)
-    start_values = values
-    series = np.zeros((months, len(SERIES)))
+    total = burn + months
+    series_all = np.zeros((total, len(SERIES)))
     occ = np.zeros(len(effects.ids))
     court = np.flatnonzero(effects.court_programme)
     sector_of = effects.sector
-    for t in range(months):
+    start_values = values
+    start_alive = float(persons)
+    resolved = None  # type: ignore[assignment]
+    trend = 0.0
+    per_month = 0.0
+    carry = 0.0
+    blocks = 0
+    for t in range(total):
         month = t + 1
-        day = add_months(start, t)
-        if t:  # practice follows the date (e.g. a country's arrest rate before and after a reform)
-            now = resolve(policy, day)
-            if now != resolved:
-                resolved = now
-                values = draw(resolved, samples)
-                practice = Practice(values, scale, effects.ids)
-                k = kernel_inputs(values)
-                decider = Decider(policy, practice, key, effects)
-        counters = series[t]
+        # the burn-in runs under the law and practice of the start (unchanged law); from the start
+        # they follow the date (e.g. a country's arrest rate before and after a reform)
+        day = add_months(start, max(t - burn, 0))
+        now = resolve(policy, day)
+        if now != resolved:
+            resolved = now
+            values = draw(resolved, samples)
+            practice = Practice(values, scale, effects.ids)
+            k = kernel_inputs(values)
+            decider = Decider(policy, practice, key, effects)
+        if balanced:
+            if t < burn:
+                want = 0 if t == 0 else int(series_all[t - 1, M["deaths"]]
+                                            + series_all[t - 1, M["exits"]])
+            else:
+                if t == burn:
+                    _start_report(pop)
+                    last = series_all[max(0, burn - 12):burn]
+                    per_month = float((last[:, M["deaths"]] + last[:, M["exits"]]).mean())
+                    trend = float(values["population_trend_per_year"])
+                    start_alive = float(series_all[burn - 1, M["alive"]])
+                carry += per_month * (1.0 + trend) ** ((t - burn) / 12.0)
+                want = int(carry)
+                carry -= want
+            while next_slot + want > pop.size:
+                blocks += 1
+                more = synthesise(0, 0, start_values, np.random.default_rng(
+                    [seed, replication, 1, blocks]), entrant_slots=max(256, persons // 50))
+                pop = extend(pop, more)
+            next_slot = schedule(pop, month, want, next_slot)
+        counters = series_all[t]
         occ[:] = 0
         step(pop, month, key, k["fp"], k["p_od"], k["p_remit"], k["off_sev"], k["type_cum"],
              k["profile_rate"], k["type_counter"], practice.reoffence_rr, practice.completion,
@@ -172,17 +233,26 @@ def run(policy: Policy, persons: int, months: int, start: date, seed: int, repli
             counters[SERIES.index(f"cost_{s}")] for s in COST_SECTORS)
         counters[SERIES.index("cost_victims")] = float(
             counters[[M[f"offences_{t}"] for t in VICTIM_TYPES]] @ k["victim_cost"])
-    return RunResult(scenario, replication, persons, months, start, scale, series,
-                     cohort_table(pop, months, len(effects.pathways)), final_state(pop),
-                     start_values, effects.pathways)
+    return RunResult(scenario, replication, persons, months, start, scale,
+                     series_all[burn:].copy(),
+                     cohort_table(pop, total, len(effects.pathways), burn), final_state(pop),
+                     start_values, effects.pathways, burn, start_alive)
 
 
-def cohort_table(pop: Any, months: int, pathways: int) -> np.ndarray:
-    """Per pathway (`pathways` rows, the last `no_sanction`): people decided at least 3 years
-    before the end, and how many were rearrested within 1, 2 and 3 years."""
+def _start_report(pop: Any) -> None:
+    """At the reported start, cohorts begin afresh: the first decision in the report counts."""
+    pop.cohort_month[:] = -1
+    pop.cohort_path[:] = -1
+    pop.rearrest_month[:] = -1
+
+
+def cohort_table(pop: Any, months: int, pathways: int, burn: int = 0) -> np.ndarray:
+    """Per pathway (`pathways` rows, the last `no_sanction`): people first decided in the report
+    (after the `burn` months of burn-in) at least 3 years before the end, and how many were
+    rearrested within 1, 2 and 3 years."""
     out = np.zeros((pathways, 1 + len(COHORT_YEARS)))
     horizon = 12 * max(COHORT_YEARS)
-    decided = (pop.cohort_month > 0) & (pop.cohort_month <= months - horizon)
+    decided = (pop.cohort_month > burn) & (pop.cohort_month <= months - horizon)
     path = pop.cohort_path[decided].astype(np.int64)
     path[path < 0] = pathways - 1
     gap = (pop.rearrest_month[decided] - pop.cohort_month[decided]).astype(np.int64)

@@ -195,6 +195,8 @@ def observe_run(policy: Policy, persons: int, months: int, start: date, seed: in
                 replication: int = 0, *, uncertainty: bool = False) -> Observed:
     """`divert.simulation.run` with person-level counts taken after every month's decisions.
 
+    Without a burn-in: the checks are cohort experiments that set who is where at the start.
+
     The simulation is run unchanged. Where `run` takes an `observe(pop, month)` callback (called
     with month 0 after synthesis, then after each month's decisions) it is used; until then the
     observer is attached by substituting an observing Decider for the duration of the call (month
@@ -204,13 +206,14 @@ def observe_run(policy: Policy, persons: int, months: int, start: date, seed: in
     recorder = _Recorder(months)
     if "observe" in inspect.signature(simulation.run).parameters:
         result = simulation.run(policy, persons, months, start, seed, replication,
-                                uncertainty=uncertainty, observe=recorder)  # type: ignore[call-arg]
+                                uncertainty=uncertainty, observe=recorder,  # type: ignore[call-arg]
+                                warm_up=0)
     else:
         original = simulation.Decider
         simulation.Decider = _observing_decider(recorder)  # type: ignore[misc]
         try:
             result = simulation.run(policy, persons, months, start, seed, replication,
-                                    uncertainty=uncertainty)
+                                    uncertainty=uncertainty, warm_up=0)
         finally:
             simulation.Decider = original  # type: ignore[misc]
     assert recorder.pop is not None and recorder.tip_month is not None
