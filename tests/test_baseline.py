@@ -1,0 +1,44 @@
+"""Baselines under unchanged law: steady population and stocks, books that balance."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import numpy as np
+import pytest
+
+from divert.policy import load
+from divert.simulation import run
+
+PACKS = ("usa", "portugal", "belgium", "iran", "malaysia", "kenya", "cote_divoire", "model")
+
+
+@pytest.mark.parametrize("code", PACKS)
+def test_the_baseline_is_steady_under_unchanged_law(code: str) -> None:
+    """Ten years of today's law: the population stays within 10% and the prison and treatment
+    stocks within 25% of their first year (issue 13), after the automatic burn-in."""
+    r = run(load(code), 40000, 120, date(2026, 1, 1), seed=1, replication=0, uncertainty=False)
+    assert r.burn_in >= 36
+    for metric, tolerance in (("alive", 0.10), ("in_prison", 0.25), ("in_treatment", 0.25)):
+        first, last = r.metric(metric)[:12].mean(), r.metric(metric)[-12:].mean()
+        assert first > 0, metric
+        assert abs(last / first - 1) <= tolerance, (metric, first, last)
+    # every way out of the population is counted: the books balance over the report
+    gone = r.metric("deaths").sum() + r.metric("exits").sum()
+    assert r.final["alive"] + gone == r.start_alive + r.metric("entrants").sum()
+
+
+def test_a_cited_trend_grows_the_population(tmp_path) -> None:
+    """With population_trend_per_year, entrants grow the population by about that trend."""
+    from divert.scenarios import load_scenario
+
+    overlay = tmp_path / "trend.yaml"
+    overlay.write_text("title: trend\nsummary: test\npack: model\nchanges:\n"
+                       "  - set_parameter: population_trend_per_year\n    value: 0.05\n"
+                       "    citation: test experiment\n")
+    flat = run(load("model"), 20000, 60, date(2026, 1, 1), 1, 0, uncertainty=False)
+    grown = run(load_scenario(f"model+{overlay}"), 20000, 60, date(2026, 1, 1), 1, 0,
+                uncertainty=False)
+    ratio = grown.metric("alive")[-1] / flat.metric("alive")[-1]
+    assert 1.05 < ratio < 1.35
+    assert np.array_equal(grown.metric("alive")[:1], flat.metric("alive")[:1])
