@@ -842,6 +842,6 @@ def iter_packs(root: Path | None = None) -> Iterator[Policy]:
 
 
 __all__ = [
-    "Policy", "Rule", "Bar", "basis_at", "Parameter", "load", "load_pack", "iter_packs", "pack_dirs", "read_yaml",
-    "truth_value",
+    "Policy", "Rule", "Bar", "basis_at", "Parameter", "load", "load_pack", "iter_packs",
+    "pack_dirs", "read_yaml", "truth_value",
 ]
