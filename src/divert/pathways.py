@@ -241,18 +241,18 @@ def decide_prepared(prepared: Prepared, policy: Policy, stage: str, day: date) -
         reasons = _reasons(rule, when, unless)
         bases = rule.legal_basis_at(day)
         barred = []
-        for bar in policy.bars_in_force(day, rule.id):
+        own_closed = any(st.holds is False for st in when) or any(st.holds for st in unless)
+        for bar in ([] if own_closed else policy.bars_in_force(day, rule.id)):
             steps = [c.trace(batch, params) for c in bar.when]
             lifts = [c.trace(batch, params) for c in bar.unless]
             holds = truth_value(int(bar.evaluate(batch, params, 1)[0]))
             if holds is False:
                 continue
             barred.append((bar, steps, lifts))
-            law = "; ".join(lb.citation for lb in basis_at(bar.spec.legal_basis, day))
             verdict = "barred by" if holds else "perhaps barred by"
             shown = [_describe(st) for st in steps if st.holds is not False]
             shown += [f"not {_describe(st)}" for st in lifts if st.holds is not True]
-            reasons.append(f"{verdict} {bar.spec.label} ({law})"
+            reasons.append(f"{verdict} {bar.spec.label} [bar {bar.id}]"
                            + (f": {'; '.join(shown)}" if shown else ""))
             bases = [*bases, *basis_at(bar.spec.legal_basis, day)]
         superseded = None
@@ -347,19 +347,30 @@ def applicable_date(case: Case, policy: Policy, stage: str, day: date | None = N
     A date given is used as it is. Otherwise the law of the offence date applies, unless the
     pack declares a later, more lenient law (`lex_mitior` in pack.yaml) in force by `today`
     that reaches the case: one for pending cases reaches the police, prosecution and court
-    stages, one for final sentences also the post-sentence stage. The latest such law's date
-    is then the decision date: the law a court would apply today.
+    stages, one for final sentences also the post-sentence stage, each only where its `when`
+    conditions hold. The latest such law's date is then the decision date: the law a court
+    would apply today. A law whose reach is unknown (a fact missing) is named, not applied.
     """
     if day is not None:
         return day, None
     offence = decision_date(case, None)
     today = today or date.today()
-    laws = [law for law in policy.meta.lex_mitior
-            if offence < law.start <= today
-            and (stage != "post_sentence" or law.applies_to == "final")]
-    if not laws:
-        return offence, None
-    law = max(laws, key=lambda x: x.start)
+    batch = encode_batch([prepare(case, policy).facts])
+    applies, perhaps = [], []
+    for law in policy.lex_mitior:
+        spec = law.spec
+        if not (offence < spec.start <= today):
+            continue
+        if stage == "post_sentence" and spec.applies_to != "final":
+            continue
+        code = law.reaches(batch, policy.params_at(spec.start))
+        (applies if code == 2 else perhaps if code == 1 else []).append(spec)
+    notes = [f"Lex mitior: {spec.law} (in force {spec.start.isoformat()}) may apply to this "
+             "offence; the case lacks the facts that decide it, so the law of the offence date "
+             "is applied." for spec in perhaps]
+    if not applies:
+        return offence, (" ".join(notes) or None)
+    law = max(applies, key=lambda x: x.start)
     cited = "; ".join(lb.citation for lb in basis_at(law.legal_basis, law.start))
     reach = "pending cases" if law.applies_to == "pending" else "pending cases and final sentences"
     return law.start, (f"Lex mitior: the offence was committed on {offence.isoformat()}, but "

@@ -267,14 +267,21 @@ class LexMitiorSpec(Strict):
     """A later, more lenient law that applies to offences committed before it (lex mitior).
 
     `applies_to: pending` reaches cases not yet finally judged (police, prosecution and court
-    stages); `final` reaches final sentences too (the post-sentence stage as well).
+    stages); `final` reaches final sentences too (the post-sentence stage as well). `when`
+    limits the law to the cases it makes more lenient (e.g. offences involving cocaine base).
     """
 
     law: str = Field(min_length=1)
     start: date = Field(alias="from")
     applies_to: Literal["pending", "final"] = "pending"
+    when: list[ConditionSpec] = []
     legal_basis: list[LegalBasis] = Field(min_length=1)
     notes: str | None = None
+
+    @field_validator("when", mode="before")
+    @classmethod
+    def _norm_conditions(cls, v: Any) -> Any:
+        return _conditions(v)
 
     @field_validator("legal_basis", mode="before")
     @classmethod
@@ -391,6 +398,21 @@ def basis_at(bases: Sequence[LegalBasis], day: date) -> list[LegalBasis]:
 
 
 @dataclass(frozen=True)
+class LexMitior:
+    """A compiled lex mitior law of pack.yaml: its spec and the conditions of its reach."""
+
+    spec: LexMitiorSpec
+    when: tuple[Condition, ...]
+
+    def reaches(self, batch: Mapping[str, np.ndarray], params: Mapping[str, Any]) -> int:
+        """Truth code (0/1/2) of the law reaching the one case in `batch`."""
+        result = 2
+        for cond in self.when:
+            result = min(result, int(cond.evaluate(batch, params, 1)[0]))
+        return result
+
+
+@dataclass(frozen=True)
 class Bar:
     """A compiled bar of pack.yaml: its spec and conditions."""
 
@@ -436,6 +458,7 @@ class Policy:
     measures: dict[str, Measure] = field(default_factory=lambda: dict(CATALOGUE))
     """The catalogue and the pack's own measures (measures.yaml), by id, in stage order."""
     bars: list[Bar] = field(default_factory=list)
+    lex_mitior: list[LexMitior] = field(default_factory=list)
 
     def rules_in_force(self, stage: str, day: date) -> list[Rule]:
         """The version of each measure of `stage` that is in force on `day`, in file order."""
@@ -603,12 +626,13 @@ def _compile_stage(stage: str, data: Any, spec: StageFile, params: dict[str, Par
 def _compile_bars(meta: PackMeta, data: Any, params: dict[str, ParamSpec],
                   path: Path) -> list[Bar]:
     bars: list[Bar] = []
-    seen: set[str] = set()
     for i, b in enumerate(meta.bars):
         where_b = f"{path}:{line_of(data, ('bars', i))}"
-        if b.id in seen:
-            raise PackError(f"bars[{i}].id: {b.id!r} is already a bar of this pack", where=where_b)
-        seen.add(b.id)
+        for earlier in bars:
+            if earlier.id == b.id and _overlap(earlier.spec.in_force, b.in_force):
+                raise PackError(f"bars[{i}]: {b.id} is already defined for an overlapping "
+                                f"in_force window (at {earlier.where}); give each version "
+                                "non-overlapping from/to dates", where=where_b)
         compiled: dict[str, list[Condition]] = {"when": [], "unless": []}
         for part in ("when", "unless"):
             for j, cond in enumerate(getattr(b, part)):
@@ -770,9 +794,14 @@ def load_pack(path: Path | str, overlays: Sequence[Overlay] = ()) -> Policy:
     if overlays:
         digest = hashlib.sha256((digest + "".join(o.hash for o in overlays)).encode()).hexdigest()
     bars = _compile_bars(meta, meta_data, specs, meta_file)
+    mitior = [LexMitior(law, tuple(
+        compile_condition(c.test, specs, label=c.label,
+                          where=f"{meta_file}:{line_of(meta_data, ('lex_mitior', i, 'when', j))}: "
+                                f"lex_mitior[{i}].when[{j}]")
+        for j, c in enumerate(law.when))) for i, law in enumerate(meta.lex_mitior)]
     policy = Policy(meta.code, path, meta, params, rules, examples, lines, digest,
                     practice=practice, overlays=[o.name for o in overlays], measures=measures,
-                    bars=bars)
+                    bars=bars, lex_mitior=mitior)
     _check_example_measures(policy, data, case_file)
     return policy
 
