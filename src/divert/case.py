@@ -42,7 +42,6 @@ class Person(_Part):
     age_at_offence: float | None = Field(None, ge=0, le=120)
     sex: Sex | None = None
     in_treatment: bool | None = None
-    self_referred: bool | None = None
     acknowledges_drug_problem: bool | None = None
 
 

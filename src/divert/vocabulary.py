@@ -57,8 +57,6 @@ _FIELDS = [
           "gives only person.age, that age is taken as the age at the offence", unit="years",
           minimum=0, maximum=120),
     Field("person.sex", "category", "sex", SEXES),
-    Field("person.self_referred", "bool",
-          "the person came forward for treatment of their own accord before any arrest"),
     Field("person.in_treatment", "bool",
           "currently registered in drug treatment (e.g. holds a treatment card)"),
     Field("person.acknowledges_drug_problem", "bool",
