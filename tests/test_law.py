@@ -175,3 +175,12 @@ def test_unknown_need_ranks_the_least_intensive_alternative_first() -> None:
     police = decide(case, load("model"), "police")
     assert police.recommended in ("no_further_action", "warning")
     assert any(n.startswith("Need and risk unknown") for n in police.notes)
+
+
+def test_the_book_shows_bars_lex_mitior_and_dated_citations() -> None:
+    from divert.book import render_book
+
+    html = render_book(load("usa"), on=date(2024, 1, 1))
+    assert "Bars on measures" in html and "<code>mandatory_minimum</code>" in html
+    assert "More lenient later laws (lex mitior)" in html and "Dorsey v. United States" in html
+    assert "(cited from 2023-10-01)" in render_book(load("portugal"), on=date(2024, 1, 1))
