@@ -184,3 +184,14 @@ def test_the_book_shows_bars_lex_mitior_and_dated_citations() -> None:
     assert "Bars on measures" in html and "<code>mandatory_minimum</code>" in html
     assert "More lenient later laws (lex mitior)" in html and "Dorsey v. United States" in html
     assert "(cited from 2023-10-01)" in render_book(load("portugal"), on=date(2024, 1, 1))
+
+
+def test_age_at_offence_falls_back_to_age_in_a_batch_without_it(testland_dir: Path) -> None:
+    # the simulation's synthetic people carry person.age only: youth bars must still decide
+    import numpy as np
+
+    pack = _pack(testland_dir, BAR)
+    batch = {"person.age": np.array([17.0, 30.0]),
+             "offence.admitted": np.array([2, 2], dtype=np.int8)}
+    out = pack.evaluate("court", date(2012, 1, 1), batch, 2)
+    assert out["imprisonment"].tolist() == [0, 2]

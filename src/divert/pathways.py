@@ -69,7 +69,7 @@ class StageAdvice:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "stage": self.stage, "date": self.date.isoformat(), "recommended": self.recommended,
+            "stage": self.stage, "recommended": self.recommended,
             "seek_consent_for": self.seek_consent_for, "notes": self.notes,
             "measures": [m.to_json() for m in self.measures],
         }

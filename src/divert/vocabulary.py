@@ -43,6 +43,7 @@ class Field:
     unit: str | None = None
     minimum: float | None = None
     maximum: float | None = None
+    fallback: str | None = None  # a number field whose value stands in where this one is missing
 
     def code(self, value: str) -> int:
         """Integer code of a category or set member (its index in `values`)."""
@@ -55,7 +56,7 @@ _FIELDS = [
     Field("person.age_at_offence", "number",
           "age in years on the date of the offence (youth justice turns on it); when a case "
           "gives only person.age, that age is taken as the age at the offence", unit="years",
-          minimum=0, maximum=120),
+          minimum=0, maximum=120, fallback="person.age"),
     Field("person.sex", "category", "sex", SEXES),
     Field("person.in_treatment", "bool",
           "currently registered in drug treatment (e.g. holds a treatment card)"),
