@@ -695,7 +695,8 @@ TARGETED = [
      "police", ["referral_to_health_services", "compulsory_treatment", "arrest_and_charge"],
      ["referral_to_health_services"], "referral_to_health_services"),
     ("malaysia", "treatment_not_conviction",
-     _person(offence=_use("methamphetamine"), history={"prior_drug_convictions": 2}), "court",
+     _person(person={"age": 30, "sex": "male", "in_treatment": False},  # CPC s289: sex decides
+             offence=_use("methamphetamine"), history={"prior_drug_convictions": 2}), "court",
      ["probation_with_treatment", "imprisonment", "corporal_punishment"],
      ["probation_with_treatment", "imprisonment"], "probation_with_treatment"),
     ("malaysia", "prison_treatment", _person(**PRISONER), "post_sentence",

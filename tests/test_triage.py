@@ -90,13 +90,19 @@ def _psa(nca_raw: int) -> ScreeningResult:
 # quadrants
 # ==================================================================================================
 
+#: every prognostic indicator known and absent (age 40), so that risk can be low
+KNOWN_HISTORY: dict[str, Any] = {
+    "person.age": 40, "history.prior_diversion_failures": 0, "history.prior_incarcerations": 0,
+    "history.prior_convictions": 0, "history.pending_charge": False,
+    "history.fta_past_2_years": 0}
+
 
 @pytest.mark.parametrize(
     ("dast", "age", "failures", "expected"),
     [(7, 22, 1, "HR/HN"), (7, 40, 0, "LR/HN"), (2, 22, 1, "HR/LN"), (2, 40, 0, "LR/LN")],
 )
 def test_four_quadrants(dast: int, age: int, failures: int, expected: str) -> None:
-    facts = {"person.age": age, "history.prior_diversion_failures": failures}
+    facts = {**KNOWN_HISTORY, "person.age": age, "history.prior_diversion_failures": failures}
     triage = assess_triage({"dast10": _dast(dast)}, facts)
     assert triage.quadrant == expected
     assert triage.quadrant in QUADRANTS
@@ -128,8 +134,12 @@ def test_as_facts_uses_vocabulary_names() -> None:
                            {})
     facts = triage.as_facts()
     assert set(facts) <= set(FIELDS)
-    assert facts == {"triage.risk": "low", "triage.need": "high", "triage.quadrant": "LR/HN",
+    # no history given: risk and so the quadrant are unknown, not assumed low
+    assert facts == {"triage.risk": None, "triage.need": "high", "triage.quadrant": None,
                      "screening.disorder": "moderate", "screening.injecting": True}
+    known = assess_triage({"assist": score("assist", _load("assist_opioids_injecting.yaml"))},
+                          KNOWN_HISTORY).as_facts()
+    assert (known["triage.risk"], known["triage.quadrant"]) == ("low", "LR/HN")
 
 
 # ==================================================================================================
@@ -160,9 +170,9 @@ def test_need_cutoff_edges(results: dict[str, ScreeningResult], need: str, reaso
 def test_assist_alcohol_and_tobacco_do_not_make_need_high_by_default() -> None:
     for name in ("alcohol", "tobacco"):
         triage = assess_triage({"assist": _assist(name, True)}, {})
-        assert triage.need == "low"
+        assert triage.need is None  # nothing about drugs other than alcohol and tobacco
         assert triage.reasons[0] == (
-            "need low: no need cut-off applies to the results given (ASSIST)")
+            "need unknown: no need cut-off applies to the results given (ASSIST)")
     config = TriageConfig.from_mapping({"need_high": {"assist_alcohol_score_min": 27}})
     triage = assess_triage({"assist": _assist("alcohol", True)}, {}, config)
     assert triage.need == "high"
@@ -199,8 +209,8 @@ def test_screeners_alone_do_not_make_need_high() -> None:
         "uncope": score("uncope", {"answers": _yes(6, 6)}),
     }
     triage = assess_triage(results, {})
-    assert triage.need == "low"
-    assert triage.disorder == "none"
+    assert triage.need is None  # a positive screen calls for assessment: need is not yet known
+    assert triage.disorder is None
     config = TriageConfig.from_mapping({"need_high": {"uncope_score_min": 4}})
     triage = assess_triage(results, {}, config)
     assert triage.need == "high"
@@ -221,17 +231,29 @@ def test_need_high_lists_every_criterion_met() -> None:
                                   "need high: DSM-5 criteria 7 >= 4"]
 
 
-def test_nothing_known_gives_low_low() -> None:
+def test_nothing_known_stays_unknown() -> None:
+    # issue 15: no screening and no history must not give need or risk "low" or disorder "none"
     triage = assess_triage({}, {})
     assert triage.to_json() == {
-        "risk": "low", "need": "low", "quadrant": "LR/LN", "disorder": "none", "injecting": None,
+        "risk": None, "need": None, "quadrant": None, "disorder": None, "injecting": None,
         "reasons": [
-            "need low: no screening result given",
-            "risk low: 0 prognostic indicators < 2; unknown: person.age, "
+            "need unknown: no screening result given",
+            "risk unknown: 0 prognostic indicators < (perhaps >=) 2; unknown: person.age, "
             "history.prior_diversion_failures, history.prior_incarcerations, "
             "history.prior_convictions, history.pending_charge, history.fta_past_2_years",
-            "disorder none: no DSM-5, DAST-10, ASSIST or AUDIT result",
+            "disorder unknown: no DSM-5, DAST-10, ASSIST or AUDIT result",
         ]}
+    assert triage.as_facts() == {"triage.risk": None, "triage.need": None,
+                                 "triage.quadrant": None}
+
+
+def test_risk_unknown_only_while_unknown_facts_could_reach_the_minimum() -> None:
+    one_known = {**KNOWN_HISTORY, "person.age": 22}
+    del one_known["history.pending_charge"]
+    assert assess_triage({}, one_known).risk is None  # 1 held + 1 unknown could make 2
+    one_known["person.age"] = 40
+    assert assess_triage({}, one_known).risk == "low"  # 0 held + 1 unknown < 2
+    assert assess_triage({}, {"person.age": 22, "history.pending_charge": True}).risk == "high"
 
 
 # ==================================================================================================
@@ -261,13 +283,13 @@ def test_psa_nca_scaled_edge() -> None:
     ],
 )
 def test_each_prognostic_indicator_edge(facts: dict[str, Any], count: int) -> None:
-    triage = assess_triage({}, facts)
+    triage = assess_triage({}, {**KNOWN_HISTORY, **facts})
     risk_reason = next(r for r in triage.reasons if r.startswith("risk"))
     assert risk_reason.startswith(f"risk low: {count} prognostic indicator")
     # with one more known indicator, two make risk high
-    both = assess_triage({}, {**facts, "history.pending_charge": True}
+    both = assess_triage({}, {**KNOWN_HISTORY, **facts, "history.pending_charge": True}
                          if "history.pending_charge" not in facts
-                         else {**facts, "person.age": 19})
+                         else {**KNOWN_HISTORY, **facts, "person.age": 19})
     assert both.risk == ("high" if count == 1 else "low")
 
 
@@ -283,12 +305,12 @@ def test_risk_indicator_config() -> None:
         "indicators": ["young_age", "prior_diversion_failures"], "prognostic_indicators_min": 1,
         "young_age_below": 21}})
     assert assess_triage({}, {"person.age": 20}, config).risk == "high"
-    assert assess_triage({}, {"person.age": 21, "history.pending_charge": True},
-                         config).risk == "low"
+    assert assess_triage({}, {"person.age": 21, "history.pending_charge": True,
+                              "history.prior_diversion_failures": 0}, config).risk == "low"
     off = TriageConfig.from_mapping({"risk_high": {"prognostic_indicators_min": None}})
     triage = assess_triage({}, {"person.age": 19, "history.pending_charge": True}, off)
-    assert triage.risk == "low"
-    assert "risk low: no PSA result and prognostic indicators switched off" in triage.reasons
+    assert triage.risk is None  # nothing left to show risk
+    assert "risk unknown: no PSA result and prognostic indicators switched off" in triage.reasons
 
 
 def test_psa_fta_and_violence_flag_optional() -> None:
@@ -308,7 +330,7 @@ def test_psa_fta_and_violence_flag_optional() -> None:
 
 
 def test_given_need_and_risk_override() -> None:
-    triage = assess_triage({"dast10": _dast(8)}, {"person.age": 40}, need="low", risk="high")
+    triage = assess_triage({"dast10": _dast(8)}, KNOWN_HISTORY, need="low", risk="high")
     assert (triage.risk, triage.need, triage.quadrant) == ("high", "low", "HR/LN")
     assert triage.reasons[:2] == [
         "need low: given (the screening and facts alone would give high)",
@@ -339,14 +361,14 @@ def test_given_level_must_be_allowed() -> None:
         ({"dast10": _dast(8)}, "moderate"), ({"dast10": _dast(9)}, "severe"),
         ({"assist": _assist("cannabis", False)}, "mild"),
         ({"assist": _assist("cannabis", True)}, "moderate"),
-        ({"assist": _assist("alcohol", True)}, "none"),
+        ({"assist": _assist("alcohol", True)}, None),
         ({"audit": _audit(15)}, "none"), ({"audit": _audit(16)}, "mild"),
         ({"audit": _audit(20)}, "moderate"),
         ({"dast10": _dast(4), "audit": _audit(20)}, "moderate"),
     ],
 )
 def test_disorder_mapped_conservatively(results: dict[str, ScreeningResult],
-                                        disorder: str) -> None:
+                                        disorder: str | None) -> None:
     assert assess_triage(results, {}).disorder == disorder
 
 
@@ -399,7 +421,7 @@ def test_config_overrides_change_the_triage() -> None:
     assert triage.need == "high"
     assert "need high: DAST-10 score 3 >= 3" in triage.reasons
     off = TriageConfig.from_mapping({"need_high": {"dast10_score_min": None}})
-    assert assess_triage({"dast10": _dast(10)}, {}, off).need == "low"
+    assert assess_triage({"dast10": _dast(10)}, {}, off).need is None  # no criterion left
 
 
 @pytest.mark.parametrize(

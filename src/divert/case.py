@@ -39,6 +39,7 @@ class _Part(BaseModel):
 
 class Person(_Part):
     age: float | None = Field(None, ge=0, le=120)
+    age_at_offence: float | None = Field(None, ge=0, le=120)
     sex: Sex | None = None
     in_treatment: bool | None = None
     acknowledges_drug_problem: bool | None = None
@@ -53,6 +54,10 @@ class Offence(_Part):
     aggravators: list[Aggravator] = []
     linked_to_drug_use: bool | None = None
     admitted: bool | None = None
+    leader_or_organiser: bool | None = None
+    death_or_serious_injury: bool | None = None
+    truthful_disclosure: bool | None = None
+    substantial_assistance_motion: bool | None = None
 
 
 class History(_Part):
@@ -66,6 +71,11 @@ class History(_Part):
     pending_charge: bool | None = None
     fta_past_2_years: int | None = Field(None, ge=0, le=1_000_000)
     fta_older: int | None = Field(None, ge=0, le=1_000_000)
+    criminal_history_points: int | None = Field(None, ge=0, le=1_000_000)
+    prior_3_point_offences: int | None = Field(None, ge=0, le=1_000_000)
+    prior_2_point_violent_offences: int | None = Field(None, ge=0, le=1_000_000)
+    prior_serious_drug_felonies: int | None = Field(None, ge=0, le=1_000_000)
+    longest_prior_prison_sentence_months: float | None = Field(None, ge=0, le=12_000)
 
 
 class Sentence(_Part):
@@ -105,6 +115,8 @@ class Case(_Part):
                 name = f"{part}.{key}"
                 if name in FIELDS:
                     out[name] = value
+        if out.get("person.age_at_offence") is None:
+            out["person.age_at_offence"] = self.person.age  # an age given alone: at the offence
         out["consent"] = self.consent
         return out
 

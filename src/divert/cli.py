@@ -110,8 +110,8 @@ def assess(
 def _print_advice(advice: Any) -> None:
     t = advice.triage
     out.print(f"[bold]{advice.jurisdiction}[/bold] on {advice.date.isoformat()}   triage: risk "
-              f"[bold]{t.risk}[/bold], need [bold]{t.need}[/bold] -> {t.quadrant}"
-              f" (disorder {t.disorder})")
+              f"[bold]{t.risk or 'unknown'}[/bold], need [bold]{t.need or 'unknown'}[/bold] -> "
+              f"{t.quadrant or 'quadrant unknown'} (disorder {t.disorder or 'unknown'})")
     for reason in t.reasons:
         out.print(f"  - {escape(reason)}")
     for s in advice.stages:

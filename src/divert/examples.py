@@ -68,7 +68,7 @@ def example_rows(pack: Policy, example: ExampleCase) -> list[ExampleRow]:
                                 f"got {s.recommended}")
         checked = exp is not None or bool(problems)
         rows.append(ExampleRow(pack.code, example.name, advice.date.isoformat(),
-                               advice.triage.quadrant, stage, s.recommended, s.eligible,
+                               advice.triage.quadrant or "unknown", stage, s.recommended, s.eligible,
                                (not problems) if checked else None, problems))
     return rows
 

@@ -17,7 +17,7 @@ from typing import Any
 from divert.case import Case
 from divert.catalogue import CATALOGUE, Measure
 from divert.errors import InputError
-from divert.policy import Policy, Rule
+from divert.policy import LegalBasis, Policy, Rule, basis_at
 from divert.rules import TraceStep, encode_batch, truth_value
 from divert.screening import ScreeningCutoffs, ScreeningResult, score_all
 from divert.triage import Triage, TriageConfig, assess_triage
@@ -131,6 +131,13 @@ def prepare(case: Case, policy: Policy) -> Prepared:
     return Prepared(facts, results, triage)
 
 
+def _basis_json(lb: LegalBasis) -> dict[str, Any]:
+    out = lb.model_dump(mode="json", by_alias=True, exclude={"in_force"})
+    if lb.in_force.start or lb.in_force.end:
+        out["in_force"] = lb.in_force.model_dump(mode="json", by_alias=True)
+    return out
+
+
 def _reasons(rule: Rule, when: list[TraceStep], unless: list[TraceStep]) -> list[str]:
     out = []
     for step in when:
@@ -163,12 +170,15 @@ def _show(value: Any) -> str:
     return str(value)
 
 
-def fit_key(measure: Measure, index: int, need: str, risk: str) -> tuple[int, int, int, int]:
+def fit_key(measure: Measure, index: int, need: str | None,
+            risk: str | None) -> tuple[int, int, int, int]:
     """Sort key of a candidate for the quadrant: distance to the target intensities, then ties.
 
     Target treatment is 3 for high need and 0 for low, target supervision 3 for high risk and 0
     for low (Marlowe's four tracks). Ties go to more treatment for high need and less for low,
-    so a higher need never yields a less treatment-intensive recommendation.
+    so a higher need never yields a less treatment-intensive recommendation. An unknown need or
+    risk is not assumed low: it ranks the least intensive measure first (the least restrictive
+    alternative), and `fits` does not exclude anything on its account.
     """
     t_target = 3 if need == "high" else 0
     s_target = 3 if risk == "high" else 0
@@ -178,19 +188,19 @@ def fit_key(measure: Measure, index: int, need: str, risk: str) -> tuple[int, in
     return (fit, t_tie, s_tie, -index)
 
 
-def fits(measure: Measure, need: str, risk: str) -> bool:
+def fits(measure: Measure, need: str | None, risk: str | None) -> bool:
     """Whether a measure suits the quadrant at all (risk-need-responsivity).
 
     Intensive treatment (intensity 2+) does not fit low need, and the most intensive supervision
     (3: treatment court, custody) does not fit low risk: low-risk, low-need people have most to
     lose from them (Marlowe 2012, NDCI Fact Sheet VII(2); domain-rules.md 2.2-2.3).
     """
-    if need == "low" and measure.treatment >= 2:
+    if need == "low" and measure.treatment >= 2:  # unknown need or risk excludes nothing
         return False
     return not (risk == "low" and measure.supervision >= 3)
 
 
-def recommend(measures: list[MeasureAdvice], need: str, risk: str,
+def recommend(measures: list[MeasureAdvice], need: str | None, risk: str | None,
               consent: bool | None, catalogue: Mapping[str, Measure] | None = None,
               ) -> tuple[str | None, str | None]:
     """The recommended measure and, if the best fit awaits consent, that measure's id
@@ -229,6 +239,22 @@ def decide_prepared(prepared: Prepared, policy: Policy, stage: str, day: date) -
         when = [c.trace(batch, params) for c in rule.when]
         unless = [c.trace(batch, params) for c in rule.unless]
         reasons = _reasons(rule, when, unless)
+        bases = rule.legal_basis_at(day)
+        barred = []
+        own_closed = any(st.holds is False for st in when) or any(st.holds for st in unless)
+        for bar in ([] if own_closed else policy.bars_in_force(day, rule.id)):
+            steps = [c.trace(batch, params) for c in bar.when]
+            lifts = [c.trace(batch, params) for c in bar.unless]
+            holds = truth_value(int(bar.evaluate(batch, params, 1)[0]))
+            if holds is False:
+                continue
+            barred.append((bar, steps, lifts))
+            verdict = "barred by" if holds else "perhaps barred by"
+            shown = [_describe(st) for st in steps if st.holds is not False]
+            shown += [f"not {_describe(st)}" for st in lifts if st.holds is not True]
+            reasons.append(f"{verdict} {bar.spec.label} [bar {bar.id}]"
+                           + (f": {'; '.join(shown)}" if shown else ""))
+            bases = [*bases, *basis_at(bar.spec.legal_basis, day)]
         superseded = None
         for other in rules:
             strength = int(policy.precedence_strength(other, truth[other.id], batch, 1)[0])
@@ -239,21 +265,30 @@ def decide_prepared(prepared: Prepared, policy: Policy, stage: str, day: date) -
                     state += " if the person consents"
                 reasons.append(f"superseded: {other.id} is {state} and takes precedence "
                                f"({'; '.join(other.citations)})")
-        missing = sorted({n for s in (*when, *unless) for n in s.missing()})
+        bar_steps = [st for _, steps, lifts in barred for st in (*steps, *lifts)]
+        missing = sorted({n for s in (*when, *unless, *bar_steps) for n in s.missing()})
         status = {2: "eligible", 0: "not_eligible", 1: "undetermined"}[code]
         if status == "undetermined" and missing:
             reasons.append("undetermined: needs " + ", ".join(missing))
         measures.append(MeasureAdvice(
             id=rule.id, label=rule.label, kind=rule.measure.kind, eligible=code == 2,
             status=status, consent_required=rule.spec.consent_required,
-            discretionary=rule.spec.discretionary, reasons=reasons, citations=rule.citations,
-            legal_basis=[lb.model_dump() for lb in rule.spec.legal_basis],
-            trace=[s.to_json() for s in (*when, *unless)], missing=missing,
+            discretionary=rule.spec.discretionary, reasons=reasons,
+            citations=[lb.citation for lb in bases],
+            legal_basis=[_basis_json(lb) for lb in bases],
+            trace=[s.to_json() for s in (*when, *unless, *bar_steps)], missing=missing,
             superseded_by=superseded if code == 0 else None))
     consent = prepared.facts.get("consent")
     recommended, pending = recommend(measures, prepared.triage.need, prepared.triage.risk,
                                      consent, policy.measures)
     notes = _notes(measures, recommended, pending, consent)
+    unknown = [w for w, v in (("need", prepared.triage.need), ("risk", prepared.triage.risk))
+               if v is None]
+    if unknown and any(m.eligible and m.kind == "alternative" for m in measures):
+        notes.append(f"{' and '.join(unknown).capitalize()} unknown (no screening or facts show "
+                     f"{'them' if len(unknown) > 1 else 'it'}): the least intensive eligible "
+                     "alternative is ranked first; screen (e.g. DAST-10, ASSIST, PSA) to fit "
+                     "the measure to the person.")
     unfit = [m.id for m in measures if m.eligible and m.kind == "alternative"
              and not fits(policy.measures[m.id], prepared.triage.need, prepared.triage.risk)]
     if unfit:
@@ -287,12 +322,17 @@ def _notes(measures: list[MeasureAdvice], recommended: str | None, pending: str 
 
 
 def decide(case: Case, policy: Policy, stage: str, day: date | None = None) -> StageAdvice:
-    """The advice at one stage for a case under `policy` on `day` (default: the offence date)."""
-    return decide_prepared(prepare(case, policy), policy, stage, decision_date(case, day))
+    """The advice at one stage for a case under `policy` on `day` (default: the law that applies
+    to the offence, see `applicable_date`)."""
+    when, why = applicable_date(case, policy, stage, day)
+    advice = decide_prepared(prepare(case, policy), policy, stage, when)
+    if why:
+        advice.notes.insert(0, why)
+    return advice
 
 
 def decision_date(case: Case, day: date | None) -> date:
-    """The date whose law applies: the one given, else the offence date."""
+    """The date given, else the offence date (before any lex mitior; see `applicable_date`)."""
     if day is not None:
         return day
     if case.offence.date is not None:
@@ -300,11 +340,56 @@ def decision_date(case: Case, day: date | None) -> date:
     raise InputError("date: the case has no offence.date; give --date YYYY-MM-DD")
 
 
+def applicable_date(case: Case, policy: Policy, stage: str, day: date | None = None,
+                    today: date | None = None) -> tuple[date, str | None]:
+    """The date whose law applies at `stage`, and why when it is not the offence date.
+
+    A date given is used as it is. Otherwise the law of the offence date applies, unless the
+    pack declares a later, more lenient law (`lex_mitior` in pack.yaml) in force by `today`
+    that reaches the case: one for pending cases reaches the police, prosecution and court
+    stages, one for final sentences also the post-sentence stage, each only where its `when`
+    conditions hold. The latest such law's date is then the decision date: the law a court
+    would apply today. A law whose reach is unknown (a fact missing) is named, not applied.
+    """
+    if day is not None:
+        return day, None
+    offence = decision_date(case, None)
+    today = today or date.today()
+    batch = encode_batch([prepare(case, policy).facts])
+    applies, perhaps = [], []
+    for law in policy.lex_mitior:
+        spec = law.spec
+        if not (offence < spec.start <= today):
+            continue
+        if stage == "post_sentence" and spec.applies_to != "final":
+            continue
+        code = law.reaches(batch, policy.params_at(spec.start))
+        (applies if code == 2 else perhaps if code == 1 else []).append(spec)
+    notes = [f"Lex mitior: {spec.law} (in force {spec.start.isoformat()}) may apply to this "
+             "offence; the case lacks the facts that decide it, so the law of the offence date "
+             "is applied." for spec in perhaps]
+    if not applies:
+        return offence, (" ".join(notes) or None)
+    law = max(applies, key=lambda x: x.start)
+    cited = "; ".join(lb.citation for lb in basis_at(law.legal_basis, law.start))
+    reach = "pending cases" if law.applies_to == "pending" else "pending cases and final sentences"
+    return law.start, (f"Lex mitior: the offence was committed on {offence.isoformat()}, but "
+                       f"{law.law} (in force {law.start.isoformat()}) applies to {reach} "
+                       f"({cited}); the law of {law.start.isoformat()} is applied.")
+
+
 def advise(case: Case, policy: Policy, stages: list[str] | None = None,
-           day: date | None = None) -> Advice:
-    """Advice for every requested stage (default all four, in order)."""
-    when = decision_date(case, day)
+           day: date | None = None, today: date | None = None) -> Advice:
+    """Advice for every requested stage (default all four, in order), each under the law that
+    applies to it (`applicable_date`)."""
     prepared = prepare(case, policy)
     chosen = stages or list(STAGES)
-    return Advice(policy.code, when, policy.hash, prepared.triage, prepared.screening,
-                  [decide_prepared(prepared, policy, s, when) for s in chosen])
+    out = []
+    for s in chosen:
+        when, why = applicable_date(case, policy, s, day, today)
+        advice = decide_prepared(prepared, policy, s, when)
+        if why:
+            advice.notes.insert(0, why)
+        out.append(advice)
+    main = next((a for a in out if a.stage != "post_sentence"), out[0])
+    return Advice(policy.code, main.date, policy.hash, prepared.triage, prepared.screening, out)

@@ -132,26 +132,28 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
 
-class LegalBasis(Strict):
-    """The law a rule encodes: citation, a short statement, optional link, provenance."""
-
-    citation: str = Field(min_length=1)
-    text: str = Field(min_length=1)
-    url: str | None = None
-    provenance: Provenance
-
-
-class ConditionSpec(Strict):
-    test: str = Field(min_length=1)
-    label: str | None = None
-
-
 class InForce(Strict):
     start: date | None = Field(None, alias="from")
     end: date | None = Field(None, alias="to")
 
     def covers(self, day: date) -> bool:
         return (self.start is None or self.start <= day) and (self.end is None or day < self.end)
+
+
+class LegalBasis(Strict):
+    """The law a rule encodes: citation, a short statement, optional link, provenance, and the
+    dates the cited text is law (absent: whenever the rule is in force)."""
+
+    citation: str = Field(min_length=1)
+    text: str = Field(min_length=1)
+    url: str | None = None
+    provenance: Provenance
+    in_force: InForce = InForce()
+
+
+class ConditionSpec(Strict):
+    test: str = Field(min_length=1)
+    label: str | None = None
 
 
 def _conditions(value: Any) -> Any:
@@ -223,8 +225,72 @@ class Source(Strict):
     note: str | None = None
 
 
+class BarSpec(Strict):
+    """A named, cited rule of pack.yaml that bars measures of any stage when it holds.
+
+    Bars carry law that cuts across measures: the age of criminal majority (adult sentences
+    barred for children), who may not be whipped, a seriousness test (alternatives to conviction
+    only for offences of a minor nature), a mandatory minimum (no probation). A bar holds when
+    all its `when` conditions hold and none of its `unless` conditions does.
+    """
+
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    label: str = Field(min_length=1)
+    in_force: InForce = InForce()
+    when: list[ConditionSpec] = []
+    unless: list[ConditionSpec] = []
+    measures: list[str] = Field(min_length=1)
+    legal_basis: list[LegalBasis] = Field(min_length=1)
+    notes: str | None = None
+
+    @field_validator("when", "unless", mode="before")
+    @classmethod
+    def _norm_conditions(cls, v: Any) -> Any:
+        return _conditions(v)
+
+    @field_validator("legal_basis", mode="before")
+    @classmethod
+    def _one_or_many(cls, v: Any) -> Any:
+        return [v] if isinstance(v, Mapping) else v
+
+    @field_validator("measures")
+    @classmethod
+    def _in_catalogue(cls, v: list[str]) -> list[str]:
+        for m in v:
+            if m not in CATALOGUE:
+                raise ValueError(f"{m!r} is not a catalogue measure; allowed: "
+                                 f"{', '.join(CATALOGUE)}")
+        return v
+
+
+class LexMitiorSpec(Strict):
+    """A later, more lenient law that applies to offences committed before it (lex mitior).
+
+    `applies_to: pending` reaches cases not yet finally judged (police, prosecution and court
+    stages); `final` reaches final sentences too (the post-sentence stage as well). `when`
+    limits the law to the cases it makes more lenient (e.g. offences involving cocaine base).
+    """
+
+    law: str = Field(min_length=1)
+    start: date = Field(alias="from")
+    applies_to: Literal["pending", "final"] = "pending"
+    when: list[ConditionSpec] = []
+    legal_basis: list[LegalBasis] = Field(min_length=1)
+    notes: str | None = None
+
+    @field_validator("when", mode="before")
+    @classmethod
+    def _norm_conditions(cls, v: Any) -> Any:
+        return _conditions(v)
+
+    @field_validator("legal_basis", mode="before")
+    @classmethod
+    def _one_or_many(cls, v: Any) -> Any:
+        return [v] if isinstance(v, Mapping) else v
+
+
 class PackMeta(Strict):
-    """pack.yaml: the jurisdiction and its cut-offs."""
+    """pack.yaml: the jurisdiction, its cut-offs, bars on measures and lex mitior laws."""
 
     code: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
     name: str
@@ -233,6 +299,8 @@ class PackMeta(Strict):
     triage: dict[str, Any] | None = None
     screening: dict[str, Any] | None = None
     sources: list[Source] = []
+    bars: list[BarSpec] = []
+    lex_mitior: list[LexMitiorSpec] = []
 
 
 class StageExpectation(Strict):
@@ -312,11 +380,65 @@ class Rule:
     def citations(self) -> list[str]:
         return [lb.citation for lb in self.spec.legal_basis]
 
+    def legal_basis_at(self, day: date) -> list[LegalBasis]:
+        """The legal bases that are law on `day` (all of them if none is dated for it)."""
+        return basis_at(self.spec.legal_basis, day)
+
     @property
     def provenance(self) -> Provenance:
         """`verified` only when every legal basis of the rule is verified."""
         ok = all(lb.provenance == "verified" for lb in self.spec.legal_basis)
         return "verified" if ok else "unverified"
+
+
+def basis_at(bases: Sequence[LegalBasis], day: date) -> list[LegalBasis]:
+    """Legal bases in force on `day`; if none is, all of them (a rule always cites its law)."""
+    chosen = [lb for lb in bases if lb.in_force.covers(day)]
+    return chosen or list(bases)
+
+
+@dataclass(frozen=True)
+class LexMitior:
+    """A compiled lex mitior law of pack.yaml: its spec and the conditions of its reach."""
+
+    spec: LexMitiorSpec
+    when: tuple[Condition, ...]
+
+    def reaches(self, batch: Mapping[str, np.ndarray], params: Mapping[str, Any]) -> int:
+        """Truth code (0/1/2) of the law reaching the one case in `batch`."""
+        result = 2
+        for cond in self.when:
+            result = min(result, int(cond.evaluate(batch, params, 1)[0]))
+        return result
+
+
+@dataclass(frozen=True)
+class Bar:
+    """A compiled bar of pack.yaml: its spec and conditions."""
+
+    spec: BarSpec
+    when: tuple[Condition, ...]
+    unless: tuple[Condition, ...]
+    where: str
+
+    @property
+    def id(self) -> str:
+        return self.spec.id
+
+    @property
+    def provenance(self) -> Provenance:
+        ok = all(lb.provenance == "verified" for lb in self.spec.legal_basis)
+        return "verified" if ok else "unverified"
+
+    def evaluate(self, batch: Mapping[str, np.ndarray], params: Mapping[str, Any],
+                 size: int) -> np.ndarray:
+        """Truth codes of the bar holding, for every element of the batch."""
+        result = np.full(size, 2, dtype=np.int8)
+        for cond in self.when:
+            result = np.minimum(result, cond.evaluate(batch, params, size))
+        for cond in self.unless:
+            result = np.minimum(result, 2 - cond.evaluate(batch, params, size))
+        return result.astype(np.int8)
 
 
 @dataclass
@@ -335,10 +457,17 @@ class Policy:
     overlays: list[str] = field(default_factory=list)
     measures: dict[str, Measure] = field(default_factory=lambda: dict(CATALOGUE))
     """The catalogue and the pack's own measures (measures.yaml), by id, in stage order."""
+    bars: list[Bar] = field(default_factory=list)
+    lex_mitior: list[LexMitior] = field(default_factory=list)
 
     def rules_in_force(self, stage: str, day: date) -> list[Rule]:
         """The version of each measure of `stage` that is in force on `day`, in file order."""
         return [r for r in self.rules.get(stage, []) if r.spec.in_force.covers(day)]
+
+    def bars_in_force(self, day: date, measure: str | None = None) -> list[Bar]:
+        """The pack's bars in force on `day` (only those naming `measure`, if given)."""
+        return [b for b in self.bars if b.spec.in_force.covers(day)
+                and (measure is None or measure in b.spec.measures)]
 
     def params_at(self, day: date) -> dict[str, Any]:
         """Every parameter's value on `day` (None where not yet in force)."""
@@ -351,7 +480,8 @@ class Policy:
         This is the one evaluation path: `decide()` calls it on a batch of one case and the
         simulation on everyone deciding in a month. Precedence is applied in file order; an
         alternative that needs consent takes precedence only for a person who consents (for one
-        whose consent is unknown, the measures it would supersede are undetermined).
+        whose consent is unknown, the measures it would supersede are undetermined). The pack's
+        bars apply before precedence (a barred measure is not open).
         """
         params = self.params_at(day)
         out: dict[str, np.ndarray] = {}
@@ -363,6 +493,12 @@ class Policy:
             for cond in rule.unless:
                 result = np.minimum(result, 2 - cond.evaluate(batch, params, size))
             out[rule.id] = result.astype(np.int8)
+        for bar in self.bars_in_force(day):
+            barred = [m for m in bar.spec.measures if m in out]
+            if barred:
+                holds = bar.evaluate(batch, params, size)
+                for m in barred:
+                    out[m] = np.minimum(out[m], 2 - holds).astype(np.int8)
         for rule in rules:
             strength = self.precedence_strength(rule, out[rule.id], batch, size)
             for other in rule.spec.precedence_over:
@@ -388,6 +524,10 @@ class Policy:
             c = counts.setdefault(stage, {"verified": 0, "unverified": 0})
             for r in rules:
                 c[r.provenance] += 1
+        if self.bars:
+            c = counts.setdefault("bars", {"verified": 0, "unverified": 0})
+            for b in self.bars:
+                c[b.provenance] += 1
         c = counts.setdefault("parameters", {"verified": 0, "unverified": 0})
         for p in self.parameters.values():
             c[p.spec.provenance] += 1
@@ -481,6 +621,27 @@ def _compile_stage(stage: str, data: Any, spec: StageFile, params: dict[str, Par
                           measure))
     _check_precedence_cycles(rules, path)
     return rules
+
+
+def _compile_bars(meta: PackMeta, data: Any, params: dict[str, ParamSpec],
+                  path: Path) -> list[Bar]:
+    bars: list[Bar] = []
+    for i, b in enumerate(meta.bars):
+        where_b = f"{path}:{line_of(data, ('bars', i))}"
+        for earlier in bars:
+            if earlier.id == b.id and _overlap(earlier.spec.in_force, b.in_force):
+                raise PackError(f"bars[{i}]: {b.id} is already defined for an overlapping "
+                                f"in_force window (at {earlier.where}); give each version "
+                                "non-overlapping from/to dates", where=where_b)
+        compiled: dict[str, list[Condition]] = {"when": [], "unless": []}
+        for part in ("when", "unless"):
+            for j, cond in enumerate(getattr(b, part)):
+                line = line_of(data, ("bars", i, part, j))
+                compiled[part].append(compile_condition(
+                    cond.test, params, where=f"{path}:{line}: bars[{i}].{part}[{j}]",
+                    label=cond.label))
+        bars.append(Bar(b, tuple(compiled["when"]), tuple(compiled["unless"]), where_b))
+    return bars
 
 
 def _overlap(a: InForce, b: InForce) -> bool:
@@ -632,8 +793,15 @@ def load_pack(path: Path | str, overlays: Sequence[Overlay] = ()) -> Policy:
     digest = pack_hash(path)
     if overlays:
         digest = hashlib.sha256((digest + "".join(o.hash for o in overlays)).encode()).hexdigest()
+    bars = _compile_bars(meta, meta_data, specs, meta_file)
+    mitior = [LexMitior(law, tuple(
+        compile_condition(c.test, specs, label=c.label,
+                          where=f"{meta_file}:{line_of(meta_data, ('lex_mitior', i, 'when', j))}: "
+                                f"lex_mitior[{i}].when[{j}]")
+        for j, c in enumerate(law.when))) for i, law in enumerate(meta.lex_mitior)]
     policy = Policy(meta.code, path, meta, params, rules, examples, lines, digest,
-                    practice=practice, overlays=[o.name for o in overlays], measures=measures)
+                    practice=practice, overlays=[o.name for o in overlays], measures=measures,
+                    bars=bars, lex_mitior=mitior)
     _check_example_measures(policy, data, case_file)
     return policy
 
@@ -703,6 +871,6 @@ def iter_packs(root: Path | None = None) -> Iterator[Policy]:
 
 
 __all__ = [
-    "Policy", "Rule", "Parameter", "load", "load_pack", "iter_packs", "pack_dirs", "read_yaml",
-    "truth_value",
+    "Policy", "Rule", "Bar", "basis_at", "Parameter", "load", "load_pack", "iter_packs",
+    "pack_dirs", "read_yaml", "truth_value",
 ]

@@ -108,6 +108,8 @@ class FieldRef(Node):
             arr = ctx.batch[self.field.name]
         except KeyError:
             arr = missing_array(self.field, ctx.size)
+        if self.field.fallback is not None and self.field.fallback in ctx.batch:
+            arr = np.where(np.isnan(arr), ctx.batch[self.field.fallback], arr)
         if ctx.record is not None:
             ctx.record[self.field.name] = decode_value(self.field, arr[0])
         return arr

@@ -14,20 +14,22 @@ CRAFFT, CAGE-AID and UNCOPE are screeners: a positive result calls for assessmen
 itself show high need, so by default they do not count (a pack may set `*_score_min`).
 
 Risk is high when the PSA NCA scaled score is >= 4 [U threshold, §6.2], or when at least 2 of the
-prognostic indicators in `INDICATORS` hold. A fact that is missing is unknown and is not counted.
+prognostic indicators in `INDICATORS` hold. A fact that is missing is unknown: risk is unknown
+(None) when the unknown indicators could still reach the minimum, and need is unknown when no
+screening result or stated fact bears on it. Nothing unknown is assumed low.
 
 Disorder is the DSM-5 severity when a DSM-5 count is given; else a stated `screening.disorder`;
 else mapped conservatively (never above what the screen can show) from:
   DAST-10 moderate (3-5) -> mild, substantial (6-8) -> moderate, severe (9-10) -> severe;
   ASSIST drug SSI moderate (4-26) -> mild, high (27+) -> moderate;
   AUDIT zone by score III (harmful) -> mild, IV (dependence likely) -> moderate;
-taking the highest; "none" when nothing indicates a disorder.
+taking the highest; "none" when the screens given show none, unknown (None) when none was given.
 """
 
 from __future__ import annotations
 
 import operator
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -123,12 +125,15 @@ class TriageConfig(_Model):
 
 @dataclass(frozen=True)
 class Triage:
-    """Risk, need, their quadrant, the disorder level, injecting, and why."""
+    """Risk, need, their quadrant, the disorder level, injecting, and why.
 
-    risk: str
-    need: str
-    quadrant: str
-    disorder: str
+    Each is None (unknown) when nothing given shows it: triage never assumes a fact.
+    """
+
+    risk: str | None
+    need: str | None
+    quadrant: str | None
+    disorder: str | None
     injecting: bool | None
     reasons: list[str] = field(default_factory=list)
 
@@ -141,15 +146,18 @@ class Triage:
     def as_facts(self) -> dict[str, Any]:
         """The vocabulary facts this triage sets (`triage.*`, `screening.disorder/injecting`)."""
         facts: dict[str, Any] = {"triage.risk": self.risk, "triage.need": self.need,
-                                 "triage.quadrant": self.quadrant,
-                                 "screening.disorder": self.disorder}
+                                 "triage.quadrant": self.quadrant}
+        if self.disorder is not None:
+            facts["screening.disorder"] = self.disorder
         if self.injecting is not None:
             facts["screening.injecting"] = self.injecting
         return facts
 
 
-def quadrant(risk: str, need: str) -> str:
-    """"HR/HN", "LR/HN", "HR/LN" or "LR/LN"."""
+def quadrant(risk: str | None, need: str | None) -> str | None:
+    """"HR/HN", "LR/HN", "HR/LN" or "LR/LN"; None when risk or need is unknown."""
+    if risk is None or need is None:
+        return None
     return f"{'HR' if risk == 'high' else 'LR'}/{'HN' if need == 'high' else 'LN'}"
 
 
@@ -263,9 +271,10 @@ def _indicators(
 
 def _risk_checks(
     results: Mapping[str, ScreeningResult], facts: Mapping[str, Any], cut: RiskCutoffs
-) -> list[tuple[bool, str]]:
-    """Each risk criterion that could be checked: (met, description)."""
-    checks: list[tuple[bool, str]] = []
+) -> list[tuple[bool | None, str]]:
+    """Each risk criterion that could be checked: (met, description); met is None when unknown
+    facts could still make the prognostic indicators reach their minimum."""
+    checks: list[tuple[bool | None, str]] = []
     psa = results.get("psa")
     if psa is not None and psa.nca is not None and psa.fta is not None:
         for label, scale, minimum in (("NCA", psa.nca, cut.psa_nca_scaled_min),
@@ -280,9 +289,11 @@ def _risk_checks(
     if cut.prognostic_indicators_min is not None:
         held, unknown = _indicators(facts, cut)
         n, minimum = len(held), cut.prognostic_indicators_min
-        met = n >= minimum
-        text = (f"{n} prognostic indicator{'' if n == 1 else 's'} {'>=' if met else '<'} "
-                f"{minimum}")
+        met: bool | None = n >= minimum
+        if not met and n + len(unknown) >= minimum:
+            met = None
+        sign = {True: ">=", False: "<", None: "< (perhaps >=)"}[met]
+        text = f"{n} prognostic indicator{'' if n == 1 else 's'} {sign} {minimum}"
         if held:
             text += f" ({'; '.join(held)})"
         if unknown:
@@ -294,7 +305,7 @@ def _risk_checks(
 # --- disorder -------------------------------------------------------------------------------------
 
 
-def _mapped_disorder(results: Mapping[str, ScreeningResult]) -> tuple[str, str]:
+def _mapped_disorder(results: Mapping[str, ScreeningResult]) -> tuple[str | None, str]:
     """The conservative disorder level shown by DAST-10, ASSIST and AUDIT, and why."""
     found: list[tuple[str, str]] = []
     dast = results.get("dast10")
@@ -314,7 +325,7 @@ def _mapped_disorder(results: Mapping[str, ScreeningResult]) -> tuple[str, str]:
         level = {3: "mild", 4: "moderate"}.get(audit.zone_by_score, "none")
         found.append((level, f"AUDIT score {audit.score} (zone {audit.zone_by_score} by score)"))
     if not found:
-        return "none", "disorder none: no DSM-5, DAST-10, ASSIST or AUDIT result"
+        return None, "disorder unknown: no DSM-5, DAST-10, ASSIST or AUDIT result"
     level, why = max(found, key=lambda f: _DISORDER_RANK[f[0]])
     if level == "none":
         return "none", "disorder none: " + "; ".join(w for _, w in found)
@@ -362,14 +373,21 @@ def assess_triage(
         injecting, source = _flag(facts, "screening.injecting"), "screening.injecting"
 
     need_checks = _need_checks(results, (injecting, source), stated, config.need_high)
-    computed_need = "high" if any(met for met, _ in need_checks) else "low"
+    computed_need: str | None = ("high" if any(met for met, _ in need_checks)
+                                 else "low" if need_checks else None)
     nothing = ("no screening result given" if not results else
                "no need cut-off applies to the results given ("
                + ", ".join(_LABELS[k] for k in results) + ")")
     reasons += _level_reasons("need", need, computed_need, need_checks, nothing)
 
     risk_checks = _risk_checks(results, facts, config.risk_high)
-    computed_risk = "high" if any(met for met, _ in risk_checks) else "low"
+    # a PSA result scores the same history (priors, failures to appear, pending charge), so with
+    # one the unknown indicators do not leave risk unknown; without one they may
+    psa_checked = any(text.startswith("PSA ") for _, text in risk_checks)
+    computed_risk: str | None = (
+        "high" if any(met for met, _ in risk_checks)
+        else "low" if risk_checks and (psa_checked or all(met is False for met, _ in risk_checks))
+        else None)
     reasons += _level_reasons("risk", risk, computed_risk, risk_checks,
                               "no PSA result and prognostic indicators switched off")
 
@@ -391,18 +409,21 @@ def assess_triage(
 
 
 def _level_reasons(
-    what: str, given: str | None, computed: str, checks: list[tuple[bool, str]], nothing: str
+    what: str, given: str | None, computed: str | None,
+    checks: Sequence[tuple[bool | None, str]], nothing: str,
 ) -> list[str]:
-    """Reasons for one level: the criteria met when high, every criterion checked when low."""
+    """Reasons for one level: the criteria met when high, every criterion checked otherwise."""
     if given is not None:
         if given == computed:
             return [f"{what} {given}: given"]
-        return [f"{what} {given}: given (the screening and facts alone would give {computed})"]
+        return [f"{what} {given}: given (the screening and facts alone would give "
+                f"{computed or 'unknown'})"]
     if computed == "high":
         return [f"{what} high: {text}" for met, text in checks if met]
+    level = computed or "unknown"
     if not checks:
-        return [f"{what} low: {nothing}"]
-    return [f"{what} low: {text}" for _, text in checks]
+        return [f"{what} {level}: {nothing}"]
+    return [f"{what} {level}: {text}" for _, text in checks]
 
 
 # --- the triage of many people at once ------------------------------------------------------------

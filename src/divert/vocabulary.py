@@ -18,6 +18,8 @@ OFFENCE_TYPES = (
 SUBSTANCES = (
     "heroin", "morphine", "opium", "methadone", "cocaine", "crack", "amphetamine",
     "methamphetamine", "mdma", "cannabis_herb", "cannabis_resin", "lsd", "other",
+    # appended after "other" so that the integer codes of the earlier values do not change
+    "fentanyl", "fentanyl_analogue",
 )
 AGGRAVATORS = (
     "organised_group", "violence", "weapons", "minors", "near_school_or_prison", "public_office",
@@ -41,6 +43,7 @@ class Field:
     unit: str | None = None
     minimum: float | None = None
     maximum: float | None = None
+    fallback: str | None = None  # a number field whose value stands in where this one is missing
 
     def code(self, value: str) -> int:
         """Integer code of a category or set member (its index in `values`)."""
@@ -50,6 +53,10 @@ class Field:
 _FIELDS = [
     Field("person.age", "number", "age in years on the decision date", unit="years",
           minimum=0, maximum=120),
+    Field("person.age_at_offence", "number",
+          "age in years on the date of the offence (youth justice turns on it); when a case "
+          "gives only person.age, that age is taken as the age at the offence", unit="years",
+          minimum=0, maximum=120, fallback="person.age"),
     Field("person.sex", "category", "sex", SEXES),
     Field("person.in_treatment", "bool",
           "currently registered in drug treatment (e.g. holds a treatment card)"),
@@ -65,6 +72,14 @@ _FIELDS = [
     Field("offence.linked_to_drug_use", "bool",
           "the offence is rooted in the person's drug use (e.g. acquisitive crime to fund use)"),
     Field("offence.admitted", "bool", "the person admits the offence"),
+    Field("offence.leader_or_organiser", "bool",
+          "the person organised, led, managed or supervised others in the offence"),
+    Field("offence.death_or_serious_injury", "bool",
+          "the offence resulted in death or serious bodily injury to any person"),
+    Field("offence.truthful_disclosure", "bool",
+          "by sentencing the person truthfully gave the prosecution all they know of the offence"),
+    Field("offence.substantial_assistance_motion", "bool",
+          "the prosecution moved for a sentence below a minimum for substantial assistance"),
     Field("history.prior_convictions", "number", "prior convictions of any kind", minimum=0),
     Field("history.prior_drug_convictions", "number", "prior drug convictions", minimum=0),
     Field("history.prior_violent_convictions", "number", "prior violent convictions", minimum=0),
@@ -78,6 +93,17 @@ _FIELDS = [
     Field("history.pending_charge", "bool", "a charge was pending at the time of the offence"),
     Field("history.fta_past_2_years", "number", "failures to appear in the past 2 years",
           minimum=0),
+    Field("history.criminal_history_points", "number",
+          "criminal history points (U.S. Sentencing Guidelines ch. 4)", minimum=0),
+    Field("history.prior_3_point_offences", "number",
+          "prior offences scoring 3 criminal history points (sentences over 13 months)", minimum=0),
+    Field("history.prior_2_point_violent_offences", "number",
+          "prior violent offences scoring 2 criminal history points", minimum=0),
+    Field("history.prior_serious_drug_felonies", "number",
+          "prior final convictions for a serious drug felony (21 U.S.C. 802(57))", minimum=0),
+    Field("history.longest_prior_prison_sentence_months", "number",
+          "the longest prison sentence imposed on the person before, months (0: none)",
+          unit="months", minimum=0),
     Field("history.fta_older", "number", "failures to appear more than 2 years ago", minimum=0),
     Field("sentence.months", "number", "custodial sentence imposed, months", unit="months",
           minimum=0),

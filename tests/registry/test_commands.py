@@ -94,7 +94,9 @@ def test_case_screening_advice_and_decision(cli: Cli, tmp_path: Path) -> None:
     code = cli("participant", "add", "--name", "C")[1].strip()
     case = tmp_path / "case.yaml"
     case.write_text("person: {age: 30}\noffence: {type: possession, substance: heroin, quantity_g: 1,"
-                    " date: 2024-03-01}\nhistory: {prior_drug_convictions: 0}\nconsent: true\n")
+                    " date: 2024-03-01}\nhistory: {prior_drug_convictions: 0, prior_convictions: 0,"
+                    " prior_incarcerations: 0, prior_diversion_failures: 0, pending_charge: false,"
+                    " fta_past_2_years: 0}\nconsent: true\n")  # risk known: no fact is assumed
     cli("case", code, "--case", str(case))
     resp = tmp_path / "dast.yaml"
     resp.write_text("answers: [yes, yes, no, yes, yes, yes, no, no, no, no]\n")

@@ -291,10 +291,10 @@ class VocabularyOut(BaseModel):
 
 
 class TriageOut(BaseModel):
-    risk: str
-    need: str
-    quadrant: str
-    disorder: str
+    risk: str | None  # None: unknown (triage never assumes a fact)
+    need: str | None
+    quadrant: str | None
+    disorder: str | None
     injecting: bool | None
     reasons: list[str]
 
