@@ -43,8 +43,9 @@ class PracticeValue:
 def resolve(policy: Policy, day: date) -> dict[str, PracticeValue]:
     """Every practice parameter's value on `day`: the pack's where it has one, else the default.
 
-    Before a pack value's first date its earliest value holds. A table keyed by measure takes its defaults from the measures' effects (the pack's own
-    measures included) and the pack's entries over them.
+    Before a pack value's first date its earliest value holds. A table keyed by measure takes its
+    defaults from the measures' effects (the pack's own measures included) and the pack's
+    entries over them.
     """
     out: dict[str, PracticeValue] = {}
     for name, d in DEFAULTS.items():
