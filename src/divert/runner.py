@@ -248,9 +248,20 @@ def stamp(scenarios: list[str], policies: dict[str, Policy], *, persons: int, mo
         "divert": __version__, "seed": seed, "persons": persons, "months": months,
         "start": start.strftime("%Y-%m"), "replications": replications, "engine": engine,
         "uncertainty": uncertainty,
-        "scenarios": {s: {"pack": p.code, "pack_hash": p.hash, "overlays": p.overlays}
+        "scenarios": {s: {"pack": p.code, "pack_hash": p.hash, "overlays": p.overlays,
+                          "burn_in_months": _burn_in(p, start)}
                       for s, p in policies.items()},
+        "burn_in": "automatic: 3 x the longest mean stay in the stocks, 36-120 months, under the "
+                   "law in force before the start (simulation.warm_up_months)",
     }
+
+
+def _burn_in(policy: Policy, start: date) -> int:
+    """The burn-in the simulation chooses for `policy` at central practice values."""
+    from divert.practice import draw, resolve
+    from divert.simulation import warm_up_months
+
+    return warm_up_months(draw(resolve(policy, start), None))
 
 
 def run_comparison(scenarios: list[str], *, persons: int, months: int, start: date,

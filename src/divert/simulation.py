@@ -8,6 +8,7 @@ sample units, with the scale factor to the real population, and cohort outcomes 
 
 from __future__ import annotations
 
+import hashlib
 import math
 from dataclasses import dataclass, field
 from datetime import date
@@ -139,18 +140,27 @@ def run(policy: Policy, persons: int, months: int, start: date, seed: int, repli
     (the same numbers in every scenario whose changes start at or after `start`). Without a
     burn-in (`warm_up=0`) entrants come at `entrants_per_year` of the starting population.
     """
-    resolved = resolve(policy, start)
     samples = (uncertainty_samples(np.random.default_rng([seed, replication, 7]))
                if uncertainty else None)
-    values = draw(resolved, samples)
+    values = draw(resolve(policy, start), samples)
     burn = warm_up_months(values) if warm_up is None else max(0, int(warm_up))
-    scale = float(values["population_size"]) / persons
-    slots_rng = np.random.default_rng([seed, replication, 1])
+    # the burn-in runs under the law and practice in force just before the start (unchanged law),
+    # so it is the same in every scenario whose changes take effect at or after the start
+    before = add_months(start, -1)
+    if burn:
+        values = draw(resolve(policy, before), samples)
+    report_values = draw(resolve(policy, start), samples)
+    scale = float(report_values["population_size"]) / persons
     balanced = burn > 0
-    if balanced:
-        block = max(256, persons // 50)
-        pop = synthesise(persons, 0, values, slots_rng, entrant_slots=block)
-        next_slot = persons
+    next_slot = persons
+    cache_key = (_burn_key(policy, before, persons, seed, replication, burn, engine, uncertainty)
+                 if burn else "")
+    hit = bool(cache_key) and cache_key in _BURN_CACHE
+    slots_rng = np.random.default_rng([seed, replication, 1])
+    if hit:
+        pop = _BURN_CACHE[cache_key][0].copy()
+    elif balanced:
+        pop = synthesise(persons, 0, values, slots_rng, entrant_slots=max(256, persons // 50))
     else:
         pop = synthesise(persons, months, values, slots_rng)
     key = stream_key(seed, replication, 3)
@@ -167,12 +177,18 @@ def run(policy: Policy, persons: int, months: int, start: date, seed: int, repli
     per_month = 0.0
     carry = 0.0
     blocks = 0
-    for t in range(total):
+    first_month = 0
+    if hit:
+        _, cached_series, next_slot, blocks = _BURN_CACHE[cache_key]
+        series_all[:burn] = cached_series
+        first_month = burn
+    for t in range(first_month, total):
         month = t + 1
-        # the burn-in runs under the law and practice of the start (unchanged law); from the start
-        # they follow the date (e.g. a country's arrest rate before and after a reform)
-        day = add_months(start, max(t - burn, 0))
-        now = resolve(policy, day)
+        if cache_key and t == burn and first_month == 0:
+            _BURN_CACHE.clear()  # one burn-in held: the replication's other scenarios branch
+            _BURN_CACHE[cache_key] = (pop.copy(), series_all[:burn].copy(), next_slot, blocks)
+        day = before if t < burn else add_months(start, t - burn)
+        now = resolve(policy, day)  # from the start, law and practice follow the date
         if now != resolved:
             resolved = now
             values = draw(resolved, samples)
@@ -236,7 +252,29 @@ def run(policy: Policy, persons: int, months: int, start: date, seed: int, repli
     return RunResult(scenario, replication, persons, months, start, scale,
                      series_all[burn:].copy(),
                      cohort_table(pop, total, len(effects.pathways), burn), final_state(pop),
-                     start_values, effects.pathways, burn, start_alive)
+                     report_values, effects.pathways, burn, start_alive)
+
+
+_BURN_CACHE: dict[str, tuple[Any, np.ndarray, int, int]] = {}
+"""The last burn-in simulated in this process (population, series, slot pointers), by the digest
+of everything it depends on: a scenario of the same replication branches from it."""
+
+
+def _burn_key(policy: Policy, day: date, persons: int, seed: int, replication: int, burn: int,
+              engine: str, uncertainty: bool) -> str:
+    """Digest of what a burn-in depends on: the law, parameters, effects and practice in force on
+    `day`, the sizes and the seeds."""
+    from divert.vocabulary import STAGES
+
+    parts = [policy.meta.model_dump_json(), repr(sorted(policy.params_at(day).items())),
+             *(r.stage + r.spec.model_dump_json() for st in STAGES
+               for r in policy.rules_in_force(st, day)),
+             *(m.id + (m.effect.model_dump_json() if m.effect else "")
+               for m in policy.measures.values()),
+             *(f"{k}={pv.value!r}|{pv.uncertainty!r}" for k, pv in sorted(
+                 resolve(policy, day).items())),
+             repr((persons, seed, replication, burn, engine, uncertainty))]
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()
 
 
 def _start_report(pop: Any) -> None:
