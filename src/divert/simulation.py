@@ -159,8 +159,9 @@ def run(policy: Policy, persons: int, months: int, start: date, seed: int, repli
     slots_rng = np.random.default_rng([seed, replication, 1])
     if hit:
         pop = _BURN_CACHE[cache_key][0].copy()
-    elif balanced:
-        pop = synthesise(persons, 0, values, slots_rng, entrant_slots=max(256, persons // 50))
+    elif balanced:  # slots for about 0.4% of the people entering a month; more are added
+        pop = synthesise(persons, 0, values, slots_rng,
+                         entrant_slots=max(256, int(persons * 0.004 * (burn + months))))
     else:
         pop = synthesise(persons, months, values, slots_rng)
     key = stream_key(seed, replication, 3)
@@ -212,7 +213,7 @@ def run(policy: Policy, persons: int, months: int, start: date, seed: int, repli
             while next_slot + want > pop.size:
                 blocks += 1
                 more = synthesise(0, 0, start_values, np.random.default_rng(
-                    [seed, replication, 1, blocks]), entrant_slots=max(256, persons // 50))
+                    [seed, replication, 1, blocks]), entrant_slots=max(256, pop.size // 4))
                 pop = extend(pop, more)
             next_slot = schedule(pop, month, want, next_slot)
         counters = series_all[t]
