@@ -76,7 +76,7 @@ def test_verify_intact(busy: tuple[Cli, str]) -> None:
      "rearrests row 1: not in the audit log (inserted"),
     (["DELETE FROM drug_tests WHERE id = 3"], "drug_tests row 3: deleted behind"),
     (["UPDATE audit_log SET actor = 'someone else' WHERE seq = 4"],
-     "audit record 4: its content does not match its hash"),
+     "audit record 4: its content does not match its keyed hash"),
     (["DELETE FROM audit_log WHERE seq = 5"], "audit record 5: missing"),
     (["DELETE FROM audit_log WHERE seq = (SELECT MAX(seq) FROM audit_log)"],
      "records were cut from the end"),
@@ -92,14 +92,14 @@ def test_verify_names_the_first_broken_record(busy: tuple[Cli, str], tamper: lis
 
 
 def test_verify_catches_a_rewritten_record_with_a_recomputed_hash(busy: tuple[Cli, str]) -> None:
-    """Editing a record and fixing its own hash still breaks the link of the next one."""
+    """Editing a record and fixing its own hash without the chain key is found at that record."""
     cli, _ = busy
     rec = _records(cli.url)[2]
     rec["actor"] = "forger"
-    new_hash = audit.link(rec["prev_hash"], rec)
+    new_hash = audit.link(b"k" * 32, rec["prev_hash"], rec)
     _sql(cli.url, f"UPDATE audit_log SET actor = 'forger', hash = '{new_hash}' WHERE seq = 3")
     code, _, err = cli("verify", ok=False)
-    assert code == 1 and "audit record 4: does not link to record 3" in err
+    assert code == 1 and "audit record 3: its content does not match its keyed hash" in err
 
 
 def test_image_is_the_same_read_back_on_every_backend(busy: tuple[Cli, str]) -> None:

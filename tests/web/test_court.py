@@ -61,7 +61,7 @@ def _audit(url: str, action: str = "view") -> list[dict[str, Any]]:
 def _intact(url: str) -> bool:
     reg = Registry(url)
     with reg.read() as conn:
-        report = verify(conn)
+        report = verify(conn, reg.chain_key(conn))
     reg.dispose()
     return report.intact
 

@@ -140,8 +140,8 @@ def _keep_for_retry(payload: dict[str, Any], folder: Path) -> Path | None:
     return path
 
 
-def _read(db: str | None, fn: Callable[[Any], R]) -> R:
-    reg = _registry(db)
+def _read(db: str | None, fn: Callable[[Any], R], reg: Registry | None = None) -> R:
+    reg = reg or _registry(db)
     try:
         with reg.read() as conn:
             return fn(conn)
@@ -172,8 +172,7 @@ def init(
     """Create the registry (or upgrade its schema), the key file if none exists, and the default
     programme."""
     from divert.registry import crypto
-    from divert.registry.models import RegistryMeta
-    from divert.registry.store import init_registry
+    from divert.registry.store import init_registry, setup_keys
 
     rules_data = _read_json(rules, "--rules") if rules else {}
     reg = _registry(db)
@@ -190,15 +189,7 @@ def init(
                                      f"{exc.strerror}") from None
                 created_key = path
         key, source = crypto.load_key()
-        check = crypto.key_check(key)
-        meta = RegistryMeta.__table__
-        with reg.engine.begin() as conn:
-            stored = reg.meta(conn).get("key_check")
-            if stored is None:
-                conn.execute(meta.insert().values(key="key_check", value=check))
-            elif stored != check:
-                raise crypto.KeyProblem(f"{source}: not this registry's key (it was initialised "
-                                        "with another one)")
+        chained = setup_keys(reg, key, source, actor)
         with reg.write(actor, "registry init") as tx:
             if tx.conn.execute(select(service.T["programmes"].c.id)).first() is None:
                 _, warnings = service.add_programme(tx, inputs.validate(inputs.ProgrammeIn, {
@@ -209,12 +200,13 @@ def init(
         reg.dispose()
     state = ("created" if before is None else "up to date" if before == after
              else f"upgraded from {before}")
-    _say(f"registry at {shown(reg.url)}: schema {after} ({state})")
+    _say(f"registry at {shown(reg.url)}: schema {after} ({state}), audit chain: {chained}")
     if created_key:
         _say(f"created the encryption key file {created_key} (readable by you only): back it up "
              "safely; without it names and contacts cannot be read")
     else:
         _say(f"encryption key: {source}")
+    _say(f"audit head {reg.last_head or reg.head()}: keep it elsewhere for `verify --expect-head`")
 
 
 @app.command("import")
@@ -263,22 +255,42 @@ def export(
 
 
 @app.command()
-def verify(db: Db = None, as_json: AsJson = False) -> None:
-    """Check the audit chain and every row against it; exit 1 naming the first broken record."""
+def verify(db: Db = None, as_json: AsJson = False,
+           expect_head: Annotated[str | None, typer.Option(
+               "--expect-head", metavar="SEQ:HASH|FILE",
+               help="a head kept elsewhere (`divert registry head`, or the last line of the "
+                    "DIVERT_AUDIT_HEAD_LOG file): records cut from the end are found")] = None,
+           ) -> None:
+    """Check the keyed audit chain and every row against it; exit 1 naming the first broken
+    record."""
+    from divert.registry.audit import parse_head
     from divert.registry.audit import verify as run_verify
 
-    report = _read(db, run_verify)
+    expect = parse_head(expect_head) if expect_head is not None else None
+    reg = _registry(db)
+    report = _read(db, lambda conn: run_verify(conn, reg.chain_key(conn), expect=expect), reg)
     if as_json:
         _emit(report.to_json())
     elif report.intact:
-        _say(f"intact: {report.records} audit records, {report.rows} rows; head record "
-             f"{report.head_seq} {report.head_hash}")
+        kept = f", including the head you kept ({expect})" if expect else ""
+        _say(f"intact: {report.records} audit records{kept}, {report.rows} rows; head "
+             f"{report.head_seq}:{report.head_hash}")
     if not report.intact:
         first = report.problems[0]
         more = len(report.problems) - 1
         sys.stderr.write(f"broken: {first.message}"
                          + (f" (and {more} more problem{'s' * (more > 1)})" if more else "") + "\n")
         raise typer.Exit(1)
+
+
+@app.command()
+def head(db: Db = None) -> None:
+    """Print the audit chain's head as SEQ:HASH, to keep elsewhere for `verify --expect-head`."""
+    reg = _registry(db)
+    try:
+        _say(str(reg.head()))
+    finally:
+        reg.dispose()
 
 
 # ---- programmes -----------------------------------------------------------------------------------

@@ -96,6 +96,25 @@ def key_check(key: bytes) -> str:
     return hmac.new(key, _CHECK_LABEL, hashlib.sha256).hexdigest()[:32]
 
 
+def seal_secret(key: bytes, secret: bytes, label: str) -> str:
+    """`secret` encrypted under `key`, bound to `label` (the chain key kept in the database)."""
+    nonce = secrets.token_bytes(12)
+    return "v1:" + base64.b64encode(nonce + AESGCM(key).encrypt(nonce, secret, label.encode())).decode()
+
+
+def open_secret(key: bytes, stored: str, label: str, source: str) -> bytes:
+    """The secret sealed by `seal_secret`; `KeyProblem` naming the key's source when it is not
+    the key it was sealed with."""
+    try:
+        if not stored.startswith("v1:"):
+            raise ValueError(stored[:8])
+        raw = base64.b64decode(stored[3:], validate=True)
+        return AESGCM(key).decrypt(raw[:12], raw[12:], label.encode())
+    except (InvalidTag, ValueError):
+        raise KeyProblem(f"{source}: cannot open the registry's {label} (not this registry's key, or "
+                         "registry_meta was altered)") from None
+
+
 @dataclass(frozen=True)
 class FieldCipher:
     """Encrypts and decrypts one participant's identifying fields."""

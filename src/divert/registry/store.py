@@ -28,8 +28,11 @@ from sqlalchemy.exc import OperationalError
 
 from divert.errors import DivertError
 from divert.registry import database
-from divert.registry.audit import GENESIS, Chain, canonical
+from divert.registry.audit import GENESIS, Chain, Head, canonical, meta_image
 from divert.registry.models import AUDITED, AuditHead, RegistryMeta
+
+HEAD_LOG_ENV = "DIVERT_AUDIT_HEAD_LOG"
+CHAIN_KEY = "audit_key"
 
 _head = AuditHead.__table__
 _meta = RegistryMeta.__table__
@@ -98,6 +101,15 @@ class Tx:
     @property
     def actor(self) -> str:
         return self.chain.actor
+
+    def set_meta(self, facts: Mapping[str, str]) -> None:
+        """Set facts of `registry_meta` (the key check, the sealed chain key), audited."""
+        for key, value in facts.items():
+            if self.conn.execute(select(_meta.c.key).where(_meta.c.key == key)).first() is None:
+                self.conn.execute(_meta.insert().values(key=key, value=value))
+            else:
+                self.conn.execute(_meta.update().where(_meta.c.key == key).values(value=value))
+        self.chain.add_meta(meta_image(self.conn))
 
     def get(self, table: str, row_id: int) -> dict[str, Any] | None:
         """The row `row_id` of `table`, as a dict (None when absent)."""
@@ -233,6 +245,8 @@ class Registry:
         # queue in arrival order instead, before taking a pooled connection (other processes
         # still wait on the busy timeout).
         self._write_lock = _FifoLock() if self.url.startswith("sqlite") else None
+        self._chain_key: bytes | None = None
+        self.last_head: Head | None = None
 
     @property
     def dialect(self) -> str:
@@ -240,6 +254,20 @@ class Registry:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+    def chain_key(self, conn: Connection) -> bytes:
+        """The audit chain's key, opened with the registry key (`crypto.load_key`)."""
+        if self._chain_key is None:
+            from divert.registry import crypto
+
+            sealed = self.meta(conn).get(CHAIN_KEY)
+            if sealed is None:
+                raise database.RegistryError(f"the registry at {database.shown(self.url)} has no "
+                                             "keyed audit chain yet: run `divert registry init` "
+                                             "(with its key) to upgrade it")
+            key, source = crypto.load_key()
+            self._chain_key = crypto.open_secret(key, sealed, "audit chain key", source)
+        return self._chain_key
 
     def _check(self, conn: Connection) -> None:
         if self._checked:
@@ -289,13 +317,82 @@ class Registry:
             if head is None:
                 raise database.RegistryError("the audit head is missing: run `divert registry verify`")
             now = utcnow()
-            tx = Tx(conn, Chain(conn, actor or default_actor(), command, now, head.seq, head.hash), now)
+            chain = Chain(conn, self.chain_key(conn), actor or default_actor(), command, now,
+                          head.seq, head.hash)
+            tx = Tx(conn, chain, now)
             yield tx
             tx.chain.flush()
+        if tx.chain.written:
+            self.last_head = Head(tx.chain.seq, tx.chain.hash)
+            _log_head(self.last_head, tx.chain)
+
+    def head(self) -> Head:
+        """The chain's last link as the database holds it (to keep elsewhere)."""
+        with self.read() as conn:
+            row = conn.execute(select(_head.c.seq, _head.c.hash).where(_head.c.id == 1)).first()
+        if row is None:
+            raise database.RegistryError("the audit head is missing: run `divert registry verify`")
+        return Head(int(row.seq), str(row.hash))
 
     def meta(self, conn: Connection) -> dict[str, str]:
         """The registry's key/value facts."""
         return {k: v for k, v in conn.execute(select(_meta.c.key, _meta.c.value))}
+
+
+def _log_head(head: Head, chain: Chain) -> None:
+    """Append the new head to the file named by `DIVERT_AUDIT_HEAD_LOG` (kept off the database's
+    machine or write-once, it is what `verify --expect-head FILE` checks against)."""
+    path = os.environ.get(HEAD_LOG_ENV)
+    if not path:
+        return
+    line = f"{head} {chain.at.isoformat()}Z {chain.actor} {chain.command}"[:400] + "\n"
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        with os.fdopen(fd, "a", encoding="utf-8") as f:
+            f.write(line)
+            f.flush()
+            os.fsync(f.fileno())
+    except OSError as exc:
+        import sys
+
+        sys.stderr.write(f"warning: {HEAD_LOG_ENV}: cannot append to {path}: {exc.strerror}; "
+                         f"the new audit head is {head}\n")
+
+
+def setup_keys(reg: Registry, key: bytes, source: str, actor: str | None) -> str:
+    """Record the key check and a sealed chain key (once), rechaining a registry made before the
+    keyed chain; refuses a key that is not the registry's. Returns what was done."""
+    import secrets
+
+    from divert.registry import audit, crypto
+
+    check = crypto.key_check(key)
+    with reg.engine.begin() as conn:
+        facts = reg.meta(conn)
+        if facts.get("key_check") not in (None, check):
+            raise crypto.KeyProblem(f"{source}: not this registry's key (it was initialised with "
+                                    "another one)")
+        if CHAIN_KEY in facts:
+            crypto.open_secret(key, facts[CHAIN_KEY], "audit chain key", source)
+            return "keyed chain"
+        chain_key = secrets.token_bytes(32)
+        if reg.dialect == "postgresql":
+            conn.execute(select(_head.c.id).with_for_update())
+        n = audit.rechain_legacy(conn, chain_key)
+        for name, value in (("key_check", check),
+                            (CHAIN_KEY, crypto.seal_secret(key, chain_key, "audit chain key"))):
+            if name in facts:
+                conn.execute(_meta.update().where(_meta.c.key == name).values(value=value))
+            else:
+                conn.execute(_meta.insert().values(key=name, value=value))
+        head = conn.execute(select(_head.c.seq, _head.c.hash).where(_head.c.id == 1)).first()
+        assert head is not None
+        chain = Chain(conn, chain_key, actor or default_actor(), "registry init", utcnow(),
+                      head.seq, head.hash)
+        chain.add_meta(meta_image(conn))
+        chain.flush()
+    reg._chain_key = chain_key
+    return f"rechained {n} audit records under a new chain key" if n else "new keyed chain"
 
 
 def init_registry(reg: Registry) -> tuple[str | None, str]:
