@@ -181,6 +181,15 @@ class Chain:
         if len(self.pending) >= 5000:
             self.flush()
 
+    def add_event(self, action: str, table_name: str, row_id: int, after: str) -> None:
+        """Append an event that changes no row (an export): it carries no row digest."""
+        self.seq += 1
+        rec = {"seq": self.seq, "at": self.at, "actor": self.actor, "command": self.command,
+               "action": action, "table_name": table_name, "row_id": row_id, "before": None,
+               "after": after, "row_digest": None, "prev_hash": self.hash}
+        rec["hash"] = self.hash = link(self.key, self.hash, rec)
+        self.pending.append(rec)
+
     def add_meta(self, facts: Mapping[str, str]) -> None:
         """Append the state of `registry_meta` after a change to it (values of secrets left out)."""
         shown = {k: ("sealed" if k == "audit_key" else v) for k, v in facts.items()}

@@ -240,9 +240,10 @@ def export(
     deidentified: Annotated[bool, typer.Option("--deidentified", help="aggregate, de-identified "
                                                                       "tables (required)")] = False,
     min_cell: Annotated[int, typer.Option("--min-cell", help="suppress counts under this")] = 11,
-    db: Db = None,
+    db: Db = None, actor: Actor = None,
 ) -> None:
-    """Write de-identified aggregate tables (cells under 11 people suppressed)."""
+    """Write de-identified aggregate tables (cells under 11 people suppressed; the export is
+    audited; files readable by their owner only)."""
     from divert.registry.export import export_tables
 
     if not deidentified:
@@ -250,7 +251,13 @@ def export(
                          "aggregates")
     if min_cell < 11:
         raise InputError("--min-cell: at least 11")
-    written = _read(db, lambda conn: export_tables(conn, out, min_cell))
+    def exported(tx: Tx) -> list[Path]:
+        files = export_tables(tx.conn, out, min_cell)
+        tx.record_export({"tables": [p.name for p in files], "min_cell": min_cell,
+                          "to": str(out.resolve())})
+        return files
+
+    written = _write(db, actor, "registry export --deidentified", exported)
     _say(f"wrote {', '.join(str(p) for p in written)}")
 
 
@@ -291,6 +298,27 @@ def head(db: Db = None) -> None:
         _say(str(reg.head()))
     finally:
         reg.dispose()
+
+
+@app.command()
+def backup(
+    out: Annotated[Path, typer.Option("--out", metavar="FILE", help="a new file for the copy")],
+    db: Db = None,
+) -> None:
+    """Copy a live SQLite registry with SQLite's online backup API (consistent while others write),
+    then verify the copy (PostgreSQL: pg_dump, see docs/registry.md)."""
+    from divert.registry.backup import backup_sqlite
+
+    reg = _registry(db)
+    try:
+        report = backup_sqlite(reg, out)
+    finally:
+        reg.dispose()
+    if not report.intact:
+        sys.stderr.write(f"broken: the copy in {out} does not verify: {report.problems[0].message}\n")
+        raise typer.Exit(1)
+    _say(f"backed up to {out} (mode 0600): intact, {report.records} audit records, {report.rows} "
+         f"rows; head {report.head_seq}:{report.head_hash}")
 
 
 # ---- programmes -----------------------------------------------------------------------------------
@@ -368,13 +396,22 @@ def participant_add(
 
 @participant_app.command("show")
 def participant_show(code: Code, identify: Annotated[bool, typer.Option(
-        "--identify", help="decrypt name, birth date and contact")] = False,
-        db: Db = None, as_json: AsJson = False) -> None:
-    """A participant's record (identity only with --identify and the key)."""
-    row = _read(db, lambda conn: service.participant(conn, code))
-    out = _row(row)
+        "--identify", help="decrypt name, birth date and contact (audited as a view)")] = False,
+        db: Db = None, actor: Actor = None, as_json: AsJson = False) -> None:
+    """A participant's record (identity only with --identify and the key; the view is audited)."""
     if identify:
-        out |= service.identity(_cipher(_registry(db)), row)
+        reg = _registry(db)
+        cipher = _cipher(reg)
+
+        def viewed(tx: Tx) -> dict[str, Any]:
+            found = service.participant(tx.conn, code)
+            tx.record_views("participants", [found["id"]])
+            return found
+
+        row = _write(db, actor, "participant show --identify", viewed)
+        out = _row(row) | service.identity(cipher, row)
+    else:
+        out = _row(_read(db, lambda conn: service.participant(conn, code)))
     if as_json:
         _emit(out)
     else:

@@ -6,9 +6,11 @@ URLs (driven by psycopg 3). `registry init` runs the Alembic migrations shipped 
 (`divert/registry/migrations`) up to head; every other command refuses a registry that is not at
 head, naming the command that fixes it.
 
-SQLite runs in WAL mode with foreign keys on, and each writing transaction starts with
+SQLite runs in WAL mode with `synchronous = FULL` (a committed write survives a power cut: the WAL
+is synced at every commit) and foreign keys on, and each writing transaction starts with
 `BEGIN IMMEDIATE`, so writers queue instead of failing half-way; PostgreSQL writers queue on the
-audit head's row lock (see `store`).
+audit head's row lock (see `store`). A new SQLite file is created readable by its owner only
+(0600); SQLite gives its `-wal` and `-shm` files the same mode.
 """
 
 from __future__ import annotations
@@ -60,6 +62,9 @@ def shown(url: str) -> str:
 def make_engine(url: str, **kwargs: Any) -> Engine:
     """An engine for `url`, set up for the registry's transaction discipline."""
     if url.startswith("sqlite"):
+        path = sqlite_path(url)
+        if path is not None:
+            _create_private(path)
         engine = create_engine(url, connect_args={"timeout": 60}, **kwargs)
 
         @event.listens_for(engine, "connect")
@@ -68,7 +73,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA foreign_keys = ON")
             cur.execute("PRAGMA journal_mode = WAL")
-            cur.execute("PRAGMA synchronous = NORMAL")
+            cur.execute("PRAGMA synchronous = FULL")
             cur.close()
 
         @event.listens_for(engine, "begin")
@@ -78,6 +83,40 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 
         return engine
     return create_engine(url, **kwargs)
+
+
+def sqlite_path(url: str) -> Path | None:
+    """The file of a SQLite URL (None for an in-memory database)."""
+    database = make_url(url).database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    return Path(database)
+
+
+def _create_private(path: Path) -> None:
+    """Create an absent SQLite file as an empty file of mode 0600 (SQLite would use 0644)."""
+    if path.exists() or not path.parent.is_dir():
+        return
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        pass
+    except OSError:
+        return  # SQLite reports what is wrong when it opens the file
+
+
+def make_private(url: str) -> list[Path]:
+    """chmod 0600 the SQLite file and its `-wal`/`-shm` files; returns those that were wider."""
+    path = sqlite_path(url) if url.startswith("sqlite") else None
+    changed = []
+    for p in ([path, Path(f"{path}-wal"), Path(f"{path}-shm")] if path else []):
+        try:
+            if p.stat().st_mode & 0o077:
+                os.chmod(p, 0o600)
+                changed.append(p)
+        except OSError:
+            continue
+    return changed
 
 
 def _alembic_config(conn: Connection) -> Any:

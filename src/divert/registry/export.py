@@ -22,10 +22,11 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import json
+import os
 import statistics
 from collections import defaultdict
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from sqlalchemy import Connection, func, select
 
@@ -88,14 +89,16 @@ def export_tables(conn: Connection, out: Path, k: int = 11, today: dt.date | Non
     """Write the tables to folder `out`; returns the files written."""
     today = today or dt.date.today()
     try:
-        out.mkdir(parents=True, exist_ok=True)
+        out.mkdir(parents=True, exist_ok=True, mode=0o700)
+        if not out.is_dir():
+            raise NotADirectoryError(20, "not a folder")
     except OSError as exc:
         raise InputError(f"--out: cannot create {out}: {exc.strerror}") from None
     tables = aggregate_tables(conn, k, today)
     written = []
     for name, rows in tables.items():
         path = out / f"{name}.csv"
-        with path.open("w", newline="", encoding="utf-8") as f:
+        with _private(path) as f:
             w = csv.DictWriter(f, fieldnames=COLUMNS[name])
             w.writeheader()
             for row in rows:
@@ -110,9 +113,20 @@ def export_tables(conn: Connection, out: Path, k: int = 11, today: dt.date | Non
         "used_by": "divert calibrate CODE --from-registry (planned)",
     }
     path = out / "tables.json"
-    path.write_text(json.dumps({"manifest": manifest, **tables}, indent=2) + "\n", encoding="utf-8")
+    with _private(path) as f:
+        f.write(json.dumps({"manifest": manifest, **tables}, indent=2) + "\n")
     written.append(path)
     return written
+
+
+def _private(path: Path) -> IO[str]:
+    """Open `path` for writing as a file of mode 0600 (also when it existed with a wider mode)."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        os.fchmod(fd, 0o600)
+    except OSError as exc:
+        raise InputError(f"--out: cannot write {path}: {exc.strerror}") from None
+    return os.fdopen(fd, "w", newline="", encoding="utf-8")
 
 
 def _phase_durations(conn: Connection, enrolments: list[dict[str, Any]], progs: dict[int, str],

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import JSON, Connection, Engine, Table, func, select
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DatabaseError, OperationalError
 
 from divert.errors import DivertError
 from divert.registry import database
@@ -101,6 +101,24 @@ class Tx:
     @property
     def actor(self) -> str:
         return self.chain.actor
+
+    def record_views(self, table: str, row_ids: Sequence[int]) -> int:
+        """Audit a view of identifying data in rows of `table` (each record carries the row's
+        current digest, so `verify` still checks the row); returns the rows found."""
+        from divert.registry.audit import digest
+
+        t = AUDITED[table]
+        n = 0
+        for start in range(0, len(row_ids), 500):
+            ids = list(row_ids[start:start + 500])
+            for row in self.conn.execute(select(t).where(t.c.id.in_(ids)).order_by(t.c.id)).mappings():
+                self.chain.add_text("view", t, int(row["id"]), None, None, digest(t, row))
+                n += 1
+        return n
+
+    def record_export(self, what: Mapping[str, Any]) -> None:
+        """Audit an export (what was exported, where to, with which suppression)."""
+        self.chain.add_event("export", "exports", 0, canonical(dict(what)))
 
     def set_meta(self, facts: Mapping[str, str]) -> None:
         """Set facts of `registry_meta` (the key check, the sealed chain key), audited."""
@@ -274,7 +292,7 @@ class Registry:
             return
         try:
             current = database.current_revision(conn)
-        except OperationalError as exc:
+        except DatabaseError as exc:
             raise database.RegistryError(f"cannot open the registry at {database.shown(self.url)}: "
                                          f"{_first_line(exc)}") from None
         head = database.head_revision()
@@ -399,9 +417,10 @@ def init_registry(reg: Registry) -> tuple[str | None, str]:
     """Create or upgrade the schema, then the audit head; returns (revision before, after)."""
     try:
         before, after = database.upgrade(reg.engine)
-    except OperationalError as exc:
+    except DatabaseError as exc:
         raise database.RegistryError(f"cannot open {database.shown(reg.url)}: {_first_line(exc)}") \
             from None
+    database.make_private(reg.url)
     with reg.engine.begin() as conn:
         if conn.execute(select(_head.c.id)).first() is None:
             conn.execute(_head.insert().values(id=1, seq=0, hash=GENESIS))

@@ -31,7 +31,14 @@ from divert.web.court_common import (
     summary,
     test_or_404,
 )
-from divert.web.security import Refused, record_view, record_views, registry_of, require
+from divert.web.security import (
+    Refused,
+    record_export,
+    record_view,
+    record_views,
+    registry_of,
+    require,
+)
 
 api = APIRouter(prefix="/registry", tags=["registry"])
 
@@ -413,6 +420,8 @@ def aggregates(request: Request, user: User = Depends(require("registry.aggregat
     counts of 1 to 10 people suppressed (null), with what could reveal them."""
     with registry_of(request).read() as conn:
         tables = aggregate_tables(conn, MIN_CELL)
+    record_export(registry_of(request), user, "aggregates",
+                  {"tables": sorted(tables), "min_cell": MIN_CELL, "to": "api"})
     return {"min_cell": MIN_CELL, "suppression": SUPPRESSION, "columns": COLUMNS, "tables": tables}
 
 

@@ -39,7 +39,7 @@ from divert.web.court_common import (
     test_or_404,
 )
 from divert.web.render import render
-from divert.web.security import record_view, record_views, registry_of, require
+from divert.web.security import record_export, record_view, record_views, registry_of, require
 
 router = APIRouter(prefix="/registry", include_in_schema=False)
 
@@ -392,5 +392,7 @@ def aggregates(request: Request, user: User = Depends(require("registry.aggregat
     """De-identified figures with small cells suppressed."""
     with registry_of(request).read() as conn:
         tables = aggregate_tables(conn, MIN_CELL)
+    record_export(registry_of(request), user, "aggregates",
+                  {"tables": sorted(tables), "min_cell": MIN_CELL, "to": "page"})
     return _page(request, "court/aggregates.html", tables=tables, columns=COLUMNS,
                  titles=TABLE_TITLES, min_cell=MIN_CELL)

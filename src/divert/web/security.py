@@ -18,10 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import Depends, HTTPException, Request
-from sqlalchemy import select
 
-from divert.registry.audit import digest
-from divert.registry.models import AUDITED
 from divert.registry.store import Registry
 from divert.web.accounts import CAPABILITIES, User, load_user
 
@@ -145,22 +142,20 @@ def record_view(registry: Registry, user: User, table: str, row_id: int, what: s
 
     The record carries the row's current digest, so `divert registry verify` still checks the row.
     """
-    t = AUDITED[table]
-    with registry.write(user.username, f"web view {what}"[:100]) as tx:
-        row = tx.conn.execute(select(t).where(t.c.id == row_id)).mappings().first()
-        if row is None:
-            return
-        tx.chain.add_text("view", t, row_id, None, None, digest(t, row))
+    record_views(registry, user, table, [row_id], what)
 
 
 def record_views(registry: Registry, user: User, table: str, rows: Mapping[int, Any] | list[int],
                  what: str) -> None:
     """Several views in one audited transaction (a list page showing names)."""
-    t = AUDITED[table]
     ids = list(rows)
     if not ids:
         return
     with registry.write(user.username, f"web view {what}"[:100]) as tx:
-        found = tx.conn.execute(select(t).where(t.c.id.in_(ids))).mappings()
-        for row in found:
-            tx.chain.add_text("view", t, int(row["id"]), None, None, digest(t, row))
+        tx.record_views(table, ids)
+
+
+def record_export(registry: Registry, user: User, what: str, details: Mapping[str, Any]) -> None:
+    """Write an export (aggregates shown or downloaded) to the audit log."""
+    with registry.write(user.username, f"web export {what}"[:100]) as tx:
+        tx.record_export(details)
