@@ -50,7 +50,8 @@ def make_users(url: str) -> None:
     reg = Registry(url)
     with reg.write("test-setup", "create test users") as tx:
         for role in ROLES:
-            create_user(tx, role, PASSWORDS[role], role, f"Test {role.replace('_', ' ')}")
+            create_user(tx, role, PASSWORDS[role], role, f"Test {role.replace('_', ' ')}",
+                        programmes=None)
     reg.dispose()
 
 

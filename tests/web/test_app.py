@@ -122,13 +122,18 @@ def test_only_admin_manages_accounts(client_for: Any, role: str) -> None:
 
 def test_admin_creates_and_deactivates_an_account(client_for: Any) -> None:
     admin = client_for("admin")
-    r = admin.form("/admin/users", {"username": "dana", "password": "short", "role": "judge"})
+    r = admin.form("/admin/users", {"username": "dana", "password": "short", "role": "judge",
+                                    "programmes": "default"})
     assert r.status_code == 400 and "password: too short" in r.text
     r = admin.form("/admin/users", {"username": "dana", "password": "dana-strong-pass-1",
-                                    "role": "nonsense"})
+                                    "role": "nonsense", "programmes": "default"})
     assert r.status_code == 400 and "role: unknown" in r.text
     r = admin.form("/admin/users", {"username": "dana", "password": "a-strong-pass-for-d",
-                                    "role": "judge", "display_name": "Dana"})
+                                    "role": "judge", "programmes": "nowhere"})
+    assert r.status_code == 400 and "programme: unknown" in r.text and "known: default" in r.text
+    r = admin.form("/admin/users", {"username": "dana", "password": "a-strong-pass-for-d",
+                                    "role": "judge", "display_name": "Dana",
+                                    "programmes": "default"})
     assert r.status_code == 303
     dana = admin.__class__(admin.app, follow_redirects=False)
     dana.refresh_csrf()
@@ -178,6 +183,10 @@ def test_create_user_command_bootstraps_the_first_admin(web_env: Path, tmp_path:
     _stdin(monkeypatch, "another-good-passphrase\n")
     code, _, err = run_cli(["admin", "create-user", "root", "--role", "judge", "--password-stdin",
                             "--db", db], capsys)
+    assert code == 2 and "--programme: which programmes may the account see?" in err
+    _stdin(monkeypatch, "another-good-passphrase\n")
+    code, _, err = run_cli(["admin", "create-user", "root", "--role", "judge", "--password-stdin",
+                            "--programme", "default", "--db", db], capsys)
     assert code == 2 and "is taken" in err
 
 

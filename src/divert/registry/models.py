@@ -25,6 +25,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    UniqueConstraint,
     text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -314,6 +315,30 @@ class Note(Base):
     version: Mapped[int] = _version()
 
 
+class SessionEpoch(Base):
+    """An account's session epoch: sessions signed with an older epoch are over (logout,
+    deactivation, password change or reset bump it). No row: epoch 0."""
+
+    __tablename__ = "session_epochs"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), unique=True, nullable=False)
+    epoch: Mapped[int] = mapped_column(Integer, nullable=False)
+    version: Mapped[int] = _version()
+
+
+class UserProgramme(Base):
+    """A programme an account may see (`programme_id` NULL: every programme, programme-wide)."""
+
+    __tablename__ = "user_programmes"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), nullable=False)
+    programme_id: Mapped[int | None] = mapped_column(ForeignKey("programmes.id"))
+    version: Mapped[int] = _version()
+
+    __table_args__ = (UniqueConstraint("user_id", "programme_id"),
+                      Index("ix_user_programmes_user", "user_id"))
+
+
 class AuditRecord(Base):
     """One change, hash-chained to the one before: who, when, what, before and after."""
 
@@ -351,7 +376,8 @@ def _table(model: type[Base]) -> Table:
 AUDITED: dict[str, Table] = {
     m.__tablename__: _table(m) for m in (
         Programme, Participant, Case, Screening, AdviceSnapshot, Consent, Enrolment, Attendance,
-        DrugTest, Hearing, Response, PhaseChange, Rearrest, ScheduleRun, User, Note)
+        DrugTest, Hearing, Response, PhaseChange, Rearrest, ScheduleRun, User, Note, SessionEpoch,
+        UserProgramme)
 }
 
 metadata = Base.metadata

@@ -47,11 +47,15 @@ from divert.web.security import (
 #: the areas of the application; each module has `router` (pages) and `api` (JSON under /api/v1)
 AREAS: tuple[str, ...] = ("assess", "book", "compare", "court")
 
-CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
        "connect-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'self'; "
        "object-src 'none'")
 
 API_PREFIX = "/api/v1"
+#: sent when served over TLS (or with secure cookies, behind a TLS-terminating proxy): one year
+HSTS = "max-age=31536000; includeSubDomains"
+#: a comparison's self-contained report viewed in the browser: sandboxed, its own styles only
+REPORT_CSP = "sandbox; default-src 'none'; style-src 'unsafe-inline'; img-src data:"
 
 
 class HeadAsGet:
@@ -88,6 +92,7 @@ def create_app(database_url: str | None = None, *, secret: str | None = None,
                               "court registry. Sign in with POST /api/v1/session; send the returned "
                               "csrf token as X-CSRF-Token on every POST, PUT, PATCH and DELETE.")
     app.state.registry = Registry(database_url)
+    app.state.throttle = accounts.Throttle()
     app.state.work_dir = (work_dir or Path("divert-web")).resolve()
     app.add_middleware(SessionMiddleware, secret_key=secret or session_secret(),
                        session_cookie=SESSION_COOKIE, max_age=SESSION_HOURS * 3600,
@@ -102,6 +107,8 @@ def create_app(database_url: str | None = None, *, secret: str | None = None,
         response.headers.setdefault("X-Frame-Options", "DENY")
         if not request.url.path.startswith("/static"):
             response.headers.setdefault("Cache-Control", "no-store")
+        if https_only or request.url.scheme == "https":
+            response.headers.setdefault("Strict-Transport-Security", HSTS)
         return response
 
     app.add_middleware(HeadAsGet)
@@ -178,6 +185,33 @@ def _safe_next(target: str | None) -> str:
     return target
 
 
+def _authenticate(request: Request, username: str, password: str
+                  ) -> tuple[accounts.User | None, str | None]:
+    """The account, or (None, why sign-in is refused for now) when the throttle holds."""
+    throttle: accounts.Throttle = request.app.state.throttle
+    address = request.client.host if request.client else "unknown"
+    refused = throttle.blocked(username, address)
+    if refused:
+        return None, refused
+    with registry_of(request).read() as conn:
+        user = accounts.authenticate(conn, username, password)
+    if user is None:
+        throttle.failed(username, address)
+        return None, None
+    throttle.succeeded(username)
+    return user, None
+
+
+def _programme_codes(text: str) -> list[str] | None:
+    """Programme codes from a form field (comma-separated); `all` (or `*`): every programme."""
+    codes = [c.strip() for c in text.split(",") if c.strip()]
+    if codes in (["all"], ["*"]):
+        return None
+    if not codes:
+        raise InputError("programmes: give programme codes (comma-separated) or 'all'")
+    return codes
+
+
 def _core_pages() -> APIRouter:
     router = APIRouter(include_in_schema=False)
 
@@ -196,11 +230,11 @@ def _core_pages() -> APIRouter:
     @router.post("/login", response_class=HTMLResponse)
     def login(request: Request, username: str = Form(""), password: str = Form(""),
               next: str = Form("/")) -> Response:
-        with registry_of(request).read() as conn:
-            user = accounts.authenticate(conn, username.strip(), password)
+        user, refused = _authenticate(request, username.strip(), password)
         if user is None:
-            return render(request, "login.html", status_code=401, next=_safe_next(next),
-                          error="Unknown username or wrong password.")
+            return render(request, "login.html", status_code=429 if refused else 401,
+                          next=_safe_next(next),
+                          error=refused or "Unknown username or wrong password.")
         sign_in(request, user)
         return RedirectResponse(_safe_next(next), status_code=303)
 
@@ -219,10 +253,13 @@ def _core_pages() -> APIRouter:
     @router.post("/admin/users", response_class=HTMLResponse)
     def users_add(request: Request, username: str = Form(...), password: str = Form(...),
                   role: str = Form(...), display_name: str = Form(""),
+                  programmes: str = Form(""),
                   user: accounts.User = Depends(require("users.manage"))) -> Response:
         try:
+            scope = _programme_codes(programmes)
             with registry_of(request).write(user.username, "web create-user") as tx:
-                accounts.create_user(tx, username.strip(), password, role, display_name or None)
+                accounts.create_user(tx, username.strip(), password, role, display_name or None,
+                                     programmes=scope)
         except InputError as exc:
             with registry_of(request).read() as conn:
                 rows = accounts.list_users(conn)
@@ -240,7 +277,43 @@ def _core_pages() -> APIRouter:
             accounts.set_active(tx, username, active)
         return RedirectResponse("/admin/users", status_code=303)
 
+    @router.post("/admin/users/{username}/password", response_class=HTMLResponse)
+    def users_reset(request: Request, username: str, password: str = Form(...),
+                    user: accounts.User = Depends(require("users.manage"))) -> Response:
+        with registry_of(request).write(user.username, "web reset-password") as tx:
+            accounts.reset_password(tx, username, password)
+        return RedirectResponse("/admin/users", status_code=303)
+
+    @router.post("/admin/users/{username}/programmes", response_class=HTMLResponse)
+    def users_programmes(request: Request, username: str, programmes: str = Form(""),
+                         user: accounts.User = Depends(require("users.manage"))) -> Response:
+        scope = _programme_codes(programmes)
+        with registry_of(request).write(user.username, "web set-programmes") as tx:
+            accounts.set_programmes(tx, username, scope)
+        return RedirectResponse("/admin/users", status_code=303)
+
+    @router.get("/account/password", response_class=HTMLResponse)
+    def password_form(request: Request, user: accounts.User = Depends(current_user)) -> Response:
+        return render(request, "password.html", error=None, done=False)
+
+    @router.post("/account/password", response_class=HTMLResponse)
+    def password_change(request: Request, current_password: str = Form(""),
+                        new_password: str = Form(""),
+                        user: accounts.User = Depends(current_user)) -> Response:
+        try:
+            with registry_of(request).write(user.username, "web change-password") as tx:
+                epoch = accounts.change_password(tx, user, current_password, new_password)
+        except InputError as exc:
+            return render(request, "password.html", status_code=400, error=str(exc), done=False)
+        sign_in(request, user, epoch)
+        return render(request, "password.html", error=None, done=True)
+
     return router
+
+
+class PasswordChange(BaseModel):
+    current_password: str = Field(max_length=1024)
+    new_password: str = Field(max_length=1024)
 
 
 class Credentials(BaseModel):
@@ -272,8 +345,9 @@ def _core_api() -> APIRouter:
               responses={401: {"description": "wrong username or password"}})
     def open_session(request: Request, body: Credentials) -> Any:
         """Sign in; the response carries the CSRF token for later unsafe requests."""
-        with registry_of(request).read() as conn:
-            user = accounts.authenticate(conn, body.username.strip(), body.password)
+        user, refused = _authenticate(request, body.username.strip(), body.password)
+        if refused:
+            return JSONResponse({"error": refused}, 429, headers={"Retry-After": "60"})
         if user is None:
             return JSONResponse({"error": "unknown username or wrong password"}, 401)
         sign_in(request, user)
@@ -285,6 +359,19 @@ def _core_api() -> APIRouter:
         """Sign out."""
         sign_out(request)
         return Response(status_code=204)
+
+    @api.put("/me/password", response_model=SessionOut,
+             responses={400: {"description": "wrong current password or a weak new one"},
+                        401: {"description": "not signed in"}})
+    def change_password(request: Request, body: PasswordChange,
+                        user: accounts.User = Depends(current_user)) -> SessionOut:
+        """Change your password: every other session of the account ends; this one goes on with a
+        new CSRF token."""
+        with registry_of(request).write(user.username, "web change-password") as tx:
+            epoch = accounts.change_password(tx, user, body.current_password, body.new_password)
+        sign_in(request, user, epoch)
+        return SessionOut(username=user.username, role=user.role,
+                          capabilities=sorted(user.capabilities), csrf_token=csrf_token(request))
 
     @api.get("/me", response_model=SessionOut, responses={401: {"description": "not signed in"}})
     def me(request: Request, user: accounts.User = Depends(current_user)) -> SessionOut:

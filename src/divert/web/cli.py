@@ -18,6 +18,24 @@ Db = Annotated[str | None, typer.Option("--db", help="registry URL or SQLite fil
                                         "$DIVERT_DATABASE_URL, else ./divert-registry.db)")]
 
 
+Programmes = Annotated[list[str] | None, typer.Option(
+    "--programme", help="a programme the account may see (repeat for several)")]
+AllProgrammes = Annotated[bool, typer.Option(
+    "--all-programmes", help="the account sees every programme (programme-wide)")]
+
+
+def _scope(codes: list[str] | None, every: bool, role: str) -> list[str] | None:
+    """The programmes an account sees: the codes, or None for every programme."""
+    if codes and every:
+        raise InputError("--programme and --all-programmes: give one or the other")
+    if every or (not codes and role == "admin"):
+        return None
+    if not codes:
+        raise InputError("--programme: which programmes may the account see? give --programme CODE "
+                         "(repeatable) or --all-programmes")
+    return codes
+
+
 def _loopback(host: str) -> bool:
     if host == "localhost":
         return True
@@ -73,21 +91,24 @@ def create_user(
     password_stdin: Annotated[bool, typer.Option("--password-stdin",
                                                  help="read the password from standard input "
                                                       "(else it is asked for, twice)")] = False,
+    programme: Programmes = None, all_programmes: AllProgrammes = False,
     db: Db = None,
     as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
 ) -> None:
-    """Create an account (the first admin too). There is no default account or password."""
+    """Create an account (the first admin too). There is no default account or password. Every
+    role but admin needs --programme CODE (repeatable) or --all-programmes."""
     from divert.registry.store import Registry
     from divert.web import accounts
 
     accounts.check_username(username)
     accounts.check_role(role)
+    scope = _scope(programme, all_programmes, role)
     password = _read_password(password_stdin, username)
     accounts.check_password(password, username)
     reg = Registry(db)
     try:
         with reg.write(username if role == "admin" else None, "admin create-user") as tx:
-            row = accounts.create_user(tx, username, password, role, name)
+            row = accounts.create_user(tx, username, password, role, name, programmes=scope)
     finally:
         reg.dispose()
     if as_json:
@@ -113,12 +134,15 @@ def list_users(db: Db = None,
         sys.stdout.write(json.dumps(rows, default=str, indent=2) + "\n")
         return
     for r in rows:
-        sys.stdout.write(f"{r['username']:<24} {r['role']:<13} {'active' if r['active'] else 'inactive'}\n")
+        scope = r["programmes"] if r["programmes"] == "all" else ",".join(r["programmes"]) or "none"
+        sys.stdout.write(f"{r['username']:<24} {r['role']:<13} "
+                         f"{'active' if r['active'] else 'inactive':<9} {scope}\n")
 
 
 @admin_app.command("deactivate")
 def deactivate(username: Annotated[str, typer.Argument()], db: Db = None) -> None:
-    """Deactivate an account: its sessions end at their next request."""
+    """Deactivate an account: its sessions end at their next request (and stay ended if it is
+    reactivated)."""
     from divert.registry.store import Registry
     from divert.web import accounts
 
@@ -129,3 +153,44 @@ def deactivate(username: Annotated[str, typer.Argument()], db: Db = None) -> Non
     finally:
         reg.dispose()
     sys.stdout.write(f"deactivated {username}\n")
+
+
+@admin_app.command("reset-password")
+def reset_password(
+    username: Annotated[str, typer.Argument()],
+    password_stdin: Annotated[bool, typer.Option("--password-stdin",
+                                                 help="read the new password from standard input "
+                                                      "(else it is asked for, twice)")] = False,
+    db: Db = None,
+) -> None:
+    """Set a new password for an account; every session of the account ends."""
+    from divert.registry.store import Registry
+    from divert.web import accounts
+
+    accounts.check_username(username)
+    password = _read_password(password_stdin, username)
+    reg = Registry(db)
+    try:
+        with reg.write(None, "admin reset-password") as tx:
+            accounts.reset_password(tx, username, password)
+    finally:
+        reg.dispose()
+    sys.stdout.write(f"password of {username} reset; its sessions have ended\n")
+
+
+@admin_app.command("set-programmes")
+def set_programmes(username: Annotated[str, typer.Argument()], programme: Programmes = None,
+                   all_programmes: AllProgrammes = False, db: Db = None) -> None:
+    """Assign the programmes an account may see (--programme CODE ..., or --all-programmes)."""
+    from divert.registry.store import Registry
+    from divert.web import accounts
+
+    scope = _scope(programme, all_programmes, "")
+    reg = Registry(db)
+    try:
+        with reg.write(None, "admin set-programmes") as tx:
+            out = accounts.set_programmes(tx, username, scope)
+    finally:
+        reg.dispose()
+    shown = out["programmes"] if scope is None else ", ".join(out["programmes"])
+    sys.stdout.write(f"{username} sees {shown}\n")

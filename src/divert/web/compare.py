@@ -92,7 +92,10 @@ def _download(request: Request, job_id: str, name: str, inline: bool = False) ->
     media, suffix = FILES[name]
     code = job.spec["scenarios"][0].split("+")[0]
     filename = f"divert-{code}-{job.created[:10]}-{job.id[:8]}-{suffix}"
-    return FileResponse(path, media_type=media, filename=filename,
+    from divert.web.app import REPORT_CSP
+
+    headers = {"Content-Security-Policy": REPORT_CSP} if inline else None
+    return FileResponse(path, media_type=media, filename=filename, headers=headers,
                         content_disposition_type="inline" if inline else "attachment")
 
 

@@ -111,7 +111,7 @@ def _charts(traj: dict[str, Any]) -> list[dict[str, Any]]:
             scaled = {k: [None if v is None else v * factor for v in values[k]]
                       for k in ("mean", "low", "high")}
             series.append({"label": label(s["scenario"]), "colour": COLOURS[i % len(COLOURS)],
-                           **scaled})
+                           "slot": i % len(COLOURS), **scaled})
         money = factor != 1.0
         last = "; ".join(f"{s['label']} {_number(s['mean'][-1], money)} "
                          f"[{_number(s['low'][-1], money)} to {_number(s['high'][-1], money)}]"

@@ -1,10 +1,12 @@
 """Sessions, CSRF protection, role checks and the audit of views of identifying data.
 
 The session is a signed cookie (Starlette's SessionMiddleware: HttpOnly, SameSite=Strict, Secure
-unless served on loopback) holding the account id and a CSRF token; the account is re-read on every
-request so a deactivated account is out at once. Every unsafe request (POST, PUT, PATCH, DELETE),
-forms and JSON alike, must echo the session's CSRF token in the `csrf_token` form field or the
-`X-CSRF-Token` header.
+unless served on loopback) holding the account id, the account's session epoch, when it was opened
+and a CSRF token. The account is re-read on every request: a deactivated account, or a session
+whose epoch is older than the account's (logout, deactivation, password change or reset bump it),
+is out at once, and a session ends `SESSION_HOURS` after sign-in whatever its activity. Every
+unsafe request (POST, PUT, PATCH, DELETE), forms and JSON alike, must echo the session's CSRF
+token in the `csrf_token` form field or the `X-CSRF-Token` header.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import hmac
 import os
 import secrets
 import stat
+import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -84,14 +87,24 @@ async def check_csrf(request: Request) -> None:
                             "and submit the form again")
 
 
-def sign_in(request: Request, user: User) -> None:
+def sign_in(request: Request, user: User, epoch: int | None = None) -> None:
     """Start a fresh session for `user` (a new CSRF token: no session fixation)."""
     request.session.clear()
     request.session["uid"] = user.id
+    request.session["ep"] = user.epoch if epoch is None else epoch
+    request.session["iat"] = int(time.time())
     request.session["csrf"] = secrets.token_urlsafe(32)
+    request.state.user = None
 
 
 def sign_out(request: Request) -> None:
+    """End every session of the signed-in account (its epoch moves on), then this one."""
+    from divert.web.accounts import end_sessions
+
+    user = optional_user(request)
+    if user is not None:
+        with registry_of(request).write(user.username, "web sign-out") as tx:
+            end_sessions(tx, user.id)
     request.session.clear()
 
 
@@ -104,11 +117,14 @@ def optional_user(request: Request) -> User | None:
     cached = getattr(request.state, "user", None)
     if cached is not None:
         return cached  # type: ignore[no-any-return]
-    uid = request.session.get("uid")
-    if not isinstance(uid, int):
+    uid, epoch, opened = (request.session.get(k) for k in ("uid", "ep", "iat"))
+    if not isinstance(uid, int) or not isinstance(epoch, int) or not isinstance(opened, int):
+        return None
+    if not 0 <= time.time() - opened < SESSION_HOURS * 3600:
+        request.session.clear()
         return None
     with registry_of(request).read() as conn:
-        user = load_user(conn, uid)
+        user = load_user(conn, uid, epoch)
     if user is None:
         request.session.clear()
         return None
