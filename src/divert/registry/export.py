@@ -68,15 +68,18 @@ def _secondary(row: dict[str, Any], parts: list[str]) -> None:
             row[shown[0][1]] = None
 
 
-def aggregate_tables(conn: Connection, k: int = 11, today: dt.date | None = None
-                     ) -> dict[str, list[dict[str, Any]]]:
-    """The de-identified tables (name -> rows, columns as `COLUMNS`), counts under `k` suppressed."""
+def aggregate_tables(conn: Connection, k: int = 11, today: dt.date | None = None,
+                     within: frozenset[int] | None = None) -> dict[str, list[dict[str, Any]]]:
+    """The de-identified tables (name -> rows, columns as `COLUMNS`), counts under `k` suppressed;
+    only the programmes `within` (None: every programme)."""
     if k < 11:
         raise InputError("min_cell: at least 11")
     today = today or dt.date.today()
-    progs = {r.id: r.code for r in conn.execute(select(T["programmes"].c.id, T["programmes"].c.code))}
+    g = T["programmes"]
+    progs = {r.id: r.code for r in conn.execute(select(g.c.id, g.c.code))
+             if within is None or r.id in within}
     e = T["enrolments"]
-    enrolments = [dict(r) for r in conn.execute(select(e)).mappings()]
+    enrolments = [dict(r) for r in conn.execute(select(e)).mappings() if r["programme_id"] in progs]
     return {
         "phase_durations": _phase_durations(conn, enrolments, progs, k),
         "outcomes": _outcomes(enrolments, progs, k),
@@ -195,6 +198,8 @@ def _positivity(conn: Connection, progs: dict[int, str], k: int) -> list[dict[st
         stats[(r.programme_id, r.phase)][r.status] = (r.tests, r.people)
     rows = []
     for (pid, phase), s in sorted(stats.items()):
+        if pid not in progs:  # outside the caller's programmes
+            continue
         tests = _summer(s, 0)
         ppl = _summer(s, 1, most=True)  # people: the largest group, a lower bound of their union
         n_people = _cell(people[(pid, phase)], k)

@@ -40,6 +40,14 @@ def local_now() -> dt.datetime:
 
 # ---- look-ups -------------------------------------------------------------------------------------
 
+Within = frozenset[int] | None  # the programme ids a caller may see; None: every programme
+
+
+def _within(column: Any, within: Within) -> list[Any]:
+    """The condition keeping rows of the programmes `within` (none when it is None)."""
+    return [] if within is None else [column.in_(sorted(within))]
+
+
 def _one(conn: Connection, table: str, **where: Any) -> dict[str, Any] | None:
     t = T[table]
     row = conn.execute(select(t).where(*[t.c[k] == v for k, v in where.items()])).mappings().first()
@@ -496,11 +504,14 @@ def record_results(tx: Tx, items: Sequence[inputs.ResultIn], raw: Sequence[Mappi
     return tx.update_many("drug_tests", pairs)
 
 
-def close_missed(tx: Tx, now: dt.datetime) -> int:
-    """Mark every scheduled test whose window has closed as missed (awaiting a response)."""
-    t = T["drug_tests"]
-    rows = tx.conn.execute(select(t).where(text("drug_tests.status = 'scheduled'"), t.c.due_by < now)
-                           ).mappings().all()
+def close_missed(tx: Tx, now: dt.datetime, within: Within = None) -> int:
+    """Mark every scheduled test whose window has closed as missed (awaiting a response), in the
+    programmes `within` (None: every programme)."""
+    t, e = T["drug_tests"], T["enrolments"]
+    q = select(t).where(text("drug_tests.status = 'scheduled'"), t.c.due_by < now)
+    if within is not None:
+        q = q.where(t.c.enrolment_id.in_(select(e.c.id).where(*_within(e.c.programme_id, within))))
+    rows = tx.conn.execute(q).mappings().all()
     tx.update_many("drug_tests", [(r, {"status": "missed", "awaiting_response": True}) for r in rows])
     return len(rows)
 
@@ -672,7 +683,7 @@ def _iso(value: Any) -> str | None:
 
 
 def dashboard(conn: Connection, day: dt.date, now: dt.datetime, prog_code: str | None = None,
-              limit: int = 200, offset: int = 0) -> dict[str, Any]:
+              limit: int = 200, offset: int = 0, within: Within = None) -> dict[str, Any]:
     """The day's work: who is due to test, whose window closed with no sample, who needs a
     response, which hearings sit today. Counts are complete; each list holds `limit` rows from
     `offset` (0: all), in deadline order (tests by due time, then id)."""
@@ -685,7 +696,7 @@ def dashboard(conn: Connection, day: dt.date, now: dt.datetime, prog_code: str |
     # Open tests, tests awaiting a response and scheduled hearings belong to active enrolments only
     # (`end_enrolment` closes them), so the counts read the small partial indexes alone; the
     # enrolments are joined for the listed rows (to name the participant) or a programme's scope.
-    scope = []
+    scope = _within(e.c.programme_id, within)
     if prog_code is not None:
         scope.append(e.c.programme_id == programme(conn, prog_code)["id"])
     joined = t.join(e, e.c.id == t.c.enrolment_id)
@@ -751,7 +762,7 @@ def registry_cipher(reg: Any) -> FieldCipher:
 
 def list_participants(conn: Connection, *, status: str | None = None, phase: int | None = None,
                       programme_code: str | None = None, code: str | None = None, limit: int = 50,
-                      offset: int = 0) -> dict[str, Any]:
+                      offset: int = 0, within: Within = None) -> dict[str, Any]:
     """Participants (never their identity) with their active enrolment, filtered: `status`, `phase`
     of the active enrolment, `programme_code`, `code` (part of the pseudonymous code). The total is
     complete; `rows` holds `limit` rows from `offset` (0: all), in referral order."""
@@ -760,7 +771,7 @@ def list_participants(conn: Connection, *, status: str | None = None, phase: int
     p, e, g = T["participants"], T["enrolments"], T["programmes"]
     joined = p.join(g, g.c.id == p.c.programme_id).outerjoin(
         e, (e.c.participant_id == p.c.id) & (e.c.status == "active"))
-    cond = []
+    cond = _within(p.c.programme_id, within)
     if status is not None:
         cond.append(p.c.status == status)
     if phase is not None:
@@ -781,11 +792,11 @@ def list_participants(conn: Connection, *, status: str | None = None, phase: int
 
 
 def tests_on(conn: Connection, day: dt.date, programme_code: str | None = None, limit: int = 0,
-             offset: int = 0) -> dict[str, Any]:
+             offset: int = 0, within: Within = None) -> dict[str, Any]:
     """The testing calendar of a day: every test scheduled on it (any status), by due time."""
     t, e, p = T["drug_tests"], T["enrolments"], T["participants"]
     joined = t.join(e, e.c.id == t.c.enrolment_id).join(p, p.c.id == e.c.participant_id)
-    cond = [t.c.scheduled_on == day]
+    cond = [t.c.scheduled_on == day, *_within(e.c.programme_id, within)]
     if programme_code:
         cond.append(e.c.programme_id == programme(conn, programme_code)["id"])
     total = conn.execute(select(func.count()).select_from(joined).where(*cond)).scalar_one()
@@ -800,7 +811,8 @@ def tests_on(conn: Connection, day: dt.date, programme_code: str | None = None, 
 def _enrolment_event(conn: Connection, table: str, row_id: int, missing: str) -> dict[str, Any]:
     """One row of a table keyed by enrolment, with its participant's code; InputError if absent."""
     t, e, p = T[table], T["enrolments"], T["participants"]
-    row = conn.execute(select(t, p.c.code.label("participant"))
+    row = conn.execute(select(t, p.c.code.label("participant"),
+                              e.c.programme_id.label("programme_id"))
                        .select_from(t.join(e, e.c.id == t.c.enrolment_id)
                                     .join(p, p.c.id == e.c.participant_id))
                        .where(t.c.id == row_id)).mappings().first()
@@ -814,11 +826,11 @@ def drug_test_row(conn: Connection, test_id: int) -> dict[str, Any]:
     return _enrolment_event(conn, "drug_tests", test_id, f"test: no drug test with id {test_id}")
 
 
-def hearings_on(conn: Connection, day: dt.date, programme_code: str | None = None
-                ) -> list[dict[str, Any]]:
+def hearings_on(conn: Connection, day: dt.date, programme_code: str | None = None,
+                within: Within = None) -> list[dict[str, Any]]:
     """The status hearings of a day (any status), with each participant's code and phase."""
     h, e, p = T["hearings"], T["enrolments"], T["participants"]
-    cond = [h.c.scheduled_on == day]
+    cond = [h.c.scheduled_on == day, *_within(e.c.programme_id, within)]
     if programme_code:
         cond.append(e.c.programme_id == programme(conn, programme_code)["id"])
     q = (select(h, p.c.code.label("participant"), p.c.id.label("participant_id"),

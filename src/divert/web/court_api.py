@@ -261,7 +261,8 @@ def list_participants(
     """Participants by pseudonymous code (never identity), filtered and paged."""
     with registry_of(request).read() as conn:
         page = service.list_participants(conn, status=status, phase=phase, programme_code=programme,
-                                         code=code, limit=limit, offset=offset)
+                                         code=code, limit=limit, offset=offset,
+                                         within=user.programmes)
     return {"total": page["total"], "limit": limit, "offset": offset, "participants": page["rows"]}
 
 
@@ -275,7 +276,7 @@ def show_participant(request: Request, code: str,
     if identify and not user.can("registry.identify"):
         raise Refused(user, "registry.identify")
     with reg.read() as conn:
-        part = participant_or_404(conn, code)
+        part = participant_or_404(conn, code, user)
         out = summary(conn, part)
     if identify:
         out["identity"] = identity_of(request, part)
@@ -288,7 +289,7 @@ def timeline(request: Request, code: str, user: User = Depends(require("registry
     """Everything recorded about a participant in date order: tests, hearings, responses, phases,
     attendance (never identity)."""
     with registry_of(request).read() as conn:
-        part = participant_or_404(conn, code)
+        part = participant_or_404(conn, code, user)
         return service.timeline(conn, part["code"])
 
 
@@ -297,7 +298,7 @@ def list_notes(request: Request, code: str, user: User = Depends(require("notes.
     """Clinical notes, newest first (clinicians and case managers; every read is audited)."""
     reg = registry_of(request)
     with reg.read() as conn:
-        part = participant_or_404(conn, code)
+        part = participant_or_404(conn, code, user)
         notes = service.notes_of(conn, cipher(request), part["code"])
     record_views(reg, user, "notes", [n["id"] for n in notes], f"clinical notes {part['code']} (api)")
     return notes
@@ -310,7 +311,7 @@ def add_note(request: Request, code: str, body: NoteIn,
     """Write a clinical note (stored encrypted; the author is the signed-in account)."""
     reg = registry_of(request)
     with reg.read() as conn:
-        part = participant_or_404(conn, code)
+        part = participant_or_404(conn, code, user)
     with reg.write(user.username, "web note") as tx:
         row = service.add_note(tx, cipher(request), part["code"], body.text)
     return {**row, "text": body.text}
@@ -323,7 +324,7 @@ def suggestion(request: Request, code: str, behaviour: inputs.Behaviour | None =
     """The programme's suggested incentive or sanction for a behaviour (or a test's result), with
     therapeutic adjustments apart. It advises; the judge decides."""
     with registry_of(request).read() as conn:
-        part = participant_or_404(conn, code)
+        part = participant_or_404(conn, code, user)
         return service.suggest_response(conn, part["code"], behaviour, test, on)
 
 
@@ -335,7 +336,7 @@ def add_response(request: Request, code: str, body: ResponseBody,
     beyond the programme's cap."""
     reg = registry_of(request)
     with reg.read() as conn:
-        part = participant_or_404(conn, code)
+        part = participant_or_404(conn, code, user)
     data = inputs.ResponseIn.model_validate(body.model_dump(exclude_unset=True))
     with reg.write(user.username, "web respond") as tx:
         row, warnings = service.add_response(tx, part["code"], data)
@@ -348,7 +349,8 @@ def tests(request: Request, day: Day | None = None, programme: Text | None = Que
           user: User = Depends(require("registry.read"))) -> Any:
     """The testing calendar of a day (default today): every test scheduled, its window and status."""
     with registry_of(request).read() as conn:
-        page = service.tests_on(conn, day or service.today(), programme, limit, offset)
+        page = service.tests_on(conn, day or service.today(), programme, limit, offset,
+                                within=user.programmes)
     return {**page, "tests": page["rows"]}
 
 
@@ -360,7 +362,7 @@ def record_result(request: Request, test_id: RowId, body: ResultBody,
     raw = {"test": test_id, **body.model_dump(mode="json", exclude_unset=True)}
     item = inputs.ResultIn.model_validate({"test": test_id, **body.model_dump(exclude_unset=True)})
     with reg.write(user.username, "web tests record") as tx:
-        code = test_or_404(tx.conn, test_id)["participant"]
+        code = test_or_404(tx.conn, test_id, user)["participant"]
         row = {**service.record_results(tx, [item], [raw])[0], "participant": code}
     return {"test": row, "suggestion": suggestion_after(reg, row)}
 
@@ -374,7 +376,7 @@ def close_missed(request: Request, user: User = Depends(require("tests.record"))
     """Mark every test whose sample window has closed with no sample as missed (each then awaits
     a response), as `divert registry tests close-missed` does."""
     with registry_of(request).write(user.username, "web tests close-missed") as tx:
-        return {"missed": service.close_missed(tx, service.local_now())}
+        return {"missed": service.close_missed(tx, service.local_now(), user.programmes)}
 
 
 @api.get("/hearings", response_model=list[HearingOut], responses=ERRORS)
@@ -383,7 +385,8 @@ def hearings(request: Request, day: Day | None = None,
              user: User = Depends(require("registry.read"))) -> Any:
     """The status hearings of a day (default today)."""
     with registry_of(request).read() as conn:
-        return service.hearings_on(conn, day or service.today(), programme)
+        return service.hearings_on(conn, day or service.today(), programme,
+                                   within=user.programmes)
 
 
 @api.post("/hearings/{hearing_id}", response_model=HearingOut, responses=WRITE_ERRORS)
@@ -396,7 +399,7 @@ def record_hearing(request: Request, hearing_id: RowId, body: HearingBody,
     data = inputs.HearingIn.model_validate({"hearing": hearing_id,
                                             **body.model_dump(exclude_unset=True)})
     with reg.read() as conn:
-        hearing_or_404(conn, hearing_id)
+        hearing_or_404(conn, hearing_id, user)
     with reg.write(user.username, "web hearings record") as tx:
         service.record_hearing(tx, data, raw)
     with reg.read() as conn:
@@ -411,7 +414,8 @@ def dashboard(request: Request, day: Day | None = None,
     """The day's work: due to test, window closed with no sample, needs a response, hearings."""
     now = service.local_now()
     with registry_of(request).read() as conn:
-        return service.dashboard(conn, day or now.date(), now, programme, limit, offset)
+        return service.dashboard(conn, day or now.date(), now, programme, limit, offset,
+                                 within=user.programmes)
 
 
 @api.get("/aggregates", response_model=AggregatesOut, responses=ERRORS)
@@ -419,7 +423,7 @@ def aggregates(request: Request, user: User = Depends(require("registry.aggregat
     """De-identified aggregates: phase durations, exits, test positivity, rearrest by quadrant;
     counts of 1 to 10 people suppressed (null), with what could reveal them."""
     with registry_of(request).read() as conn:
-        tables = aggregate_tables(conn, MIN_CELL)
+        tables = aggregate_tables(conn, MIN_CELL, within=user.programmes)
     record_export(registry_of(request), user, "aggregates",
                   {"tables": sorted(tables), "min_cell": MIN_CELL, "to": "api"})
     return {"min_cell": MIN_CELL, "suppression": SUPPRESSION, "columns": COLUMNS, "tables": tables}

@@ -16,6 +16,7 @@ from divert.errors import InputError
 from divert.registry import court, service
 from divert.registry.crypto import FieldCipher
 from divert.registry.store import Registry
+from divert.web.accounts import User
 from divert.web.security import registry_of
 
 CODE = re.compile(r"^P-[0-9A-Z]{8}$")
@@ -55,29 +56,69 @@ def not_found(message: str) -> HTTPException:
     return HTTPException(status_code=404, detail=message)
 
 
-def participant_or_404(conn: Connection, code: str) -> dict[str, Any]:
-    """The participant with this code; 404 naming the form of codes when there is none."""
+def _seen(user: User, programme_id: int | None, message: str) -> None:
+    """404 (not 403: nothing says the record exists) outside the account's programmes."""
+    if not user.sees(programme_id):
+        raise not_found(message)
+
+
+def participant_or_404(conn: Connection, code: str, user: User) -> dict[str, Any]:
+    """The participant with this code, in one of the account's programmes; 404 naming the form of
+    codes when there is none."""
     wanted = code.strip().upper()
+    missing = f"participant: no participant {code[:40]!r} (codes look like P-7K2M9QXD)"
     if not CODE.match(wanted):
-        raise not_found(f"participant: no participant {code[:40]!r} (codes look like P-7K2M9QXD)")
+        raise not_found(missing)
     try:
-        return service.participant(conn, wanted)
+        found = service.participant(conn, wanted)
     except InputError as exc:
         raise not_found(str(exc)) from None
+    _seen(user, found["programme_id"], f"participant: no participant {wanted}")
+    return found
 
 
-def test_or_404(conn: Connection, test_id: int) -> dict[str, Any]:
+def test_or_404(conn: Connection, test_id: int, user: User) -> dict[str, Any]:
     try:
-        return service.drug_test_row(conn, test_id)
+        found = service.drug_test_row(conn, test_id)
     except InputError as exc:
         raise not_found(str(exc)) from None
+    _seen(user, found["programme_id"], f"test: no drug test with id {test_id}")
+    return found
 
 
-def hearing_or_404(conn: Connection, hearing_id: int) -> dict[str, Any]:
+def hearing_or_404(conn: Connection, hearing_id: int, user: User) -> dict[str, Any]:
     try:
-        return service.hearing_row(conn, hearing_id)
+        found = service.hearing_row(conn, hearing_id)
     except InputError as exc:
         raise not_found(str(exc)) from None
+    _seen(user, found["programme_id"], f"hearing: no hearing with id {hearing_id}")
+    return found
+
+
+def advice_or_404(conn: Connection, advice_id: int, user: User) -> dict[str, Any]:
+    """An advice snapshot of a participant in one of the account's programmes."""
+    a, p = service.T["advice"], service.T["participants"]
+    from sqlalchemy import select
+
+    found = conn.execute(select(a, p.c.programme_id.label("programme_id"), p.c.code.label("code"))
+                         .select_from(a.join(p, p.c.id == a.c.participant_id))
+                         .where(a.c.id == advice_id)).mappings().first()
+    if found is None or not user.sees(found["programme_id"]):
+        raise not_found(f"advice: no advice {advice_id}")
+    return dict(found)
+
+
+def programme_for(conn: Connection, code: str | None, user: User) -> None:
+    """Refuse (403) a new record in a programme outside the account's programmes."""
+    if code is None:
+        code = "default"
+    try:
+        prog = service.programme(conn, code)
+    except InputError:
+        return  # the service names the unknown programme
+    if not user.sees(prog["id"]):
+        raise HTTPException(status_code=403, detail=f"programme: your account may not add to "
+                            f"programme {code!r}; ask an administrator to assign it")
 
 
 def summary(conn: Connection, part: Mapping[str, Any]) -> dict[str, Any]:

@@ -27,7 +27,17 @@ from divert.web import assess
 from divert.web.accounts import User
 from divert.web.book import pack_or_error
 from divert.web.court_api import WRITE_ERRORS, Out
-from divert.web.court_common import Day, RowId, Text, Version, cipher, not_found, participant_or_404
+from divert.web.court_common import (
+    Day,
+    RowId,
+    Text,
+    Version,
+    advice_or_404,
+    cipher,
+    not_found,
+    participant_or_404,
+    programme_for,
+)
 from divert.web.court_pages import INTAKE_CHOICES, _checked, _flash, _form
 from divert.web.render import render
 from divert.web.security import registry_of, require
@@ -167,7 +177,7 @@ def _write(request: Request, user: User, code: str, command: str, action: Any) -
     """Run `action(tx, code)` on an existing participant in one audited transaction."""
     reg = registry_of(request)
     with reg.read() as conn:
-        part = participant_or_404(conn, code)
+        part = participant_or_404(conn, code, user)
     with reg.write(user.username, f"web {command}") as tx:
         return action(tx, part["code"])  # type: ignore[no-any-return]
 
@@ -184,9 +194,8 @@ def _exit(tx: Tx, code: str, body: ExitBody) -> dict[str, Any]:
     return service.end_enrolment(tx, code, body.kind, data, raw)
 
 
-def _confirm(tx: Tx, advice_id: int, body: ConfirmBody) -> dict[str, Any]:
-    if service._one(tx.conn, "advice", id=advice_id) is None:
-        raise not_found(f"advice: no advice {advice_id}")
+def _confirm(tx: Tx, advice_id: int, body: ConfirmBody, user: User) -> dict[str, Any]:
+    advice_or_404(tx.conn, advice_id, user)
     raw = body.model_dump(mode="json", exclude_unset=True)
     return service.confirm_advice(tx, advice_id, inputs.ConfirmIn.model_validate(
         body.model_dump(exclude_unset=True)), raw)
@@ -205,12 +214,14 @@ def _back(code: str, anchor: str = "") -> Response:
 @router.get("/participants/new", response_class=HTMLResponse)
 def new_participant(request: Request, user: User = Depends(require("participants.manage"))) -> Response:
     """The intake form: identity, sex, programme, referral date."""
-    return _new_form(request, {}, None)
+    return _new_form(request, user, {}, None)
 
 
-def _new_form(request: Request, values: Mapping[str, str], error: str | None) -> Response:
+def _new_form(request: Request, user: User, values: Mapping[str, str], error: str | None
+              ) -> Response:
     with registry_of(request).read() as conn:
-        programmes = [(r.code, r.name) for r in conn.execute(service.T["programmes"].select())]
+        programmes = [(r.code, r.name) for r in conn.execute(service.T["programmes"].select())
+                      if user.sees(r.id)]
     return render(request, "court/new.html", status_code=400 if error else 200, values=values,
                   error=error, programmes=programmes, sexes=inputs.Sex.__args__,  # type: ignore[attr-defined]
                   today=service.today())
@@ -224,10 +235,11 @@ async def add_participant(request: Request,
     try:
         body = _checked(ParticipantBody, form)
         with registry_of(request).write(user.username, "web participant add") as tx:
+            programme_for(tx.conn, body.programme, user)
             row = service.add_participant(tx, cipher(request), inputs.ParticipantIn.model_validate(
                 body.model_dump(exclude_unset=True)))
     except InputError as exc:
-        return _new_form(request, form, str(exc))
+        return _new_form(request, user, form, str(exc))
     _flash(request, f"Participant {row['code']} added (referred on {row['referred_on']}).")
     return _back(row["code"])
 
@@ -311,7 +323,7 @@ async def confirm_page(request: Request, advice_id: int,
     if not 1 <= advice_id <= 2**62:
         raise not_found("advice: no such advice")
     with registry_of(request).write(user.username, "web confirm") as tx:
-        row = _confirm(tx, advice_id, body)
+        row = _confirm(tx, advice_id, body, user)
         code = service._one(tx.conn, "participants", id=row["participant_id"])["code"]  # type: ignore[index]
     _flash(request, f"Advice {advice_id}: decision {row['final_decision'].replace('_', ' ')} recorded.")
     return _back(code, "#advice")
@@ -325,6 +337,7 @@ def add_participant_api(request: Request, body: ParticipantBody,
     """A new participant under a fresh pseudonymous code; name, birth date and contact are stored
     encrypted."""
     with registry_of(request).write(user.username, "web participant add") as tx:
+        programme_for(tx.conn, body.programme, user)
         return service.add_participant(tx, cipher(request), inputs.ParticipantIn.model_validate(
             body.model_dump(exclude_unset=True)))
 
@@ -383,4 +396,4 @@ def confirm_api(request: Request, advice_id: RowId, body: ConfirmBody,
                 user: User = Depends(require("advice.confirm"))) -> Any:
     """The decision taken on an advice; the confirming account is the signed-in one."""
     with registry_of(request).write(user.username, "web confirm") as tx:
-        return _confirm(tx, advice_id, body)
+        return _confirm(tx, advice_id, body, user)

@@ -170,8 +170,9 @@ def participants(request: Request, status: str = "", phase: str = "", programme:
         listed = service.list_participants(
             conn, status=filters["status"] or None, phase=_int(phase, "phase", 1, 50),
             programme_code=filters["programme"] or None, code=filters["code"] or None, limit=PAGE,
-            offset=(number - 1) * PAGE)
-        programmes = [r.code for r in conn.execute(service.T["programmes"].select())]
+            offset=(number - 1) * PAGE, within=user.programmes)
+        programmes = [r.code for r in conn.execute(service.T["programmes"].select())
+                      if user.sees(r.id)]
     names = _names(request, user, listed["rows"], "id", "names on the participants list")
     kept = {k: v for k, v in filters.items() if v}
     link = {n: "/registry?" + urlencode({**kept, "page": n}) for n in (number - 1, number + 1)}
@@ -189,7 +190,7 @@ def participant(request: Request, code: str, behaviour: str = "", test: str = ""
     if behaviour and behaviour not in court.BEHAVIOURS:
         raise InputError(f"behaviour: unknown {behaviour[:30]!r}; allowed: {', '.join(court.BEHAVIOURS)}")
     with reg.read() as conn:
-        part = participant_or_404(conn, code)
+        part = participant_or_404(conn, code, user)
         info = summary(conn, part)
         events = service.timeline(conn, part["code"])["events"]
         sugg = None
@@ -218,7 +219,7 @@ async def add_note(request: Request, code: str,
     data = _checked(NoteIn, await _form(request))
     reg = registry_of(request)
     with reg.read() as conn:
-        part = participant_or_404(conn, code)
+        part = participant_or_404(conn, code, user)
     with reg.write(user.username, "web note") as tx:
         service.add_note(tx, cipher(request), part["code"], data.text)
     _flash(request, "Clinical note saved.")
@@ -233,7 +234,7 @@ async def add_response(request: Request, code: str,
     box = form.pop("box", "")
     reg = registry_of(request)
     with reg.read() as conn:
-        part = participant_or_404(conn, code)
+        part = participant_or_404(conn, code, user)
     try:
         body = _checked(ResponseBody, form)
         with reg.write(user.username, "web respond") as tx:
@@ -264,7 +265,7 @@ def calendar(request: Request, day: str = "", programme: str = "",
     """The day's testing calendar: every test, its window and status; results recorded in place."""
     when = _day(day)
     with registry_of(request).read() as conn:
-        page = service.tests_on(conn, when, programme.strip() or None)
+        page = service.tests_on(conn, when, programme.strip() or None, within=user.programmes)
     return _page(request, "court/calendar.html", day=when, tests=page["rows"], total=page["total"],
                  prev=when - dt.timedelta(days=1), next=when + dt.timedelta(days=1),
                  today=service.today(), now=service.local_now())
@@ -279,7 +280,7 @@ async def record_result(request: Request, test_id: int,
     if not 1 <= test_id <= 2**62:
         raise InputError("test: no such test")
     with reg.read() as conn:
-        before = test_or_404(conn, test_id)
+        before = test_or_404(conn, test_id, user)
     error = None
     try:
         form_data: dict[str, Any] = dict(form)
@@ -313,7 +314,7 @@ async def record_result(request: Request, test_id: int,
 async def close_missed(request: Request, user: User = Depends(require("tests.record"))) -> Response:
     """Mark every test whose window has closed with no sample as missed (awaiting a response)."""
     with registry_of(request).write(user.username, "web tests close-missed") as tx:
-        n = service.close_missed(tx, service.local_now())
+        n = service.close_missed(tx, service.local_now(), user.programmes)
     _flash(request, f"{n} test{'s' * (n != 1)} whose window closed marked missed.")
     return RedirectResponse("/registry/calendar", status_code=303)
 
@@ -333,7 +334,7 @@ def hearings(request: Request, day: str = "", programme: str = "",
     """The day's status hearings (the docket), with the judge's notes."""
     when = _day(day)
     with registry_of(request).read() as conn:
-        rows = service.hearings_on(conn, when, programme.strip() or None)
+        rows = service.hearings_on(conn, when, programme.strip() or None, within=user.programmes)
     names = _names(request, user, rows, "participant_id", f"names on the hearing docket {when}")
     return _page(request, "court/hearings.html", day=when, hearings=rows, names=names,
                  prev=when - dt.timedelta(days=1), next=when + dt.timedelta(days=1),
@@ -349,7 +350,7 @@ async def record_hearing(request: Request, hearing_id: int,
     if not 1 <= hearing_id <= 2**62:
         raise InputError("hearing: no such hearing")
     with reg.read() as conn:
-        hearing_or_404(conn, hearing_id)
+        hearing_or_404(conn, hearing_id, user)
     error = None
     try:
         body = _checked(HearingBody, form)
@@ -382,7 +383,8 @@ def dashboard(request: Request, day: str = "", programme: str = "",
     now = service.local_now()
     when = _day(day) if day else now.date()
     with registry_of(request).read() as conn:
-        board = service.dashboard(conn, when, now, programme.strip() or None, 200, 0)
+        board = service.dashboard(conn, when, now, programme.strip() or None, 200, 0,
+                                  within=user.programmes)
     return _page(request, "court/dashboard.html", board=board, day=when,
                  prev=when - dt.timedelta(days=1), next=when + dt.timedelta(days=1))
 
@@ -391,7 +393,7 @@ def dashboard(request: Request, day: str = "", programme: str = "",
 def aggregates(request: Request, user: User = Depends(require("registry.aggregates"))) -> Response:
     """De-identified figures with small cells suppressed."""
     with registry_of(request).read() as conn:
-        tables = aggregate_tables(conn, MIN_CELL)
+        tables = aggregate_tables(conn, MIN_CELL, within=user.programmes)
     record_export(registry_of(request), user, "aggregates",
                   {"tables": sorted(tables), "min_cell": MIN_CELL, "to": "page"})
     return _page(request, "court/aggregates.html", tables=tables, columns=COLUMNS,
