@@ -73,7 +73,9 @@ def participant_or_404(conn: Connection, code: str, user: User) -> dict[str, Any
         found = service.participant(conn, wanted)
     except InputError as exc:
         raise not_found(str(exc)) from None
-    _seen(user, found["programme_id"], f"participant: no participant {wanted}")
+    # the very message of a code that does not exist: nothing tells the two apart
+    _seen(user, found["programme_id"], f"participant: no participant {wanted!r} (codes look like "
+                                       "P-7K2M9QXD)")
     return found
 
 
