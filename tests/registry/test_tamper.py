@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
+import sqlite3
 import stat
 from collections.abc import Callable
 from pathlib import Path
@@ -161,9 +161,10 @@ def test_a_rolled_back_copy_is_found(kept: tuple[Cli, str, str], tmp_path: Path)
     cli("backup", "--out", str(old))
     cli("consent", code, "--withdrawn")
     head = cli("head")[1].strip()
-    shutil.copyfile(old, path)
-    for extra in ("-wal", "-shm"):
-        Path(f"{path}{extra}").unlink(missing_ok=True)
+    src, dst = sqlite3.connect(old), sqlite3.connect(path)  # the old copy put back in place
+    src.backup(dst)
+    src.close()
+    dst.close()
     assert cli("verify")[0] == 0  # consistent in itself
     code_, _, err = cli("verify", "--expect-head", head, ok=False)
     assert code_ == 1 and "records were cut from the end (or the database was rolled back)" in err

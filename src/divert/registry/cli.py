@@ -74,11 +74,15 @@ def _read_json(path: Path, what: str = "--json") -> Any:
         text = sys.stdin.read() if str(path) == "-" else path.read_text(encoding="utf-8")
     except OSError as exc:
         raise InputError(f"{what}: cannot read {path}: {exc.strerror}") from None
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{what}: {path}: not UTF-8 text (byte {exc.start})") from None
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
         raise InputError(f"{what}: {path}: line {exc.lineno}, column {exc.colno}: not JSON "
                          f"({exc.msg})") from None
+    except RecursionError:
+        raise InputError(f"{what}: {path}: nested too deeply to be registry input") from None
 
 
 def _gather(json_file: Path | None, **options: Any) -> dict[str, Any]:
@@ -97,9 +101,16 @@ def _date(value: str | None, name: str) -> dt.date | None:
     if value is None:
         return None
     try:
-        return dt.date.fromisoformat(value)
+        day = dt.date.fromisoformat(value)
     except ValueError:
         raise InputError(f"{name}: {value!r} is not a date; expected YYYY-MM-DD") from None
+    if not inputs.EARLIEST <= day <= LATEST:
+        raise InputError(f"{name}: {value} is out of range; allowed {inputs.EARLIEST} to {LATEST}")
+    return day
+
+
+LATEST = dt.date(2199, 12, 31)
+_TOO_BIG = f"a number is out of range (ids, versions and counts are at most {inputs.MAX_INT})"
 
 
 def _registry(db: str | None) -> Registry:
@@ -125,6 +136,8 @@ def _write(db: str | None, actor: str | None, command: str, fn: Callable[[Tx], R
     except SQLAlchemyError as exc:
         raise RegistryError(f"database error at {shown(reg.url)}: "
                             f"{str(getattr(exc, 'orig', exc)).strip().splitlines()[0]}") from None
+    except OverflowError:
+        raise InputError(_TOO_BIG) from None
     finally:
         reg.dispose()
 
@@ -148,6 +161,8 @@ def _read(db: str | None, fn: Callable[[Any], R], reg: Registry | None = None) -
     except SQLAlchemyError as exc:
         raise RegistryError(f"database error at {shown(reg.url)}: "
                             f"{str(getattr(exc, 'orig', exc)).strip().splitlines()[0]}") from None
+    except OverflowError:
+        raise InputError(_TOO_BIG) from None
     finally:
         reg.dispose()
 
@@ -733,6 +748,8 @@ def suggest(code: Code, behaviour: Annotated[str | None, typer.Option("--behavio
             on: Day = None, db: Db = None, as_json: AsJson = False) -> None:
     """The programme's suggested incentive or sanction (and therapeutic adjustments, apart)."""
     day = _date(on, "--on")
+    if behaviour is not None and test is not None:
+        raise InputError("--behaviour and --test: give one (a test's result names the behaviour)")
     out = _read(db, lambda conn: service.suggest_response(conn, code, behaviour, test, day))
     if as_json:
         _emit(out)

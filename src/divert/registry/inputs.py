@@ -6,9 +6,9 @@ The same models check `--json` input, command-line options and each record of an
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Literal, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from divert.errors import InputError
 from divert.registry.court import BEHAVIOURS, METHODS, RESPONSE_KINDS
@@ -27,6 +27,19 @@ TestResult = Literal["negative", "positive", "dilute", "adulterated", "refused",
 HearingStatus = Literal["held", "missed", "cancelled", "scheduled"]
 AttendanceStatus = Literal["attended", "missed", "excused"]
 ExitKind = Literal["graduated", "terminated", "withdrawn"]
+
+#: ids, versions and levels fit the database's integer columns
+MAX_INT = 2**31 - 1
+EARLIEST = dt.date(1900, 1, 1)
+
+
+def _born(value: dt.date) -> dt.date:
+    if not EARLIEST <= value <= dt.date.today():
+        raise ValueError(f"must be between {EARLIEST} and today")
+    return value
+
+
+BirthDate = Annotated[dt.date, AfterValidator(_born)]
 
 
 class In(BaseModel):
@@ -64,7 +77,7 @@ class ParticipantIn(In):
     """A new participant: identity (encrypted), programme and, optionally, the case."""
 
     name: str = Field(min_length=1, max_length=200)
-    birth_date: dt.date | None = None
+    birth_date: BirthDate | None = None
     contact: str | None = Field(None, max_length=500)
     sex: Sex | None = None
     programme: str = "default"
@@ -77,10 +90,10 @@ class ParticipantUpdate(In):
     """Changes to a participant's identity or sex; `version` is the one you read."""
 
     name: str | None = Field(None, min_length=1, max_length=200)
-    birth_date: dt.date | None = None
+    birth_date: BirthDate | None = None
     contact: str | None = Field(None, max_length=500)
     sex: Sex | None = None
-    version: int | None = Field(None, ge=1)
+    version: int | None = Field(None, ge=1, le=MAX_INT)
 
 
 class CaseIn(In):
@@ -106,7 +119,7 @@ class ConfirmIn(In):
     decision: str
     note: str | None = None
     on: dt.date | None = None
-    version: int | None = Field(None, ge=1)
+    version: int | None = Field(None, ge=1, le=MAX_INT)
 
 
 class ConsentIn(In):
@@ -141,11 +154,11 @@ class DrugTestIn(In):
 class ResultIn(In):
     """The result of one test."""
 
-    test: int = Field(ge=1)
+    test: int = Field(ge=1, le=MAX_INT)
     result: TestResult
     substances: list[str] = []
     collected_at: dt.datetime | None = None
-    version: int | None = Field(None, ge=1)
+    version: int | None = Field(None, ge=1, le=MAX_INT)
 
 
 class ResponseIn(In):
@@ -154,38 +167,38 @@ class ResponseIn(In):
     kind: Kind
     type: str = Field(min_length=1, max_length=64)
     behaviour: Behaviour | None = None
-    level: int | None = Field(None, ge=1)
+    level: int | None = Field(None, ge=1, le=MAX_INT)
     jail_days: int | None = Field(None, ge=1, le=365)
-    test: int | None = Field(None, ge=1)
+    test: int | None = Field(None, ge=1, le=MAX_INT)
     on: dt.date | None = None
     completed_on: dt.date | None = None
     note: str | None = None
 
 
 class HearingIn(In):
-    hearing: int = Field(ge=1)
+    hearing: int = Field(ge=1, le=MAX_INT)
     status: HearingStatus = "held"
     held_on: dt.date | None = None
     minutes: int | None = Field(None, ge=0, le=600)
     note: str | None = None
-    version: int | None = Field(None, ge=1)
+    version: int | None = Field(None, ge=1, le=MAX_INT)
 
 
 class PhaseIn(In):
     """A phase change: promotion by default; `to` an earlier phase is a return (needs a reason)."""
 
-    to: int | None = Field(None, ge=1)
+    to: int | None = Field(None, ge=1, le=MAX_INT)
     on: dt.date | None = None
     reason: str | None = None
     override: str | None = None
-    version: int | None = Field(None, ge=1)
+    version: int | None = Field(None, ge=1, le=MAX_INT)
 
 
 class ExitIn(In):
     on: dt.date | None = None
     reason: str | None = None
     override: str | None = None
-    version: int | None = Field(None, ge=1)
+    version: int | None = Field(None, ge=1, le=MAX_INT)
 
 
 class RearrestIn(In):
@@ -198,4 +211,16 @@ class ProgrammeIn(In):
     code: str = Field(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9_-]*$")
     name: str = Field(min_length=1, max_length=200)
     jurisdiction: str | None = None
+
+    @field_validator("jurisdiction")
+    @classmethod
+    def _known_pack(cls, value: str | None) -> str | None:
+        if value is None:
+            return value
+        from divert.policy import pack_dirs
+
+        known = sorted(p.name for p in pack_dirs())
+        if value not in known:
+            raise ValueError(f"unknown jurisdiction {value!r}; allowed: {', '.join(known)}")
+        return value
     rules: dict[str, Any] = {}

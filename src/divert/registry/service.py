@@ -397,6 +397,10 @@ def record_attendance(tx: Tx, code: str, data: inputs.AttendanceIn) -> dict[str,
 
 # ---- drug tests -----------------------------------------------------------------------------------
 
+#: how far ahead hearings may be booked (they are booked on as the programme goes)
+HEARINGS_AHEAD_DAYS = 3 * 366
+
+
 def schedule_tests(tx: Tx, prog_code: str, first: dt.date, last: dt.date) -> dict[str, Any]:
     """Draw random tests for every active enrolment of a programme, day by day, in [first, last].
 
@@ -583,6 +587,10 @@ def complete_response(tx: Tx, response_id: int, on: dt.date | None, cancel: bool
 
 def schedule_hearings(tx: Tx, prog_code: str, until: dt.date) -> dict[str, Any]:
     """Add status hearings for every active enrolment up to `until`, at its phase's interval."""
+    latest = today() + dt.timedelta(days=HEARINGS_AHEAD_DAYS)
+    if until > latest:
+        raise InputError(f"until: at most {HEARINGS_AHEAD_DAYS} days ahead ({latest}); hearings "
+                         "are booked on as the programme goes")
     prog = programme(tx.conn, prog_code)
     rules = rules_of(prog)
     e, h = T["enrolments"], T["hearings"]

@@ -20,7 +20,7 @@ from divert.web.accounts import User
 from divert.web.security import registry_of
 
 CODE = re.compile(r"^P-[0-9A-Z]{8}$")
-MAX_ID = 2**62
+MAX_ID = 2**31 - 1  # the database's integer ids (inputs.MAX_INT)
 EARLIEST, LATEST = dt.date(1900, 1, 1), dt.date(2199, 12, 31)
 
 

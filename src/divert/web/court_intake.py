@@ -320,7 +320,7 @@ async def confirm_page(request: Request, advice_id: int,
                        user: User = Depends(require("advice.confirm"))) -> Response:
     """Record the decision taken on an advice (the confirming account is the signed-in one)."""
     body = _checked(ConfirmBody, await _form(request))
-    if not 1 <= advice_id <= 2**62:
+    if not 1 <= advice_id <= 2**31 - 1:
         raise not_found("advice: no such advice")
     with registry_of(request).write(user.username, "web confirm") as tx:
         row = _confirm(tx, advice_id, body, user)

@@ -186,7 +186,7 @@ def participant(request: Request, code: str, behaviour: str = "", test: str = ""
                 user: User = Depends(require("registry.read"))) -> Response:
     """A participant's record: summary, identity (audited), timeline, suggested response, notes."""
     reg = registry_of(request)
-    test_id = _int(test, "test", 1, 2**62)
+    test_id = _int(test, "test", 1, 2**31 - 1)
     if behaviour and behaviour not in court.BEHAVIOURS:
         raise InputError(f"behaviour: unknown {behaviour[:30]!r}; allowed: {', '.join(court.BEHAVIOURS)}")
     with reg.read() as conn:
@@ -277,7 +277,7 @@ async def record_result(request: Request, test_id: int,
     """Record a result: with htmx the row comes back with the engine's suggested response."""
     form = await _form(request)
     reg = registry_of(request)
-    if not 1 <= test_id <= 2**62:
+    if not 1 <= test_id <= 2**31 - 1:
         raise InputError("test: no such test")
     with reg.read() as conn:
         before = test_or_404(conn, test_id, user)
@@ -347,7 +347,7 @@ async def record_hearing(request: Request, hearing_id: int,
     """Record a hearing held, missed or cancelled, with notes."""
     form = await _form(request)
     reg = registry_of(request)
-    if not 1 <= hearing_id <= 2**62:
+    if not 1 <= hearing_id <= 2**31 - 1:
         raise InputError("hearing: no such hearing")
     with reg.read() as conn:
         hearing_or_404(conn, hearing_id, user)
