@@ -252,3 +252,43 @@ def test_identity_views_and_exports_are_audited(cli: Cli, tmp_path: Path) -> Non
     assert (last["action"], last["actor"], last["table_name"]) == ("export", "analyst.a", "exports")
     assert json.loads(last["after"])["min_cell"] == 11
     assert cli("verify")[0] == 0
+
+
+@pytest.mark.parametrize(("args", "expected"), [
+    (("import", "BAD_UTF8"), "not UTF-8 text"),
+    (("import", "DEEP"), "nested too deeply"),
+    (("confirm", "100000000000000000000000", "--decision", "none"), "less than or equal to 2147483647"),
+    (("complete", "99999999999999999999"), "less than or equal to 2147483647"),
+    (("hearings", "schedule", "--until", "9999-12-31"), "--until: 9999-12-31 is out of range"),
+    (("hearings", "schedule", "--until", "2190-01-01"), "until: at most 1098 days ahead"),
+    (("programme", "add", "--code", "x", "--name", "X", "--jurisdiction", "nowhere"),
+     "jurisdiction: unknown jurisdiction 'nowhere'; allowed: "),
+    (("participant", "add", "--name", "A", "--birth-date", "2999-01-01"),
+     "birth_date: must be between 1900-01-01 and today"),
+    (("suggest", "P-AAAAAAAA", "--behaviour", "positive_test", "--test", "1"),
+     "--behaviour and --test: give one"),
+    (("tests", "record", "--json", "BIG_ID"), "test: "),
+])
+def test_bad_input_is_one_line_and_exit_2(cli: Cli, tmp_path: Path, args: tuple[str, ...],
+                                          expected: str) -> None:
+    files = {"BAD_UTF8": b"\xff\xfe{", "DEEP": b"[" * 100_000 + b"]" * 100_000,
+             "BIG_ID": b'{"test": 1e23, "result": "negative"}'}
+    real = []
+    for a in args:
+        if a in files:
+            path = tmp_path / f"{a}.json"
+            path.write_bytes(files[a])
+            a = str(path)
+        real.append(a)
+    before = len(_records(cli.url))
+    code, _, err = cli(*real, ok=False)
+    assert code == 2 and err.startswith("error: ") and expected in err, err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert len(_records(cli.url)) == before  # nothing stored
+
+
+def test_init_on_a_file_that_is_not_a_database(cli: Cli, tmp_path: Path) -> None:
+    junk = tmp_path / "junk.db"
+    junk.write_bytes(os.urandom(4096))
+    code, _, err = Cli(f"sqlite:///{junk}", cli.capsys)("init", ok=False)
+    assert code == 2 and "file is not a database" in err and len(err.splitlines()) == 1

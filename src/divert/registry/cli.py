@@ -519,7 +519,7 @@ def advise(code: Code, jurisdiction: Annotated[str, typer.Option("--jurisdiction
 
 
 @app.command()
-def confirm(advice_id: Annotated[int, typer.Argument(metavar="ADVICE_ID")],
+def confirm(advice_id: Annotated[int, typer.Argument(metavar="ADVICE_ID", min=1, max=inputs.MAX_INT)],
             decision: Annotated[str, typer.Option("--decision", help="the measure decided, or none")],
             note: Annotated[str | None, typer.Option("--note")] = None, on: Day = None,
             version: Annotated[int | None, typer.Option("--if-version")] = None,
@@ -686,7 +686,7 @@ def tests_add(code: Code, on: Day = None,
 
 @tests_app.command("record")
 def tests_record(
-    test: Annotated[int | None, typer.Argument(metavar="[TEST_ID]")] = None,
+    test: Annotated[int | None, typer.Argument(metavar="[TEST_ID]", min=1, max=inputs.MAX_INT)] = None,
     result: Annotated[str | None, typer.Option("--result", help="negative|positive|dilute|"
                                                                 "adulterated|refused|missed|excused|"
                                                                 "collected")] = None,
@@ -793,7 +793,8 @@ def respond(code: Code, json_file: JsonIn = None,
 
 
 @app.command("complete")
-def complete(response_id: Annotated[int, typer.Argument(metavar="RESPONSE_ID")], on: Day = None,
+def complete(response_id: Annotated[int, typer.Argument(metavar="RESPONSE_ID", min=1,
+                                                        max=inputs.MAX_INT)], on: Day = None,
              cancel: Annotated[bool, typer.Option("--cancel", help="cancelled, not completed")] = False,
              db: Db = None, actor: Actor = None) -> None:
     """Mark a sanction completed (or cancelled), so it is no longer pending."""
@@ -822,7 +823,7 @@ def hearings_schedule(until: Annotated[str, typer.Option("--until", help="YYYY-M
 
 @hearings_app.command("record")
 def hearings_record(
-    hearing: Annotated[int | None, typer.Argument(metavar="[HEARING_ID]")] = None,
+    hearing: Annotated[int | None, typer.Argument(metavar="[HEARING_ID]", min=1, max=inputs.MAX_INT)] = None,
     json_file: JsonIn = None,
     status: Annotated[str | None, typer.Option("--status", help="held|missed|cancelled")] = None,
     held_on: Annotated[str | None, typer.Option("--held-on")] = None,

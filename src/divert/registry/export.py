@@ -12,9 +12,10 @@
   version. This is the input that `divert calibrate CODE --from-registry` (a later issue) reads.
 
 No row carries a pseudonymous code, a date of an individual or free text. A count of people from 1
-to 10 is suppressed (empty in CSV, null in JSON), as is every statistic computed from it; where a
-suppressed count could be recovered by subtraction from a shown total, the next smallest count is
-suppressed too (secondary suppression). Zero is shown.
+to 10 is suppressed (empty in CSV, null in JSON), as is every statistic computed from it. In `outcomes`
+and `rearrest_by_quadrant`, complementary cells are suppressed until no suppressed count can be
+recovered from any published margin, within or across the two tables (`suppression`: a linear
+programme finds each suppressed cell's range; a single value is not allowed). Zero is shown.
 """
 
 from __future__ import annotations
@@ -80,11 +81,14 @@ def aggregate_tables(conn: Connection, k: int = 11, today: dt.date | None = None
              if within is None or r.id in within}
     e = T["enrolments"]
     enrolments = [dict(r) for r in conn.execute(select(e)).mappings() if r["programme_id"] in progs]
+    outcomes = _outcomes(enrolments, progs, 1)  # true counts, suppressed together below
+    rearrests = _rearrests(conn, enrolments, progs, 1, today)
+    _protect_people(outcomes, rearrests, k)
     return {
         "phase_durations": _phase_durations(conn, enrolments, progs, k),
-        "outcomes": _outcomes(enrolments, progs, k),
+        "outcomes": outcomes,
         "test_positivity": _positivity(conn, progs, k),
-        "rearrest_by_quadrant": _rearrests(conn, enrolments, progs, k, today),
+        "rearrest_by_quadrant": rearrests,
     }
 
 
@@ -120,6 +124,59 @@ def export_tables(conn: Connection, out: Path, k: int = 11, today: dt.date | Non
         f.write(json.dumps({"manifest": manifest, **tables}, indent=2) + "\n")
     written.append(path)
     return written
+
+
+OUTCOME_COUNTS = ("left", "graduated", "terminated", "withdrawn", "active")
+REARREST_COUNTS = ("people", "rearrested_during", "followed_365", "rearrested_365_after")
+
+
+def _protect_people(outcomes: list[dict[str, Any]], rearrests: list[dict[str, Any]], k: int) -> None:
+    """Suppress counts of 1 to k-1 people in `outcomes` and `rearrests` (given with true counts),
+    then complementary cells until none of them follows from the published margins: parts of a
+    row, quadrants of `all`, and people = left + active across the two tables
+    (`suppression.protect`); rates are recomputed from what is left."""
+    from divert.registry.suppression import protect
+
+    for prog in sorted({r["programme"] for r in outcomes} | {r["programme"] for r in rearrests}):
+        cells: dict[str, int] = {}
+        for tag, rows, cols in (("o", outcomes, OUTCOME_COUNTS), ("r", rearrests, REARREST_COUNTS)):
+            for row in rows:
+                if row["programme"] == prog:
+                    for c in cols:
+                        cells[f"{tag}|{row['quadrant']}|{c}"] = int(row[c])
+        quadrants = sorted({name.split("|")[1] for name in cells})
+        eqs: list[list[tuple[str, int]]] = []
+        for q in quadrants:
+            o = f"o|{q}|"
+            if o + "left" in cells:
+                eqs.append([(o + "left", 1), (o + "graduated", -1), (o + "terminated", -1),
+                            (o + "withdrawn", -1)])
+                people = f"r|{q}|people"
+                if people in cells and cells[people] == cells[o + "left"] + cells[o + "active"]:
+                    eqs.append([(people, 1), (o + "left", -1), (o + "active", -1)])
+        for tag, cols in (("o", OUTCOME_COUNTS), ("r", REARREST_COUNTS)):
+            for c in cols:
+                parts = [f"{tag}|{q}|{c}" for q in quadrants if q != "all" and f"{tag}|{q}|{c}" in cells]
+                if f"{tag}|all|{c}" in cells and parts:
+                    eqs.append([(n, 1) for n in parts] + [(f"{tag}|all|{c}", -1)])
+        hidden = {n for n, v in cells.items() if 0 < v < k}
+        for q in quadrants:  # a rate's numerator goes with its denominator
+            for den, num in (("people", "rearrested_during"), ("followed_365", "rearrested_365_after")):
+                if f"r|{q}|{den}" in hidden and f"r|{q}|{num}" in cells:
+                    hidden.add(f"r|{q}|{num}")
+        hidden = protect(cells, eqs, hidden)
+        for tag, rows in (("o", outcomes), ("r", rearrests)):
+            for row in rows:
+                if row["programme"] == prog:
+                    for c in OUTCOME_COUNTS if tag == "o" else REARREST_COUNTS:
+                        if f"{tag}|{row['quadrant']}|{c}" in hidden:
+                            row[c] = None
+    for row in outcomes:
+        row["graduation_rate"] = _rate(row["graduated"], row["left"])
+        row["termination_rate"] = _rate(row["terminated"], row["left"])
+    for row in rearrests:
+        row["rearrest_rate_during"] = _rate(row["rearrested_during"], row["people"])
+        row["rearrest_rate_365_after"] = _rate(row["rearrested_365_after"], row["followed_365"])
 
 
 def _private(path: Path) -> IO[str]:
