@@ -292,3 +292,32 @@ def test_init_on_a_file_that_is_not_a_database(cli: Cli, tmp_path: Path) -> None
     junk.write_bytes(os.urandom(4096))
     code, _, err = Cli(f"sqlite:///{junk}", cli.capsys)("init", ok=False)
     assert code == 2 and "file is not a database" in err and len(err.splitlines()) == 1
+
+
+def test_rekey_moves_identities_and_notes_and_keeps_the_chain(
+        kept: tuple[Cli, str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from divert.registry import service
+    from divert.registry.store import Registry
+
+    cli, code, head = kept
+    reg = Registry(cli.url)
+    cipher = service.registry_cipher(reg)
+    with reg.write("nurse", "note") as tx:
+        service.add_note(tx, cipher, code, "doing well")
+    reg.dispose()
+    before = cli.json("participant", "show", code, "--identify", "--json")
+    new = tmp_path / "new.key"
+    _, out, _ = cli("rekey", "--new-key-file", str(new))
+    assert "rekeyed 1 participants and 1 notes" in out
+    assert stat.S_IMODE(new.stat().st_mode) == 0o600
+    rc, _, err = cli("participant", "show", code, "--identify", ok=False)
+    assert rc == 2 and "not this registry's key" in err  # the old key no longer opens it
+    monkeypatch.setenv("DIVERT_KEY_FILE", str(new))
+    after = cli.json("participant", "show", code, "--identify", "--json")
+    assert after["name"] == before["name"] and after["contact"] == before["contact"]
+    reg = Registry(cli.url)
+    with reg.read() as conn:
+        assert [n["text"] for n in service.notes_of(conn, service.registry_cipher(reg), code)] \
+            == ["doing well"]
+    reg.dispose()
+    assert cli("verify", "--expect-head", head)[0] == 0  # heads kept before still hold

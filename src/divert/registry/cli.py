@@ -336,6 +336,39 @@ def backup(
          f"rows; head {report.head_seq}:{report.head_hash}")
 
 
+@app.command()
+def rekey(
+    new_key_file: Annotated[Path, typer.Option("--new-key-file", metavar="FILE",
+                                               help="the new key (created, mode 0600, if absent)")],
+    db: Db = None, actor: Actor = None,
+) -> None:
+    """Re-encrypt identities and notes under a new key, in one audited transaction (the current
+    key, from DIVERT_KEY / DIVERT_KEY_FILE, is needed once more)."""
+    from divert.registry import crypto
+    from divert.registry.rekey import rekey as run_rekey
+
+    if new_key_file.exists():
+        try:
+            new_key = crypto.decode_key(new_key_file.read_text(encoding="ascii"), str(new_key_file))
+        except (OSError, UnicodeDecodeError):
+            raise InputError(f"--new-key-file: cannot read {new_key_file}") from None
+    else:
+        try:
+            new_key = crypto.create_key_file(new_key_file)
+        except OSError as exc:
+            raise InputError(f"--new-key-file: cannot create {new_key_file}: {exc.strerror}") \
+                from None
+    reg = _registry(db)
+    try:
+        counts = run_rekey(reg, actor, new_key)
+        head = reg.last_head
+    finally:
+        reg.dispose()
+    _say(f"rekeyed {counts['participants']} participants and {counts['notes']} notes; from now on "
+         f"use {new_key_file} (DIVERT_KEY_FILE) and keep the old key only as long as its backups; "
+         f"audit head {head}")
+
+
 # ---- programmes -----------------------------------------------------------------------------------
 
 @programme_app.command("add")
