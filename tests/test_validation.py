@@ -159,3 +159,75 @@ def test_calibrate_command_needs_targets(capsys: pytest.CaptureFixture[str]) -> 
     assert exc.value.code == 2
     err = capsys.readouterr().err
     assert "no calibration targets" in err and len(err.strip().splitlines()) == 1
+
+
+def test_oat_at_release_check_fails_without_the_treatment_effect() -> None:
+    """The usa pack's release with aftercare cuts first-month overdose (Marsden 2017's 0.25); the
+    same measure with its overdose effect removed gives a ratio near 1, which fails."""
+    import dataclasses
+
+    usa = policies.load("usa")
+    measure = usa.measures["release_with_aftercare"]
+    assert measure.effect is not None
+    flat = dataclasses.replace(measure, effect=measure.effect.model_copy(
+        update={"oat_overdose_rr": 1.0}))
+    wrong = dataclasses.replace(usa, measures={**usa.measures, "release_with_aftercare": flat})
+    good, bad = _one(usa, "oat_at_release", 10000), _one(wrong, "oat_at_release", 10000)
+    assert good.passed, good.detail
+    assert not bad.passed and bad.simulated > 0.7, bad.detail
+
+
+def test_validate_human_output_lists_not_applicable_checks_with_their_reason(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """Kenya has none of the checks' measures or countries: every check is listed as not
+    applicable with its reason, none counts as a failure, and the command exits 0."""
+    from divert.cli import main
+
+    try:
+        main(["validate", "kenya", "--persons", "1000"])
+        code = 0
+    except SystemExit as exc:
+        code = exc.code or 0
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert "Traceback" not in out
+    assert out.count("n/a (not counted)") == len(CHECKS)
+    assert out.count("not applicable:") == len(CHECKS)
+    assert f"0 passed, 0 failed, {len(CHECKS)} not applicable" in out
+
+
+def test_validate_exits_1_only_on_a_failed_applicable_check(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    from divert import validation
+    from divert.cli import main
+
+    fake = [Check("ok", "s", 1.0, 1.0, 0.1, True), Check("na", "s", 1.0, None, None, None,
+                                                          detail="not applicable: x"),
+            Check("bad", "s", 1.0, 2.0, 0.1, False)]
+    for checks, expected in ((fake[:2], 0), (fake, 1)):
+        monkeypatch.setattr(validation, "validate", lambda *a, checks=checks, **k: checks)
+        try:
+            main(["validate", "kenya"])
+            code = 0
+        except SystemExit as exc:
+            code = exc.code or 0
+        out = capsys.readouterr().out
+        assert code == expected, out
+        assert "not applicable: x" in out
+
+
+def test_portugal_prisoner_check_fails_when_the_reform_never_arrives(tmp_path: Path) -> None:
+    """The shipped pack (law and practice changing on 2001-07-01) passes; the same pack with
+    every 2001-07-01 change moved to 2099 keeps its prisoners and fails."""
+    import shutil
+
+    from divert.policy import load_pack
+
+    target = tmp_path / "portugal"
+    shutil.copytree(policies.load("portugal").path, target)
+    for f in target.glob("*.yaml"):
+        f.write_text(f.read_text().replace("2001-07-01", "2099-07-01"))
+    good = _one(policies.load("portugal"), "portugal_prisoners", 10000)
+    bad = _one(load_pack(target), "portugal_prisoners", 10000)
+    assert good.passed, good.detail
+    assert not bad.passed and bad.simulated > good.simulated + 0.2, bad.detail

@@ -457,20 +457,35 @@ def validate(
     if as_json:
         _emit_json({"checks": [{"jurisdiction": c, **k.to_json()} for c, k in checks]})
     else:
-        table = Table(title="Validation against published results", show_lines=True)
-        for col in ("pack", "check", "published", "simulated", "tolerance", "result", "source"):
-            table.add_column(col, overflow="fold")
-        for c, k in checks:
-            result = {True: "[green]pass[/green]", False: "[red]FAIL[/red]",
-                      None: "n/a"}[k.passed]
-            sim = "-" if k.simulated is None else f"{k.simulated:.3g}"
-            table.add_row(c, escape(k.name), f"{k.published:.3g}", sim, f"±{k.tolerance:.3g}",
-                          result, escape(k.source))
-        out.print(table)
-        for c, k in checks:
-            out.print(f"  {c} {escape(k.name)}: {escape(k.detail)}")
+        _print_checks(checks)
     if any(k.passed is False for _, k in checks):
         raise typer.Exit(1)
+
+
+def _num(x: float | None, prefix: str = "") -> str:
+    """A check's figure to 3 significant digits, or a dash where there is none."""
+    return "-" if x is None else f"{prefix}{x:.3g}"
+
+
+def _print_checks(checks: list[tuple[str, Any]]) -> None:
+    """The validation table: every check, the not-applicable ones with their reason, and a count
+    in which they are neither passes nor failures."""
+    table = Table(title="Validation against published results", show_lines=True)
+    for col in ("pack", "check", "published", "simulated", "tolerance", "result", "source"):
+        table.add_column(col, overflow="fold")
+    for c, k in checks:
+        result = {True: "[green]pass[/green]", False: "[red]FAIL[/red]",
+                  None: "n/a (not counted)"}[k.passed]
+        table.add_row(c, escape(k.name), _num(k.published), _num(k.simulated),
+                      _num(k.tolerance, "±"), result, escape(k.source))
+    out.print(table)
+    for c, k in checks:
+        out.print(f"  {c} {escape(k.name)}: {escape(k.detail)}")
+    passed = sum(k.passed is True for _, k in checks)
+    failed = sum(k.passed is False for _, k in checks)
+    na = sum(k.passed is None for _, k in checks)
+    verdict = "every applicable check passes" if not failed else f"{failed} failed"
+    out.print(f"{passed} passed, {failed} failed, {na} not applicable ({verdict})")
 
 
 @app.command()
