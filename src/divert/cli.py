@@ -308,11 +308,21 @@ def _print_totals(specs: list[str], comparison: Any) -> None:
         for s in specs:
             cell = f"{comparison.totals_population(s)[name]:,.0f}"
             if s != specs[0]:
-                d = comparison.difference(s, scaled=True)[name]
-                cell += f"\n{d['mean']:+,.0f} [{d['low']:+,.0f}, {d['high']:+,.0f}]"
+                cell += "\n" + _difference_text(comparison.difference(s, scaled=True)[name])
             row.append(cell)
         table.add_row(*row)
     out.print(table)
+
+
+def _difference_text(d: dict[str, Any], fmt: str = "+,.0f") -> str:
+    """`mean ± MCSE [low, high]`, or the mean without a sign where the run cannot resolve it."""
+    from divert.outcomes import resolved
+
+    se = "no MCSE" if d.get("mcse") is None else f"± {d['mcse']:,.0f}"
+    head = f"{d['mean']:{fmt}} {se}"
+    if d["mean"] != 0 and not resolved(d):
+        head = f"{abs(d['mean']):,.0f} {se}, not resolved at this precision"
+    return f"{head} [{d['low']:{fmt}}, {d['high']:{fmt}}]"
 
 
 @app.command()

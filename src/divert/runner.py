@@ -205,6 +205,15 @@ class Comparison:
         """Means over replications, for the simulated sample."""
         return totals_of(self.records(scenario))
 
+    def totals_mcse(self, scenario: str, scaled: bool = False) -> dict[str, float | None]:
+        """Monte Carlo standard error of each mean total (sd / sqrt(replications)); None with one
+        replication, whose error the run cannot tell."""
+        from divert.outcomes import mcse
+
+        records = self.records(scenario)
+        return {k: mcse([r.scaled()[k] if scaled else r.totals[k] for r in records])
+                for k in records[0].totals}
+
     def totals_population(self, scenario: str) -> dict[str, float]:
         """Means over replications of each replication's totals scaled by its own factor."""
         return totals_of(self.records(scenario), scaled=True)
@@ -228,6 +237,8 @@ class Comparison:
             entry: dict[str, Any] = {
                 "scale": self.scale(s), "totals": self.totals(s), "final": self.final(s),
                 "totals_population": self.totals_population(s),
+                "totals_mcse": self.totals_mcse(s),
+                "totals_population_mcse": self.totals_mcse(s, scaled=True),
                 "quantiles_population": quantiles_of(records),
                 "cohort": cohort_of(records),
                 "overlays": self.policies[s].overlays if s in self.policies else [],
@@ -416,6 +427,7 @@ def simulate_json(comparison: Comparison) -> dict[str, Any]:
         "persons": st["persons"], "months": st["months"], "replications": st["replications"],
         "seed": st["seed"], "scale": comparison.scale(s), "stamp": st,
         "totals": {k: t[k] for k in keys} | {k: v for k, v in t.items() if k not in keys},
+        "totals_mcse": comparison.totals_mcse(s),
         "final": {k: comparison.final(s)[k] for k in FINAL},
     }
 
@@ -425,7 +437,9 @@ def compare_json(comparison: Comparison) -> dict[str, Any]:
     out: dict[str, Any] = {"stamp": comparison.stamp, "scenarios": []}
     for s in comparison.scenarios:
         entry: dict[str, Any] = {"scenario": s, "scale": comparison.scale(s),
-                                 "totals": comparison.totals(s), "final": comparison.final(s)}
+                                 "totals": comparison.totals(s),
+                                 "totals_mcse": comparison.totals_mcse(s),
+                                 "final": comparison.final(s)}
         if s != comparison.scenarios[0]:
             entry["difference"] = {k: v for k, v in comparison.difference(s).items()
                                    if k in TOTALS}
