@@ -330,7 +330,16 @@ def countries(
     persons: Annotated[int, typer.Option(help="people simulated per scenario (scaled)")] = 20_000,
     years: Annotated[float, typer.Option(help="years to simulate")] = 10.0,
     start: Annotated[str, typer.Option(help="first month, YYYY-MM")] = "2026-01",
-    replications: Annotated[int, typer.Option(help="replications (parameter draws)")] = 4,
+    replications: Annotated[int | None, typer.Option(
+        help="replications at central values (default: as many as --precision needs within "
+             "--budget)")] = None,
+    draws: Annotated[int, typer.Option(help="parameter draws (0: none)")] = 40,
+    draw_persons: Annotated[int, typer.Option(help="people simulated per draw")] = 2_000,
+    precision: Annotated[float, typer.Option(
+        help="target relative Monte Carlo error of the headline differences")] = 0.1,
+    budget: Annotated[float, typer.Option(
+        help="seconds the simulations may take (the parameter draws and a pilot of 4 "
+             "replications always run)")] = 240.0,
     seed: Annotated[int, typer.Option(help="root seed")] = 1,
     workers: Annotated[int, typer.Option(help="worker processes")] = 2,
     cluster: Cluster = None,
@@ -341,30 +350,31 @@ def countries(
     as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
 ) -> None:
     """The main job: today's law against treatment instead of conviction, for the briefing's
-    countries and the UNODC/WHO model, over ten years, with intervals; terminal table and HTML."""
+    countries and the UNODC/WHO model, over ten years; effects at central values with their Monte
+    Carlo error, parameter uncertainty from independent draws; terminal table and HTML."""
     from divert import countries as brief
-    from divert.runner import run_groups, write_outputs
+    from divert.runner import write_outputs
 
     codes = tuple(only) if only else brief.BRIEFING
-    groups = brief.groups(codes)
-    kwargs = dict(persons=persons, months=int(round(years * 12)), start=_parse_month(start),
-                  replications=replications, seed=seed, workers=workers,
-                  cluster=_cluster(cluster))
     if years <= 0:
         raise InputError(f"--years: must be positive, got {years:g}")
-    if as_json or not sys.stderr.isatty():
-        comparisons = run_groups(groups, **kwargs)
-    else:
-        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+    if not 0 < precision < 1:
+        raise InputError(f"--precision: a relative error between 0 and 1, got {precision:g}")
+    if budget <= 0:
+        raise InputError(f"--budget: must be a positive number of seconds, got {budget:g}")
+    if draws < 0 or draw_persons <= 0:
+        raise InputError("--draws: must be 0 or more, --draw-persons positive")
+    for code in codes:  # an unknown pack fails before anything runs
+        from divert import policy as policies
 
-        with Progress(TextColumn("{task.description}"), BarColumn(),
-                      TextColumn("{task.completed}/{task.total} runs"), TimeElapsedColumn(),
-                      console=Console(stderr=True), transient=True) as bar:
-            task = bar.add_task(f"simulating {len(codes)} jurisdictions",
-                                total=2 * len(codes) * replications)
-            comparisons = run_groups(groups, progress=lambda d, t: bar.update(task, completed=d),
-                                     **kwargs)
-    results = brief.results(comparisons)
+        policies.load(code)
+    err = Console(stderr=True)
+    say = None if as_json or not sys.stderr.isatty() else (lambda m: err.print(escape(m)))
+    results = brief.run_planned(codes, persons=persons, replications=replications, draws=draws,
+                                draw_persons=draw_persons, precision=precision,
+                                budget_s=budget, months=int(round(years * 12)),
+                                start=_parse_month(start), seed=seed, workers=workers,
+                                cluster=_cluster(cluster), progress=say)
     reports: dict[str, str] = {}
     try:
         from divert.reports import write_report
@@ -380,10 +390,11 @@ def countries(
         _emit_json(brief.to_json(results))
         return
     table = Table(title=f"Treatment instead of conviction vs today's law, {years:g} years from "
-                        f"{start} (population figures; reform - today with 95% interval)")
+                        f"{start} (population; reform - today at central values ± Monte Carlo "
+                        f"error; parameters: 95% range over {draws} draws)")
     for col in ("jurisdiction", "in prison for drug offences (final year)",
                 "treatment coverage (final year)", "overdose deaths", "change in public cost (disc.)",
-                "net benefit to society"):
+                "net benefit to society", "replications"):
         table.add_column(col, overflow="fold")
     for c in results:
         h = c.headline
@@ -391,14 +402,27 @@ def countries(
         for key, pct in (("drug_prisoners_final_year", False),
                          ("treatment_coverage_final_year", True), ("overdose_deaths_10y", False)):
             d = h[key]["difference"]
-            f = (lambda x: f"{x * 100:.1f}%") if pct else (lambda x: f"{x:,.0f}")
-            cells.append(f"{f(h[key]['baseline'])} -> {f(h[key]['reform'])}\n"
-                         f"{f(d['mean'])} [{f(d['low'])}, {f(d['high'])}]")
-        pub = sum(v["difference_mean"] for v in h["costs_by_sector_10y"].values())
-        cells.append(f"{pub:+,.0f} {c.currency}")
+            f = (lambda x: f"{x * 100:+.1f}%") if pct else (lambda x: f"{x:+,.0f}")
+            g = (lambda x: f"{x * 100:.1f}%") if pct else (lambda x: f"{x:,.0f}")
+            cell = (f"{g(h[key]['baseline'])} -> {g(h[key]['reform'])}\n"
+                    f"{brief.signed(d, h[key]['resolved'], f)}")
+            par = h[key].get("parameter")
+            if par:
+                cell += f"\nparameters [{f(par['interval']['low'])}, {f(par['interval']['high'])}]"
+            cells.append(escape(cell))
+        pub = h["economics"]["public"]["net_benefit"]
+        cells.append(escape(f"{-pub['mean']:+,.0f} ± {pub['mcse'] or 0:,.0f} {c.currency}"))
         soc = h["economics"]["society"]
-        cells.append(f"{soc['net_benefit']['mean']:+,.0f} {c.currency}\n"
-                     f"P(benefits > costs) {soc['probability_benefits_exceed_costs']:.0%}")
+        cell = (f"{brief.signed(soc['net_benefit'], soc['net_benefit_resolved'], lambda x: f'{x:+,.0f}')}"
+                f" {c.currency}")
+        ep = h.get("economics_parameter")
+        if ep:
+            e = ep["society"]
+            cell += (f"\nparameters [{e['net_benefit']['low']:+,.0f}, "
+                     f"{e['net_benefit']['high']:+,.0f}]; P(benefits > costs) "
+                     f"{e['probability_benefits_exceed_costs']:.0%} of {e['draws']} draws")
+        cells.append(escape(cell))
+        cells.append(f"{c.design['replications']} x {c.design['persons']:,}")
         table.add_row(*cells)
     out.print(table)
     out.print(f"report: {index}")

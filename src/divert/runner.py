@@ -297,8 +297,11 @@ def run_groups(groups: list[list[str]], *, persons: int, months: int, start: dat
                uncertainty: bool = True,
                progress: Callable[[int, int], None] | None = None,
                cluster: str | None = None, out: Path | None = None, resume: bool = False,
-               executor: Executor | None = None) -> list[Comparison]:
-    """Several comparisons (each a baseline and its scenarios) on one executor."""
+               executor: Executor | None = None, first_replication: int = 0) -> list[Comparison]:
+    """Several comparisons (each a baseline and its scenarios) on one executor.
+
+    `first_replication` numbers the replications from there (a later batch of the same run, or
+    an independent set of parameter draws); the stamp records it."""
     from divert.policy import policies_root
 
     if persons <= 0:
@@ -311,11 +314,14 @@ def run_groups(groups: list[list[str]], *, persons: int, months: int, start: dat
         raise InputError(f"--engine: {engine!r} is not allowed; allowed: numba, numpy")
     if resume and out is None:
         raise InputError("--resume: needs --out, the folder of the run to resume")
+    if first_replication and out is not None:
+        raise InputError("first_replication: a streamed run starts at replication 0")
     every = list(dict.fromkeys(s for group in groups for s in group))
     policies = {s: load_scenario_policy(s) for s in every}  # errors surface before running
     root = str(policies_root().resolve())
+    reps = range(first_replication, first_replication + replications)
     tasks = [Task(s, r, persons, months, start, seed, engine, uncertainty, policies=root)
-             for r in range(replications) for s in every]
+             for r in reps for s in every]
     sizes = dict(persons=persons, months=months, start=start, replications=replications,
                  seed=seed, engine=engine, uncertainty=uncertainty)
     owned = executor is None
@@ -334,6 +340,8 @@ def run_groups(groups: list[list[str]], *, persons: int, months: int, start: dat
     comparisons = []
     for group in groups:
         st = stamp(group, {s: policies[s] for s in group}, **sizes)
+        if first_replication:
+            st["first_replication"] = first_replication
         comparisons.append(Comparison(group, {s: results[s] for s in group}, st,
                                       {s: policies[s] for s in group}, aggregate))
     return comparisons
