@@ -87,3 +87,27 @@ def test_planned_run_adds_replications_until_resolved_or_out_of_time(tmp_path: P
     unresolved = interval([1.0, -2.0, 0.5])
     assert signed(unresolved, False, str).startswith("not resolved at this precision")
     assert signed(interval([1.0, 1.1, 0.9]), True, str).startswith("1.0")
+
+
+def test_batches_of_replications_are_the_run_of_all_of_them() -> None:
+    """Replications 0-1 then 2-3 (numbered from `first_replication`) give exactly the figures of
+    one run of 4: a planned run replays with `--replications N`."""
+    from datetime import date
+
+    import numpy as np
+
+    from divert.countries import merged
+    from divert.runner import run_groups
+
+    kw = dict(persons=600, months=6, start=date(2026, 1, 1), seed=3, uncertainty=False)
+    g = [["portugal", f"portugal+{REFORM}"]]
+    (whole,) = run_groups(g, replications=4, **kw)
+    (a,) = run_groups(g, replications=2, **kw)
+    (b,) = run_groups(g, replications=2, first_replication=2, **kw)
+    both = merged(a, b)
+    assert both.stamp["replications"] == 4
+    for s in g[0]:
+        assert [r.replication for r in both.results[s]] == [0, 1, 2, 3]
+        for x, y in zip(whole.results[s], both.results[s], strict=True):
+            assert np.array_equal(x.series, y.series)
+    assert both.difference(g[0][1]) == whole.difference(g[0][1])
