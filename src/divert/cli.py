@@ -299,14 +299,17 @@ def _print_totals(specs: list[str], comparison: Any) -> None:
     names = ("arrests", "convictions", "diversions", "prison_person_months",
              "treatment_person_months", "overdose_deaths", "deaths", "cost_total_discounted")
     table = Table(title=f"Totals over {comparison.stamp['months']} months, scaled to the "
-                        f"population (means of {comparison.stamp['replications']} replications)")
+                        f"population (means of {comparison.stamp['replications']} replications "
+                        "± Monte Carlo standard error; differences with a 95% interval)")
     table.add_column("measure")
     for s in specs:
         table.add_column(escape(s), justify="right")
     for name in names:
         row = [name]
         for s in specs:
-            cell = f"{comparison.totals_population(s)[name]:,.0f}"
+            se = comparison.totals_mcse(s, scaled=True)[name]
+            cell = f"{comparison.totals_population(s)[name]:,.0f}" + (
+                f" ± {se:,.0f}" if se is not None else "")
             if s != specs[0]:
                 cell += "\n" + _difference_text(comparison.difference(s, scaled=True)[name])
             row.append(cell)

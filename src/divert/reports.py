@@ -188,11 +188,14 @@ def fmt_interval(d: dict[str, Any], money: bool = False) -> str:
     resolved rather than given a sign."""
     from divert.outcomes import resolved
 
-    se = d.get("mcse")
+    if "mcse" not in d:  # a figure combined from several totals: no error of its own
+        return (f"{fmt(d['mean'], True, money)} [{fmt(d['low'], True, money)}, "
+                f"{fmt(d['high'], True, money)}]")
+    se = d["mcse"]
     err = f" ± {fmt(se, False, money)}" if se is not None else " (no MCSE: one replication)"
     text = (f"{fmt(d['mean'], True, money)}{err} [{fmt(d['low'], True, money)}, "
             f"{fmt(d['high'], True, money)}]")
-    if d["mean"] != 0 and not resolved(d):
+    if d["mean"] != 0 and se is not None and not resolved(d):
         text += " not resolved at this precision"
     return text
 

@@ -442,7 +442,13 @@ def simulate_json(comparison: Comparison) -> dict[str, Any]:
 
 def compare_json(comparison: Comparison) -> dict[str, Any]:
     """The `divert compare --json` contract: totals per scenario, differences from the first."""
-    out: dict[str, Any] = {"stamp": comparison.stamp, "scenarios": []}
+    out: dict[str, Any] = {
+        "stamp": comparison.stamp, "scenarios": [],
+        "uncertainty": ("each replication draws the parameters afresh: intervals hold parameter "
+                        "uncertainty and chance together (divert countries keeps them apart)"
+                        if comparison.stamp.get("uncertainty") else
+                        "central parameter values: intervals and MCSE are chance variation only"),
+    }
     for s in comparison.scenarios:
         entry: dict[str, Any] = {"scenario": s, "scale": comparison.scale(s),
                                  "totals": comparison.totals(s),
