@@ -216,18 +216,35 @@ def test_validate_exits_1_only_on_a_failed_applicable_check(
         assert "not applicable: x" in out
 
 
-def test_portugal_prisoner_check_fails_when_the_reform_never_arrives(tmp_path: Path) -> None:
-    """The shipped pack (law and practice changing on 2001-07-01) passes; the same pack with
-    every 2001-07-01 change moved to 2099 keeps its prisoners and fails."""
+def test_portugal_prisoner_check_passes_only_when_the_prisoners_halve(tmp_path: Path) -> None:
+    """A copy of the pack whose courts, from the reform, halve the time served for supply and
+    trafficking (what Laqueur 2015 found in sentencing) passes; the same copy with every change
+    of 2001-07-01 moved to 2099 keeps its prisoners and fails."""
     import shutil
+    from datetime import date as day
+
+    import yaml
 
     from divert.policy import load_pack
 
-    target = tmp_path / "portugal"
-    shutil.copytree(policies.load("portugal").path, target)
-    for f in target.glob("*.yaml"):
-        f.write_text(f.read_text().replace("2001-07-01", "2099-07-01"))
-    good = _one(policies.load("portugal"), "portugal_prisoners", 10000)
-    bad = _one(load_pack(target), "portugal_prisoners", 10000)
+    def copy(name: str, halve: bool, never: bool) -> Policy:
+        target = tmp_path / name / "portugal"
+        shutil.copytree(policies.load("portugal").path, target)
+        practice = target / "practice.yaml"
+        data = yaml.safe_load(practice.read_text())
+        values = data["prison_sentence_months"]["values"]
+        first = values[min(values)]
+        if halve:
+            values[day(2001, 7, 1)] = {k: (v / 2 if k in ("supply", "trafficking",
+                                                           "possession_for_supply") else v)
+                                       for k, v in first.items()}
+        practice.write_text(yaml.safe_dump(data, sort_keys=False))
+        if never:
+            for f in target.glob("*.yaml"):
+                f.write_text(f.read_text().replace("2001-07-01", "2099-07-01"))
+        return load_pack(target)
+
+    good = _one(copy("a", halve=True, never=False), "portugal_prisoners", 10000)
+    bad = _one(copy("b", halve=True, never=True), "portugal_prisoners", 10000)
     assert good.passed, good.detail
     assert not bad.passed and bad.simulated > good.simulated + 0.2, bad.detail
