@@ -342,7 +342,7 @@ def countries(
         help="target relative Monte Carlo error of the headline differences")] = 0.1,
     budget: Annotated[float, typer.Option(
         help="seconds the simulations may take (the parameter draws and a pilot of 4 "
-             "replications always run)")] = 240.0,
+             "replications always run)")] = 210.0,
     seed: Annotated[int, typer.Option(help="root seed")] = 1,
     workers: Annotated[int, typer.Option(help="worker processes")] = 2,
     cluster: Cluster = None,

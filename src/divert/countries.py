@@ -216,11 +216,13 @@ def run_planned(codes: tuple[str, ...], *, persons: int, replications: int | Non
                  if draws else None)
         if progress:
             progress(f"{draws} parameter draws in {time.perf_counter() - began:.0f} s")
+        draws_s = time.perf_counter() - began
         first = replications if replications is not None else pilot
         t0 = time.perf_counter()
         stoch = run_groups(gs, persons=persons, replications=first, uncertainty=False,
                            executor=ex, **common)
-        per_run = (time.perf_counter() - t0) / (first * len(gs))  # one country, one replication
+        pilot_s = time.perf_counter() - t0
+        per_run = pilot_s / (first * len(gs))  # one country, one replication
         done = [first] * len(gs)
         while replications is None and precision is not None:
             want = [replications_for(worst_relative_mcse(c), n, precision)
@@ -251,6 +253,7 @@ def run_planned(codes: tuple[str, ...], *, persons: int, replications: int | Non
         design = {"persons": persons, "replications": done[i], "draws": draws,
                   "draw_persons": draw_persons, "draws_first_replication": DRAWS_FIRST,
                   "precision": precision, "budget_s": budget_s, "seconds": round(elapsed, 1),
+                  "draws_seconds": round(draws_s, 1), "pilot_seconds": round(pilot_s, 1),
                   "relative_mcse": worst_relative_mcse(c), "seed": seed,
                   "replay": (f"divert countries -j {codes[i]} --persons {persons} --replications "
                              f"{done[i]} --draws {draws} --draw-persons {draw_persons} "
