@@ -111,3 +111,19 @@ def test_batches_of_replications_are_the_run_of_all_of_them() -> None:
         for x, y in zip(whole.results[s], both.results[s], strict=True):
             assert np.array_equal(x.series, y.series)
     assert both.difference(g[0][1]) == whole.difference(g[0][1])
+
+
+def test_parameter_draws_stop_at_their_share_of_the_budget() -> None:
+    """Out of time after the first batch of 10 draws: 10 are run and reported, not 20, and their
+    interval is the mean's confidence interval (fewer than 40 draws), not percentiles."""
+    from datetime import date
+
+    from divert.countries import run_planned
+
+    (c,) = run_planned(("model",), persons=300, replications=2, draws=20, draw_persons=200,
+                       precision=0.1, budget_s=0.001, months=6, start=date(2026, 1, 1), seed=1,
+                       workers=1)
+    assert c.design["draws"] == 10 and "--draws 10" in c.design["replay"]
+    par = c.headline["drug_prisoners_final_year"]["parameter"]
+    assert par["draws"] == 10 and par["interval"]["method"] == "mean_ci"
+    assert c.headline["economics_parameter"]["society"]["draws"] == 10

@@ -336,12 +336,13 @@ def countries(
     replications: Annotated[int | None, typer.Option(
         help="replications at central values (default: as many as --precision needs within "
              "--budget)")] = None,
-    draws: Annotated[int, typer.Option(help="parameter draws (0: none)")] = 40,
+    draws: Annotated[int, typer.Option(
+        help="parameter draws (0: none); run 10 at a time within 60% of --budget")] = 40,
     draw_persons: Annotated[int, typer.Option(help="people simulated per draw")] = 2_000,
     precision: Annotated[float, typer.Option(
         help="target relative Monte Carlo error of the headline differences")] = 0.1,
     budget: Annotated[float, typer.Option(
-        help="seconds the simulations may take (the parameter draws and a pilot of 4 "
+        help="seconds the simulations may take (10 parameter draws and a pilot of 4 "
              "replications always run)")] = 210.0,
     seed: Annotated[int, typer.Option(help="root seed")] = 1,
     workers: Annotated[int, typer.Option(help="worker processes")] = 2,
@@ -394,7 +395,8 @@ def countries(
         return
     table = Table(title=f"Treatment instead of conviction vs today's law, {years:g} years from "
                         f"{start} (population; reform - today at central values ± Monte Carlo "
-                        f"error; parameters: 95% range over {draws} draws)")
+                        f"error; parameters: 95% range over "
+                        f"{results[0].design['draws'] if results else 0} draws)")
     for col in ("jurisdiction", "in prison for drug offences (final year)",
                 "treatment coverage (final year)", "overdose deaths", "change in public cost (disc.)",
                 "net benefit to society", "replications"):

@@ -13,7 +13,9 @@ Two kinds of uncertainty are kept apart (the design, also in the index's methods
   mean, or the time budget is spent; a headline whose confidence interval includes zero is *not
   resolved*, and is given without a sign.
 * **parameter**: `draws` independent replications (numbered from `DRAWS_FIRST`) that each draw the
-  sourced parameter distributions afresh, at a smaller sample. Their 2.5th-97.5th percentiles
+  sourced parameter distributions afresh, at a smaller sample, 10 at a time while they take at
+  most 60% of the time budget (the number run is in `design.draws`; below 40 the interval is the
+  mean's confidence interval, not percentiles). Their 2.5th-97.5th percentiles
   (with at least 40 draws) and P(benefits > costs) describe parameter uncertainty; each draw also
   carries its own chance variation, reported beside it and removed from the parameter standard
   deviation (var(draws) - var(stochastic) x persons / draw persons: chance variance of a scaled
@@ -45,6 +47,8 @@ BRIEFING = ("usa", "iran", "malaysia", "portugal", "belgium", "model")
 REFORM = "treatment_not_conviction"
 DRAWS_FIRST = 100_000   # parameter draws are numbered from here: independent of the replications
 HEADLINES = ("drug_prisoners_final_year", "overdose_deaths_10y")
+DRAW_BATCH = 10         # parameter draws run 10 at a time ...
+DRAWS_SHARE = 0.6       # ... while they take at most this share of the time budget
 NOT_RESOLVED = "not resolved at this precision"
 
 
@@ -211,11 +215,21 @@ def run_planned(codes: tuple[str, ...], *, persons: int, replications: int | Non
     gs = groups(codes)
     common = dict(months=months, start=start, seed=seed)
     with executor_for(workers, cluster) as ex:
-        drawn = (run_groups(gs, persons=draw_persons, replications=draws, uncertainty=True,
-                            executor=ex, first_replication=DRAWS_FIRST, **common)
-                 if draws else None)
+        drawn: list[Comparison] | None = None
+        drawn_n = 0
+        while drawn_n < draws:  # in batches, within DRAWS_SHARE of the budget
+            step = min(DRAW_BATCH, draws - drawn_n)
+            t1 = time.perf_counter()
+            batch = run_groups(gs, persons=draw_persons, replications=step, uncertainty=True,
+                               executor=ex, first_replication=DRAWS_FIRST + drawn_n, **common)
+            drawn = batch if drawn is None else [merged(a, b) for a, b in
+                                                 zip(drawn, batch, strict=True)]
+            drawn_n += step
+            per_batch = time.perf_counter() - t1
+            if time.perf_counter() - began + per_batch > DRAWS_SHARE * budget_s:
+                break
         if progress:
-            progress(f"{draws} parameter draws in {time.perf_counter() - began:.0f} s")
+            progress(f"{drawn_n} parameter draws in {time.perf_counter() - began:.0f} s")
         draws_s = time.perf_counter() - began
         first = replications if replications is not None else pilot
         t0 = time.perf_counter()
@@ -250,13 +264,13 @@ def run_planned(codes: tuple[str, ...], *, persons: int, replications: int | Non
     out = []
     for i, c in enumerate(stoch):
         policy = c.policies[c.scenarios[0]]
-        design = {"persons": persons, "replications": done[i], "draws": draws,
+        design = {"persons": persons, "replications": done[i], "draws": drawn_n,
                   "draw_persons": draw_persons, "draws_first_replication": DRAWS_FIRST,
                   "precision": precision, "budget_s": budget_s, "seconds": round(elapsed, 1),
                   "draws_seconds": round(draws_s, 1), "pilot_seconds": round(pilot_s, 1),
                   "relative_mcse": worst_relative_mcse(c), "seed": seed,
                   "replay": (f"divert countries -j {codes[i]} --persons {persons} --replications "
-                             f"{done[i]} --draws {draws} --draw-persons {draw_persons} "
+                             f"{done[i]} --draws {drawn_n} --draw-persons {draw_persons} "
                              f"--seed {seed} --years {months / 12:g} --start "
                              f"{start.strftime('%Y-%m')}")}
         out.append(CountryResult(policy.code, policy.meta.name, policy.meta.currency or "", c,
