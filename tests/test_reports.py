@@ -108,10 +108,13 @@ def test_summary_numbers_match_the_results(comparison: Comparison, page: str) ->
     # the same number as summary.json's population totals
     summary = comparison.summary()["scenarios"][base]["totals_population"]
     assert f"{summary['arrests']:,.0f}" == f"{arrests.mean():,.0f}"
-    # the reform's difference, paired by replication, with its 95% interval
+    # the reform's difference, paired by replication, with its MCSE and 95% interval (with 2
+    # replications: the confidence interval of the mean, t with 1 degree of freedom)
     d = column_totals(comparison, reform, "arrests") - arrests
-    low, high = np.percentile(d, [2.5, 97.5])
-    expected = f"{d.mean():+,.0f} [{low:+,.0f}, {high:+,.0f}]"
+    se = d.std(ddof=1) / np.sqrt(len(d))
+    half = 12.7062 * se
+    low, high = d.mean() - half, d.mean() + half
+    expected = f"{d.mean():+,.0f} ± {se:,.0f} [{low:+,.0f}, {high:+,.0f}]"
     assert d.mean() != 0
     assert expected in page
     prison_years = column_totals(comparison, reform, "in_prison").mean() / 12
@@ -168,7 +171,7 @@ def test_one_replication_and_one_scenario(comparison: Comparison, tmp_path: Path
                        "simtwin": [replace(r, scenario="simtwin") for r in comparison.results[base]]},
                       comparison.stamp, {"simtwin": comparison.policies[base]} | comparison.policies)
     text = write_report(twin, tmp_path / "twin").read_text()
-    assert "<span class=\"diff\">0 [0, 0]</span>" in text
+    assert "<span class=\"diff\">0 ± 0 [0, 0]</span>" in text
     assert "No overlays: the law and practice of Simland" in text
 
 
@@ -177,7 +180,12 @@ def test_formatting() -> None:
     assert fmt(12.34) == "12.3"
     assert fmt(-0.01) == "0"
     assert fmt(1234.5, money=True) == "1,234.5"
-    assert fmt_interval({"mean": -1500.0, "low": -2500.0, "high": 200.0}) == "-1,500 [-2,500, +200]"
+    resolved_d = {"mean": -1500.0, "low": -2500.0, "high": -200.0, "mcse": 300.0,
+                  "ci_low": -2500.0, "ci_high": -200.0}
+    assert fmt_interval(resolved_d) == "-1,500 ± 300 [-2,500, -200]"
+    unresolved = resolved_d | {"high": 200.0, "ci_high": 200.0}
+    assert fmt_interval(unresolved) == ("-1,500 ± 300 [-2,500, +200] not resolved at this "
+                                        "precision")
 
 
 def test_compare_command_writes_the_report(packs: tuple[Path, Path], tmp_path: Path,

@@ -42,6 +42,15 @@ def test_simulate_json_contract(packs: Path, capsys: pytest.CaptureFixture[str])
                 "cost_total"):
         assert key in data["totals"]
     assert set(data["final"]) == {"alive", "in_prison", "in_treatment"}
+    # the Monte Carlo error of each mean total: sd / sqrt(2) of the two replications' totals
+    assert set(data["totals_mcse"]) == set(data["totals"])
+    code, out1, _ = run_cli(["simulate", "simland", "--persons", "1500", "--years", "2",
+                             "--start", "2012-01", "--seed", "7", "--json"], capsys)
+    one = json.loads(out1)
+    assert one["totals_mcse"]["arrests"] is None  # one replication: no error to give
+    a1 = one["totals"]["arrests"]
+    a2 = 2 * data["totals"]["arrests"] - a1  # replication 1 from the mean of both
+    assert data["totals_mcse"]["arrests"] == pytest.approx(abs(a1 - a2) / 2)
     stamp = data["stamp"]
     assert stamp["divert"] and stamp["seed"] == 7
     assert len(stamp["scenarios"]["simland"]["pack_hash"]) == 64
@@ -76,7 +85,12 @@ def test_compare_json_difference_of_identical_overlay_is_zero(
     first, second = data["scenarios"]
     assert first["totals"] == second["totals"]
     for name, d in second["difference"].items():
-        assert d == {"mean": 0.0, "low": 0.0, "high": 0.0}, name
+        assert {k: d[k] for k in ("mean", "low", "high", "mcse")} == {
+            "mean": 0.0, "low": 0.0, "high": 0.0, "mcse": 0.0}, name
+    for view in ("public", "society"):
+        e = second["economics"][view]
+        assert e["net_benefit"]["mcse"] == 0.0 and e["benefits"]["mcse"] == 0.0
+        assert e["draws"] == 2
     assert (tmp_path / "cmp" / "summary.json").exists()
 
 

@@ -160,7 +160,8 @@ def test_identical_scenarios_give_zero_difference(tmp_path: Path, monkeypatch) -
     comp = run_comparison(["simland", "simtwin"], persons=2000, months=24, start=START,
                           replications=3, seed=1)
     for name, d in comp.difference("simtwin").items():
-        assert d == {"mean": 0.0, "low": 0.0, "high": 0.0}, name
+        assert {k: d[k] for k in ("mean", "low", "high", "mcse")} == {
+            "mean": 0.0, "low": 0.0, "high": 0.0, "mcse": 0.0}, name
 
 
 def test_results_identical_for_one_and_two_workers(tmp_path: Path, monkeypatch) -> None:

@@ -159,3 +159,92 @@ def test_calibrate_command_needs_targets(capsys: pytest.CaptureFixture[str]) -> 
     assert exc.value.code == 2
     err = capsys.readouterr().err
     assert "no calibration targets" in err and len(err.strip().splitlines()) == 1
+
+
+def test_oat_at_release_check_fails_without_the_treatment_effect() -> None:
+    """The usa pack's release with aftercare cuts first-month overdose (Marsden 2017's 0.25); the
+    same measure with its overdose effect removed gives a ratio near 1, which fails."""
+    import dataclasses
+
+    usa = policies.load("usa")
+    measure = usa.measures["release_with_aftercare"]
+    assert measure.effect is not None
+    flat = dataclasses.replace(measure, effect=measure.effect.model_copy(
+        update={"oat_overdose_rr": 1.0}))
+    wrong = dataclasses.replace(usa, measures={**usa.measures, "release_with_aftercare": flat})
+    good, bad = _one(usa, "oat_at_release", 10000), _one(wrong, "oat_at_release", 10000)
+    assert good.passed, good.detail
+    assert not bad.passed and bad.simulated > 0.7, bad.detail
+
+
+def test_validate_human_output_lists_not_applicable_checks_with_their_reason(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """Kenya has none of the checks' measures or countries: every check is listed as not
+    applicable with its reason, none counts as a failure, and the command exits 0."""
+    from divert.cli import main
+
+    try:
+        main(["validate", "kenya", "--persons", "1000"])
+        code = 0
+    except SystemExit as exc:
+        code = exc.code or 0
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert "Traceback" not in out
+    assert out.count("n/a (not counted)") == len(CHECKS)
+    assert out.count("not applicable:") == len(CHECKS)
+    assert f"0 passed, 0 failed, {len(CHECKS)} not applicable" in out
+
+
+def test_validate_exits_1_only_on_a_failed_applicable_check(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    from divert import validation
+    from divert.cli import main
+
+    fake = [Check("ok", "s", 1.0, 1.0, 0.1, True), Check("na", "s", 1.0, None, None, None,
+                                                          detail="not applicable: x"),
+            Check("bad", "s", 1.0, 2.0, 0.1, False)]
+    for checks, expected in ((fake[:2], 0), (fake, 1)):
+        monkeypatch.setattr(validation, "validate", lambda *a, checks=checks, **k: checks)
+        try:
+            main(["validate", "kenya"])
+            code = 0
+        except SystemExit as exc:
+            code = exc.code or 0
+        out = capsys.readouterr().out
+        assert code == expected, out
+        assert "not applicable: x" in out
+
+
+def test_portugal_prisoner_check_passes_only_when_the_prisoners_halve(tmp_path: Path) -> None:
+    """A copy of the pack whose courts, from the reform, halve the time served for supply and
+    trafficking (what Laqueur 2015 found in sentencing) passes; the same copy with every change
+    of 2001-07-01 moved to 2099 keeps its prisoners and fails."""
+    import shutil
+    from datetime import date as day
+
+    import yaml
+
+    from divert.policy import load_pack
+
+    def copy(name: str, halve: bool, never: bool) -> Policy:
+        target = tmp_path / name / "portugal"
+        shutil.copytree(policies.load("portugal").path, target)
+        practice = target / "practice.yaml"
+        data = yaml.safe_load(practice.read_text())
+        values = data["prison_sentence_months"]["values"]
+        first = values[min(values)]
+        if halve:
+            values[day(2001, 7, 1)] = {k: (v / 2 if k in ("supply", "trafficking",
+                                                           "possession_for_supply") else v)
+                                       for k, v in first.items()}
+        practice.write_text(yaml.safe_dump(data, sort_keys=False))
+        if never:
+            for f in target.glob("*.yaml"):
+                f.write_text(f.read_text().replace("2001-07-01", "2099-07-01"))
+        return load_pack(target)
+
+    good = _one(copy("a", halve=True, never=False), "portugal_prisoners", 10000)
+    bad = _one(copy("b", halve=True, never=True), "portugal_prisoners", 10000)
+    assert good.passed, good.detail
+    assert not bad.passed and bad.simulated > good.simulated + 0.2, bad.detail

@@ -299,20 +299,33 @@ def _print_totals(specs: list[str], comparison: Any) -> None:
     names = ("arrests", "convictions", "diversions", "prison_person_months",
              "treatment_person_months", "overdose_deaths", "deaths", "cost_total_discounted")
     table = Table(title=f"Totals over {comparison.stamp['months']} months, scaled to the "
-                        f"population (means of {comparison.stamp['replications']} replications)")
+                        f"population (means of {comparison.stamp['replications']} replications "
+                        "± Monte Carlo standard error; differences with a 95% interval)")
     table.add_column("measure")
     for s in specs:
         table.add_column(escape(s), justify="right")
     for name in names:
         row = [name]
         for s in specs:
-            cell = f"{comparison.totals_population(s)[name]:,.0f}"
+            se = comparison.totals_mcse(s, scaled=True)[name]
+            cell = f"{comparison.totals_population(s)[name]:,.0f}" + (
+                f" ± {se:,.0f}" if se is not None else "")
             if s != specs[0]:
-                d = comparison.difference(s, scaled=True)[name]
-                cell += f"\n{d['mean']:+,.0f} [{d['low']:+,.0f}, {d['high']:+,.0f}]"
+                cell += "\n" + _difference_text(comparison.difference(s, scaled=True)[name])
             row.append(cell)
         table.add_row(*row)
     out.print(table)
+
+
+def _difference_text(d: dict[str, Any], fmt: str = "+,.0f") -> str:
+    """`mean ± MCSE [low, high]`, or the mean without a sign where the run cannot resolve it."""
+    from divert.outcomes import resolved
+
+    se = "no MCSE" if d.get("mcse") is None else f"± {d['mcse']:,.0f}"
+    head = f"{d['mean']:{fmt}} {se}"
+    if d["mean"] != 0 and not resolved(d):
+        head = f"{abs(d['mean']):,.0f} {se}, not resolved at this precision"
+    return f"{head} [{d['low']:{fmt}}, {d['high']:{fmt}}]"
 
 
 @app.command()
@@ -320,7 +333,17 @@ def countries(
     persons: Annotated[int, typer.Option(help="people simulated per scenario (scaled)")] = 20_000,
     years: Annotated[float, typer.Option(help="years to simulate")] = 10.0,
     start: Annotated[str, typer.Option(help="first month, YYYY-MM")] = "2026-01",
-    replications: Annotated[int, typer.Option(help="replications (parameter draws)")] = 4,
+    replications: Annotated[int | None, typer.Option(
+        help="replications at central values (default: as many as --precision needs within "
+             "--budget)")] = None,
+    draws: Annotated[int, typer.Option(
+        help="parameter draws (0: none); run 10 at a time within 60% of --budget")] = 40,
+    draw_persons: Annotated[int, typer.Option(help="people simulated per draw")] = 2_000,
+    precision: Annotated[float, typer.Option(
+        help="target relative Monte Carlo error of the headline differences")] = 0.1,
+    budget: Annotated[float, typer.Option(
+        help="seconds the simulations may take (10 parameter draws and a pilot of 4 "
+             "replications always run)")] = 210.0,
     seed: Annotated[int, typer.Option(help="root seed")] = 1,
     workers: Annotated[int, typer.Option(help="worker processes")] = 2,
     cluster: Cluster = None,
@@ -331,30 +354,31 @@ def countries(
     as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
 ) -> None:
     """The main job: today's law against treatment instead of conviction, for the briefing's
-    countries and the UNODC/WHO model, over ten years, with intervals; terminal table and HTML."""
+    countries and the UNODC/WHO model, over ten years; effects at central values with their Monte
+    Carlo error, parameter uncertainty from independent draws; terminal table and HTML."""
     from divert import countries as brief
-    from divert.runner import run_groups, write_outputs
+    from divert.runner import write_outputs
 
     codes = tuple(only) if only else brief.BRIEFING
-    groups = brief.groups(codes)
-    kwargs = dict(persons=persons, months=int(round(years * 12)), start=_parse_month(start),
-                  replications=replications, seed=seed, workers=workers,
-                  cluster=_cluster(cluster))
     if years <= 0:
         raise InputError(f"--years: must be positive, got {years:g}")
-    if as_json or not sys.stderr.isatty():
-        comparisons = run_groups(groups, **kwargs)
-    else:
-        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+    if not 0 < precision < 1:
+        raise InputError(f"--precision: a relative error between 0 and 1, got {precision:g}")
+    if budget <= 0:
+        raise InputError(f"--budget: must be a positive number of seconds, got {budget:g}")
+    if draws < 0 or draw_persons <= 0:
+        raise InputError("--draws: must be 0 or more, --draw-persons positive")
+    for code in codes:  # an unknown pack fails before anything runs
+        from divert import policy as policies
 
-        with Progress(TextColumn("{task.description}"), BarColumn(),
-                      TextColumn("{task.completed}/{task.total} runs"), TimeElapsedColumn(),
-                      console=Console(stderr=True), transient=True) as bar:
-            task = bar.add_task(f"simulating {len(codes)} jurisdictions",
-                                total=2 * len(codes) * replications)
-            comparisons = run_groups(groups, progress=lambda d, t: bar.update(task, completed=d),
-                                     **kwargs)
-    results = brief.results(comparisons)
+        policies.load(code)
+    err = Console(stderr=True)
+    say = None if as_json or not sys.stderr.isatty() else (lambda m: err.print(escape(m)))
+    results = brief.run_planned(codes, persons=persons, replications=replications, draws=draws,
+                                draw_persons=draw_persons, precision=precision,
+                                budget_s=budget, months=int(round(years * 12)),
+                                start=_parse_month(start), seed=seed, workers=workers,
+                                cluster=_cluster(cluster), progress=say)
     reports: dict[str, str] = {}
     try:
         from divert.reports import write_report
@@ -370,10 +394,12 @@ def countries(
         _emit_json(brief.to_json(results))
         return
     table = Table(title=f"Treatment instead of conviction vs today's law, {years:g} years from "
-                        f"{start} (population figures; reform - today with 95% interval)")
+                        f"{start} (population; reform - today at central values ± Monte Carlo "
+                        f"error; parameters: 95% range over "
+                        f"{results[0].design['draws'] if results else 0} draws)")
     for col in ("jurisdiction", "in prison for drug offences (final year)",
                 "treatment coverage (final year)", "overdose deaths", "change in public cost (disc.)",
-                "net benefit to society"):
+                "net benefit to society", "replications"):
         table.add_column(col, overflow="fold")
     for c in results:
         h = c.headline
@@ -381,14 +407,27 @@ def countries(
         for key, pct in (("drug_prisoners_final_year", False),
                          ("treatment_coverage_final_year", True), ("overdose_deaths_10y", False)):
             d = h[key]["difference"]
-            f = (lambda x: f"{x * 100:.1f}%") if pct else (lambda x: f"{x:,.0f}")
-            cells.append(f"{f(h[key]['baseline'])} -> {f(h[key]['reform'])}\n"
-                         f"{f(d['mean'])} [{f(d['low'])}, {f(d['high'])}]")
-        pub = sum(v["difference_mean"] for v in h["costs_by_sector_10y"].values())
-        cells.append(f"{pub:+,.0f} {c.currency}")
+            f = (lambda x: f"{x * 100:+.1f}%") if pct else (lambda x: f"{x:+,.0f}")
+            g = (lambda x: f"{x * 100:.1f}%") if pct else (lambda x: f"{x:,.0f}")
+            cell = (f"{g(h[key]['baseline'])} -> {g(h[key]['reform'])}\n"
+                    f"{brief.signed(d, h[key]['resolved'], f)}")
+            par = h[key].get("parameter")
+            if par:
+                cell += f"\nparameters [{f(par['interval']['low'])}, {f(par['interval']['high'])}]"
+            cells.append(escape(cell))
+        pub = h["economics"]["public"]["net_benefit"]
+        cells.append(escape(f"{-pub['mean']:+,.0f} ± {pub['mcse'] or 0:,.0f} {c.currency}"))
         soc = h["economics"]["society"]
-        cells.append(f"{soc['net_benefit']['mean']:+,.0f} {c.currency}\n"
-                     f"P(benefits > costs) {soc['probability_benefits_exceed_costs']:.0%}")
+        cell = (f"{brief.signed(soc['net_benefit'], soc['net_benefit_resolved'], lambda x: f'{x:+,.0f}')}"
+                f" {c.currency}")
+        ep = h.get("economics_parameter")
+        if ep:
+            e = ep["society"]
+            cell += (f"\nparameters [{e['net_benefit']['low']:+,.0f}, "
+                     f"{e['net_benefit']['high']:+,.0f}]; P(benefits > costs) "
+                     f"{e['probability_benefits_exceed_costs']:.0%} of {e['draws']} draws")
+        cells.append(escape(cell))
+        cells.append(f"{c.design['replications']} x {c.design['persons']:,}")
         table.add_row(*cells)
     out.print(table)
     out.print(f"report: {index}")
@@ -457,20 +496,35 @@ def validate(
     if as_json:
         _emit_json({"checks": [{"jurisdiction": c, **k.to_json()} for c, k in checks]})
     else:
-        table = Table(title="Validation against published results", show_lines=True)
-        for col in ("pack", "check", "published", "simulated", "tolerance", "result", "source"):
-            table.add_column(col, overflow="fold")
-        for c, k in checks:
-            result = {True: "[green]pass[/green]", False: "[red]FAIL[/red]",
-                      None: "n/a"}[k.passed]
-            sim = "-" if k.simulated is None else f"{k.simulated:.3g}"
-            table.add_row(c, escape(k.name), f"{k.published:.3g}", sim, f"±{k.tolerance:.3g}",
-                          result, escape(k.source))
-        out.print(table)
-        for c, k in checks:
-            out.print(f"  {c} {escape(k.name)}: {escape(k.detail)}")
+        _print_checks(checks)
     if any(k.passed is False for _, k in checks):
         raise typer.Exit(1)
+
+
+def _num(x: float | None, prefix: str = "") -> str:
+    """A check's figure to 3 significant digits, or a dash where there is none."""
+    return "-" if x is None else f"{prefix}{x:.3g}"
+
+
+def _print_checks(checks: list[tuple[str, Any]]) -> None:
+    """The validation table: every check, the not-applicable ones with their reason, and a count
+    in which they are neither passes nor failures."""
+    table = Table(title="Validation against published results", show_lines=True)
+    for col in ("pack", "check", "published", "simulated", "tolerance", "result", "source"):
+        table.add_column(col, overflow="fold")
+    for c, k in checks:
+        result = {True: "[green]pass[/green]", False: "[red]FAIL[/red]",
+                  None: "n/a (not counted)"}[k.passed]
+        table.add_row(c, escape(k.name), _num(k.published), _num(k.simulated),
+                      _num(k.tolerance, "±"), result, escape(k.source))
+    out.print(table)
+    for c, k in checks:
+        out.print(f"  {c} {escape(k.name)}: {escape(k.detail)}")
+    passed = sum(k.passed is True for _, k in checks)
+    failed = sum(k.passed is False for _, k in checks)
+    na = sum(k.passed is None for _, k in checks)
+    verdict = "every applicable check passes" if not failed else f"{failed} failed"
+    out.print(f"{passed} passed, {failed} failed, {na} not applicable ({verdict})")
 
 
 @app.command()

@@ -5,7 +5,8 @@ Pure functions over `RunResult`s; writing files and printing stay in `runner` an
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import math
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -73,10 +74,81 @@ def mean_of(dicts: Sequence[dict[str, float]]) -> dict[str, float]:
     return {k: float(np.mean([d[k] for d in dicts])) for k in keys}
 
 
-def interval(values: np.ndarray) -> dict[str, float]:
-    """Mean and 95% interval (2.5th and 97.5th percentiles) across replications and draws."""
-    return {"mean": float(values.mean()), "low": float(np.percentile(values, 2.5)),
-            "high": float(np.percentile(values, 97.5))}
+MIN_DRAWS = 40
+"""Fewest values whose 2.5th and 97.5th percentiles are given as an interval; below it the
+interval is the Monte Carlo confidence interval of the mean (mean +- t * MCSE)."""
+
+
+def t_975(n: int) -> float:
+    """The 97.5% quantile of Student's t with n - 1 degrees of freedom (1.96 for large n)."""
+    from scipy.stats import t
+
+    return float(t.ppf(0.975, n - 1)) if n > 1 else math.inf
+
+
+def mcse(values: np.ndarray | Sequence[float]) -> float | None:
+    """Monte Carlo standard error of the mean of independent replications: sd / sqrt(n)."""
+    v = np.asarray(values, dtype=np.float64)
+    return float(v.std(ddof=1) / math.sqrt(v.shape[0])) if v.shape[0] > 1 else None
+
+
+def interval(values: np.ndarray | Sequence[float]) -> dict[str, Any]:
+    """Mean, its Monte Carlo standard error and a 95% interval across replications and draws.
+
+    `ci_low`/`ci_high` are the confidence interval of the mean (mean +- t * MCSE). `low`/`high`
+    are the 2.5th and 97.5th percentiles where there are at least `MIN_DRAWS` values (the spread
+    of the outcome over draws, `method: percentile`), else the confidence interval of the mean
+    (`method: mean_ci`): four replications' minimum and maximum are no interval.
+    """
+    v = np.asarray(values, dtype=np.float64)
+    n = int(v.shape[0])
+    mean = float(v.mean())
+    se = mcse(v)
+    half = t_975(n) * se if se is not None else math.inf
+    ci = (mean - half, mean + half) if se is not None else (mean, mean)
+    if n >= MIN_DRAWS:
+        low, high, method = (float(np.percentile(v, 2.5)), float(np.percentile(v, 97.5)),
+                             "percentile")
+    else:
+        low, high, method = ci[0], ci[1], "mean_ci"
+    return {"mean": mean, "low": low, "high": high, "mcse": se, "ci_low": ci[0],
+            "ci_high": ci[1], "n": n, "method": method}
+
+
+def resolved(d: Mapping[str, Any], precision: float | None = None) -> bool:
+    """Whether a difference's sign is resolved: its confidence interval excludes zero and, with
+    `precision`, its MCSE is at most that share of its absolute mean."""
+    se = d.get("mcse")
+    if se is None:
+        return False
+    if precision is not None and abs(d["mean"]) * precision < se:
+        return False
+    return bool(d["ci_low"] > 0 or d["ci_high"] < 0)
+
+
+def ratio_of_means(num: np.ndarray, den: np.ndarray) -> dict[str, Any] | None:
+    """mean(num) / mean(den) with its MCSE (delta method) and 95% interval; None where the mean
+    denominator is not positive (a ratio to no spending means nothing)."""
+    n = int(num.shape[0])
+    b, c = float(num.mean()), float(den.mean())
+    if c <= 0:
+        return None
+    r = b / c
+    se = None
+    if n > 1:
+        cov = np.cov(num, den, ddof=1)
+        var = (cov[0, 0] - 2 * r * cov[0, 1] + r * r * cov[1, 1]) / (c * c * n)
+        se = float(math.sqrt(max(var, 0.0)))
+    half = t_975(n) * se if se is not None else math.inf
+    ci = (r - half, r + half) if se is not None else (r, r)
+    if n >= MIN_DRAWS and (den > 0).all():
+        per = num / den
+        low, high, method = (float(np.percentile(per, 2.5)), float(np.percentile(per, 97.5)),
+                             "percentile")
+    else:
+        low, high, method = ci[0], ci[1], "mean_ci"
+    return {"mean": r, "low": low, "high": high, "mcse": se, "ci_low": ci[0], "ci_high": ci[1],
+            "n": n, "method": method}
 
 
 def _pairs(base: Sequence[RunResult],
@@ -137,7 +209,12 @@ def economics(base: Sequence[RunResult], other: Sequence[RunResult],
 
 
 def economics_of(pairs: Sequence[tuple[dict[str, float], dict[str, float]]]) -> dict[str, Any]:
-    """`economics` from paired (baseline, scenario) costs by component, in replication order."""
+    """`economics` from paired (baseline, scenario) costs by component, one pair per draw.
+
+    Per draw: benefits (savings), costs (extra programme spending) and the incremental net
+    benefit; the benefit-cost ratio is mean benefits / mean costs over every draw (never an
+    average of per-draw ratios, never over a subset), None where mean costs are not positive.
+    """
     deltas = [{k: after[k] - before[k] for k in before} for before, after in pairs]
     out: dict[str, Any] = {}
     for perspective, extra in (("public", ()), ("society", ("victims", "productivity"))):
@@ -145,12 +222,13 @@ def economics_of(pairs: Sequence[tuple[dict[str, float], dict[str, float]]]) -> 
         benefits = np.array([-sum(d[k] for k in saved) for d in deltas])
         spent = np.array([sum(d[k] for k in PROGRAMME) for d in deltas])
         net = benefits - spent
-        ratio = np.where(spent > 0, benefits / np.where(spent > 0, spent, 1.0), np.nan)
+        p = float((net > 0).mean())
         out[perspective] = {
             "benefits": interval(benefits), "costs": interval(spent), "net_benefit": interval(net),
-            "benefit_cost_ratio": (interval(ratio[~np.isnan(ratio)]) if (~np.isnan(ratio)).any()
-                                   else None),
-            "probability_benefits_exceed_costs": float((net > 0).mean()),
+            "benefit_cost_ratio": ratio_of_means(benefits, spent),
+            "probability_benefits_exceed_costs": p,
+            "probability_mcse": math.sqrt(p * (1 - p) / len(net)) if len(net) > 1 else None,
+            "draws": len(net),
         }
     return out
 

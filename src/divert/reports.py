@@ -183,10 +183,21 @@ def fmt(value: float, signed: bool = False, money: bool = False) -> str:
     return "0" if text in ("-0", "+0", "-0.0", "+0.0", "0.0") else text
 
 
-def fmt_interval(d: dict[str, float], money: bool = False) -> str:
-    """`mean [low, high]`, signed."""
-    return (f"{fmt(d['mean'], True, money)} [{fmt(d['low'], True, money)}, "
+def fmt_interval(d: dict[str, Any], money: bool = False) -> str:
+    """`mean ± MCSE [low, high]`, signed; a mean whose interval includes zero is said to be not
+    resolved rather than given a sign."""
+    from divert.outcomes import resolved
+
+    if "mcse" not in d:  # a figure combined from several totals: no error of its own
+        return (f"{fmt(d['mean'], True, money)} [{fmt(d['low'], True, money)}, "
+                f"{fmt(d['high'], True, money)}]")
+    se = d["mcse"]
+    err = f" ± {fmt(se, False, money)}" if se is not None else " (no MCSE: one replication)"
+    text = (f"{fmt(d['mean'], True, money)}{err} [{fmt(d['low'], True, money)}, "
             f"{fmt(d['high'], True, money)}]")
+    if d["mean"] != 0 and se is not None and not resolved(d):
+        text += " not resolved at this precision"
+    return text
 
 
 def _percent(value: float) -> str:

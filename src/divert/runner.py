@@ -205,6 +205,15 @@ class Comparison:
         """Means over replications, for the simulated sample."""
         return totals_of(self.records(scenario))
 
+    def totals_mcse(self, scenario: str, scaled: bool = False) -> dict[str, float | None]:
+        """Monte Carlo standard error of each mean total (sd / sqrt(replications)); None with one
+        replication, whose error the run cannot tell."""
+        from divert.outcomes import mcse
+
+        records = self.records(scenario)
+        return {k: mcse([r.scaled()[k] if scaled else r.totals[k] for r in records])
+                for k in records[0].totals}
+
     def totals_population(self, scenario: str) -> dict[str, float]:
         """Means over replications of each replication's totals scaled by its own factor."""
         return totals_of(self.records(scenario), scaled=True)
@@ -228,6 +237,8 @@ class Comparison:
             entry: dict[str, Any] = {
                 "scale": self.scale(s), "totals": self.totals(s), "final": self.final(s),
                 "totals_population": self.totals_population(s),
+                "totals_mcse": self.totals_mcse(s),
+                "totals_population_mcse": self.totals_mcse(s, scaled=True),
                 "quantiles_population": quantiles_of(records),
                 "cohort": cohort_of(records),
                 "overlays": self.policies[s].overlays if s in self.policies else [],
@@ -286,8 +297,11 @@ def run_groups(groups: list[list[str]], *, persons: int, months: int, start: dat
                uncertainty: bool = True,
                progress: Callable[[int, int], None] | None = None,
                cluster: str | None = None, out: Path | None = None, resume: bool = False,
-               executor: Executor | None = None) -> list[Comparison]:
-    """Several comparisons (each a baseline and its scenarios) on one executor."""
+               executor: Executor | None = None, first_replication: int = 0) -> list[Comparison]:
+    """Several comparisons (each a baseline and its scenarios) on one executor.
+
+    `first_replication` numbers the replications from there (a later batch of the same run, or
+    an independent set of parameter draws); the stamp records it."""
     from divert.policy import policies_root
 
     if persons <= 0:
@@ -300,11 +314,14 @@ def run_groups(groups: list[list[str]], *, persons: int, months: int, start: dat
         raise InputError(f"--engine: {engine!r} is not allowed; allowed: numba, numpy")
     if resume and out is None:
         raise InputError("--resume: needs --out, the folder of the run to resume")
+    if first_replication and out is not None:
+        raise InputError("first_replication: a streamed run starts at replication 0")
     every = list(dict.fromkeys(s for group in groups for s in group))
     policies = {s: load_scenario_policy(s) for s in every}  # errors surface before running
     root = str(policies_root().resolve())
+    reps = range(first_replication, first_replication + replications)
     tasks = [Task(s, r, persons, months, start, seed, engine, uncertainty, policies=root)
-             for r in range(replications) for s in every]
+             for r in reps for s in every]
     sizes = dict(persons=persons, months=months, start=start, replications=replications,
                  seed=seed, engine=engine, uncertainty=uncertainty)
     owned = executor is None
@@ -323,6 +340,8 @@ def run_groups(groups: list[list[str]], *, persons: int, months: int, start: dat
     comparisons = []
     for group in groups:
         st = stamp(group, {s: policies[s] for s in group}, **sizes)
+        if first_replication:
+            st["first_replication"] = first_replication
         comparisons.append(Comparison(group, {s: results[s] for s in group}, st,
                                       {s: policies[s] for s in group}, aggregate))
     return comparisons
@@ -416,16 +435,25 @@ def simulate_json(comparison: Comparison) -> dict[str, Any]:
         "persons": st["persons"], "months": st["months"], "replications": st["replications"],
         "seed": st["seed"], "scale": comparison.scale(s), "stamp": st,
         "totals": {k: t[k] for k in keys} | {k: v for k, v in t.items() if k not in keys},
+        "totals_mcse": comparison.totals_mcse(s),
         "final": {k: comparison.final(s)[k] for k in FINAL},
     }
 
 
 def compare_json(comparison: Comparison) -> dict[str, Any]:
     """The `divert compare --json` contract: totals per scenario, differences from the first."""
-    out: dict[str, Any] = {"stamp": comparison.stamp, "scenarios": []}
+    out: dict[str, Any] = {
+        "stamp": comparison.stamp, "scenarios": [],
+        "uncertainty": ("each replication draws the parameters afresh: intervals hold parameter "
+                        "uncertainty and chance together (divert countries keeps them apart)"
+                        if comparison.stamp.get("uncertainty") else
+                        "central parameter values: intervals and MCSE are chance variation only"),
+    }
     for s in comparison.scenarios:
         entry: dict[str, Any] = {"scenario": s, "scale": comparison.scale(s),
-                                 "totals": comparison.totals(s), "final": comparison.final(s)}
+                                 "totals": comparison.totals(s),
+                                 "totals_mcse": comparison.totals_mcse(s),
+                                 "final": comparison.final(s)}
         if s != comparison.scenarios[0]:
             entry["difference"] = {k: v for k, v in comparison.difference(s).items()
                                    if k in TOTALS}

@@ -161,14 +161,16 @@ def _economics(summary: dict[str, Any], specs: list[str]) -> list[dict[str, Any]
             e = econ.get(key)
             if not e:
                 continue
-            net = {k: (v or 0.0) / 1e6 for k, v in e["net_benefit"].items()}
+            net = {k: (None if v is None else v / 1e6) for k, v in e["net_benefit"].items()
+                   if k in ("mean", "low", "high", "mcse", "ci_low", "ci_high")}
             ratio = e.get("benefit_cost_ratio")
             prob = e.get("probability_benefits_exceed_costs")
             out.append({
                 "scenario": label(s), "perspective": perspective,
                 "net": fmt_interval(net, money=True),
                 "ratio": (f"{ratio['mean']:.2f} [{ratio['low']:.2f}, {ratio['high']:.2f}]"
-                          if ratio and None not in ratio.values() else "no extra programme spending"),
+                          if ratio and None not in (ratio["mean"], ratio["low"], ratio["high"])
+                          else "no extra programme spending"),
                 "probability": "n/a" if prob is None else f"{100 * prob:.0f}%",
             })
     return out
