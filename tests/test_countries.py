@@ -28,8 +28,8 @@ def test_countries_command_writes_reports_and_json(tmp_path: Path,
     data = json.loads(capsys.readouterr().out)["countries"]
     assert list(data) == ["portugal", "usa"]
     usa = data["usa"]
-    for key in ("drug_prisoners_final_year", "treatment_coverage_final_year",
-                "overdose_deaths_10y"):
+    for key in ("drug_prisoners_final_year", "prisoners_final_year",
+                "treatment_coverage_final_year", "overdose_deaths_10y"):
         d = usa[key]
         assert set(d) == {"baseline", "reform", "difference", "resolved", "parameter"}
         assert d["difference"]["low"] <= d["difference"]["mean"] <= d["difference"]["high"]
@@ -39,7 +39,9 @@ def test_countries_command_writes_reports_and_json(tmp_path: Path,
         assert d["reform"] - d["baseline"] == pytest.approx(d["difference"]["mean"], abs=1e-6,
                                                              rel=1e-9)
     assert set(usa["costs_by_sector_10y"]) == {"police", "courts", "prison", "probation",
-                                               "treatment", "health"}
+                                               "treatment", "health", "victims"}
+    # everyone in prison, and those in prison for a drug offence, are both reported
+    assert usa["prisoners_final_year"]["baseline"] >= usa["drug_prisoners_final_year"]["baseline"]
     assert 0.0 <= usa["economics"]["society"]["probability_benefits_exceed_costs"] <= 1.0
     for view in ("public", "society"):
         for fig in ("benefits", "costs", "net_benefit"):

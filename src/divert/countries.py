@@ -95,6 +95,7 @@ class CountryResult:
     def _rows(self) -> dict[str, tuple[Callable[..., np.ndarray], str]]:
         return {
             "drug_prisoners_final_year": (self._final, "in_prison_drug_offence"),
+            "prisoners_final_year": (self._final, "in_prison"),
             "treatment_coverage_final_year": (self._coverage, ""),
             "overdose_deaths_10y": (self._total, "overdose_deaths"),
             "arrests_10y": (self._total, "arrests"),
@@ -155,7 +156,8 @@ class CountryResult:
         reform = self.comparison.results[self.reform]
         base_costs = [(costs(r), r.scale) for r in base]
         reform_costs = [(costs(r), r.scale) for r in reform]
-        for sector in ("police", "courts", "prison", "probation", "treatment", "health"):
+        for sector in ("police", "courts", "prison", "probation", "treatment", "health",
+                       "victims"):
             b = np.array([c[sector] * sc for c, sc in base_costs])
             f = np.array([c[sector] * sc for c, sc in reform_costs])
             out[sector] = {"baseline": float(b.mean()), "reform": float(f.mean()),

@@ -14,11 +14,14 @@ import numpy as np
 from divert.decisions import PATHWAYS
 from divert.simulation import COHORT_YEARS, COST_SECTORS, SERIES, RunResult, add_months
 
-TOTALS = ("entrants", "arrests", "prosecutions", "convictions", "diversions",
-          "prison_person_months", "treatment_person_months", "overdose_deaths",
-          "overdose_deaths_after_release", "deaths", "prison_admissions", "life_years_lost",
-          "cost_total", "cost_total_discounted",
-          *(f"cost_{s}_discounted" for s in COST_SECTORS))
+TOTALS = ("alive_start", "entrants", "exits", "exits_ceased", "arrests", "prosecutions",
+          "convictions", "diversions", "prison_person_months",
+          "prison_drug_offence_person_months", "treatment_person_months", "nondrug_offences",
+          "overdose_deaths", "overdose_deaths_after_release", "deaths", "prison_admissions",
+          "life_years_lost", "cost_total", "cost_total_discounted",
+          *(f"cost_{s}_discounted" for s in COST_SECTORS), "cost_victims_discounted")
+"""Totals of a run. The books balance: final alive = alive_start + entrants - deaths - exits
+(exits: ageing out and sustained remission, `exits_ceased`)."""
 FINAL = ("alive", "in_prison", "in_treatment")
 
 
@@ -29,7 +32,14 @@ def totals(result: RunResult) -> dict[str, float]:
     rate = float(result.values.get("discount_rate_per_year", 0.0))
     factor = (1.0 + rate) ** (-np.arange(result.months) / 12.0)
     out = {
+        "alive_start": result.start_alive or float(result.persons),
         "entrants": col["entrants"].sum(),
+        "exits": col["exits"].sum(),
+        "exits_ceased": col["exits_ceased"].sum(),
+        "prison_drug_offence_person_months": col["in_prison_drug_offence"].sum(),
+        "nondrug_offences": (col["offences_property"] + col["offences_violent"]
+                             + col["offences_other"]).sum(),
+        "cost_victims_discounted": (col["cost_victims"] * factor).sum(),
         "arrests": col["arrests"].sum(),
         "prosecutions": col["prosecutions"].sum(),
         "convictions": col["convictions"].sum(),

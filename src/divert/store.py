@@ -85,7 +85,9 @@ class TaskStore:
                              "scenario": result.scenario, "replication": result.replication,
                              "persons": result.persons, "months": result.months,
                              "start": result.start.isoformat(), "final": result.final,
-                             "values": result.values}, default=_plain)))
+                             "values": result.values, "pathways": list(result.pathways),
+                             "burn_in": result.burn_in, "start_alive": result.start_alive},
+                             default=_plain)))
             os.replace(tmp, target)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
@@ -113,7 +115,8 @@ def load_result(path: Path) -> RunResult:
         return RunResult(meta["scenario"], int(meta["replication"]), int(meta["persons"]),
                          int(meta["months"]), date.fromisoformat(meta["start"]),
                          float(f["scale"]), f["series"], f["cohort"], meta["final"],
-                         meta["values"])
+                         meta["values"], tuple(meta.get("pathways", ())),
+                         int(meta.get("burn_in", 0)), float(meta.get("start_alive", 0.0)))
 
 
 class StoredRuns(Sequence[RunResult]):
