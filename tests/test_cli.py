@@ -225,3 +225,21 @@ def test_console_script_runs_without_traceback(tmp_path: Path) -> None:
                             capture_output=True, text=True, env=env, cwd=REPO)
     assert result.returncode == 2
     assert result.stderr.startswith("error: ") and "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("args, message", [
+    (["simulate", "usa", "--persons", "100000000000000", "--years", "1"], "--persons: must be"),
+    (["simulate", "usa", "--persons", "1000", "--years", "100000"], "--years: must be more"),
+    (["simulate", "usa", "--persons", "1000", "--years", "1", "--seed", "-1"], "--seed: must"),
+    (["countries", "--persons", "0"], "--persons: must be"),
+    (["validate", "usa", "--persons", "-5"], "--persons: must be"),
+    (["sensitivity", "usa", "--out", "/proc/divert-nope"], "cannot write there"),
+])
+def test_simulation_sizes_are_bounded_before_any_work(args: list[str], message: str) -> None:
+    """Sizes a run cannot do, and an --out that cannot be written, are one line and exit 2 at
+    once (no traceback, no hang: issue 16)."""
+    proc = subprocess.run([sys.executable, "-m", "divert.cli", *args], capture_output=True,
+                          text=True, timeout=60)
+    assert proc.returncode == 2, proc.stderr
+    assert message in proc.stderr and "Traceback" not in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1

@@ -190,10 +190,11 @@ def _run(specs: list[str], persons: int, years: float, start: str, replications:
          out_dir: Path | None = None, resume: bool = False) -> Any:
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from divert.runner import run_comparison
+    from divert.runner import check_sizes, run_comparison
 
-    if years <= 0:
-        raise InputError(f"--years: must be positive, got {years:g}")
+    check_sizes(persons, int(round(years * 12)) if years > 0 else 0, seed)
+    if out_dir is not None:
+        _writable(out_dir)
     if resume and out_dir is None:
         raise InputError("--resume: needs --out, the folder of the run to resume")
     months = int(round(years * 12))
@@ -357,11 +358,11 @@ def countries(
     countries and the UNODC/WHO model, over ten years; effects at central values with their Monte
     Carlo error, parameter uncertainty from independent draws; terminal table and HTML."""
     from divert import countries as brief
-    from divert.runner import write_outputs
+    from divert.runner import check_sizes, write_outputs
 
     codes = tuple(only) if only else brief.BRIEFING
-    if years <= 0:
-        raise InputError(f"--years: must be positive, got {years:g}")
+    check_sizes(persons, int(round(years * 12)) if years > 0 else 0, seed)
+    check_sizes(draw_persons, 12, seed)
     if not 0 < precision < 1:
         raise InputError(f"--precision: a relative error between 0 and 1, got {precision:g}")
     if budget <= 0:
@@ -445,7 +446,9 @@ def backtest(
     """Simulate across a dated change of law and set it beside what was observed."""
     from divert import policy as policies
     from divert.backtest import backtest as run_backtest
+    from divert.runner import check_sizes
 
+    check_sizes(persons, 12, seed)
     result = run_backtest(policies.load(code), persons=persons, replications=replications,
                           seed=seed, workers=workers)
     if as_json:
@@ -486,8 +489,10 @@ def validate(
 ) -> None:
     """Set published results beside what divert simulates for the same question, pass or fail."""
     from divert import policy as policies
+    from divert.runner import check_sizes
     from divert.validation import validate as run_checks
 
+    check_sizes(persons, 12, seed)
     packs = [policies.load(code)] if code else list(policies.iter_packs())
     checks = []
     for pack in packs:
@@ -548,7 +553,9 @@ def calibrate(
     from divert import policy as policies
     from divert.calibration import calibrate as fit_pack
     from divert.calibration import calibrate_from_registry
+    from divert.runner import check_sizes
 
+    check_sizes(persons, 12, seed)
     pack = policies.load(code)
     if from_registry is not None:
         fit = calibrate_from_registry(pack, _registry_aggregates(from_registry))
@@ -589,11 +596,12 @@ def sensitivity(
 ) -> None:
     """Global sensitivity (Morris or Sobol' with SALib) of outcomes to the pack's uncertain
     practice parameters, with a tornado plot in an HTML report."""
-    from divert.runner import executor_for
+    from divert.runner import check_sizes, executor_for
     from divert.sensitivity import analyse, write_report
 
-    if years <= 0:
-        raise InputError(f"--years: must be positive, got {years:g}")
+    check_sizes(persons, int(round(years * 12)) if years > 0 else 0, seed)
+    if out_dir is not None:  # a folder that cannot be written fails now, not after the runs
+        _writable(out_dir)
     with executor_for(workers, _cluster(cluster)) as executor:
         result = analyse(spec, method=method, samples=samples, persons=persons,
                          months=int(round(years * 12)), start=_parse_month(start), seed=seed,
@@ -606,6 +614,17 @@ def sensitivity(
         out.print(escape(line))
     if report is not None:
         out.print(f"wrote {report}")
+
+
+def _writable(folder: Path) -> None:
+    """Create `folder` if needed and check a file can be written in it (one line if not)."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe = folder / ".divert-write-check"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as exc:
+        raise InputError(f"cannot write there: {exc.strerror}", where=f"--out {folder}") from None
 
 
 def _registry_aggregates(source: str) -> Path:

@@ -251,6 +251,24 @@ class Comparison:
         return out
 
 
+MAX_PERSONS = 20_000_000
+"""People simulated at most per run (about 2 GB of state with its entrants)."""
+MAX_YEARS = 100
+MAX_SEED = 2 ** 63 - 1
+
+
+def check_sizes(persons: int, months: int, seed: int = 0) -> None:
+    """Refuse sizes a run cannot do, in one line naming the option and what is allowed."""
+    if not 0 < persons <= MAX_PERSONS:
+        raise InputError(f"--persons: must be a whole number of people from 1 to "
+                         f"{MAX_PERSONS:,}, got {persons}")
+    if not 0 < months <= MAX_YEARS * 12:
+        raise InputError(f"--years: must be more than 0 and at most {MAX_YEARS}, got "
+                         f"{months / 12:g}")
+    if not 0 <= seed <= MAX_SEED:
+        raise InputError(f"--seed: must be a whole number from 0 to 2**63-1, got {seed}")
+
+
 def stamp(scenarios: list[str], policies: dict[str, Policy], *, persons: int, months: int,
           start: date, replications: int, seed: int, engine: str,
           uncertainty: bool) -> dict[str, Any]:
@@ -304,10 +322,7 @@ def run_groups(groups: list[list[str]], *, persons: int, months: int, start: dat
     an independent set of parameter draws); the stamp records it."""
     from divert.policy import policies_root
 
-    if persons <= 0:
-        raise InputError(f"--persons: must be a positive number of people, got {persons}")
-    if months <= 0:
-        raise InputError(f"--years: must be positive, got {months / 12:g}")
+    check_sizes(persons, months, seed)
     if replications <= 0:
         raise InputError(f"--replications: must be at least 1, got {replications}")
     if engine not in ("numba", "numpy"):

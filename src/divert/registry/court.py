@@ -93,7 +93,7 @@ class ProgrammeRules(_Strict):
     notify_time: dt.time = dt.time(6, 0)
     window_hours: dict[str, int] = Field(default_factory=lambda: {"default": 8, "oral_fluid": 4})
     max_hearing_gap_days: int = Field(42, ge=1, le=42)
-    jail_cap_days: int = Field(5, ge=1)
+    jail_cap_days: int = Field(5, ge=1, le=30)  # NADCP: short jail sanctions of a few days
     jail_from_phase: int = Field(2, ge=1)
     sanction_lookback_days: int = Field(90, ge=1)
     incentives: list[str] = Field(default_factory=lambda: [
