@@ -96,9 +96,9 @@ def test_compare_json_difference_of_identical_overlay_is_zero(
 
 @pytest.mark.parametrize(("args", "message"), [
     (["simulate", "atlantis", "--persons", "100"], "unknown jurisdiction 'atlantis'"),
-    (["simulate", "simland", "--persons", "0"], "--persons: must be a positive number"),
-    (["simulate", "simland", "--persons", "-5"], "--persons: must be a positive number"),
-    (["simulate", "simland", "--persons", "100", "--years", "0"], "--years: must be positive"),
+    (["simulate", "simland", "--persons", "0"], "--persons: must be a whole number of people from 1"),
+    (["simulate", "simland", "--persons", "-5"], "--persons: must be a whole number of people from 1"),
+    (["simulate", "simland", "--persons", "100", "--years", "0"], "--years: must be more than 0"),
     (["simulate", "simland", "--persons", "100", "--replications", "0"], "--replications"),
     (["simulate", "simland", "--persons", "100", "--start", "2012/01"], "--start: '2012/01'"),
     (["simulate", "simland", "--persons", "100", "--workers", "0"], "--workers"),

@@ -202,7 +202,8 @@ def test_browser_assess_a_case_end_to_end(page_for: Any) -> None:
     page.get_by_label("Type of the current offence").select_option("possession")
     page.get_by_label("Principal substance involved").select_option("cannabis_resin")
     page.get_by_label("Quantity of the substance, grams (g)").fill("3")
-    page.get_by_label("Date of the offence").fill("2006-03-01")
+    # anchored: "age ... on the date of the offence" (person.age_at_offence) also contains it
+    page.get_by_label(re.compile(r"^Date of the offence")).fill("2006-03-01")
     page.get_by_label("Age in years on the decision date (years)").fill("30")
     assert unlabelled_fields(page) == []
     page.get_by_role("button", name="Advise").click()
