@@ -8,6 +8,7 @@ under CI (`CI` set), where they fail (.ci/run installs it).
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import shutil
 import socket
@@ -20,13 +21,25 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from divert.registry import service
 from divert.web.accounts import ROLES
+
+TODAY = service.today()
+"""The registry's today for the whole run: a run that crosses midnight sees one calendar day."""
 
 PASSWORDS = {role: f"pw-{len(role)}-{role[::-1]}-2026!" for role in ROLES}
 SECRET = "test-session-secret-not-for-production"
 CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                   "--disable-background-networking", "--disable-component-update", "--disable-sync",
                   "--disable-dev-shm-usage"]
+
+
+@pytest.fixture(autouse=True)
+def _one_day(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Hold the registry's day at TODAY (tests seed and read that day's tests and hearings)."""
+    monkeypatch.setattr(service, "today", lambda: TODAY)
+    monkeypatch.setattr(service, "local_now",
+                        lambda: dt.datetime.combine(TODAY, dt.datetime.now().time()).replace(microsecond=0))
 
 
 def _init_registry(url: str) -> None:

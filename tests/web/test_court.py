@@ -17,10 +17,9 @@ from divert.registry.models import AUDITED
 from divert.registry.store import Registry
 from divert.web.accounts import PERMISSIONS, ROLES
 
-from .conftest import unlabelled_fields
+from .conftest import TODAY, unlabelled_fields
 
 API = "/api/v1/registry"
-TODAY = service.today()
 START = TODAY - dt.timedelta(days=14)  # the first status hearing falls on TODAY
 
 

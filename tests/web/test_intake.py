@@ -17,11 +17,10 @@ from divert.registry.models import AUDITED
 from divert.registry.store import Registry
 from divert.web.accounts import PERMISSIONS, ROLES
 
-from .conftest import unlabelled_fields
+from .conftest import TODAY, unlabelled_fields
 from .test_court import API, _intact, seed
 
 CASE = Path(__file__).parents[2] / "examples" / "cases" / "usa_heroin_possession.yaml"
-TODAY = service.today()
 
 
 def _new(c: Any, name: str = "Alex Intake-Person") -> str:
