@@ -21,7 +21,7 @@ from divert.population import synthesise
 from divert.practice import draw, resolve
 from divert.rules import decode_value
 from divert.runner import run_comparison
-from divert.simulation import SERIES, run
+from divert.simulation import SERIES, RunResult, run
 from divert.vocabulary import FIELDS, STAGES
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -197,6 +197,35 @@ def test_diversion_without_effects_changes_costs_not_reoffending(tmp_path: Path)
     for metric in ("offences", "police_contacts", "arrests", "deaths"):
         assert np.array_equal(a.metric(metric), b.metric(metric)), metric
     assert b.metric("cost_treatment").sum() > a.metric("cost_treatment").sum()
+
+
+def test_a_treatment_measure_pays_for_its_treatment(tmp_path: Path) -> None:
+    """A drug court's cost includes the treatment it provides (WSIPP's programme cost), so its
+    participants are not charged a month of community treatment on top; people treated outside
+    it (after completing it, say) are, and so is everyone on a treatment order."""
+    def pack(name: str, court: float, order: float, price: str) -> Policy:
+        return simland(tmp_path / name, NEUTRAL + practice_entry(
+            "measure_weight", f"{{{ARREST}, fine: 0.0, drug_treatment_court: {court}, "
+            f"treatment_order: {order}}}", "measure") + practice_entry(
+            "treatment_cost_per_month", price))
+
+    def priced(court: float, order: float) -> tuple[np.ndarray, RunResult]:
+        a = run(pack(f"a{court}", court, order, "0.0"), 3000, 24, START, seed=3, replication=0,
+                uncertainty=False)
+        b = run(pack(f"b{court}", court, order, "500.0"), 3000, 24, START, seed=3,
+                replication=0, uncertainty=False)
+        assert np.array_equal(a.metric("in_community_treatment"),
+                              b.metric("in_community_treatment"))
+        return b.metric("cost_treatment") - a.metric("cost_treatment"), b
+
+    extra, r = priced(1e6, 0.0)
+    in_court = r.metric("in_measure")
+    assert in_court.sum() > 1000
+    charged = np.maximum(r.metric("in_community_treatment") - in_court, 0.0)
+    assert np.allclose(extra, 500.0 * charged)
+    extra, r = priced(0.0, 1e6)
+    assert r.metric("in_measure").sum() > 1000
+    assert np.allclose(extra, 500.0 * r.metric("in_community_treatment"))
 
 
 def test_treatment_court_cohort_reproduces_input_effect(tmp_path: Path) -> None:

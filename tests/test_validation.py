@@ -248,3 +248,20 @@ def test_portugal_prisoner_check_passes_only_when_the_prisoners_halve(tmp_path: 
     bad = _one(copy("b", halve=True, never=True), "portugal_prisoners", 10000)
     assert good.passed, good.detail
     assert not bad.passed and bad.simulated > good.simulated + 0.2, bad.detail
+
+
+def test_drug_court_economics_follow_the_programme_cost(tmp_path: Path) -> None:
+    """The benefit-cost check shares the rearrest check's experiment: a court ten times dearer
+    (everything else equal) has about a tenth of the ratio, and the check's parts add up."""
+    cheap = simland(tmp_path / "a", NEUTRAL_TREATMENT + practice_entry(
+        "measure_cost_per_month", "{drug_treatment_court: 100}", "measure"))
+    dear = simland(tmp_path / "b", NEUTRAL_TREATMENT + practice_entry(
+        "measure_cost_per_month", "{drug_treatment_court: 1000}", "measure"))
+    a, b = _one(cheap, "drug_court_economics", 8000), _one(dear, "drug_court_economics", 8000)
+    assert a.extra["people"] == b.extra["people"] > 500
+    assert a.extra["public_benefit"] == pytest.approx(b.extra["public_benefit"])
+    assert b.extra["net_cost"] > 5 * a.extra["net_cost"] > 0
+    for c in (a, b):
+        parts = (c.extra["public_benefit"] + c.extra["victim_benefit"]) / c.extra["net_cost"]
+        assert c.simulated == pytest.approx(parts, abs=1e-3)
+    assert b.simulated < a.simulated / 5

@@ -50,6 +50,7 @@ class Effect(BaseModel):
     reoffence_rr: float = Field(1.0, ge=0)
     cost_per_month: float = Field(0.0, ge=0)
     cost_sector: Literal["probation", "treatment", "prison"] = "probation"
+    cost_includes_treatment: bool = False
     on_failure: Route = "community"
     oat_overdose_rr: float | None = Field(None, ge=0)
     oat_overdose_rr_months: int = Field(0, ge=0)

@@ -84,6 +84,7 @@ class Effects:
     fixed_sentence: np.ndarray  # bool
     event: list[str | None]
     sector: np.ndarray          # int8 index into SECTORS
+    cost_includes_treatment: np.ndarray  # bool
     alternative: np.ndarray     # bool
     oat_overdose_rr: np.ndarray  # float, 1 where none
     oat_overdose_months: np.ndarray  # float, 0 where none
@@ -107,6 +108,7 @@ class Effects:
             fixed_sentence=np.array([e.sentence == "fixed" for e in es], dtype=bool),
             event=[e.event for e in es],
             sector=np.array([SECTORS.index(e.cost_sector) for e in es], dtype=np.int8),
+            cost_includes_treatment=np.array([e.cost_includes_treatment for e in es], dtype=bool),
             alternative=np.array([m.kind == "alternative" for m in ms], dtype=bool),
             oat_overdose_rr=np.array([1.0 if e.oat_overdose_rr is None else e.oat_overdose_rr
                                       for e in es]),
@@ -478,15 +480,21 @@ class Decider:
             return
         if when == "monthly":
             ids = ids[pop.cj[ids] == PRISON]
+        cats = [int(ef.index([r])[0]) for r in rules]
+        draws = [uniforms(self.key, ids, month, S_POST_BASE + m)[0] < pr.weight[m] for m in cats]
+        # Only a prisoner who would take up some measure if it were open needs the law's answer;
+        # the draws are per person, so leaving the others out changes nothing.
+        candidate = np.logical_or.reduce(draws)
+        ids = ids[candidate]
+        if ids.shape[0] == 0:
+            return
         batch = self.facts(pop, ids, month)
         all_rules, open_ = open_measures(self.policy, "post_sentence", self.day, batch,
                                          ids.shape[0])
         taken = np.zeros(ids.shape[0], dtype=bool)
-        for r in rules:
+        for r, m, draw in zip(rules, cats, draws, strict=True):
             j = all_rules.index(r)
-            m = int(ef.index([r])[0])
-            u, _ = uniforms(self.key, ids, month, S_POST_BASE + m)
-            take = open_[:, j] & ~taken & (u < pr.weight[m])
+            take = open_[:, j] & ~taken & draw[candidate]
             chosen = np.flatnonzero(take)
             if np.isfinite(pr.capacity[m]):
                 free = int(max(pr.capacity[m] - self._occ[m], 0))

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from divert.decisions import SECTORS, Decider, Effects, Practice
+from divert.decisions import SECTORS, T_COMMUNITY, T_RESIDENTIAL, Decider, Effects, Practice
 from divert.kernel import FP, METRICS, M, step
 from divert.policy import Policy
 from divert.population import MEASURE, OPIOIDS, extend, offence_profiles, schedule, synthesise
@@ -171,6 +171,10 @@ def run(policy: Policy, persons: int, months: int, start: date, seed: int, repli
     occ = np.zeros(len(effects.ids))
     court = np.flatnonzero(effects.court_programme)
     sector_of = effects.sector
+    # a measure whose cost includes its treatment (a drug court's, WSIPP) is not charged community
+    # treatment on top for its participants
+    pays_treatment = effects.cost_includes_treatment & np.isin(effects.treatment,
+                                                               (T_COMMUNITY, T_RESIDENTIAL))
     start_values = values
     start_alive = float(persons)
     resolved = None  # type: ignore[assignment]
@@ -222,6 +226,7 @@ def run(policy: Policy, persons: int, months: int, start: date, seed: int, repli
              k["profile_rate"], k["type_counter"], practice.reoffence_rr, practice.completion,
              k["opioid"], practice.duration, effects.oat_overdose_rr,
              effects.oat_overdose_months, counters, occ, engine=engine)
+        in_kernel = occ.copy()  # occupancy as the kernel counted it (decisions add new starts)
         decider.month(pop, month, day, counters, occ)
         if court.shape[0] and occ[court].any():
             in_court = np.flatnonzero(np.isin(pop.measure, court) & (pop.status == 1)
@@ -241,8 +246,10 @@ def run(policy: Policy, persons: int, months: int, start: date, seed: int, repli
         counters[SERIES.index("cost_prison")] = counters[M["in_prison"]] * float(
             values["prison_cost_per_month"]) + by_sector["prison"]
         counters[SERIES.index("cost_probation")] = by_sector["probation"]
+        community_treated = max(counters[M["in_community_treatment"]]
+                                - float(in_kernel[pays_treatment].sum()), 0.0)
         counters[SERIES.index("cost_treatment")] = (
-            counters[M["in_community_treatment"]] * float(values["treatment_cost_per_month"])
+            community_treated * float(values["treatment_cost_per_month"])
             + by_sector["treatment"])
         counters[SERIES.index("cost_health")] = counters[M["overdose_deaths"]] * float(
             values["health_cost_per_overdose"])

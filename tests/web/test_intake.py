@@ -12,7 +12,6 @@ from typing import Any
 from sqlalchemy import select
 
 from divert.policy import read_yaml
-from divert.registry import service
 from divert.registry.models import AUDITED
 from divert.registry.store import Registry
 from divert.web.accounts import PERMISSIONS, ROLES
