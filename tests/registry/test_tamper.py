@@ -308,7 +308,7 @@ def test_rekey_moves_identities_and_notes_and_keeps_the_chain(
     before = cli.json("participant", "show", code, "--identify", "--json")
     new = tmp_path / "new.key"
     _, out, _ = cli("rekey", "--new-key-file", str(new))
-    assert "rekeyed 1 participants and 1 notes" in out
+    assert "rekeyed 1 participants, 1 notes and the free text of" in out
     assert stat.S_IMODE(new.stat().st_mode) == 0o600
     rc, _, err = cli("participant", "show", code, "--identify", ok=False)
     assert rc == 2 and "not this registry's key" in err  # the old key no longer opens it

@@ -187,7 +187,7 @@ def init(
     """Create the registry (or upgrade its schema), the key file if none exists, and the default
     programme."""
     from divert.registry import crypto
-    from divert.registry.store import init_registry, setup_keys
+    from divert.registry.store import init_registry, seal_plaintext, setup_keys
 
     rules_data = _read_json(rules, "--rules") if rules else {}
     reg = _registry(db)
@@ -205,6 +205,7 @@ def init(
                 created_key = path
         key, source = crypto.load_key()
         chained = setup_keys(reg, key, source, actor)
+        sealed = seal_plaintext(reg, actor)
         with reg.write(actor, "registry init") as tx:
             if tx.conn.execute(select(service.T["programmes"].c.id)).first() is None:
                 _, warnings = service.add_programme(tx, inputs.validate(inputs.ProgrammeIn, {
@@ -216,6 +217,8 @@ def init(
     state = ("created" if before is None else "up to date" if before == after
              else f"upgraded from {before}")
     _say(f"registry at {shown(reg.url)}: schema {after} ({state}), audit chain: {chained}")
+    if sealed:
+        _say(f"encrypted the free text and case references of {sealed} rows (audited)")
     if created_key:
         _say(f"created the encryption key file {created_key} (readable by you only): back it up "
              "safely; without it names and contacts cannot be read")
@@ -342,7 +345,7 @@ def rekey(
                                                help="the new key (created, mode 0600, if absent)")],
     db: Db = None, actor: Actor = None,
 ) -> None:
-    """Re-encrypt identities and notes under a new key, in one audited transaction (the current
+    """Re-encrypt identities, notes and free text under a new key, in one audited transaction (the current
     key, from DIVERT_KEY / DIVERT_KEY_FILE, is needed once more)."""
     from divert.registry import crypto
     from divert.registry.rekey import rekey as run_rekey
@@ -364,7 +367,8 @@ def rekey(
         head = reg.last_head
     finally:
         reg.dispose()
-    _say(f"rekeyed {counts['participants']} participants and {counts['notes']} notes; from now on "
+    _say(f"rekeyed {counts['participants']} participants, {counts['notes']} notes and the free text "
+         f"of {counts['free_text']} rows; from now on "
          f"use {new_key_file} (DIVERT_KEY_FILE) and keep the old key only as long as its backups; "
          f"audit head {head}")
 

@@ -2,7 +2,8 @@
 
 `version` is the optimistic lock: every update says which version it read and bumps it; a write
 against a stale version is a conflict, never a silent overwrite. Identifying fields of a participant
-are stored encrypted (`*_enc`, see `crypto`); everything else is pseudonymous. The audit log and its
+are stored encrypted (`*_enc`, see `crypto`), and so are free text and case references
+(`freetext.FIELDS`, bound to their row); everything else is pseudonymous. The audit log and its
 head are not domain tables: they record the domain tables (`AUDITED`).
 
 Migrations in `migrations/versions/` mirror these tables; a change here needs a new revision.
@@ -85,7 +86,8 @@ class Case(Base):
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     participant_id: Mapped[int] = mapped_column(ForeignKey("participants.id"), nullable=False,
                                                 index=True)
-    reference: Mapped[str | None] = mapped_column(String(100))
+    # encrypted (`freetext`): longer than its 100 plain characters; SQLite ignores the bound
+    reference: Mapped[str | None] = mapped_column(String(100).with_variant(Text(), "postgresql"))
     facts: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False)
     version: Mapped[int] = _version()
 

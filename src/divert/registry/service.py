@@ -20,6 +20,7 @@ from divert.catalogue import CATALOGUE
 from divert.errors import InputError
 from divert.registry import court, inputs
 from divert.registry.crypto import FieldCipher
+from divert.registry.freetext import open_rows
 from divert.registry.models import AUDITED
 from divert.registry.store import Tx
 
@@ -644,7 +645,7 @@ def timeline(conn: Connection, code: str) -> dict[str, Any]:
                        "id": row["id"], "version": row["version"], **detail})
 
     pid = part["id"]
-    for c in _rows(conn, "cases", participant_id=pid):
+    for c in open_rows(conn, "cases", _rows(conn, "cases", participant_id=pid)):
         add(None, "case", "cases", c, reference=c["reference"], facts=c["facts"])
     for s in _rows(conn, "screenings", participant_id=pid):
         add(s["administered_on"], "screening", "screenings", s, instrument=s["instrument"],
@@ -659,12 +660,12 @@ def timeline(conn: Connection, code: str) -> dict[str, Any]:
             measure=c["measure"])
     for r in _rows(conn, "rearrests", participant_id=pid):
         add(r["day"], "rearrest", "rearrests", r, offence_type=r["offence_type"])
-    for e in _rows(conn, "enrolments", participant_id=pid):
+    for e in open_rows(conn, "enrolments", _rows(conn, "enrolments", participant_id=pid)):
         add(e["started_on"], "enrolled", "enrolments", e, measure=e["measure"], quadrant=e["quadrant"],
             phase=e["phase"], status=e["status"], planned_end=_iso(e["planned_end"]))
         if e["ended_on"]:
             add(e["ended_on"], e["status"], "enrolments", e, reason=e["end_reason"])
-        for p in _rows(conn, "phase_changes", enrolment_id=e["id"]):
+        for p in open_rows(conn, "phase_changes", _rows(conn, "phase_changes", enrolment_id=e["id"])):
             add(p["day"], "phase change", "phase_changes", p, from_phase=p["from_phase"],
                 to_phase=p["to_phase"], reason=p["reason"])
         for a in _rows(conn, "attendance", enrolment_id=e["id"]):
@@ -826,7 +827,7 @@ def _enrolment_event(conn: Connection, table: str, row_id: int, missing: str) ->
                        .where(t.c.id == row_id)).mappings().first()
     if row is None:
         raise InputError(missing)
-    return dict(row)
+    return open_rows(conn, table, [row])[0]
 
 
 def drug_test_row(conn: Connection, test_id: int) -> dict[str, Any]:
@@ -845,7 +846,7 @@ def hearings_on(conn: Connection, day: dt.date, programme_code: str | None = Non
                 e.c.phase, e.c.status.label("enrolment_status"))
          .select_from(h.join(e, e.c.id == h.c.enrolment_id).join(p, p.c.id == e.c.participant_id))
          .where(*cond).order_by(h.c.id))
-    return [dict(r) for r in conn.execute(q).mappings()]
+    return open_rows(conn, "hearings", conn.execute(q).mappings())
 
 
 def hearing_row(conn: Connection, hearing_id: int) -> dict[str, Any]:

@@ -29,6 +29,7 @@ from sqlalchemy.exc import DatabaseError, OperationalError
 from divert.errors import DivertError
 from divert.registry import database
 from divert.registry.audit import GENESIS, Chain, Head, canonical, meta_image
+from divert.registry.freetext import FIELDS, PENDING, FreeTextCipher
 from divert.registry.models import AUDITED, AuditHead, RegistryMeta
 
 HEAD_LOG_ENV = "DIVERT_AUDIT_HEAD_LOG"
@@ -97,6 +98,29 @@ class Tx:
     chain: Chain
     now: dt.datetime
     stats: dict[str, int] = field(default_factory=dict)
+    freetext: FreeTextCipher | None = None
+
+    def _cipher(self) -> FreeTextCipher:
+        if self.freetext is None:
+            from divert.registry.freetext import cipher_of
+
+            self.freetext = cipher_of(self.conn)
+        return self.freetext
+
+    def stored(self, table: str, row: Mapping[str, Any]) -> dict[str, Any]:
+        """`row` as the database holds it: its free-text columns sealed (a row handed back by this
+        `Tx`, with plain text, is read again for them)."""
+        cols = FIELDS.get(table)
+        out = dict(row)
+        if not cols:
+            return out
+        c = self._cipher()
+        if any(k in out and not c.is_sealed(table, k, out["id"], out[k]) for k in cols):
+            current = self.get(table, out["id"]) or {}
+            for k in cols:
+                if k in out and not c.is_sealed(table, k, out["id"], out[k]):
+                    out[k] = current.get(k)
+        return out
 
     @property
     def actor(self) -> str:
@@ -154,8 +178,9 @@ class Tx:
                 r["id"] = next_id
                 r["version"] = 1
                 next_id += 1
-            self.conn.execute(t.insert(), batch)
-            for r in batch:
+            sealed = [self._cipher().seal_row(table, r) for r in batch] if table in FIELDS else batch
+            self.conn.execute(t.insert(), sealed)
+            for r in sealed:
                 self.chain.add_insert(t, r["id"], r)
             if keep:
                 done += batch
@@ -163,25 +188,31 @@ class Tx:
         return done
 
     def update(self, table: str, row: Mapping[str, Any], changes: Mapping[str, Any],
-               read_version: int | None = None, data: Mapping[str, Any] | None = None
-               ) -> dict[str, Any]:
+               read_version: int | None = None, data: Mapping[str, Any] | None = None,
+               sealed: bool = False) -> dict[str, Any]:
         """Change `row` (as read in this transaction); `read_version` is what the caller saw."""
-        return self.update_many(table, [(row, changes)], read_version, data)[0]
+        return self.update_many(table, [(row, changes)], read_version, data, sealed)[0]
 
     def update_many(self, table: str, items: Sequence[tuple[Mapping[str, Any], Mapping[str, Any]]],
-                    read_version: int | None = None, data: Mapping[str, Any] | None = None
-                    ) -> list[dict[str, Any]]:
-        """Apply `(row, changes)` pairs; each row must still be at the version it was read at."""
+                    read_version: int | None = None, data: Mapping[str, Any] | None = None,
+                    sealed: bool = False) -> list[dict[str, Any]]:
+        """Apply `(row, changes)` pairs; each row must still be at the version it was read at.
+        Free-text changes are plain text, sealed here (`sealed`: already as stored, returned so)."""
         t = AUDITED[table]
         out: list[dict[str, Any]] = []
         groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
-        for row, changes in items:
+        secret = FIELDS.get(table, ()) if not sealed else ()
+        for given, changes in items:
+            row = self.stored(table, given) if secret else dict(given)
+            shown = self._cipher().open_row(table, row) if secret else row
             if read_version is not None and row["version"] != read_version:
-                raise ConflictError(table, row["id"], read_version, row, data or changes)
-            diff = {k: v for k, v in changes.items() if row[k] != v}
-            if not diff:
-                out.append(dict(row))
+                raise ConflictError(table, row["id"], read_version, shown, data or changes)
+            plain = {k: v for k, v in changes.items() if shown[k] != v}
+            if not plain:
+                out.append(shown)
                 continue
+            diff = {k: (self._cipher().seal(table, k, row["id"], v) if k in secret else v)
+                    for k, v in plain.items()}
             new = {**row, **diff, "version": row["version"] + 1}
             before = {k: row[k] for k in diff} | {"version": row["version"]}
             after = {k: new[k] for k in diff} | {"version": new["version"]}
@@ -189,7 +220,7 @@ class Tx:
             params = {f"v_{k}": new[k] for k in diff} | {
                 "v_version": new["version"], "w_id": row["id"], "w_version": row["version"]}
             groups.setdefault(tuple(sorted(diff)), []).append(params)
-            out.append(new)
+            out.append({**shown, **plain, "version": new["version"]})
         from sqlalchemy import and_, bindparam
 
         for cols, params in groups.items():
@@ -207,6 +238,8 @@ class Tx:
                      data: Mapping[str, Any] | None) -> None:
         for p in params:
             current = self.get(table, p["w_id"]) or {"version": None}
+            if table in FIELDS and "id" in current:
+                current = self._cipher().open_row(table, current)
             if current["version"] != p["v_version"]:
                 raise ConflictError(table, p["w_id"], p["w_version"], current, data or {})
         raise ConflictError(table, params[0]["w_id"], params[0]["w_version"], {}, data or {})
@@ -214,6 +247,7 @@ class Tx:
     def delete(self, table: str, row: Mapping[str, Any], read_version: int | None = None) -> None:
         """Delete a row (as read in this transaction), if it is still at the version read."""
         t = AUDITED[table]
+        row = self.stored(table, row)
         if read_version is not None and row["version"] != read_version:
             raise ConflictError(table, row["id"], read_version, row, {})
         result = self.conn.execute(t.delete().where(t.c.id == row["id"], t.c.version == row["version"]))
@@ -264,6 +298,8 @@ class Registry:
         # still wait on the busy timeout).
         self._write_lock = _FifoLock() if self.url.startswith("sqlite") else None
         self._chain_key: bytes | None = None
+        self._key: tuple[bytes, str] | None = None
+        self._freetext: FreeTextCipher | None = None
         self.last_head: Head | None = None
 
     @property
@@ -283,11 +319,25 @@ class Registry:
                 raise database.RegistryError(f"the registry at {database.shown(self.url)} has no "
                                              "keyed audit chain yet: run `divert registry init` "
                                              "(with its key) to upgrade it")
-            key, source = crypto.load_key()
+            key, source = self.key()
             self._chain_key = crypto.open_secret(key, sealed, "audit chain key", source)
         return self._chain_key
 
-    def _check(self, conn: Connection) -> None:
+    def key(self) -> tuple[bytes, str]:
+        """The registry key and where it came from (`crypto.load_key`, read once)."""
+        if self._key is None:
+            from divert.registry import crypto
+
+            self._key = crypto.load_key()
+        return self._key
+
+    def freetext(self) -> FreeTextCipher:
+        """The cipher of the free-text columns (`freetext`), under the registry key."""
+        if self._freetext is None:
+            self._freetext = FreeTextCipher(self.key()[0])
+        return self._freetext
+
+    def _check(self, conn: Connection, upgrading: bool = False) -> None:
         if self._checked:
             return
         try:
@@ -303,6 +353,12 @@ class Registry:
             raise database.RegistryError(f"the registry at {database.shown(self.url)} is at schema "
                                          f"{current}, this divert needs {head}: run "
                                          "`divert registry init` to upgrade it")
+        if PENDING in self.meta(conn):
+            if upgrading:
+                return
+            raise database.RegistryError(f"the registry at {database.shown(self.url)} still holds "
+                                         "free text in plain: run `divert registry init` (with its "
+                                         "key) to finish the upgrade")
         self._checked = True
 
     @contextmanager
@@ -315,6 +371,9 @@ class Registry:
         with conn:
             if readonly:
                 conn = conn.execution_options(divert_readonly=True)
+            from divert.registry.freetext import attach
+
+            attach(conn, self.freetext)
             yield conn
 
     @contextmanager
@@ -326,10 +385,11 @@ class Registry:
             trans.rollback()
 
     @contextmanager
-    def write(self, actor: str | None, command: str) -> Iterator[Tx]:
-        """One command's transaction: commits everything, audit included, or nothing."""
+    def write(self, actor: str | None, command: str, upgrading: bool = False) -> Iterator[Tx]:
+        """One command's transaction: commits everything, audit included, or nothing
+        (`upgrading`: also while the free text awaits encryption, for `seal_plaintext`)."""
         with self._write_lock or nullcontext(), self._connect(readonly=False) as conn, conn.begin():
-            self._check(conn)
+            self._check(conn, upgrading)
             head = conn.execute(select(_head.c.seq, _head.c.hash).where(_head.c.id == 1)
                                 .with_for_update()).first()
             if head is None:
@@ -337,7 +397,7 @@ class Registry:
             now = utcnow()
             chain = Chain(conn, self.chain_key(conn), actor or default_actor(), command, now,
                           head.seq, head.hash)
-            tx = Tx(conn, chain, now)
+            tx = Tx(conn, chain, now, freetext=self.freetext())
             yield tx
             tx.chain.flush()
         if tx.chain.written:
@@ -411,6 +471,39 @@ def setup_keys(reg: Registry, key: bytes, source: str, actor: str | None) -> str
         chain.flush()
     reg._chain_key = chain_key
     return f"rechained {n} audit records under a new chain key" if n else "new keyed chain"
+
+
+def seal_plaintext(reg: Registry, actor: str | None) -> int:
+    """Encrypt the free text that migration 0004 found in plain, in one audited transaction (the
+    `registry init` that upgraded the schema); returns the rows changed."""
+    from sqlalchemy import or_
+
+    n = 0
+    with reg.write(actor, "registry init", upgrading=True) as tx:
+        if PENDING not in reg.meta(tx.conn):
+            return 0
+        c = tx._cipher()
+        for table, cols in FIELDS.items():
+            t = AUDITED[table]
+            last = 0
+            while True:
+                rows = tx.conn.execute(select(t).where(t.c.id > last,
+                                                       or_(*[t.c[k].isnot(None) for k in cols]))
+                                       .order_by(t.c.id).limit(5000)).mappings().all()
+                if not rows:
+                    break
+                last = rows[-1]["id"]
+                items = []
+                for r in rows:
+                    changes = {k: c.seal(table, k, r["id"], r[k]) for k in cols
+                               if not c.is_sealed(table, k, r["id"], r[k])}
+                    if changes:
+                        items.append((dict(r), changes))
+                tx.update_many(table, items, sealed=True)
+                n += len(items)
+        tx.conn.execute(_meta.delete().where(_meta.c.key == PENDING))
+        tx.chain.add_meta(meta_image(tx.conn))
+    return n
 
 
 def init_registry(reg: Registry) -> tuple[str | None, str]:
