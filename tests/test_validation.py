@@ -252,11 +252,11 @@ def test_portugal_prisoner_check_passes_only_when_the_prisoners_halve(tmp_path: 
 
 def test_drug_court_economics_follow_the_programme_cost(tmp_path: Path) -> None:
     """The benefit-cost check shares the rearrest check's experiment: a court ten times dearer
-    (everything else equal) has about a tenth of the ratio, and the check's parts add up."""
+    (everything else equal) has a far smaller ratio, and the check's parts add up."""
     cheap = simland(tmp_path / "a", NEUTRAL_TREATMENT + practice_entry(
-        "measure_cost_per_month", "{drug_treatment_court: 100}", "measure"))
-    dear = simland(tmp_path / "b", NEUTRAL_TREATMENT + practice_entry(
         "measure_cost_per_month", "{drug_treatment_court: 1000}", "measure"))
+    dear = simland(tmp_path / "b", NEUTRAL_TREATMENT + practice_entry(
+        "measure_cost_per_month", "{drug_treatment_court: 10000}", "measure"))
     a, b = _one(cheap, "drug_court_economics", 8000), _one(dear, "drug_court_economics", 8000)
     assert a.extra["people"] == b.extra["people"] > 500
     assert a.extra["public_benefit"] == pytest.approx(b.extra["public_benefit"])

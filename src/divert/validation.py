@@ -67,17 +67,27 @@ POSSESSION_TYPES = np.array([OFFENCE_TYPES.index(t) for t in ("use", "possession
 # --- practice for experiments ---------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Dated:
+    """An experiment setting that changes on given dates (value from each date on)."""
+
+    values: dict[date, Any]
+
+
 def with_practice(policy: Policy, values: Mapping[str, Any],
                   citation: str = "divert validate: experiment setting") -> Policy:
-    """The pack with some practice parameters replaced by one value at every date (in memory).
+    """The pack with some practice parameters replaced by one value at every date, or by the
+    dated values of a `Dated` (in memory).
 
     The experiment's values are plain (no uncertainty); the pack's files are not touched.
     """
     practice = dict(policy.practice)
     for name, value in values.items():
         d = DEFAULTS[name]
+        dated = ({EARLIEST: value} if not isinstance(value, Dated)
+                 else {EARLIEST: next(iter(value.values.values()))} | value.values)
         spec = ParameterSpec(unit=d.unit, keys=d.keys, citation=citation, provenance="unverified",
-                             values={EARLIEST: value})
+                             values=dated)
         practice[name] = Parameter(name, spec)
     return dataclasses.replace(policy, practice=practice)
 
@@ -374,11 +384,19 @@ def drug_court_experiment(policy: Policy, start: date, persons: int,
     if key not in _EXPERIMENTS:
         values = practice_at(policy, start)
 
+        conventional = _weights(values, court={"drug_treatment_court": 0.0})
+        cohort_end = add_months(start, COHORT_MONTHS)
+
         def arm(treated: bool) -> dict[str, Any]:
-            # every contact reaches court; the court sends everyone eligible to the drug court,
-            # or no one (conventional processing with the pack's other court weights)
-            court = {"drug_treatment_court": 1e6 if treated else 0.0}
-            return {"measure_weight": _weights(values, court=court)}
+            # every contact reaches court; in the cohort's year the court sends everyone eligible
+            # to the drug court, or no one (conventional processing with the pack's other court
+            # weights); after it, both arms process conventionally, so the programme's costs are
+            # those of the cohort's participants, one episode each, as in the published
+            # per-participant figures
+            if not treated:
+                return {"measure_weight": conventional}
+            court = _weights(values, court={"drug_treatment_court": 1e6})
+            return {"measure_weight": Dated({start: court, cohort_end: conventional})}
 
         exp = paired_experiment(policy, start, persons, seed, arm)
         decided, _ = _rearrested(exp.treated.pop, exp.months)
