@@ -649,6 +649,11 @@ def calibrate(policy: Policy, targets: Sequence[Target] | Path | str | None = No
         goal = load_targets(targets, kind)
     else:
         goal = list(targets)
+    if not goal and targets is None:
+        why = exemption(policy)
+        raise InputError(f"no calibration targets: {policy.code} is exempt ({' '.join(why.split())})"
+                         if why else f"no calibration targets: no {kind} targets in "
+                                     f"{targets_path(policy)}")
     if not goal or any(t.value <= 0 for t in goal):
         raise InputError(f"targets: at least one {kind} target, each with a positive observed "
                          "value")

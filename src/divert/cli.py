@@ -548,7 +548,8 @@ def calibrate(
         "--from-registry", help="a registry (database URL or SQLite file), or a folder written by "
                                 "`divert registry export --deidentified`")] = None,
     out_file: Annotated[Path | None, typer.Option(
-        "--out", help="overlay to write (default policies/CODE/scenarios/calibrated.yaml)")] = None,
+        "--out", help="file to write (default policies/CODE/practice.yaml for baseline targets, "
+                      "policies/CODE/scenarios/calibrated.yaml otherwise)")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
 ) -> None:
     """Fit the pack's uncertain practice to observed targets (or to a registry's aggregates):
