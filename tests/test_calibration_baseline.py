@@ -31,6 +31,9 @@ GAPS = {
     ("belgium", "drug_prisoners_latest"): "the fit reaches the top of prison_sentence_months' "
         "uncertainty range (x1.5) and stays about a third below SPACE I's 51%, itself inflated "
         "by double counting of offences",
+    ("iran", "rehabilitation_services_a_year"): "about 410,000 simulated people with a disorder "
+        "treated in the year against the official 500,000-700,000 services a year (which may "
+        "count admissions and people without a disorder); not fitted",
 }
 
 
