@@ -155,7 +155,7 @@ def test_calibrate_command_needs_targets(capsys: pytest.CaptureFixture[str]) -> 
     from divert.cli import main
 
     with pytest.raises(SystemExit) as exc:
-        main(["calibrate", "kenya"])
+        main(["calibrate", "model"])
     assert exc.value.code == 2
     err = capsys.readouterr().err
     assert "no calibration targets" in err and len(err.strip().splitlines()) == 1

@@ -83,11 +83,12 @@ class TargetSpec(Strict):
     name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
     description: str = ""
     value: float = Field(gt=0)
-    period: str = Field(pattern=r"^\d{4}(-\d{2})?$")
+    period: str | None = Field(None, pattern=r"^\d{4}(-\d{2})?$")  # baseline: the first year
     observed: str | None = None       # when the observation was made, where not the period itself
     metric: dict[str, Any]
     parameters: list[str] = []
     sd: float = Field(0.05, gt=0)     # relative: the error counted as one unit in the objective
+    tolerance: float | None = Field(None, gt=0)  # relative: a check passes within it (default sd)
     citation: str = Field(min_length=1)
     url: str | None = None
     provenance: Provenance
@@ -126,17 +127,47 @@ class TargetSpec(Strict):
         return v
 
 
-class TargetsFile(Strict):
-    """targets.yaml: the pack's calibration targets."""
+KINDS = ("backtest", "baseline", "held_out")
+"""The sections of targets.yaml: `targets` (backtest: historical figures for runs across dated
+changes of law, `period` the simulated year or month), `baseline` (the latest official figures the
+present baseline is fitted to) and `held_out` (official figures the fit does not use, checked by
+`divert validate`). A baseline or held-out target has no `period`: it is compared with the first
+reported year of the baseline run (`BASELINE_START`, after the automatic burn-in); `observed`
+gives the year the official figure describes."""
+BASELINE_START = date(2026, 1, 1)
+BASELINE_MONTHS = 12
 
-    targets: list[TargetSpec] = Field(min_length=1)
+
+class TargetsFile(Strict):
+    """targets.yaml: the pack's backtest, baseline and held-out targets."""
+
+    targets: list[TargetSpec] = []
+    baseline: list[TargetSpec] = []
+    held_out: list[TargetSpec] = []
+    notes: str | None = None
+    exempt: str | None = None         # why a pack has no official figures to fit (model pack)
 
     @model_validator(mode="after")
     def _unique(self) -> TargetsFile:
-        names = [t.name for t in self.targets]
+        if not (self.targets or self.baseline or self.held_out or self.exempt):
+            raise ValueError("targets: give at least one target (targets, baseline or held_out), "
+                             "or `exempt` with the reason there is none")
+        names = [t.name for t in (*self.targets, *self.baseline, *self.held_out)]
         dup = sorted({n for n in names if names.count(n) > 1})
         if dup:
             raise ValueError(f"targets: {dup[0]!r} appears more than once")
+        for t in self.targets:
+            if t.period is None:
+                raise ValueError(f"targets: {t.name!r} needs a period (YYYY or YYYY-MM)")
+        for t in (*self.baseline, *self.held_out):
+            if t.period is not None:
+                raise ValueError(f"{t.name!r}: a baseline or held-out target has no period (it is "
+                                 "the baseline's first year); give the official year as observed")
+            if not t.observed:
+                raise ValueError(f"{t.name!r}: give `observed`, the year of the official figure")
+        for t in self.held_out:
+            if t.parameters:
+                raise ValueError(f"{t.name!r}: a held-out target is not fitted (no parameters)")
         return self
 
 
@@ -154,12 +185,20 @@ class Target:
     provenance: str = "unverified"
     description: str = ""
     observed: str | None = None
+    kind: str = "backtest"
+    tolerance: float | None = None
 
     @classmethod
-    def from_spec(cls, s: TargetSpec) -> Target:
-        return cls(s.name, s.value, s.period, dict(s.metric), tuple(s.parameters), s.sd,
+    def from_spec(cls, s: TargetSpec, kind: str = "backtest") -> Target:
+        period = s.period if s.period is not None else str(BASELINE_START.year)
+        return cls(s.name, s.value, period, dict(s.metric), tuple(s.parameters), s.sd,
                    " ".join(s.citation.split()), s.provenance, " ".join(s.description.split()),
-                   s.observed)
+                   s.observed, kind, s.tolerance)
+
+    @property
+    def relative_tolerance(self) -> float:
+        """The relative error within which the target counts as met (default its `sd`)."""
+        return self.tolerance if self.tolerance is not None else self.sd
 
     def months(self) -> tuple[date, date]:
         """First and last month of the period."""
@@ -178,31 +217,61 @@ class Target:
         if not idx or days[idx[0]] != first or days[idx[-1]] != last:
             raise InputError(f"target {self.name}: period {self.period} is not inside the run "
                              f"({days[0]:%Y-%m} to {days[-1]:%Y-%m})")
+        return self._measure(obs, idx)[0]
+
+    def simulate_with_error(self, obs: Observed) -> tuple[float, float]:
+        """The target's quantity and its Monte Carlo standard error in one run: Poisson on the
+        simulated count of a sum or stock (people counted once per month for a mean), binomial
+        for a share."""
+        r = obs.result
+        first, last = self.months()
+        days = [add_months(r.start, t) for t in range(r.months)]
+        idx = [t for t, d in enumerate(days) if first <= d <= last]
+        if not idx:
+            raise InputError(f"target {self.name}: period {self.period} is not inside the run")
+        return self._measure(obs, idx)
+
+    def _measure(self, obs: Observed, idx: list[int]) -> tuple[float, float]:
+        r = obs.result
         m = self.metric
+        div = float(m.get("divide_by", 1.0))
         if "share" in m:
             num, den = (float(obs.series(n)[idx].sum()) for n in m["share"])
-            value = num / den if den > 0 else 0.0
-        elif "sum" in m:
-            value = float(obs.series(m["sum"])[idx].sum()) * r.scale
+            p = num / den if den > 0 else 0.0
+            return p / div, math.sqrt(max(p * (1 - p), 0.0) / max(den / len(idx), 1.0)) / div
+        if "sum" in m:
+            count = float(obs.series(m["sum"])[idx].sum())
         elif "mean" in m:
-            value = float(obs.series(m["mean"])[idx].mean()) * r.scale
+            count = float(obs.series(m["mean"])[idx].mean())
         else:
-            value = float(obs.series(m["stock"])[idx[-1]]) * r.scale
-        return value / float(m.get("divide_by", 1.0))
+            count = float(obs.series(m["stock"])[idx[-1]])
+        return count * r.scale / div, math.sqrt(max(count, 1.0)) * r.scale / div
 
 
 def targets_path(policy: Policy) -> Path:
     return policy.path / "targets.yaml"
 
 
-def load_targets(source: Policy | Path | str) -> list[Target]:
-    """The targets of a pack (its targets.yaml) or of a targets file; errors name file and line."""
+def load_targets(source: Policy | Path | str, kind: str = "backtest") -> list[Target]:
+    """The targets of one kind (`KINDS`) of a pack (its targets.yaml) or of a targets file;
+    errors name file and line."""
+    if kind not in KINDS:
+        raise InputError(f"--targets: {kind!r} is not allowed; allowed: {', '.join(KINDS)}")
     path = targets_path(source) if isinstance(source, Policy) else Path(source)
     if not path.is_file():
         raise InputError(f"no calibration targets: {path} does not exist")
     data = read_yaml(path)
     spec = validate_model(TargetsFile, data, path)
-    return [Target.from_spec(t) for t in spec.targets]
+    section = {"backtest": spec.targets, "baseline": spec.baseline, "held_out": spec.held_out}
+    return [Target.from_spec(t, kind) for t in section[kind]]
+
+
+def exemption(policy: Policy) -> str | None:
+    """Why the pack has no targets to fit (its targets.yaml `exempt`), or None."""
+    path = targets_path(policy)
+    if not path.is_file():
+        return None
+    return validate_model(TargetsFile, read_yaml(path), path).exempt
 
 
 # --- fitted parameters ----------------------------------------------------------------------------
@@ -320,6 +389,7 @@ class Fit:
     seconds: float
     skipped: dict[str, str] = field(default_factory=dict)
     made_on: date = field(default_factory=date.today)
+    kind: str = "backtest"
 
     @property
     def values(self) -> dict[str, Any]:
@@ -385,6 +455,80 @@ class Fit:
               f"({_num(r.low)}-{_num(r.high)}), error {r.error:+.1%}" for r in self.rows)])
 
 
+    def write_practice(self, path: Path | str | None = None) -> Path:
+        """Write the fitted values into the pack's practice.yaml, provenance `fitted`.
+
+        Only the value in force when the baseline's burn-in starts (and later dated values) is
+        multiplied by the factor, so the pack's history (backtests) is kept: where that value
+        is older than the fitted targets' earliest official year, the fitted value is a new dated
+        value from 1 January of that year. The citation names the command, the targets and the
+        citation before the fit; comments and layout of the file are kept."""
+        path = Path(path) if path else self.pack_path / "practice.yaml"
+        yaml = YAML()
+        yaml.width = 100
+        yaml.preserve_quotes = True
+        data = yaml.load(path.read_text(encoding="utf-8"))
+        before = add_months(self.start, -1)
+        for p in self.parameters:
+            year = min(int(str(t.observed or t.period)[:4]) for t in self.targets
+                       if t.name in p.targets)
+            since = date(year, 1, 1)
+            note = (f"divert calibrate {self.code} ({self.made_on.isoformat()}; {self.method}, "
+                    f"{self.persons:,} persons, seed {self.seed}): x{p.factor:.4g} within the "
+                    f"uncertainty range {p.low:.3g}-{p.high:.3g}, fitted to "
+                    f"{', '.join(p.targets)} (targets.yaml baseline)")
+            entry = data.get(p.name)
+            if entry is None:
+                d = DEFAULTS[p.name]
+                entry = {"description": f"divert default {d.value} fitted to the pack's "
+                                        "baseline targets", "unit": d.unit}
+                if d.keys:
+                    entry["keys"] = d.keys
+                entry.update({"citation": note, "provenance": "fitted",
+                              "values": {since: _rounded(_times(d.value, p.factor))}})
+                if d.uncertainty:
+                    entry["uncertainty"] = dict(d.uncertainty)
+                data[p.name] = entry
+                continue
+            old = " ".join(str(entry.get("citation", "")).split())
+            if old.startswith("divert calibrate ") and "; before the fit: " in old:
+                old = old.split("; before the fit: ", 1)[1]
+            entry["citation"] = f"{note}; before the fit: {old}"
+            entry["provenance"] = "fitted"
+            values = entry["values"]
+            dates = sorted(values)
+            current = max([d for d in dates if d <= before] or dates[:1])
+            if current < since and all(d <= before for d in dates):
+                values[since] = _scaled_copy(values[current], p.factor)
+                continue
+            for d in dates:
+                if d >= current:
+                    _scale_in_place(values, d, p.factor)
+        with path.open("w", encoding="utf-8") as f:
+            yaml.dump(data, f)
+        return path
+
+
+def _scaled_copy(value: Any, factor: float) -> Any:
+    if isinstance(value, Mapping):
+        from ruamel.yaml.comments import CommentedMap
+
+        out = CommentedMap((k, _round(float(v) * factor)) for k, v in value.items())
+        out.fa.set_flow_style()
+        return out
+    return _round(float(value) * factor)
+
+
+def _scale_in_place(values: Any, key: Any, factor: float) -> None:
+    """Multiply values[key] by the factor, keeping a mapping's layout (flow style, comments)."""
+    v = values[key]
+    if isinstance(v, Mapping):
+        for k in list(v):
+            v[k] = _round(float(v[k]) * factor)
+    else:
+        values[key] = _round(float(v) * factor)
+
+
 def _set_changes(values: dict[date, Any] | None, p: FittedParameter, citation: str,
                  why: str) -> list[dict[str, Any]]:
     """set_parameter changes giving every dated value of the pack times the factor."""
@@ -446,6 +590,7 @@ class Evaluation:
     start: date
     seed: int
     targets: tuple[Target, ...]
+    warm_up: int | None = 0
 
     @property
     def key(self) -> tuple[bytes, int]:
@@ -455,7 +600,8 @@ class Evaluation:
 def evaluate(e: Evaluation) -> tuple[tuple[bytes, int], np.ndarray]:
     """The targets' quantities in one run (a top-level function, so executors can pickle it)."""
     pack = scaled(e.policy, {n: math.exp(v) for n, v in zip(e.names, e.x, strict=True)})
-    obs = observe_run(pack, e.persons, e.months, e.start, e.seed, e.replication)
+    obs = observe_run(pack, e.persons, e.months, e.start, e.seed, e.replication,
+                      warm_up=e.warm_up)
     return e.key, np.array([t.simulate(obs) for t in e.targets])
 
 
@@ -478,10 +624,13 @@ def calibrate(policy: Policy, targets: Sequence[Target] | Path | str | None = No
               persons: int = 40000, seed: int = 1, method: str = "least_squares",
               replications: int = 3, max_evaluations: int = 60, burn_in_years: int = 2,
               progress: Callable[[int, float], None] | None = None,
-              executor: Any = None) -> Fit:
+              executor: Any = None, kind: str = "backtest") -> Fit:
     """Fit the uncertain practice parameters that the targets name so the baseline reproduces them.
 
-    `targets`: the pack's targets.yaml (None), a targets file, or Target objects. Each evaluation
+    `targets`: the pack's targets.yaml (None: its section `kind`), a targets file, or Target
+    objects. Backtest targets are simulated from `burn_in_years` before the first one without a
+    burn-in; baseline targets in the first year from `BASELINE_START` after the simulation's
+    automatic burn-in, as `divert simulate` reports it. Each evaluation
     is one run of `persons` people with central values and the same random numbers; the fitted
     point is then run for `replications` replications for the table's intervals. `progress(n,
     objective)` is called after each evaluation. `executor` (the runner's; default in this
@@ -495,14 +644,25 @@ def calibrate(policy: Policy, targets: Sequence[Target] | Path | str | None = No
     if persons <= 0 or replications <= 0 or max_evaluations <= 0:
         raise InputError("persons, replications and max_evaluations must be positive")
     if targets is None:
-        goal = load_targets(policy)
+        goal = load_targets(policy, kind)
     elif isinstance(targets, Path | str):
-        goal = load_targets(targets)
+        goal = load_targets(targets, kind)
     else:
         goal = list(targets)
+    if not goal and targets is None:
+        why = exemption(policy)
+        raise InputError(f"no calibration targets: {policy.code} is exempt ({' '.join(why.split())})"
+                         if why else f"no calibration targets: no {kind} targets in "
+                                     f"{targets_path(policy)}")
     if not goal or any(t.value <= 0 for t in goal):
-        raise InputError("targets: at least one, each with a positive observed value")
-    start, months = window(policy, goal, burn_in_years)
+        raise InputError(f"targets: at least one {kind} target, each with a positive observed "
+                         "value")
+    baseline = all(t.kind != "backtest" for t in goal)
+    warm_up: int | None = None if baseline else 0
+    if baseline:
+        start, months = BASELINE_START, BASELINE_MONTHS
+    else:
+        start, months = window(policy, goal, burn_in_years)
     params: dict[str, FittedParameter] = {}
     skipped: dict[str, str] = {}
     values = resolve(policy, start)
@@ -537,7 +697,7 @@ def calibrate(policy: Policy, targets: Sequence[Target] | Path | str | None = No
 
     def task(x: np.ndarray, replication: int) -> Evaluation:
         return Evaluation(policy, names, tuple(float(v) for v in np.asarray(x, dtype=float)),
-                          replication, persons, months, start, seed, tuple(goal))
+                          replication, persons, months, start, seed, tuple(goal), warm_up)
 
     def prefetch(points: Sequence[tuple[np.ndarray, int]]) -> None:
         """Run the points not yet run, together on the executor."""
@@ -625,7 +785,7 @@ def calibrate(policy: Policy, targets: Sequence[Target] | Path | str | None = No
     res = (np.log(np.maximum(after.mean(axis=0), 1e-12)) - log_obs) / sds
     return Fit(policy.code, policy.path, goal, fitted, rows, _rows(goal, first), float(res @ res),
                cost0, method, persons, seed, start, months, replications, evaluations,
-               time.perf_counter() - began, skipped)
+               time.perf_counter() - began, skipped, kind=goal[0].kind)
 
 
 def _rows(goal: Sequence[Target], sims: np.ndarray) -> list[FitRow]:
@@ -762,6 +922,7 @@ def calibrate_from_registry(policy: Policy, aggregates_dir: Path | str, *,
     return RegistryFit(policy.code, policy.path, measure, sorted(used), values, evidence, folder)
 
 
-__all__ = ["Target", "TargetSpec", "load_targets", "calibrate", "Fit", "FitRow",
+__all__ = ["Target", "TargetSpec", "load_targets", "exemption", "calibrate", "KINDS",
+           "BASELINE_START", "BASELINE_MONTHS", "Fit", "FitRow",
            "FittedParameter", "calibrate_from_registry", "RegistryFit", "scaled", "bounds_of",
            "window", "METHODS"]

@@ -539,17 +539,22 @@ def calibrate(
     seed: Annotated[int, typer.Option(help="root seed")] = 1,
     method: Annotated[str, typer.Option(help="least_squares or nelder_mead")] = "least_squares",
     evaluations: Annotated[int, typer.Option(help="most evaluations")] = 60,
+    targets: Annotated[str, typer.Option(
+        "--targets", help="baseline (the latest official figures; writes the fitted values into "
+                          "practice.yaml) or backtest (historical; writes an overlay)")] = "baseline",
     workers: Workers = 1,
     cluster: Cluster = None,
     from_registry: Annotated[str | None, typer.Option(
         "--from-registry", help="a registry (database URL or SQLite file), or a folder written by "
                                 "`divert registry export --deidentified`")] = None,
     out_file: Annotated[Path | None, typer.Option(
-        "--out", help="overlay to write (default policies/CODE/scenarios/calibrated.yaml)")] = None,
+        "--out", help="file to write (default policies/CODE/practice.yaml for baseline targets, "
+                      "policies/CODE/scenarios/calibrated.yaml otherwise)")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
 ) -> None:
-    """Fit the pack's uncertain practice to observed targets (or to a registry's aggregates) and
-    write the fit as a scenario overlay beside the pack, with a fit table."""
+    """Fit the pack's uncertain practice to observed targets (or to a registry's aggregates):
+    baseline targets write the fitted values into practice.yaml (provenance fitted), backtest
+    targets and registry aggregates a scenario overlay beside the pack; with a fit table."""
     from divert import policy as policies
     from divert.calibration import calibrate as fit_pack
     from divert.calibration import calibrate_from_registry
@@ -562,9 +567,20 @@ def calibrate(
     else:
         from divert.runner import executor_for
 
+        if targets not in ("baseline", "backtest"):
+            raise InputError(f"--targets: {targets!r} is not allowed; allowed: baseline, backtest")
         with executor_for(workers, _cluster(cluster)) as executor:
             fit = fit_pack(pack, persons=persons, seed=seed, method=method,
-                           max_evaluations=evaluations, executor=executor)
+                           max_evaluations=evaluations, executor=executor, kind=targets)
+    if from_registry is None and targets == "baseline":
+        path = fit.write_practice(out_file)
+        if as_json:
+            _emit_json({**fit.to_json(), "practice": str(path)})
+            return
+        for line in fit.lines():
+            out.print(escape(line))
+        out.print(f"wrote the fitted values into {path} (provenance fitted)")
+        return
     path = fit.write_overlay(out_file)
     if as_json:
         _emit_json({**fit.to_json(), "overlay": str(path)})

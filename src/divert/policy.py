@@ -28,7 +28,8 @@ from divert.errors import DivertError, InputError, PackError
 from divert.rules import Condition, ParamSpec, compile_condition, truth_value
 from divert.vocabulary import FIELDS, STAGES
 
-Provenance = Literal["verified", "unverified"]
+Provenance = Literal["verified", "unverified", "fitted"]
+"""`fitted`: a practice value set by `divert calibrate` from cited targets (not read in a source)."""
 M = TypeVar("M", bound=BaseModel)
 POLICIES_DIR = Path(__file__).resolve().parents[2] / "policies"
 
@@ -530,11 +531,11 @@ class Policy:
                 c[b.provenance] += 1
         c = counts.setdefault("parameters", {"verified": 0, "unverified": 0})
         for p in self.parameters.values():
-            c[p.spec.provenance] += 1
+            c[p.spec.provenance] = c.get(p.spec.provenance, 0) + 1
         if self.practice:
             c = counts.setdefault("practice", {"verified": 0, "unverified": 0})
             for p in self.practice.values():
-                c[p.spec.provenance] += 1
+                c[p.spec.provenance] = c.get(p.spec.provenance, 0) + 1
         return counts
 
 

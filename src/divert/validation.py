@@ -169,6 +169,14 @@ class _Recorder:
             return
         assert self.tip_month is not None and self.last_treated is not None
         assert self.arrests_before is not None
+        self.pop = pop
+        grown = pop.size - self.tip_month.shape[0]
+        if grown > 0:  # a burn-in adds slots for entrants as it goes
+            self.tip_month = np.concatenate([self.tip_month, np.full(grown, -1, np.int32)])
+            self.last_treated = np.concatenate([self.last_treated,
+                                                np.full(grown, -1000, np.int32)])
+            self.arrests_before = np.concatenate([self.arrests_before,
+                                                  pop.prior_drug_arrests[-grown:].astype(np.int16)])
         t = month - 1
         alive = pop.status == ALIVE
         disorder = alive & (pop.severity >= 1)
@@ -206,10 +214,13 @@ def _observing_decider(observer: Observer) -> type[Decider]:
 
 
 def observe_run(policy: Policy, persons: int, months: int, start: date, seed: int,
-                replication: int = 0, *, uncertainty: bool = False) -> Observed:
+                replication: int = 0, *, uncertainty: bool = False,
+                warm_up: int | None = 0) -> Observed:
     """`divert.simulation.run` with person-level counts taken after every month's decisions.
 
-    Without a burn-in: the checks are cohort experiments that set who is where at the start.
+    Without a burn-in by default: the checks are cohort experiments that set who is where at the
+    start. `warm_up=None` takes the simulation's automatic burn-in (the baseline as `divert
+    simulate` reports it; the counts are of the reported months only).
 
     The simulation is run unchanged. Where `run` takes an `observe(pop, month)` callback (called
     with month 0 after synthesis, then after each month's decisions) it is used; until then the
@@ -217,21 +228,29 @@ def observe_run(policy: Policy, persons: int, months: int, start: date, seed: in
     0 is shown before the first month's decisions, when the kernel has aged the people once but
     made no decision).
     """
-    recorder = _Recorder(months)
+    burn = 0
+    if warm_up != 0:
+        values = {name: pv.value for name, pv in resolve(policy, add_months(start, -1)).items()}
+        burn = simulation.warm_up_months(values) if warm_up is None else max(0, int(warm_up))
+        simulation._BURN_CACHE.clear()  # the observer must see the burn-in's months too
+    recorder = _Recorder(burn + months)
     if "observe" in inspect.signature(simulation.run).parameters:
         result = simulation.run(policy, persons, months, start, seed, replication,
                                 uncertainty=uncertainty, observe=recorder,  # type: ignore[call-arg]
-                                warm_up=0)
+                                warm_up=burn)
     else:
         original = simulation.Decider
         simulation.Decider = _observing_decider(recorder)  # type: ignore[misc]
         try:
             result = simulation.run(policy, persons, months, start, seed, replication,
-                                    uncertainty=uncertainty, warm_up=0)
+                                    uncertainty=uncertainty, warm_up=burn)
         finally:
             simulation.Decider = original  # type: ignore[misc]
     assert recorder.pop is not None and recorder.tip_month is not None
-    return Observed(result, recorder.extra, recorder.pop, recorder.tip_month)
+    extra = {k: v[burn:] for k, v in recorder.extra.items()}
+    tip = recorder.tip_month if not burn else np.where(recorder.tip_month > 0,
+                                                        recorder.tip_month - burn, -1)
+    return Observed(result, extra, recorder.pop, tip)
 
 
 # --- checks ---------------------------------------------------------------------------------------
@@ -717,6 +736,37 @@ def check_portugal_prisoners(policy: Policy, *, persons: int, seed: int, start: 
                   after=after, se=se)
 
 
+def check_baseline_targets(policy: Policy, *, persons: int, seed: int) -> list[Check]:
+    """The pack's baseline targets and held-out official figures (targets.yaml) against the first
+    reported year of one baseline run (automatic burn-in), each within its relative tolerance
+    plus twice the run's Monte Carlo standard error."""
+    from divert.calibration import BASELINE_MONTHS, BASELINE_START, load_targets, targets_path
+
+    if not targets_path(policy).is_file():
+        return []
+    targets = load_targets(policy, "baseline") + load_targets(policy, "held_out")
+    if not targets:
+        return []
+    obs = observe_run(policy, persons, BASELINE_MONTHS, BASELINE_START, seed, warm_up=None)
+    checks = []
+    for t in targets:
+        simulated, se = t.simulate_with_error(obs)
+        tolerance = t.relative_tolerance * t.value + 2 * se
+        kind = "baseline target" if t.kind == "baseline" else "held-out figure"
+        unit = "share" if "share" in t.metric else "people"
+        detail = (f"{t.description} Official figure for {t.observed}, simulated in "
+                  f"{BASELINE_START.year} after a {obs.result.burn_in}-month burn-in "
+                  f"({persons:,} persons); tolerance {t.relative_tolerance:.0%} plus twice the "
+                  f"Monte Carlo SE ({se:.3g}); {t.provenance}"
+                  + ("; fitted" if t.kind == "baseline" and t.parameters else ""))
+        checks.append(_judge(f"{kind}: {t.name}", f"{t.citation} ({t.observed})", t.value,
+                             simulated, tolerance, unit, detail.strip(), se=se))
+    return checks
+
+
+BASELINE = "baseline"
+"""The name that selects `check_baseline_targets` in `validate(checks=...)`."""
+
 CHECKS: dict[str, Callable[..., Check]] = {
     "drug_court": check_drug_court,
     "drug_court_economics": check_drug_court_economics,
@@ -733,16 +783,23 @@ def validate(policy: Policy, *, persons: int = 80000, seed: int = 1, start: date
     """Every check (or those named in `checks`) for `policy`, in a fixed order.
 
     `persons` is the sample of each experiment; `start` the date the experiments start (default
-    2016-01-01, where every pack has its present practice).
+    2016-01-01, where every pack has its present practice). `baseline` (last) sets the pack's
+    baseline targets and held-out figures beside its baseline run from 2026.
     """
     start = start or DEFAULT_START
-    names = checks or list(CHECKS)
-    unknown = [c for c in names if c not in CHECKS]
+    names = checks or [*CHECKS, BASELINE]
+    unknown = [c for c in names if c not in CHECKS and c != BASELINE]
     if unknown:
-        raise InputError(f"unknown check {unknown[0]!r}; allowed: {', '.join(CHECKS)}")
+        raise InputError(f"unknown check {unknown[0]!r}; allowed: {', '.join([*CHECKS, BASELINE])}")
     if persons <= 0:
         raise InputError(f"--persons: must be a positive number of people, got {persons}")
-    return [CHECKS[c](policy, persons=persons, seed=seed, start=start) for c in names]
+    out: list[Check] = []
+    for c in names:
+        if c == BASELINE:
+            out.extend(check_baseline_targets(policy, persons=persons, seed=seed))
+        else:
+            out.append(CHECKS[c](policy, persons=persons, seed=seed, start=start))
+    return out
 
 
 def report_json(checks: list[Check]) -> dict[str, Any]:
