@@ -104,8 +104,8 @@ def law_today(pack: Policy, today: date) -> dict[str, list[dict[str, Any]]]:
 
 
 def history(pack: Policy) -> list[dict[str, Any]]:
-    """The dated reforms: each date on which a measure came into force or ended, or a more
-    lenient law took effect, oldest first."""
+    """The dated reforms: each date on which a measure came into force or ended, a law
+    parameter changed, or a more lenient law took effect, oldest first."""
     events: dict[date, list[dict[str, Any]]] = {}
     for stage in STAGES:
         for r in pack.rules.get(stage, []):
@@ -115,6 +115,13 @@ def history(pack: Policy) -> list[dict[str, Any]]:
                 src = pack_source(pack, _stage_file(stage), "; ".join(r.citations), r.provenance)
                 events.setdefault(day, []).append(
                     fig(f"{r.label}: {what}", src, id=r.id, stage=stage))
+    for name, param in pack.parameters.items():
+        spec = param.spec
+        for day in sorted(spec.values)[1:]:
+            src = pack_source(pack, "parameters.yaml", spec.citation, spec.provenance, spec.url)
+            events.setdefault(day, []).append(fig(
+                f"{(spec.description or name).rstrip('.')}: new value", src, id=name,
+                stage="parameter"))
     for law in pack.meta.lex_mitior:
         src = pack_source(pack, "pack.yaml", "; ".join(lb.citation for lb in law.legal_basis),
                           "verified" if all(lb.provenance == "verified"
