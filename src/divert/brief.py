@@ -192,9 +192,10 @@ def _per_rep(c: Comparison, scenario: str, metric: str, how: str) -> np.ndarray:
 
 
 def _est(values: np.ndarray, source: dict[str, Any], unit: str) -> dict[str, Any]:
+    """A simulated count or share with its 95% interval (a count is never below zero)."""
     d = interval(values)
-    return fig(d["mean"], source, unit=unit, low=d["ci_low"], high=d["ci_high"], mcse=d["mcse"],
-               n=d["n"])
+    return fig(d["mean"], source, unit=unit, low=max(d["ci_low"], 0.0), high=d["ci_high"],
+               mcse=d["mcse"], n=d["n"])
 
 
 def _ratio(num: np.ndarray, den: np.ndarray, per: float = 100.0) -> np.ndarray:
