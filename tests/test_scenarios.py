@@ -571,6 +571,7 @@ def test_load_scenario_uses_the_policies_root(testland_dir: Path,
 
 # --- the shipped scenarios -----------------------------------------------------------------------
 
+PRACTICE_LEVERS = ("equivalence_of_care", "prevention", "treatment_scale_up")
 SHIPPED = [(d.name, name) for d in pack_dirs() for name in scenario_names(d.name)]
 
 
@@ -594,8 +595,9 @@ def test_shipped_scenario_loads_and_leaves_earlier_law_alone(code: str, name: st
             if m.involves_treatment and m.kind != "coercive":
                 assert rule.spec.consent_required, rule.id
     start = overlay.law_effective_from()
-    if name in ("calibrated", "registry"):
-        # a fitted overlay changes practice only: the law, and so every example's advice, stays
+    if name in ("calibrated", "registry", *PRACTICE_LEVERS):
+        # a fitted overlay or a practice lever changes practice only: the law, and so every
+        # example's advice, stays
         assert start is None
         start = date.max
     else:  # a reform is dated: advice on every example decided before it is unchanged

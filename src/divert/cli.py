@@ -724,6 +724,40 @@ def policy_book(
     out.print(f"wrote {out_file}")
 
 
+@app.command("brief")
+def brief(
+    code: Annotated[str, typer.Argument(help="pack code")],
+    out_file: Annotated[Path | None, typer.Option("--out", help="HTML file to write")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print the brief as JSON")] = False,
+    persons: Annotated[int, typer.Option(help="people simulated per run")] = 2000,
+    replications: Annotated[int, typer.Option(help="replications of each scenario")] = 2,
+    years: Annotated[int, typer.Option(help="years simulated")] = 10,
+    seed: Annotated[int, typer.Option(help="root seed")] = 0,
+) -> None:
+    """A country brief: the law, who is convicted or treated, problems, reforms and levers."""
+    from divert import brief as briefs
+    from divert import policy as policies
+
+    if replications < 2:
+        raise InputError(f"--replications: at least 2 (an interval needs two), got {replications}")
+    policies.load(code)
+    sizes = briefs.Sizes(persons=persons, replications=replications, years=years, seed=seed,
+                         backtest_persons=persons)
+    data = briefs.build(code, sizes)
+    if out_file is not None:
+        try:
+            out_file.parent.mkdir(parents=True, exist_ok=True)
+            out_file.write_text(briefs.render_html(data), encoding="utf-8")
+        except OSError as exc:
+            raise InputError(f"--out: cannot write {out_file}: {exc.strerror}") from None
+    if as_json:
+        _emit_json(data)
+    elif out_file is not None:
+        out.print(f"wrote {out_file}")
+    else:
+        out.print(briefs.summary_text(data))
+
+
 def _add_registry() -> None:
     """The registry's commands, imported only when asked for (the database libraries take a
     second or two to load, which every other command would otherwise pay)."""

@@ -123,6 +123,15 @@ _DEFAULTS = [
             "new people who use drugs each year, as a share of the starting population, in a run "
             "without a warm-up (with one, entrants balance the exits: population_trend_per_year)",
             ASSUMPTION, uncertainty=_P),
+    Default("initiation_rr", 1.0, "ratio",
+            "people starting to use drugs (entrants) relative to unchanged law, from the date it "
+            "is set (a prevention scenario lowers it); applies in runs with a warm-up, whose "
+            "entrants balance the exits",
+            "divert default: 1, no change in initiation", U),
+    Default("prevention_cost_per_year", 0.0, "currency per year",
+            "yearly cost of prevention and drug education programmes that a scenario adds "
+            "(counted with treatment as programme spending)",
+            "divert default: 0, no programme added", U),
     Default("exit_age_years", 75.0, "years", "age at which a person leaves the population",
             ASSUMPTION),
     Default("cessation_months", 12.0, "months",
@@ -150,6 +159,21 @@ _DEFAULTS = [
     Default("treatment_dropout_rate_per_year", 0.6, "per year", "leaving voluntary treatment",
             "White & Albert 2023 (arXiv 2311.05076): 51.3% completed treatment", U,
             uncertainty=_T),
+    Default("prison_treatment_entry_rr", 0.0, "ratio",
+            "voluntary treatment entry in prison (active moderate or severe disorder) relative to "
+            "the community's treatment_entry_rate_per_year, with the community's dropout; 0: no "
+            "treatment in prison outside the pack's post-sentence measures",
+            "divert default: treatment in prison only through the pack's measures (UNODC/WHO "
+            "2019, Treatment and care for people with drug use disorders in contact with the "
+            "criminal justice system: services in prison are often absent or interrupted)", U),
+    Default("prison_treatment_continuity", 0.0, "probability",
+            "a person in community treatment when imprisoned continues it in prison; 0: treatment "
+            "stops at imprisonment", "divert default: treatment is interrupted at imprisonment",
+            U),
+    Default("release_treatment_continuity", 0.0, "probability",
+            "a prisoner in treatment in prison continues it in the community at release; 0: it "
+            "stops at release (outside the pack's release measures)",
+            "divert default: treatment is interrupted at release", U),
     Default("treatment_remission_rr", 2.0, "ratio", "remission rate multiplier in treatment",
             ASSUMPTION, uncertainty=_T),
     Default("mortality_other_per_year", 0.006, "per year", "deaths from other causes",

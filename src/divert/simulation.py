@@ -21,15 +21,26 @@ from divert.kernel import FP, METRICS, M, step
 from divert.policy import Policy
 from divert.population import MEASURE, OPIOIDS, extend, offence_profiles, schedule, synthesise
 from divert.practice import draw, resolve, shares, table, uncertainty_samples
+from divert.prison_care import (
+    PrisonCare,
+    after_decisions,
+    after_step,
+    in_prison_treatment,
+    treated_in_prison,
+    treated_outside,
+    voluntary_in_prison,
+)
 from divert.vocabulary import OFFENCE_TYPES, SUBSTANCES
 
 COST_SECTORS = ("police", "courts", "prison", "probation", "treatment", "health")
 COURT_PHASES = 4
 VICTIM_TYPES = ("property", "violent", "other")
 SERIES = (*METRICS, *(f"treatment_court_phase_{k}" for k in range(1, COURT_PHASES + 1)),
+          "in_prison_treatment",
           *(f"cost_{s}" for s in COST_SECTORS), "cost_total", "cost_victims")
-"""Monthly series: the kernel's and decisions' counters, treatment-court phases, public costs by
-sector and their total, and the costs of crime to victims (a cost to society, not in the total)."""
+"""Monthly series: the kernel's and decisions' counters, treatment-court phases, prisoners in
+treatment in prison, public costs by sector and their total, and the costs of crime to victims (a
+cost to society, not in the total)."""
 COHORT_YEARS = (1, 2, 3)
 
 
@@ -200,6 +211,8 @@ def run(policy: Policy, persons: int, months: int, start: date, seed: int, repli
             practice = Practice(values, scale, effects.ids)
             k = kernel_inputs(values)
             decider = Decider(policy, practice, key, effects)
+            care = PrisonCare.of(values)
+        initiation = float(values["initiation_rr"]) if t >= burn else 1.0
         if balanced:
             if t < burn:
                 want = 0 if t == 0 else int(series_all[t - 1, M["deaths"]]
@@ -211,7 +224,7 @@ def run(policy: Policy, persons: int, months: int, start: date, seed: int, repli
                     per_month = float((last[:, M["deaths"]] + last[:, M["exits"]]).mean())
                     trend = float(values["population_trend_per_year"])
                     start_alive = float(series_all[burn - 1, M["alive"]])
-                carry += per_month * (1.0 + trend) ** ((t - burn) / 12.0)
+                carry += per_month * (1.0 + trend) ** ((t - burn) / 12.0) * initiation
                 want = int(carry)
                 carry -= want
             while next_slot + want > pop.size:
@@ -222,12 +235,18 @@ def run(policy: Policy, persons: int, months: int, start: date, seed: int, repli
             next_slot = schedule(pop, month, want, next_slot)
         counters = series_all[t]
         occ[:] = 0
+        were_treated = treated_in_prison(pop) if care.active else None
         step(pop, month, key, k["fp"], k["p_od"], k["p_remit"], k["off_sev"], k["type_cum"],
              k["profile_rate"], k["type_counter"], practice.reoffence_rr, practice.completion,
              k["opioid"], practice.duration, effects.oat_overdose_rr,
              effects.oat_overdose_months, counters, occ, engine=engine)
         in_kernel = occ.copy()  # occupancy as the kernel counted it (decisions add new starts)
+        if were_treated is not None:
+            after_step(pop, care, were_treated, month, key, counters)
+            were_treated = treated_outside(pop)
         decider.month(pop, month, day, counters, occ)
+        if were_treated is not None:
+            after_decisions(pop, care, were_treated, month, key)
         if court.shape[0] and occ[court].any():
             in_court = np.flatnonzero(np.isin(pop.measure, court) & (pop.status == 1)
                                       & (pop.cj == MEASURE))
@@ -237,6 +256,7 @@ def run(policy: Policy, persons: int, months: int, start: date, seed: int, repli
             counts = np.bincount(phase, minlength=COURT_PHASES)
             first = SERIES.index("treatment_court_phase_1")
             counters[first:first + COURT_PHASES] = counts[:COURT_PHASES]
+        counters[SERIES.index("in_prison_treatment")] = in_prison_treatment(pop)
         measure_cost = occ * practice.cost
         by_sector = {s: float(measure_cost[sector_of == i].sum()) for i, s in enumerate(SECTORS)}
         counters[SERIES.index("cost_police")] = counters[M["arrests"]] * float(
@@ -250,7 +270,10 @@ def run(policy: Policy, persons: int, months: int, start: date, seed: int, repli
                                 - float(in_kernel[pays_treatment].sum()), 0.0)
         counters[SERIES.index("cost_treatment")] = (
             community_treated * float(values["treatment_cost_per_month"])
-            + by_sector["treatment"])
+            + by_sector["treatment"]
+            + (voluntary_in_prison(pop) * float(values["treatment_cost_per_month"])
+               if care.active else 0.0)
+            + float(values["prevention_cost_per_year"]) / 12.0 / scale)
         counters[SERIES.index("cost_health")] = counters[M["overdose_deaths"]] * float(
             values["health_cost_per_overdose"])
         counters[SERIES.index("cost_total")] = sum(

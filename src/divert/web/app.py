@@ -45,7 +45,7 @@ from divert.web.security import (
 )
 
 #: the areas of the application; each module has `router` (pages) and `api` (JSON under /api/v1)
-AREAS: tuple[str, ...] = ("assess", "book", "compare", "court")
+AREAS: tuple[str, ...] = ("assess", "book", "brief", "compare", "court")
 
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
        "connect-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'self'; "

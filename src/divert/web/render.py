@@ -23,6 +23,7 @@ templates.env.globals.update(divert_version=__version__, roles=ROLES)
 NAV: tuple[tuple[str, str, str], ...] = (
     ("/assess", "Assessment", "assess"),
     ("/book", "Policy book", "book"),
+    ("/brief", "Country briefs", "book"),
     ("/compare", "Country comparison", "simulate"),
     ("/registry", "Registry", "registry.read"),
     ("/registry/aggregates", "Registry figures", "registry.aggregates"),
