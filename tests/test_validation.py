@@ -39,7 +39,7 @@ def test_json_has_exactly_the_contract_keys() -> None:
 
 def test_checks_are_not_applicable_where_the_pack_lacks_the_measure_or_country() -> None:
     kenya = policies.load("kenya")  # no drug court, no treatment in prison, not the USA
-    results = validate(kenya, persons=1000)
+    results = validate(kenya, persons=1000, checks=list(CHECKS))
     assert [c.name for c in results] == [CHECKS[k](kenya, persons=1, seed=1,
                                                    start=date(2016, 1, 1)).name for k in CHECKS]
     for c in results:
@@ -178,10 +178,14 @@ def test_oat_at_release_check_fails_without_the_treatment_effect() -> None:
 
 
 def test_validate_human_output_lists_not_applicable_checks_with_their_reason(
-        capsys: pytest.CaptureFixture[str]) -> None:
-    """Kenya has none of the checks' measures or countries: every check is listed as not
-    applicable with its reason, none counts as a failure, and the command exits 0."""
+        capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Kenya has none of the published studies' measures or countries: every such check is
+    listed as not applicable with its reason, none counts as a failure, and the command exits 0
+    (its baseline targets, checked elsewhere, are left out here)."""
+    from divert import validation
     from divert.cli import main
+
+    monkeypatch.setattr(validation, "check_baseline_targets", lambda *a, **k: [])
 
     try:
         main(["validate", "kenya", "--persons", "1000"])
