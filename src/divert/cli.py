@@ -573,21 +573,17 @@ def calibrate(
             fit = fit_pack(pack, persons=persons, seed=seed, method=method,
                            max_evaluations=evaluations, executor=executor, kind=targets)
     if from_registry is None and targets == "baseline":
-        path = fit.write_practice(out_file)
-        if as_json:
-            _emit_json({**fit.to_json(), "practice": str(path)})
-            return
-        for line in fit.lines():
-            out.print(escape(line))
-        out.print(f"wrote the fitted values into {path} (provenance fitted)")
-        return
-    path = fit.write_overlay(out_file)
+        path, key = fit.write_practice(out_file), "practice"
+        done = f"wrote the fitted values into {path} (provenance fitted)"
+    else:
+        path, key = fit.write_overlay(out_file), "overlay"
+        done = f"wrote {path} (use it as {code}+{path.stem})"
     if as_json:
-        _emit_json({**fit.to_json(), "overlay": str(path)})
+        _emit_json({**fit.to_json(), key: str(path)})
         return
     for line in fit.lines():
         out.print(escape(line))
-    out.print(f"wrote {path} (use it as {code}+{path.stem})")
+    out.print(done)
 
 
 @app.command()

@@ -473,14 +473,15 @@ class Decider:
             return
         ef, pr = self.effects, self.practice
         code = DECIDED.index(when)
-        rules = [r for r in self.policy.rules_in_force("post_sentence", self.day)
-                 if ef.decided[ef.index([r])[0]] == code
-                 and ef.placement[ef.index([r])[0]] != P_NONE]
-        if not rules:
+        in_force = self.policy.rules_in_force("post_sentence", self.day)
+        chosen_rules = [(r, int(m)) for r, m in zip(in_force, ef.index(in_force), strict=True)
+                        if ef.decided[m] == code and ef.placement[m] != P_NONE]
+        if not chosen_rules:
             return
+        rules = [r for r, _ in chosen_rules]
+        cats = [m for _, m in chosen_rules]
         if when == "monthly":
             ids = ids[pop.cj[ids] == PRISON]
-        cats = [int(ef.index([r])[0]) for r in rules]
         draws = [uniforms(self.key, ids, month, S_POST_BASE + m)[0] < pr.weight[m] for m in cats]
         # Only a prisoner who would take up some measure if it were open needs the law's answer;
         # the draws are per person, so leaving the others out changes nothing.

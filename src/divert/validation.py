@@ -426,12 +426,10 @@ def drug_court_experiment(policy: Policy, start: date, persons: int,
     return _EXPERIMENTS[key]
 
 
-def check_drug_court(policy: Policy, *, persons: int, seed: int, start: date) -> Check:
-    """Adult drug court vs conventional processing: ratio of 3-year rearrest, same people."""
-    name = "adult drug court: relative 3-year rearrest"
-    source = ("Mitchell, Wilson, Eggers, MacKenzie 2012, J Crim Justice 40:60-71 (92 adult drug "
-              "court evaluations): recidivism about 50% -> 38%, lasting up to 3 years")
-    published = 0.76
+def _drug_court_cohort(policy: Policy, start: date, persons: int, seed: int, name: str,
+                       source: str, published: float) -> Check | tuple[Paired, np.ndarray, int]:
+    """The drug court experiment and its participants, or the check's "not applicable" where
+    the pack has no drug court or too few people reach it."""
     if not measure_in_force(policy, "drug_treatment_court", start):
         return not_applicable(name, source, published, "ratio",
                               f"the pack has no drug treatment court in force on {start}")
@@ -441,6 +439,19 @@ def check_drug_court(policy: Policy, *, persons: int, seed: int, start: date) ->
         return not_applicable(name, source, published, "ratio",
                               f"only {n} people reached the drug court in the experiment "
                               "(eligibility excludes the experiment's cohort)")
+    return exp, chosen, n
+
+
+def check_drug_court(policy: Policy, *, persons: int, seed: int, start: date) -> Check:
+    """Adult drug court vs conventional processing: ratio of 3-year rearrest, same people."""
+    name = "adult drug court: relative 3-year rearrest"
+    source = ("Mitchell, Wilson, Eggers, MacKenzie 2012, J Crim Justice 40:60-71 (92 adult drug "
+              "court evaluations): recidivism about 50% -> 38%, lasting up to 3 years")
+    published = 0.76
+    ran = _drug_court_cohort(policy, start, persons, seed, name, source, published)
+    if isinstance(ran, Check):
+        return ran
+    exp, chosen, n = ran
     ra, rb = exp.outcomes(chosen)
     ratio = ra.mean() / rb.mean()
     se = _bootstrap_ratio(ra, rb, seed)
@@ -475,14 +486,10 @@ def check_drug_court_economics(policy: Policy, *, persons: int, seed: int,
               "December 2024); NIJ MADCE (Rossman et al. 2011): net benefit $5,680-$6,208 per "
               "participant")
     published = 2.5
-    if not measure_in_force(policy, "drug_treatment_court", start):
-        return not_applicable(name, source, published, "ratio",
-                              f"the pack has no drug treatment court in force on {start}")
-    exp, chosen = drug_court_experiment(policy, start, persons, seed)
-    n = int(chosen.sum())
-    if n < 50:
-        return not_applicable(name, source, published, "ratio",
-                              f"only {n} people reached the drug court in the experiment")
+    ran = _drug_court_cohort(policy, start, persons, seed, name, source, published)
+    if isinstance(ran, Check):
+        return ran
+    exp, chosen, n = ran
 
     def spent(o: Observed, sectors: tuple[str, ...]) -> float:
         return float(sum(o.series(f"cost_{s}").sum() for s in sectors))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -105,17 +106,24 @@ def test_free_text_is_encrypted_at_rest_and_read_back(cli: Cli, tmp_path: Path) 
     assert cli("verify")[0] == 0
 
 
+def _copy_first_to_second(url: str, table: str, column: str) -> list[Any]:
+    """Copy the stored value of `column` from the table's first row onto its second (behind the
+    registry's back); the rows as they were."""
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        rows = conn.execute(sa.text(f"SELECT id, {column} FROM {table} ORDER BY id")).all()
+        conn.execute(sa.text(f"UPDATE {table} SET {column} = :v WHERE id = :i"),
+                     {"v": getattr(rows[0], column), "i": rows[1].id})
+    engine.dispose()
+    return list(rows)
+
+
 def test_ciphertext_moved_to_another_row_or_column_does_not_decrypt(
         cli: Cli, tmp_path: Path, session_key: Path) -> None:
     code = cli("participant", "add", "--name", "C")[1].strip()
     cli("consent", code, "--on", START, "--note", "first note")
     cli("consent", code, "--on", START, "--note", "second note")
-    engine = sa.create_engine(cli.url)
-    with engine.begin() as conn:
-        rows = conn.execute(sa.text("SELECT id, note FROM consents ORDER BY id")).all()
-        conn.execute(sa.text("UPDATE consents SET note = :n WHERE id = :i"),
-                     {"n": rows[0].note, "i": rows[1].id})
-    engine.dispose()
+    rows = _copy_first_to_second(cli.url, "consents", "note")
     cipher = freetext.FreeTextCipher(crypto.decode_key(session_key.read_text(), "k"))
     assert cipher.open("consents", "note", rows[0].id, rows[0].note) == "first note"
     with pytest.raises(crypto.KeyProblem, match=f"consents row {rows[1].id}, note: cannot "
@@ -130,12 +138,7 @@ def test_ciphertext_moved_to_another_row_or_column_does_not_decrypt(
     case.write_text(CASE)
     cli("case", code, "--case", str(case), "--reference", "R-1")
     cli("case", code, "--case", str(case), "--reference", "R-2")
-    engine = sa.create_engine(cli.url)
-    with engine.begin() as conn:
-        refs = conn.execute(sa.text("SELECT id, reference FROM cases ORDER BY id")).all()
-        conn.execute(sa.text("UPDATE cases SET reference = :r WHERE id = :i"),
-                     {"r": refs[0].reference, "i": refs[1].id})
-    engine.dispose()
+    refs = _copy_first_to_second(cli.url, "cases", "reference")
     rc, out, err = cli("timeline", code, ok=False)
     assert rc == 2 and err.count("\n") == 1 and "Traceback" not in err
     assert f"cases row {refs[1].id}, reference: cannot decrypt" in err

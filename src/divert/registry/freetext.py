@@ -87,20 +87,20 @@ class FreeTextCipher:
 
     def open_row(self, table: str, row: Mapping[str, Any]) -> dict[str, Any]:
         """A copy of `row` (it must carry `id`) with its free-text columns opened."""
-        out = dict(row)
-        for col in FIELDS.get(table, ()):
-            if col in out:
-                out[col] = self.open(table, col, out["id"], out[col])
-        return out
+        return self._each(table, row, self.open)
 
     def seal_row(self, table: str, row: Mapping[str, Any]) -> dict[str, Any]:
         """A copy of `row` (plain text, with its `id`) with its free-text columns sealed."""
+        return self._each(table, row, self.seal)
+
+    @staticmethod
+    def _each(table: str, row: Mapping[str, Any],
+              fn: Callable[[str, str, int, Any], Any]) -> dict[str, Any]:
         out = dict(row)
         for col in FIELDS.get(table, ()):
             if col in out:
-                out[col] = self.seal(table, col, out["id"], out[col])
+                out[col] = fn(table, col, out["id"], out[col])
         return out
-
 
 def attach(conn: Any, make: Callable[[], FreeTextCipher]) -> None:
     """Let readers of `conn` find the registry's cipher (made on first use)."""
