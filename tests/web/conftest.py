@@ -276,3 +276,29 @@ def unlabelled_fields(page: Any) -> list[str]:
         }
         return bad;
     }""")
+
+
+AXE_SCRIPT = Path(__file__).parent / "vendor" / "axe-4.14.1.min.js"
+
+
+def axe_violations(page: Any, impacts: tuple[str, ...] = ("serious", "critical")) -> list[str]:
+    """WCAG 2.1 A/AA violations axe-core (vendored, MPL-2.0) finds on the page, of the given impacts.
+
+    Each entry reads "rule-id: first offending selector (help text)" so a failing assert says what to fix.
+    """
+    page.add_script_tag(path=str(AXE_SCRIPT))
+    found = page.evaluate("""async () => {
+        const r = await axe.run(document, {runOnly: {type: 'tag',
+            values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']}});
+        return r.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,
+            target: v.nodes.length ? String(v.nodes[0].target) : ''}));
+    }""")
+    return [f"{v['id']}: {v['target']} ({v['help']})" for v in found if v["impact"] in impacts]
+
+
+def horizontal_overflow(page: Any, width: int = 390) -> int:
+    """Pixels the page is wider than a `width`-px viewport (0 when nothing scrolls sideways)."""
+    page.set_viewport_size({"width": width, "height": 844})
+    return int(page.evaluate(
+        "() => Math.max(document.documentElement.scrollWidth, document.body.scrollWidth)"
+        f" - {width}"))
