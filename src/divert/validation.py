@@ -426,9 +426,12 @@ class Paired:
 
 
 def paired_experiment(policy: Policy, start: date, persons: int, seed: int,
-                      arm: Callable[[bool], dict[str, Any]]) -> Paired:
+                      arm: Callable[[bool], dict[str, Any]], *, at_risk: bool = False) -> Paired:
     """Run the comparison arm, correct the contact rate once towards the published base rate,
-    then run both arms with common random numbers. `arm(treated)` gives each arm's practice."""
+    then run both arms with common random numbers. `arm(treated)` gives each arm's practice.
+
+    The base rate is the comparison arm's rearrest within 3 years of the decision, or with
+    `at_risk` within 3 years of time at risk (the measure the check then compares)."""
     values = practice_at(policy, start)
     months = COHORT_MONTHS + FOLLOW_MONTHS
     rate = COHORT_CONTACT_RATE
@@ -442,7 +445,11 @@ def paired_experiment(policy: Policy, start: date, persons: int, seed: int,
     decided, again = _rearrested(control.pop, months)
     sentenced = decided & (control.pop.cohort_path != PATHWAYS.index("no_sanction"))
     if sentenced.sum() > 30:
-        p = float(again[sentenced].mean())
+        if at_risk:
+            time, event = _rearrested_at_risk(control, sentenced)
+            p = 1.0 - _at_risk_survival(time, event, FOLLOW_MONTHS)
+        else:
+            p = float(again[sentenced].mean())
         if abs(p - BASE_RATE) > 0.03 and 0.0 < p < 1.0:
             rate *= math.log(1 - BASE_RATE) / math.log(1 - p)
             control = simulate(False)
@@ -474,7 +481,7 @@ def drug_court_experiment(policy: Policy, start: date, persons: int,
             court = _weights(values, court={"drug_treatment_court": 1e6})
             return {"measure_weight": Dated({start: court, cohort_end: conventional})}
 
-        exp = paired_experiment(policy, start, persons, seed, arm)
+        exp = paired_experiment(policy, start, persons, seed, arm, at_risk=True)
         decided, _ = _rearrested(exp.treated.pop, exp.months)
         chosen = decided & (exp.treated.pop.cohort_path
                             == PATHWAYS.index("drug_treatment_court"))
@@ -665,6 +672,7 @@ def check_overdose_after_release(policy: Policy, *, persons: int, seed: int,
     shares = {k: float(v) for k, v in values["disorder_share"].items() if k != "none"}
     if sum(shares.values()) <= 0:
         shares = {"mild": 1.0}
+    with_disorder = disorder_population(values)
     # The published cohort was followed to the end of 2009 after releases in 1999-2009: 2,462
     # deaths at 737 per 100,000 person-years = 334,000 person-years, 4.4 years per person. Here
     # everyone starts in prison (release months 1-24, uniform) and is followed to month 65, a
@@ -672,7 +680,7 @@ def check_overdose_after_release(policy: Policy, *, persons: int, seed: int,
     months = 65
     experiment = with_practice(policy, {
         "initial_prison_share": 1.0, "entrants_per_year": 0.0, "disorder_share": shares,
-        "mortality_other_per_year": 0.0, "overdose_rr_in_prison": 0.0,
+        "mortality_other_per_year": 0.0, "overdose_rr_in_prison": 0.0, **with_disorder,
     })
     run = observe_run(experiment, persons, months, start, seed).result
     free = run.metric("alive") - run.metric("in_prison") - run.metric("in_compulsory_treatment")
@@ -693,6 +701,31 @@ def check_overdose_after_release(policy: Policy, *, persons: int, seed: int,
               "when US overdose mortality was lower")
     return _judge(name, source, published, simulated, tolerance, unit, detail, deaths=deaths,
                   person_years=person_years, rate_with_disorder=rate, se=se)
+
+
+def disorder_population(values: Mapping[str, Any]) -> dict[str, Any]:
+    """Practice that gives the pack's people with a disorder only: the substances in the shares
+    they have among people with a disorder, each with its share who inject (where the pack
+    draws disorder and injecting by substance; nothing to change where it does not)."""
+    from divert.population import conditional_shares
+    from divert.practice import shares as normalised
+    from divert.vocabulary import SUBSTANCES
+
+    substance = normalised(values, "substance_share")
+    disorder = 1.0 - float(normalised(values, "disorder_share")[0])
+    by = conditional_shares(values, "disorder_share_by_substance", disorder, substance)
+    out: dict[str, Any] = {}
+    if by is not None:
+        joint = substance * by
+        out["substance_share"] = {s: float(x) for s, x in zip(SUBSTANCES, joint, strict=True)
+                                  if x > 0}
+        out["disorder_share_by_substance"] = {}
+    inject = conditional_shares(values, "injecting_share_by_substance",
+                                float(values["injecting_share"]), substance)
+    if inject is not None:  # the same share who inject by substance, every substance listed
+        out["injecting_share_by_substance"] = dict(zip(SUBSTANCES, map(float, inject),
+                                                         strict=True))
+    return out
 
 
 def check_prisoners_with_disorder(policy: Policy, *, persons: int, seed: int,
