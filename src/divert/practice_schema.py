@@ -266,6 +266,13 @@ _DEFAULTS = [
             "often (58% of state prisoners met criteria for drug abuse or dependence in 2007-09 "
             "against about 5% of adults, BJS); set so the share of prisoners with a disorder "
             "approaches that figure", U, keys="screening.disorder", uncertainty=_T),
+    Default("offence_rr_by_substance", {}, "ratio",
+            "offending multiplier by primary substance, relative to the unlisted substances "
+            "(1); divided by its mean over substance_share, so the population's offending keeps "
+            "its level; none listed: offending does not depend on the substance",
+            "divert default: no difference by substance; a pack cites its own (Bennett, "
+            "Holloway & Farrington 2008 give odds of offending by drug type)", U,
+            keys="offence.substance"),
     Default("offence_rr_high_risk", 2.0, "ratio", "offending multiplier for high risk",
             ASSUMPTION, uncertainty=_T),
     Default("offence_rr_in_treatment", 0.7, "ratio", "offending multiplier in treatment",

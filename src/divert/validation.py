@@ -46,6 +46,7 @@ from divert.population import (
     ALIVE,
     COMMUNITY,
     COMPULSORY,
+    DEAD,
     IN_PRISON,
     MEASURE,
     NO_TREATMENT,
@@ -135,6 +136,7 @@ class Observed:
     tip_month: np.ndarray             # month each person was first treated in prison, -1 never
     at_risk: np.ndarray | None = None  # months free to offend after the cohort decision, to the
     #                                    first rearrest (see `_Recorder`)
+    free_months: np.ndarray | None = None  # months each person was alive outside custody
 
     def series(self, name: str) -> np.ndarray:
         """A monthly series of the run or of the extra counts (sample units)."""
@@ -164,6 +166,7 @@ class _Recorder:
         self.last_treated: np.ndarray | None = None
         self.arrests_before: np.ndarray | None = None
         self.at_risk: np.ndarray | None = None
+        self.free_months: np.ndarray | None = None
 
     def __call__(self, pop: Population, month: int) -> None:
         if month == 0:  # the synthesised population, before the first month
@@ -172,13 +175,16 @@ class _Recorder:
             self.last_treated = np.full(pop.size, -1000, dtype=np.int32)
             self.arrests_before = pop.prior_drug_arrests.astype(np.int16)
             self.at_risk = np.zeros(pop.size, dtype=np.int16)
+            self.free_months = np.zeros(pop.size, dtype=np.int16)
             return
         assert self.tip_month is not None and self.last_treated is not None
         assert self.arrests_before is not None and self.at_risk is not None
+        assert self.free_months is not None
         self.pop = pop
         grown = pop.size - self.tip_month.shape[0]
         if grown > 0:  # a burn-in adds slots for entrants as it goes
             self.at_risk = np.concatenate([self.at_risk, np.zeros(grown, np.int16)])
+            self.free_months = np.concatenate([self.free_months, np.zeros(grown, np.int16)])
             self.tip_month = np.concatenate([self.tip_month, np.full(grown, -1, np.int32)])
             self.last_treated = np.concatenate([self.last_treated,
                                                 np.full(grown, -1000, np.int32)])
@@ -199,6 +205,7 @@ class _Recorder:
         # offend (in the community or a community measure) at the end of this month is at risk
         # next month; the count stops at the first rearrest (that month included)
         free = alive & ((pop.cj == COMMUNITY) | (pop.cj == MEASURE))
+        self.free_months[free] += 1
         self.at_risk[free & (pop.cohort_month > 0) & (pop.rearrest_month < 0)] += 1
         e = self.extra
         e["with_disorder"][t] = disorder.sum()
@@ -262,7 +269,7 @@ def observe_run(policy: Policy, persons: int, months: int, start: date, seed: in
     extra = {k: v[burn:] for k, v in recorder.extra.items()}
     tip = recorder.tip_month if not burn else np.where(recorder.tip_month > 0,
                                                         recorder.tip_month - burn, -1)
-    return Observed(result, extra, recorder.pop, tip, recorder.at_risk)
+    return Observed(result, extra, recorder.pop, tip, recorder.at_risk, recorder.free_months)
 
 
 # --- checks ---------------------------------------------------------------------------------------
@@ -682,25 +689,52 @@ def check_overdose_after_release(policy: Policy, *, persons: int, seed: int,
         "initial_prison_share": 1.0, "entrants_per_year": 0.0, "disorder_share": shares,
         "mortality_other_per_year": 0.0, "overdose_rr_in_prison": 0.0, **with_disorder,
     })
-    run = observe_run(experiment, persons, months, start, seed).result
+    obs = observe_run(experiment, persons, months, start, seed)
+    run, pop = obs.result, obs.pop
+    assert obs.free_months is not None
     free = run.metric("alive") - run.metric("in_prison") - run.metric("in_compulsory_treatment")
     person_years = float(free.sum()) / 12.0
     deaths = float(run.metric("overdose_deaths").sum())
-    rate = 1e5 * deaths / max(person_years, 1e-9)
+    unweighted = 1e5 * deaths / max(person_years, 1e-9)
+    # The published cohort is everyone released, and people are imprisoned as often as they
+    # offend: each simulated person counts with their offending rate (role and non-drug
+    # propensity, disorder, primary substance, risk), so people who use crack or heroin, who
+    # offend more (Bennett et al. 2008), weigh as much in the release cohort as they do in prison
+    # admissions. Other deaths are off, so every death is an overdose.
+    w = release_weights(practice_at(experiment, start), pop)
+    died = (pop.status == DEAD).astype(float)
+    py = obs.free_months.astype(float) / 12.0
+    rate = 1e5 * float((w * died).sum()) / max(float((w * py).sum()), 1e-9)
+    effective = float((w * died).sum()) ** 2 / max(float((w * w * died).sum()), 1e-12)
     # People without a drug use disorder (42% of state prisoners) carry little overdose risk; the
     # simulated people all use drugs, so their rate is weighted by the share with a disorder.
     simulated = rate * US_PRISONERS_WITH_DISORDER
-    se = simulated / math.sqrt(max(deaths, 1.0))
+    se = simulated / math.sqrt(max(effective, 1.0))
     # Tolerance: the published 95% interval is 153-181 (14 either side), plus twice the
-    # simulation's Poisson standard error.
+    # simulation's Poisson standard error (of the weighted deaths' effective number).
     tolerance = 14.0 + 2 * se
     detail = (f"{deaths:.0f} overdose deaths in {person_years:,.0f} simulated person-years after "
-              f"release ({rate:.0f} per 100,000 among people with a disorder) x "
-              f"{US_PRISONERS_WITH_DISORDER:.0%} of prisoners with a disorder; practice of "
-              f"{start.year}-{add_months(start, months - 1).year} against releases in 1999-2009, "
-              "when US overdose mortality was lower")
+              f"release ({unweighted:.0f} per 100,000 among people with a disorder; {rate:.0f} "
+              f"with each person weighted by their offending rate, as prison admits them; "
+              f"{effective:.0f} deaths' worth) x {US_PRISONERS_WITH_DISORDER:.0%} of prisoners "
+              f"with a disorder; practice of {start.year}-{add_months(start, months - 1).year} "
+              "against releases in 1999-2009, when US overdose mortality was lower")
     return _judge(name, source, published, simulated, tolerance, unit, detail, deaths=deaths,
-                  person_years=person_years, rate_with_disorder=rate, se=se)
+                  person_years=person_years, rate_with_disorder=rate, unweighted=unweighted,
+                  se=se)
+
+
+def release_weights(values: Mapping[str, Any], pop: Population) -> np.ndarray:
+    """Each person's offending rate relative to the population's (its persistent part: role and
+    non-drug propensity, disorder and substance, criminogenic risk), the kernel's multipliers:
+    how often prison admits them, so how much they weigh in a cohort of released prisoners."""
+    from divert.population import offence_profiles
+    from divert.simulation import offending_multipliers
+
+    rate = (offence_profiles(values).rate[pop.profile]
+            * offending_multipliers(values)[pop.severity, pop.substance]
+            * np.where(pop.risk == 1, float(values["offence_rr_high_risk"]), 1.0))
+    return rate / rate.mean()
 
 
 def disorder_population(values: Mapping[str, Any]) -> dict[str, Any]:
