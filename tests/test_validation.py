@@ -20,6 +20,7 @@ from divert.validation import (
     Check,
     _at_risk_survival,
     observe_run,
+    release_weights,
     report_json,
     validate,
 )
@@ -146,6 +147,25 @@ def test_overdose_check_fails_without_the_spike_after_release(tmp_path: Path) ->
     assert not bad.passed, bad.detail
     assert bad.simulated < good.simulated
     assert validate(simland(tmp_path / "c"), checks=["overdose_after_release"])[0].passed is None
+
+
+def test_release_cohort_weights_people_by_how_often_they_offend() -> None:
+    """A released cohort holds people as often as prison admits them: a person's weight is their
+    offending rate relative to the population's, so in the USA pack people who use crack weigh
+    about 4 times people who use cannabis (Bennett et al. 2008, practice.yaml)."""
+    from divert.population import synthesise
+    from divert.practice import draw, resolve
+    from divert.vocabulary import SUBSTANCES
+
+    values = draw(resolve(policies.load("usa"), date(2016, 1, 1)), None)
+    pop = synthesise(200_000, 0, values, np.random.default_rng(8))
+    w = release_weights(values, pop)
+    assert abs(w.mean() - 1.0) < 1e-9
+    crack = w[pop.substance == SUBSTANCES.index("crack")].mean()
+    cannabis = w[pop.substance == SUBSTANCES.index("cannabis_herb")].mean()
+    assert 3.4 < crack / cannabis < 4.6, crack / cannabis
+    severe = w[pop.severity == 3].mean() / w[pop.severity == 0].mean()
+    assert severe > 2.0  # offence_rr_by_disorder: severe 2.2, none 0.6 (with heroin's mix)
 
 
 def test_prisoner_disorder_check_fails_with_the_wrong_disorder_share(tmp_path: Path) -> None:
