@@ -526,10 +526,11 @@ def check_drug_court(policy: Policy, *, persons: int, seed: int, start: date) ->
     ra, rb = exp.outcomes(chosen)
     # Rearrest within 3 years of time at risk (months free to offend after the decision): the
     # conventional arm of this high-risk cohort is mostly imprisoned, and months in prison
-    # cannot end in a rearrest. Drug court evaluations set participants beside comparison
-    # groups with the same opportunity to reoffend (the meta-analysis' comparisons are mostly
-    # probationers and eligible non-participants, Mitchell et al. 2012), so the experiment
-    # compares the same people over the same time at risk, not the same calendar months.
+    # cannot end in a rearrest, so a calendar window measures the prison's incapacitation as
+    # well as the court's effect on reoffending. The experiment compares the same people over
+    # the same time at risk (street time), the quantity the court's effect applies to; whether
+    # the meta-analysis' evaluations adjusted for time in custody varies and was not read. The
+    # calendar ratio is kept in the detail.
     ratio, se, pa, pb = _at_risk_ratio(exp, chosen, seed)
     calendar = ra.mean() / rb.mean()
     imprisoned = float((exp.control.pop.cohort_path[chosen]
