@@ -4,11 +4,14 @@ Each check is a targeted experiment on the pack, not a read-back of an input:
 
 * **drug court** (Mitchell et al. 2012): the same people, sent to the drug court in one arm and
   processed conventionally in the other (common random numbers make the arms person-by-person
-  counterfactuals), compared on rearrest within 3 years of the court decision;
+  counterfactuals), compared on rearrest within 3 years at risk after the court decision
+  (Kaplan-Meier over months free to offend, so the comparison arm's months in prison are not
+  counted as months without a rearrest);
 * **prison therapeutic community** (Perry et al. 2016): the same prisoners with and without treatment
   in prison, compared on rearrest within 3 years of sentencing;
 * **overdose after release** (Binswanger et al. 2013): overdose deaths per 100,000 person-years among
-  people released from prison, followed as long as the published cohort was;
+  people released from prison, followed as long as the published cohort was, each person weighted
+  by their offending rate (prison admits people as often as they offend);
 * **prisoners with a drug use disorder** (BJS 2007-09): the share among the pack's prisoners.
 * **opioid agonist treatment at release** (Marsden et al. 2017): first-month overdose deaths per
   release with and without aftercare at release, the same prisoners;
