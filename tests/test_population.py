@@ -10,10 +10,17 @@ import numpy as np
 from divert.decisions import Effects, Practice
 from divert.kernel import METRICS, M, step
 from divert.policy import load
-from divert.population import NONDRUG, ROLE_OFFENCES, ROLES, offence_profiles, synthesise
+from divert.population import (
+    NONDRUG,
+    ROLE_OFFENCES,
+    ROLES,
+    conditional_shares,
+    offence_profiles,
+    synthesise,
+)
 from divert.practice import draw, resolve, shares
 from divert.simulation import kernel_inputs
-from divert.vocabulary import OFFENCE_TYPES
+from divert.vocabulary import OFFENCE_TYPES, SUBSTANCES
 
 
 def test_roles_keep_the_packs_drug_offence_mix() -> None:
@@ -63,3 +70,106 @@ def test_an_offence_follows_from_the_persons_traits() -> None:
         assert types <= allowed, (role, nondrug, types)
     users = [types for prof, types in seen.items() if prof // len(NONDRUG) == 0]
     assert any(OFFENCE_TYPES.index("use") in t for t in users)
+
+
+def _usa_values() -> dict:
+    return draw(resolve(load("usa"), date(2022, 1, 1)), None)
+
+
+def test_joint_draws_reproduce_the_sourced_conditional_shares() -> None:
+    """The USA pack draws injecting and disorder by primary substance (practice.yaml: heroin 0.53
+    inject, after Han et al. 2020; heroin 0.65 and methamphetamine 0.58 with a disorder, NSDUH
+    2018): each listed share within 4 binomial standard errors, and the population's shares who
+    inject (5%) and have a disorder (38.7%) kept."""
+    v = _usa_values()
+    n = 400_000
+    pop = synthesise(n, 0, v, np.random.default_rng(5))
+    sub = pop.substance[:n]
+    disorder = pop.severity[:n] >= 1
+
+    def near(observed: np.ndarray, p: float) -> None:
+        assert abs(observed.mean() - p) <= 4 * np.sqrt(p * (1 - p) / observed.shape[0]), (
+            observed.mean(), p)
+
+    heroin = sub == SUBSTANCES.index("heroin")
+    meth = sub == SUBSTANCES.index("methamphetamine")
+    near(pop.injecting[:n][heroin], 0.53)
+    near(disorder[heroin], 0.65)
+    near(disorder[meth], 0.58)
+    near(pop.injecting[:n], 0.05)
+    near(disorder, 1 - v["disorder_share"]["none"] / sum(v["disorder_share"].values()))
+    # people who use cannabis inject and have a disorder less often than people who use heroin
+    cannabis = sub == SUBSTANCES.index("cannabis_herb")
+    assert pop.injecting[:n][cannabis].mean() < 0.06 < 0.5 < pop.injecting[:n][heroin].mean()
+    # the severity split among people with a disorder is the pack's, whatever the substance
+    split = np.bincount(pop.severity[:n][heroin & disorder], minlength=4)[1:]
+    want = np.array([v["disorder_share"][k] for k in ("mild", "moderate", "severe")])
+    assert np.allclose(split / split.sum(), want / want.sum(), atol=0.04)
+
+
+def test_conditional_shares_keep_the_marginal_and_are_absent_by_default() -> None:
+    """Unlisted substances share the rest of the marginal; a pack without the tables draws
+    injecting and disorder independently of the substance (None: the original draws)."""
+    v = _usa_values()
+    substance = shares(v, "substance_share")
+    by = conditional_shares(v, "injecting_share_by_substance", 0.05, substance)
+    assert by is not None and by[SUBSTANCES.index("heroin")] == 0.53
+    assert abs(float(substance @ by) - 0.05) < 1e-9
+    assert conditional_shares(_model_values(), "injecting_share_by_substance", 0.08,
+                              substance) is None
+    # capped where the listed substances alone exceed the marginal
+    capped = conditional_shares({**v, "injecting_share_by_substance": {"cannabis_herb": 0.5}},
+                                "injecting_share_by_substance", 0.05, substance)
+    assert capped is not None and capped.min() == 0.0
+
+
+def test_packs_without_conditional_shares_draw_as_before() -> None:
+    """The conditional draws use the same uniforms: a table that gives every substance the
+    population's share reproduces the independent draws person for person."""
+    v = _model_values()
+    plain = synthesise(20_000, 0, v, np.random.default_rng(3))
+    flat = {s: float(v["injecting_share"]) for s in SUBSTANCES}
+    same = synthesise(20_000, 0, {**v, "injecting_share_by_substance": flat},
+                      np.random.default_rng(3))
+    assert np.array_equal(plain.injecting, same.injecting)
+    assert np.array_equal(plain.severity, same.severity)
+
+
+def _model_values() -> dict:
+    return draw(resolve(load("model"), date(2022, 1, 1)), None)
+
+
+def test_offending_by_substance_keeps_the_population_level() -> None:
+    """The USA's offending by primary drug (Bennett et al. 2008: crack about 4 and heroin about 2
+    times recreational use): the kernel's multipliers keep those ratios, average 1 over the
+    pack's substance shares (so the fitted arrests keep their level), and leave packs without
+    the table as they were."""
+    from divert.simulation import offending_multipliers
+
+    v = _usa_values()
+    off = offending_multipliers(v)
+    col = {s: off[:, SUBSTANCES.index(s)] for s in ("crack", "heroin", "cannabis_herb")}
+    assert np.allclose(col["crack"] / col["cannabis_herb"], 4.0)
+    assert np.allclose(col["heroin"] / col["cannabis_herb"], 2.0)
+    by_disorder = np.array([v["offence_rr_by_disorder"][k]
+                            for k in ("none", "mild", "moderate", "severe")])
+    assert np.allclose(off @ shares(v, "substance_share"), by_disorder)
+    model = _model_values()
+    flat = offending_multipliers(model)
+    assert np.array_equal(flat, np.repeat(flat[:, :1], len(SUBSTANCES), axis=1))
+    assert np.array_equal(kernel_inputs(model)["off_sev"][:, 0],
+                          np.array([model["offence_rr_by_disorder"][k]
+                                    for k in ("none", "mild", "moderate", "severe")]))
+
+
+def test_compiled_kernel_equals_numpy_reference_with_offending_by_substance() -> None:
+    """The USA pack (offending by substance, joint draws): both engines give the same series."""
+    from divert.simulation import run
+
+    usa = load("usa")
+    fast = run(usa, 3000, 24, date(2022, 1, 1), seed=2, replication=0, warm_up=0,
+               engine="numba")
+    slow = run(usa, 3000, 24, date(2022, 1, 1), seed=2, replication=0, warm_up=0,
+               engine="numpy")
+    assert np.array_equal(fast.series, slow.series)
+    assert fast.metric("arrests").sum() > 0

@@ -295,7 +295,7 @@ def _persons(lo, hi, status, entry_month, age_m, substance, injecting, severity,
         c = cj[i]
         if flag[i] == F_NONE and (c == COMMUNITY or c == MEASURE):
             prof = profile[i]
-            p = fp[FP_P_OFFENCE] * profile_rate[prof] * off_sev[severity[i]]
+            p = fp[FP_P_OFFENCE] * profile_rate[prof] * off_sev[severity[i], substance[i]]
             if risk[i] == 1:
                 p *= fp[FP_RR_HIGH]
             if treatment[i] != NO_TREATMENT:
@@ -484,7 +484,7 @@ def step_numpy(pop: Population, month: int, key: int, fp: np.ndarray, p_od: np.n
     # offences
     c = p.cj
     can = live & (p.flag == F_NONE) & ((c == COMMUNITY) | (c == MEASURE))
-    po = fp[FP_P_OFFENCE] * profile_rate[p.profile] * off_sev[p.severity]
+    po = fp[FP_P_OFFENCE] * profile_rate[p.profile] * off_sev[p.severity, p.substance]
     po[p.risk == 1] *= fp[FP_RR_HIGH]
     po[p.treatment != NO_TREATMENT] *= fp[FP_RR_TREAT_OFF]
     po[p.active == 0] *= fp[FP_RR_REMIT_OFF]

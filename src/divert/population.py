@@ -166,6 +166,46 @@ def _choice(rng: np.random.Generator, probs: np.ndarray, n: int) -> np.ndarray:
     return np.searchsorted(cum, rng.random(n, dtype=np.float32), side="right").astype(np.int8)
 
 
+def conditional_shares(values: Mapping[str, Any], name: str, marginal: float,
+                       substance_share: np.ndarray) -> np.ndarray | None:
+    """P(trait | primary substance) for every substance, or None where the pack gives none.
+
+    The substances in the table `name` (keyed by substance) have their sourced shares; the
+    others share the rest of the population's `marginal` share equally, so the population's
+    share holds (capped to 0-1 where the listed substances alone exceed or cannot reach it).
+    """
+    from divert.practice import table
+
+    given: Mapping[str, Any] = values.get(name) or {}
+    if not given:
+        return None
+    listed = np.array([s in given for s in SUBSTANCES])
+    cond = table(values, name, 0.0)
+    rest = float(substance_share[~listed].sum())
+    remainder = marginal - float((substance_share * cond)[listed].sum())
+    other = min(1.0, max(0.0, remainder / rest)) if rest > 0 else 0.0
+    return np.clip(np.where(listed, cond, other), 0.0, 1.0)
+
+
+def severity_given(severity_share: np.ndarray, disorder_by: np.ndarray) -> np.ndarray:
+    """Severity shares by substance (rows, in the order of SUBSTANCES): none for 1 - P(disorder
+    | substance), and the population's split among mild, moderate and severe for the rest."""
+    split = severity_share[1:] / max(float(severity_share[1:].sum()), 1e-12)
+    return np.column_stack([1.0 - disorder_by, disorder_by[:, None] * split[None, :]])
+
+
+def _choice_by(rng: np.random.Generator, probs: np.ndarray, group: np.ndarray) -> np.ndarray:
+    """A draw per person from the row of `probs` of their group (one uniform each, as `_choice`)."""
+    u = rng.random(group.shape[0], dtype=np.float32)
+    out = np.zeros(group.shape[0], dtype=np.int8)
+    for g in np.unique(group):
+        rows = group == g
+        cum = np.cumsum(probs[g]).astype(np.float32)
+        cum[-1] = 1.0
+        out[rows] = np.searchsorted(cum, u[rows], side="right")
+    return out
+
+
 def synthesise(persons: int, months: int, values: Mapping[str, Any],
                rng: np.random.Generator, entrant_slots: int | None = None) -> Population:
     """A population of `persons` people plus slots for entrants, drawn from the pack.
@@ -201,9 +241,22 @@ def synthesise(persons: int, months: int, values: Mapping[str, Any],
     age_m = (age_y * 12).astype(np.int16)
     del age_y
     sex = (uniform() >= f32(values["female_share"])).astype(np.int8)
-    substance = _choice(rng, shares(values, "substance_share"), total)
-    injecting = (uniform() < f32(values["injecting_share"])).astype(np.int8)
-    severity = _choice(rng, shares(values, "disorder_share"), total)
+    substance_share = shares(values, "substance_share")
+    substance = _choice(rng, substance_share, total)
+    # injecting and disorder depend on the substance where the pack gives conditional shares
+    # (people who use heroin inject and are dependent far more often than people who use
+    # cannabis); the same uniforms as the independent draws, so packs without them are unchanged
+    inject_by = conditional_shares(values, "injecting_share_by_substance",
+                                   float(values["injecting_share"]), substance_share)
+    injecting = (uniform() < (f32(values["injecting_share"]) if inject_by is None
+                              else inject_by.astype(f32)[substance])).astype(np.int8)
+    severity_share = shares(values, "disorder_share")
+    disorder_by = conditional_shares(values, "disorder_share_by_substance",
+                                     float(1.0 - severity_share[0]), substance_share)
+    if disorder_by is None:
+        severity = _choice(rng, severity_share, total)
+    else:
+        severity = _choice_by(rng, severity_given(severity_share, disorder_by), substance)
     risk = (uniform() < f32(values["high_risk_share"])).astype(np.int8)
     profiles = offence_profiles(values)
     role = _choice(rng, profiles.role_share, total)

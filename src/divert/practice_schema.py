@@ -108,6 +108,19 @@ _DEFAULTS = [
     Default("disorder_share", {"none": 0.55, "mild": 0.15, "moderate": 0.15, "severe": 0.15},
             "share", "drug use disorder severity at the start", ASSUMPTION,
             keys="screening.disorder"),
+    Default("injecting_share_by_substance", {}, "share",
+            "share who inject among people whose primary substance is each listed substance (the "
+            "others share the rest of injecting_share, which holds for the population); none "
+            "listed: injecting does not depend on the substance",
+            "divert default: no conditional shares (injecting drawn independently of the "
+            "substance); a pack cites its own", U, keys="offence.substance"),
+    Default("disorder_share_by_substance", {}, "share",
+            "share with a drug use disorder (mild, moderate or severe, split as in "
+            "disorder_share) among people whose primary substance is each listed substance (the "
+            "others share the rest, so the population's disorder share holds); none listed: the "
+            "disorder does not depend on the substance",
+            "divert default: no conditional shares (disorder drawn independently of the "
+            "substance); a pack cites its own", U, keys="offence.substance"),
     Default("high_risk_share", 0.3, "share", "share at high criminogenic risk", ASSUMPTION,
             uncertainty=_P),
     Default("prior_conviction_share", 0.3, "share", "share with a prior conviction", ASSUMPTION),
@@ -253,6 +266,13 @@ _DEFAULTS = [
             "often (58% of state prisoners met criteria for drug abuse or dependence in 2007-09 "
             "against about 5% of adults, BJS); set so the share of prisoners with a disorder "
             "approaches that figure", U, keys="screening.disorder", uncertainty=_T),
+    Default("offence_rr_by_substance", {}, "ratio",
+            "offending multiplier by primary substance, relative to the unlisted substances "
+            "(1); divided by its mean over substance_share, so the population's offending keeps "
+            "its level; none listed: offending does not depend on the substance",
+            "divert default: no difference by substance; a pack cites its own (Bennett, "
+            "Holloway & Farrington 2008 give odds of offending by drug type)", U,
+            keys="offence.substance"),
     Default("offence_rr_high_risk", 2.0, "ratio", "offending multiplier for high risk",
             ASSUMPTION, uncertainty=_T),
     Default("offence_rr_in_treatment", 0.7, "ratio", "offending multiplier in treatment",

@@ -82,6 +82,18 @@ class RunResult:
         return self.series[:, SERIES.index(name)]
 
 
+def offending_multipliers(values: dict[str, Any]) -> np.ndarray:
+    """Offending multiplier by disorder severity (rows) and primary substance (columns): the
+    severity's `offence_rr_by_disorder` times the substance's `offence_rr_by_substance`, the
+    latter divided by its mean over the pack's substance shares, so the population's offending
+    (and the arrests fitted to it) keeps its level while people who use crack or heroin offend
+    more than people who use cannabis."""
+    by_substance = table(values, "offence_rr_by_substance", 1.0)
+    mean = float(shares(values, "substance_share") @ by_substance)
+    relative = by_substance / mean if mean > 0 else np.ones_like(by_substance)
+    return np.outer(table(values, "offence_rr_by_disorder", 1.0), relative)
+
+
 def kernel_inputs(values: dict[str, Any]) -> dict[str, Any]:
     """Practice values as the kernel's vectors of monthly probabilities and multipliers."""
     v = values
@@ -114,7 +126,7 @@ def kernel_inputs(values: dict[str, Any]) -> dict[str, Any]:
     victim = v["victim_cost_per_offence"]
     return {
         "fp": fp, "p_od": p_od, "p_remit": np.array([monthly(r) for r in remit]),
-        "off_sev": table(v, "offence_rr_by_disorder", 1.0),
+        "off_sev": offending_multipliers(v),
         "type_cum": profiles.type_cum, "profile_rate": profiles.rate,
         "type_counter": np.array([M[f"offences_{t}"] if t in VICTIM_TYPES else -1
                                   for t in OFFENCE_TYPES], dtype=np.int64),

@@ -4,11 +4,14 @@ Each check is a targeted experiment on the pack, not a read-back of an input:
 
 * **drug court** (Mitchell et al. 2012): the same people, sent to the drug court in one arm and
   processed conventionally in the other (common random numbers make the arms person-by-person
-  counterfactuals), compared on rearrest within 3 years of the court decision;
+  counterfactuals), compared on rearrest within 3 years at risk after the court decision
+  (Kaplan-Meier over months free to offend, so the comparison arm's months in prison are not
+  counted as months without a rearrest);
 * **prison therapeutic community** (Perry et al. 2016): the same prisoners with and without treatment
   in prison, compared on rearrest within 3 years of sentencing;
 * **overdose after release** (Binswanger et al. 2013): overdose deaths per 100,000 person-years among
-  people released from prison, followed as long as the published cohort was;
+  people released from prison, followed as long as the published cohort was, each person weighted
+  by their offending rate (prison admits people as often as they offend);
 * **prisoners with a drug use disorder** (BJS 2007-09): the share among the pack's prisoners.
 * **opioid agonist treatment at release** (Marsden et al. 2017): first-month overdose deaths per
   release with and without aftercare at release, the same prisoners;
@@ -44,8 +47,11 @@ from divert.errors import InputError
 from divert.policy import Parameter, ParameterSpec, Policy
 from divert.population import (
     ALIVE,
+    COMMUNITY,
     COMPULSORY,
+    DEAD,
     IN_PRISON,
+    MEASURE,
     NO_TREATMENT,
     OAT,
     PRETRIAL,
@@ -131,6 +137,9 @@ class Observed:
     extra: dict[str, np.ndarray]      # monthly counts (sample units), see `EXTRA`
     pop: Population                   # the final state of every person slot
     tip_month: np.ndarray             # month each person was first treated in prison, -1 never
+    at_risk: np.ndarray | None = None  # months free to offend after the cohort decision, to the
+    #                                    first rearrest (see `_Recorder`)
+    free_months: np.ndarray | None = None  # months each person was alive outside custody
 
     def series(self, name: str) -> np.ndarray:
         """A monthly series of the run or of the extra counts (sample units)."""
@@ -159,6 +168,8 @@ class _Recorder:
         self.tip_month: np.ndarray | None = None
         self.last_treated: np.ndarray | None = None
         self.arrests_before: np.ndarray | None = None
+        self.at_risk: np.ndarray | None = None
+        self.free_months: np.ndarray | None = None
 
     def __call__(self, pop: Population, month: int) -> None:
         if month == 0:  # the synthesised population, before the first month
@@ -166,12 +177,17 @@ class _Recorder:
             self.tip_month = np.full(pop.size, -1, dtype=np.int32)
             self.last_treated = np.full(pop.size, -1000, dtype=np.int32)
             self.arrests_before = pop.prior_drug_arrests.astype(np.int16)
+            self.at_risk = np.zeros(pop.size, dtype=np.int16)
+            self.free_months = np.zeros(pop.size, dtype=np.int16)
             return
         assert self.tip_month is not None and self.last_treated is not None
-        assert self.arrests_before is not None
+        assert self.arrests_before is not None and self.at_risk is not None
+        assert self.free_months is not None
         self.pop = pop
         grown = pop.size - self.tip_month.shape[0]
         if grown > 0:  # a burn-in adds slots for entrants as it goes
+            self.at_risk = np.concatenate([self.at_risk, np.zeros(grown, np.int16)])
+            self.free_months = np.concatenate([self.free_months, np.zeros(grown, np.int16)])
             self.tip_month = np.concatenate([self.tip_month, np.full(grown, -1, np.int32)])
             self.last_treated = np.concatenate([self.last_treated,
                                                 np.full(grown, -1000, np.int32)])
@@ -188,6 +204,12 @@ class _Recorder:
         arrests = pop.prior_drug_arrests.astype(np.int16)
         new = arrests > self.arrests_before
         self.arrests_before = arrests
+        # time at risk: a person decided in the cohort, not yet rearrested, alive and free to
+        # offend (in the community or a community measure) at the end of this month is at risk
+        # next month; the count stops at the first rearrest (that month included)
+        free = alive & ((pop.cj == COMMUNITY) | (pop.cj == MEASURE))
+        self.free_months[free] += 1
+        self.at_risk[free & (pop.cohort_month > 0) & (pop.rearrest_month < 0)] += 1
         e = self.extra
         e["with_disorder"][t] = disorder.sum()
         e["in_prison_with_disorder"][t] = (disorder & custody).sum()
@@ -250,7 +272,7 @@ def observe_run(policy: Policy, persons: int, months: int, start: date, seed: in
     extra = {k: v[burn:] for k, v in recorder.extra.items()}
     tip = recorder.tip_month if not burn else np.where(recorder.tip_month > 0,
                                                         recorder.tip_month - burn, -1)
-    return Observed(result, extra, recorder.pop, tip)
+    return Observed(result, extra, recorder.pop, tip, recorder.at_risk, recorder.free_months)
 
 
 # --- checks ---------------------------------------------------------------------------------------
@@ -308,6 +330,51 @@ def _rearrested(pop: Population, months: int) -> tuple[np.ndarray, np.ndarray]:
     gap = pop.rearrest_month.astype(np.int64) - pop.cohort_month.astype(np.int64)
     again = (pop.rearrest_month > 0) & (gap <= FOLLOW_MONTHS)
     return decided, again
+
+
+def _at_risk_survival(time: np.ndarray, event: np.ndarray, horizon: int,
+                      weight: np.ndarray | None = None) -> float:
+    """Kaplan-Meier share not rearrested after `horizon` months at risk: `time` is each
+    person's months at risk to the rearrest (`event`) or to the end of what was observed."""
+    t = np.minimum(time, horizon + 1).astype(np.int64)
+    w = np.ones(t.shape[0]) if weight is None else weight
+    died = np.bincount(t[event & (time <= horizon)], weights=w[event & (time <= horizon)],
+                       minlength=horizon + 2)
+    at = np.cumsum(np.bincount(t, weights=w, minlength=horizon + 2)[::-1])[::-1]
+    k = np.arange(1, horizon + 1)
+    ok = at[k] > 0
+    return float(np.prod(1.0 - died[k][ok] / at[k][ok]))
+
+
+def _rearrested_at_risk(obs: Observed, chosen: np.ndarray,
+                        horizon: int = FOLLOW_MONTHS) -> tuple[np.ndarray, np.ndarray]:
+    """Per chosen person: months at risk after the cohort decision and whether they were
+    rearrested within `horizon` of them (rearrest within 3 years of time at risk)."""
+    assert obs.at_risk is not None
+    time = obs.at_risk[chosen].astype(np.int64)
+    event = (obs.pop.rearrest_month[chosen] > 0) & (time <= horizon)
+    return time, event
+
+
+def _at_risk_ratio(exp: Paired, chosen: np.ndarray, seed: int,
+                   horizon: int = FOLLOW_MONTHS) -> tuple[float, float, float, float]:
+    """Ratio of rearrest within `horizon` months at risk (Kaplan-Meier, censored at death or
+    the end of the run), treated over comparison arm, with its bootstrap standard error; and
+    both arms' proportions."""
+    ta, ea = _rearrested_at_risk(exp.treated, chosen, horizon)
+    tb, eb = _rearrested_at_risk(exp.control, chosen, horizon)
+    pa = 1.0 - _at_risk_survival(ta, ea, horizon)
+    pb = 1.0 - _at_risk_survival(tb, eb, horizon)
+    n = ta.shape[0]
+    rng = np.random.default_rng([seed, 98])
+    ratios = []
+    for _ in range(BOOTSTRAP):
+        w = np.bincount(rng.integers(0, n, size=n), minlength=n).astype(float)
+        qb = 1.0 - _at_risk_survival(tb, eb, horizon, w)
+        if qb > 0:
+            ratios.append((1.0 - _at_risk_survival(ta, ea, horizon, w)) / qb)
+    se = float(np.std(ratios, ddof=1)) if len(ratios) > 2 else math.inf
+    return pa / pb if pb > 0 else math.inf, se, pa, pb
 
 
 def _weights(values: Mapping[str, Any], court: Mapping[str, float] | None = None,
@@ -369,9 +436,12 @@ class Paired:
 
 
 def paired_experiment(policy: Policy, start: date, persons: int, seed: int,
-                      arm: Callable[[bool], dict[str, Any]]) -> Paired:
+                      arm: Callable[[bool], dict[str, Any]], *, at_risk: bool = False) -> Paired:
     """Run the comparison arm, correct the contact rate once towards the published base rate,
-    then run both arms with common random numbers. `arm(treated)` gives each arm's practice."""
+    then run both arms with common random numbers. `arm(treated)` gives each arm's practice.
+
+    The base rate is the comparison arm's rearrest within 3 years of the decision, or with
+    `at_risk` within 3 years of time at risk (the measure the check then compares)."""
     values = practice_at(policy, start)
     months = COHORT_MONTHS + FOLLOW_MONTHS
     rate = COHORT_CONTACT_RATE
@@ -385,7 +455,11 @@ def paired_experiment(policy: Policy, start: date, persons: int, seed: int,
     decided, again = _rearrested(control.pop, months)
     sentenced = decided & (control.pop.cohort_path != PATHWAYS.index("no_sanction"))
     if sentenced.sum() > 30:
-        p = float(again[sentenced].mean())
+        if at_risk:
+            time, event = _rearrested_at_risk(control, sentenced)
+            p = 1.0 - _at_risk_survival(time, event, FOLLOW_MONTHS)
+        else:
+            p = float(again[sentenced].mean())
         if abs(p - BASE_RATE) > 0.03 and 0.0 < p < 1.0:
             rate *= math.log(1 - BASE_RATE) / math.log(1 - p)
             control = simulate(False)
@@ -417,7 +491,7 @@ def drug_court_experiment(policy: Policy, start: date, persons: int,
             court = _weights(values, court={"drug_treatment_court": 1e6})
             return {"measure_weight": Dated({start: court, cohort_end: conventional})}
 
-        exp = paired_experiment(policy, start, persons, seed, arm)
+        exp = paired_experiment(policy, start, persons, seed, arm, at_risk=True)
         decided, _ = _rearrested(exp.treated.pop, exp.months)
         chosen = decided & (exp.treated.pop.cohort_path
                             == PATHWAYS.index("drug_treatment_court"))
@@ -453,18 +527,29 @@ def check_drug_court(policy: Policy, *, persons: int, seed: int, start: date) ->
         return ran
     exp, chosen, n = ran
     ra, rb = exp.outcomes(chosen)
-    ratio = ra.mean() / rb.mean()
-    se = _bootstrap_ratio(ra, rb, seed)
+    # Rearrest within 3 years of time at risk (months free to offend after the decision): the
+    # conventional arm of this high-risk cohort is mostly imprisoned, and months in prison
+    # cannot end in a rearrest, so a calendar window measures the prison's incapacitation as
+    # well as the court's effect on reoffending. The experiment compares the same people over
+    # the same time at risk (street time), the quantity the court's effect applies to; whether
+    # the meta-analysis' evaluations adjusted for time in custody varies and was not read. The
+    # calendar ratio is kept in the detail.
+    ratio, se, pa, pb = _at_risk_ratio(exp, chosen, seed)
+    calendar = ra.mean() / rb.mean()
+    imprisoned = float((exp.control.pop.cohort_path[chosen]
+                        == PATHWAYS.index("imprisonment")).mean())
     # Tolerance: other meta-analyses put the reduction at 8-26% (ratios 0.74-0.92; Marlowe 2010)
     # and Gutierrez & Bourgon 2009 at about 8%; 0.08 around Mitchell's 0.76 takes in the estimates
     # of similar quality, plus twice the simulated ratio's bootstrap standard error.
     tolerance = 0.08 + 2 * se
-    detail = (f"{n} people sent to the drug court; the same people processed conventionally: "
-              f"3-year rearrest {ra.mean():.1%} vs {rb.mean():.1%} (published comparison groups "
-              f"about 50%; police contact rate {exp.contact_rate:.2f} a year while free and "
-              f"using); ratio of proportions {ratio:.3f} (bootstrap SE {se:.3f})")
+    detail = (f"{n} people sent to the drug court; the same people processed conventionally "
+              f"({imprisoned:.0%} of them imprisoned): rearrest within 3 years at risk "
+              f"(Kaplan-Meier, months free to offend) {pa:.1%} vs {pb:.1%}, ratio {ratio:.3f} "
+              f"(bootstrap SE {se:.3f}); within 3 calendar years of the decision {ra.mean():.1%} "
+              f"vs {rb.mean():.1%} (ratio {calendar:.3f}; published comparison groups about 50%; "
+              f"police contact rate {exp.contact_rate:.2f} a year while free and using)")
     return _judge(name, source, published, ratio, tolerance, "ratio", detail, people=n,
-                  rearrest_treated=float(ra.mean()), rearrest_control=float(rb.mean()), se=se)
+                  rearrest_treated=pa, rearrest_control=pb, se=se, calendar_ratio=calendar)
 
 
 # Public costs a drug court adds (the programme, its treatment and supervision) and those it can
@@ -598,6 +683,7 @@ def check_overdose_after_release(policy: Policy, *, persons: int, seed: int,
     shares = {k: float(v) for k, v in values["disorder_share"].items() if k != "none"}
     if sum(shares.values()) <= 0:
         shares = {"mild": 1.0}
+    with_disorder = disorder_population(values)
     # The published cohort was followed to the end of 2009 after releases in 1999-2009: 2,462
     # deaths at 737 per 100,000 person-years = 334,000 person-years, 4.4 years per person. Here
     # everyone starts in prison (release months 1-24, uniform) and is followed to month 65, a
@@ -605,27 +691,79 @@ def check_overdose_after_release(policy: Policy, *, persons: int, seed: int,
     months = 65
     experiment = with_practice(policy, {
         "initial_prison_share": 1.0, "entrants_per_year": 0.0, "disorder_share": shares,
-        "mortality_other_per_year": 0.0, "overdose_rr_in_prison": 0.0,
+        "mortality_other_per_year": 0.0, "overdose_rr_in_prison": 0.0, **with_disorder,
     })
-    run = observe_run(experiment, persons, months, start, seed).result
+    obs = observe_run(experiment, persons, months, start, seed)
+    run, pop = obs.result, obs.pop
+    assert obs.free_months is not None
     free = run.metric("alive") - run.metric("in_prison") - run.metric("in_compulsory_treatment")
     person_years = float(free.sum()) / 12.0
     deaths = float(run.metric("overdose_deaths").sum())
-    rate = 1e5 * deaths / max(person_years, 1e-9)
+    unweighted = 1e5 * deaths / max(person_years, 1e-9)
+    # The published cohort is everyone released, and people are imprisoned as often as they
+    # offend: each simulated person counts with their offending rate (role and non-drug
+    # propensity, disorder, primary substance, risk), so people who use crack or heroin, who
+    # offend more (Bennett et al. 2008), weigh as much in the release cohort as they do in prison
+    # admissions. Other deaths are off, so every death is an overdose.
+    w = release_weights(practice_at(experiment, start), pop)
+    died = (pop.status == DEAD).astype(float)
+    py = obs.free_months.astype(float) / 12.0
+    rate = 1e5 * float((w * died).sum()) / max(float((w * py).sum()), 1e-9)
+    effective = float((w * died).sum()) ** 2 / max(float((w * w * died).sum()), 1e-12)
     # People without a drug use disorder (42% of state prisoners) carry little overdose risk; the
     # simulated people all use drugs, so their rate is weighted by the share with a disorder.
     simulated = rate * US_PRISONERS_WITH_DISORDER
-    se = simulated / math.sqrt(max(deaths, 1.0))
+    se = simulated / math.sqrt(max(effective, 1.0))
     # Tolerance: the published 95% interval is 153-181 (14 either side), plus twice the
-    # simulation's Poisson standard error.
+    # simulation's Poisson standard error (of the weighted deaths' effective number).
     tolerance = 14.0 + 2 * se
     detail = (f"{deaths:.0f} overdose deaths in {person_years:,.0f} simulated person-years after "
-              f"release ({rate:.0f} per 100,000 among people with a disorder) x "
-              f"{US_PRISONERS_WITH_DISORDER:.0%} of prisoners with a disorder; practice of "
-              f"{start.year}-{add_months(start, months - 1).year} against releases in 1999-2009, "
-              "when US overdose mortality was lower")
+              f"release ({unweighted:.0f} per 100,000 among people with a disorder; {rate:.0f} "
+              f"with each person weighted by their offending rate, as prison admits them; "
+              f"{effective:.0f} deaths' worth) x {US_PRISONERS_WITH_DISORDER:.0%} of prisoners "
+              f"with a disorder; practice of {start.year}-{add_months(start, months - 1).year} "
+              "against releases in 1999-2009, when US overdose mortality was lower")
     return _judge(name, source, published, simulated, tolerance, unit, detail, deaths=deaths,
-                  person_years=person_years, rate_with_disorder=rate, se=se)
+                  person_years=person_years, rate_with_disorder=rate, unweighted=unweighted,
+                  se=se)
+
+
+def release_weights(values: Mapping[str, Any], pop: Population) -> np.ndarray:
+    """Each person's offending rate relative to the population's (its persistent part: role and
+    non-drug propensity, disorder and substance, criminogenic risk), the kernel's multipliers:
+    how often prison admits them, so how much they weigh in a cohort of released prisoners."""
+    from divert.population import offence_profiles
+    from divert.simulation import offending_multipliers
+
+    rate = (offence_profiles(values).rate[pop.profile]
+            * offending_multipliers(values)[pop.severity, pop.substance]
+            * np.where(pop.risk == 1, float(values["offence_rr_high_risk"]), 1.0))
+    return rate / rate.mean()
+
+
+def disorder_population(values: Mapping[str, Any]) -> dict[str, Any]:
+    """Practice that gives the pack's people with a disorder only: the substances in the shares
+    they have among people with a disorder, each with its share who inject (where the pack
+    draws disorder and injecting by substance; nothing to change where it does not)."""
+    from divert.population import conditional_shares
+    from divert.practice import shares as normalised
+    from divert.vocabulary import SUBSTANCES
+
+    substance = normalised(values, "substance_share")
+    disorder = 1.0 - float(normalised(values, "disorder_share")[0])
+    by = conditional_shares(values, "disorder_share_by_substance", disorder, substance)
+    out: dict[str, Any] = {}
+    if by is not None:
+        joint = substance * by
+        out["substance_share"] = {s: float(x) for s, x in zip(SUBSTANCES, joint, strict=True)
+                                  if x > 0}
+        out["disorder_share_by_substance"] = {}
+    inject = conditional_shares(values, "injecting_share_by_substance",
+                                float(values["injecting_share"]), substance)
+    if inject is not None:  # the same share who inject by substance, every substance listed
+        out["injecting_share_by_substance"] = dict(zip(SUBSTANCES, map(float, inject),
+                                                         strict=True))
+    return out
 
 
 def check_prisoners_with_disorder(policy: Policy, *, persons: int, seed: int,
