@@ -10,7 +10,7 @@ from typing import Any
 
 from divert.errors import DivertError, InputError
 from divert.reports import COLOURS, ROWS, TRAJECTORIES, fmt, fmt_interval
-from divert.web.jobs import FILES, Job, JobManager, packs
+from divert.web.jobs import FILES, Job, JobManager, files_of, packs
 
 BAND = "2.5th to 97.5th percentile across replications"
 ECONOMICS = (("public", "Public budget"), ("society", "Society (adds victims' costs and lost "
@@ -198,3 +198,33 @@ def results(manager: JobManager, job: Job) -> dict[str, Any]:
                         for c in charts],
         "economics": _economics(summary, specs), "files": list(FILES),
     }
+
+
+# --- side by side ----------------------------------------------------------------------------------
+
+
+def reform_options() -> list[dict[str, str]]:
+    """The reforms every pack ships (the country brief's levers), for the side-by-side form."""
+    from divert.scenarios import scenario_names
+    from divert.web.compare_headline import REFORM_PHRASES
+
+    codes = packs()
+    shipped = set.intersection(*(set(scenario_names(c)) for c in codes)) if codes else set()
+    return [{"name": name, "label": phrase} for name, phrase in REFORM_PHRASES.items()
+            if name in shipped]
+
+
+def countries_results(manager: JobManager, job: Job) -> dict[str, Any]:
+    """Everything the side-by-side page shows of a finished job."""
+    from divert.web.compare_countries import page
+
+    spec = job.spec
+    return page(manager.countries(job.id), int(spec["replications"]), int(spec["persons"]),
+                int(spec["years"])) | {"files": list(files_of(spec))}
+
+
+def countries_summary(data: dict[str, Any]) -> dict[str, Any]:
+    """The API's summary of a side-by-side job: countries.json without the monthly series."""
+    return {"reform": data["reform"],
+            "countries": [{k: v for k, v in c.items() if k != "trajectories"}
+                          for c in data["countries"]]}
