@@ -300,9 +300,26 @@ def _json_safe(x: Any) -> Any:
     return x
 
 
+def international(c: CountryResult) -> dict[str, Any] | None:
+    """The net benefits in international dollars (`divert.data.ppp`, with the factor's source
+    and provenance), or None where the PPP table has no factor for the pack."""
+    from divert.data.ppp import parity, to_international
+
+    p = parity(c.code, c.currency)
+    if p is None:
+        return None
+    econ = c.headline["economics"]
+    keys = ("mean", "low", "high", "mcse", "ci_low", "ci_high")
+    return {"unit": p.unit, "conversion": p.cite(), "net_benefit": {
+        view: {k: (None if econ[view]["net_benefit"].get(k) is None else
+                   to_international(econ[view]["net_benefit"][k], p)) for k in keys}
+        for view in ("public", "society")}}
+
+
 def to_json(countries: list[CountryResult]) -> dict[str, Any]:
     return {"countries": {c.code: _json_safe({"name": c.name, "currency": c.currency,
-                                              "stamp": c.comparison.stamp, **c.headline})
+                                              "stamp": c.comparison.stamp, **c.headline,
+                                              "international_dollars": international(c)})
                           for c in countries}}
 
 
@@ -392,6 +409,15 @@ def write_index(countries: list[CountryResult], out: Path, reports: dict[str, st
         cells.append(f'<td><a href="{html.escape(link)}">report</a></td>' if link else "<td></td>")
         rows.append("<tr>" + "".join(cells) + "</tr>")
     stamp = countries[0].comparison.stamp if countries else {}
+    from divert.data.ppp import parity
+    from divert.web.compare_headline import sentence  # the web page's headline, word for word
+
+    headlines = "".join(
+        f"<li><strong>{html.escape(c.name)}.</strong> "
+        + html.escape(sentence(c.headline, reform=REFORM, currency=c.currency,
+                               parity=parity(c.code, c.currency),
+                               years=stamp.get("months", 0) / 12)) + "</li>"
+        for c in countries)
     charts = "".join(
         f'<figure><img alt="{html.escape(t)}" src="{_chart(countries, k, t, p)}"></figure>'
         for k, t, p in (("drug_prisoners_final_year",
@@ -425,6 +451,8 @@ independent draws of the sourced parameter distributions (each at a smaller samp
 holds some chance variation), with the share of draws whose benefits exceed their costs. Net
 benefit is computed per draw; the benefit-cost ratio is mean benefits over mean costs.
 Replications per country: {html.escape(_replications(countries))}.</p>
+<h2>In one sentence per country</h2>
+<ul>{headlines}</ul>
 <table><tr><th>jurisdiction</th><th>in prison for drug offences (year 10)</th>
 <th>treatment coverage (year 10)</th><th>overdose deaths (10 years)</th>
 <th>net benefit, public budget</th><th>net benefit, society</th><th></th></tr>

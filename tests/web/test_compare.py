@@ -282,6 +282,11 @@ def test_browser_an_analyst_runs_a_comparison_and_sees_its_chart(page_for: Any) 
         .data.datasets.map(d => [d.label, d.data.length])""")
     assert len(datasets) == 6 and all(n == 12 for _, n in datasets)
     assert datasets[2][0] == "today's law" and datasets[5][0] == "treatment not conviction"
+    legend = page.locator("figure", has=page.locator("canvas#chart-overdose_deaths")).locator(
+        "ul.legend")
+    assert legend.is_visible()
+    assert legend.locator("li").all_inner_texts()[:2] == ["today's law (mean)",
+                                                          "treatment not conviction (mean)"]
     summary = page.get_by_role("table").filter(has_text="Totals over 12 months")
     assert "Overdose deaths" in summary.inner_text()
     assert "Done" in status.inner_text()

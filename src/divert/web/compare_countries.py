@@ -217,10 +217,10 @@ def page(data: dict[str, Any], replications: int, persons: int, years: int) -> d
                                 sample=c.get("sample", {})):
             warnings.append({"code": c["code"], "name": c["name"], "text": w})
         charts.append({"code": c["code"], "name": c["name"], "effective": c["effective"],
-                       "before": before, "charts": _charts(c)})
+                       "before": before, "charts": _charts(c), "scenario": c["scenario"],
+                       "reform_title": c["reform_title"]})
     return {"reform": data["reform"],
-            "reform_title": (data["countries"][0]["reform_title"] if data["countries"]
-                             else data["reform"]),
+            "reform_label": words.REFORM_PHRASES.get(data["reform"], data["reform"]),
             "sentences": sentences, "rows": rows, "money": money, "warnings": warnings,
             "countries": charts, "level_band": LEVEL_BAND, "difference_band": DIFFERENCE_BAND,
             "charts_json": [ch for c in charts for ch in c["charts"]]}

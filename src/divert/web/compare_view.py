@@ -190,7 +190,7 @@ def results(manager: JobManager, job: Job) -> dict[str, Any]:
         "summary": summary, "stamp": stamp, "replay": traj["replay"], "currency": currency,
         "pack_name": traj["pack_name"], "band": BAND, "months": traj["months"],
         "scenarios": [{"spec": s, "label": label(s), "title": title(s),
-                       "colour": COLOURS[i % len(COLOURS)],
+                       "colour": COLOURS[i % len(COLOURS)], "slot": i % len(COLOURS),
                        "stamp": stamp.get("scenarios", {}).get(s, {})}
                       for i, s in enumerate(specs)],
         "charts": charts, "table": _table(summary, specs, finals, currency),

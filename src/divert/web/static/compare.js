@@ -2,9 +2,9 @@
    The data is the page's <script type="application/json" id="chart-data"> block: per chart, the
    months and, per series, its monthly mean, low and high (the band). Each series becomes three
    datasets: the band's low edge, its high edge filled down to the low one (both edges dashed in
-   the series' colour, so an overlapping band stays visible), and the mean line. Side-by-side
-   charts (`kind` levels or difference) carry their legend in the page and shade the `before`
-   months (before the reform takes effect); difference charts draw the zero line. */
+   the series' colour, so an overlapping band stays visible), and the mean line. Legends are in
+   the page (a list under each chart). Side-by-side charts (`kind` levels or difference) shade
+   the `before` months (before the reform takes effect); difference charts draw the zero line. */
 (function () {
   "use strict";
 
@@ -75,7 +75,7 @@
           plugins: {
             divertMarks: { before: chart.before || 0, length: chart.months.length,
                            zero: chart.kind === "difference" },
-            legend: { display: !chart.kind, labels: { filter: (item, data) => !data.datasets[item.datasetIndex].band } },
+            legend: { display: false },  // each figure's legend is in the page, beside it
             tooltip: {
               filter: (item) => !item.dataset.band,
               callbacks: {
