@@ -287,6 +287,8 @@ def test_browser_an_analyst_runs_a_comparison_and_sees_its_chart(page_for: Any) 
     assert legend.is_visible()
     assert legend.locator("li").all_inner_texts()[:2] == ["today's law (mean)",
                                                           "treatment not conviction (mean)"]
+    # the run (2025) lies wholly before the reform takes effect (2026-01-01): all of it shaded
+    assert "before the reform takes effect (12 months, to 2025-12)" in legend.inner_text()
     summary = page.get_by_role("table").filter(has_text="Totals over 12 months")
     assert "Overdose deaths" in summary.inner_text()
     assert "Done" in status.inner_text()

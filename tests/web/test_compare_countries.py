@@ -93,5 +93,15 @@ def test_browser_an_analyst_compares_two_countries_side_by_side(page_for: Any) -
     levels = page.locator("figure.chart-levels").first.locator("ul.legend").inner_text()
     assert "today's law (mean)" in levels and "Treating instead of convicting (mean)" in levels
 
+    job_id = page.url.rsplit("/", 1)[1]
+    api = page.request.get(f"/api/v1/comparisons/{job_id}").json()
+    assert api["status"] == "done" and api["spec"]["kind"] == "countries"
+    assert [c["code"] for c in api["summary"]["countries"]] == ["portugal", "usa"]
+    usa = api["summary"]["countries"][1]
+    assert "trajectories" not in usa and usa["ppp"]["currency"] == "USD"
+    assert usa["headline"]["drug_prisoners_final_year"]["difference"]["n"] == 2
+    download = page.request.get(api["links"]["countries.json"])
+    assert download.ok and len(download.json()["countries"][0]["trajectories"]["months"]) == 24
+
     assert axe_violations(page) == []
     assert horizontal_overflow(page, 390) == 0

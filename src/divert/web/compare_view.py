@@ -97,8 +97,18 @@ def _number(value: float | None, money: bool = False) -> str:
     return "n/a" if value is None else fmt(value, money=money)
 
 
-def _charts(traj: dict[str, Any]) -> list[dict[str, Any]]:
-    """One chart per key metric: each scenario's mean line and band, with a text alternative."""
+def before_months(months: list[str], specs: list[str]) -> int:
+    """Months of the run before the earliest reform changes the law (0 without a date)."""
+    from divert.reports import _overlay_info
+
+    dates = [d for d in (_overlay_info(s)[1] for s in specs[1:]) if d is not None]
+    first = f"{min(dates):%Y-%m}" if dates else None
+    return sum(1 for m in months if first is not None and m < first)
+
+
+def _charts(traj: dict[str, Any], before: int = 0) -> list[dict[str, Any]]:
+    """One chart per key metric: each scenario's mean line and band, with a text alternative;
+    `before` months (before a reform takes effect) are shaded."""
     months = traj["months"]
     rows = list(range(len(months))) if len(months) <= 24 else [
         *range(0, len(months), 12), len(months) - 1]
@@ -118,7 +128,7 @@ def _charts(traj: dict[str, Any]) -> list[dict[str, Any]]:
                          for s in series)
         out.append({
             "metric": metric, "title": name, "unit": unit.format(currency=traj["currency"]),
-            "months": months, "series": series,
+            "months": months, "series": series, "before": before,
             "summary": f"In {months[-1]}: {last}.",
             "table": [{"month": months[t], "cells": [
                 f"{_number(s['mean'][t], money)} [{_number(s['low'][t], money)} to "
@@ -185,7 +195,8 @@ def results(manager: JobManager, job: Job) -> dict[str, Any]:
               for s in traj["scenarios"]}
     currency = traj["currency"]
     stamp = summary.get("stamp", {})
-    charts = _charts(traj)
+    before = before_months(traj["months"], specs)
+    charts = _charts(traj, before)
     return {
         "summary": summary, "stamp": stamp, "replay": traj["replay"], "currency": currency,
         "pack_name": traj["pack_name"], "band": BAND, "months": traj["months"],
@@ -194,8 +205,8 @@ def results(manager: JobManager, job: Job) -> dict[str, Any]:
                        "stamp": stamp.get("scenarios", {}).get(s, {})}
                       for i, s in enumerate(specs)],
         "charts": charts, "table": _table(summary, specs, finals, currency),
-        "charts_json": [{k: c[k] for k in ("metric", "title", "unit", "months", "series")}
-                        for c in charts],
+        "charts_json": [{k: c[k] for k in ("metric", "title", "unit", "months", "series",
+                                           "before")} for c in charts],
         "economics": _economics(summary, specs), "files": list(FILES),
     }
 
