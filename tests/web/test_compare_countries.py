@@ -82,7 +82,16 @@ def test_browser_an_analyst_compares_two_countries_side_by_side(page_for: Any) -
                                 "Treating instead of convicting minus today's law (band high)",
                                 "Treating instead of convicting minus today's law"],
                      "months": 24, "before": 12, "zero": True}
-    figures = page.locator("figure")
+    bars = page.evaluate("""() => {
+        const c = Chart.getChart(document.getElementById('chart-overview-drug_prisoners_final_year'));
+        return {type: c.config.type, labels: c.data.labels,
+                whiskers: c.options.plugins.divertWhiskers.low.length};
+    }""")
+    assert bars == {"type": "bar", "labels": ["Portugal", "United States"], "whiskers": 2}
+    overview = page.locator("figure.chart-overview")
+    assert overview.count() == 2
+    assert "not resolved at this size" in overview.first.locator("ul.legend").inner_text()
+    figures = page.locator("figure:not(.chart-overview)")
     assert figures.count() == 8  # 2 countries x (levels, difference) x (prisoners, overdose deaths)
     for i in range(figures.count()):
         legend = figures.nth(i).locator("ul.legend")

@@ -179,6 +179,44 @@ def _charts(country: dict[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
+OVERVIEW = (("drug_prisoners_final_year", "People in prison for drug offences, final year"),
+            ("overdose_deaths_10y", "Overdose deaths over the run"))
+
+
+def _share(x: float | None, base: float) -> float | None:
+    return None if x is None or not base else 100.0 * x / base
+
+
+def _share_text(mean: float | None, low: float | None, high: float | None, ok: bool) -> str:
+    if mean is None:
+        return "n/a (none under today's law)"
+    text = f"{mean:+.1f}%" + (f" [{low:+.1f}% to {high:+.1f}%]"
+                              if low is not None and high is not None else "")
+    return text if ok else f"{text}, {words.NOT_RESOLVED}"
+
+
+def _overview(countries: list[dict[str, Any]], reform: str) -> list[dict[str, Any]]:
+    """Per headline, every country's change as a share of today's law with its 95% confidence
+    interval (so countries of any size share one axis); grey where not resolved."""
+    out = []
+    for key, title in OVERVIEW:
+        entries = [c["headline"][key] for c in countries]
+        mean = [_share(e["difference"]["mean"], e["baseline"]) for e in entries]
+        low = [_share(e["difference"].get("ci_low"), e["baseline"]) for e in entries]
+        high = [_share(e["difference"].get("ci_high"), e["baseline"]) for e in entries]
+        ok = [bool(e["resolved"]) for e in entries]
+        names = [c["name"].split(" (")[0] for c in countries]
+        rows = [{"name": n, "text": "no difference in any replication"
+                 if e["difference"].get("mcse") == 0.0 and e["difference"]["mean"] == 0.0
+                 else _share_text(*v)} for n, e, v in
+                zip(names, entries, zip(mean, low, high, ok, strict=True), strict=True)]
+        out.append({"id": f"overview-{key}", "kind": "overview", "title": title,
+                    "unit": "change, % of today's law", "labels": names, "mean": mean,
+                    "low": low, "high": high, "resolved": ok, "rows": rows,
+                    "reform": words.REFORM_PHRASES.get(reform, reform)})
+    return out
+
+
 def _cell(x: float | None) -> str:
     if x is None:
         return "n/a"
@@ -219,8 +257,10 @@ def page(data: dict[str, Any], replications: int, persons: int, years: int) -> d
         charts.append({"code": c["code"], "name": c["name"], "effective": c["effective"],
                        "before": before, "charts": _charts(c), "scenario": c["scenario"],
                        "reform_title": c["reform_title"]})
+    overview = _overview(data["countries"], data["reform"])
     return {"reform": data["reform"],
             "reform_label": words.REFORM_PHRASES.get(data["reform"], data["reform"]),
             "sentences": sentences, "rows": rows, "money": money, "warnings": warnings,
             "countries": charts, "level_band": LEVEL_BAND, "difference_band": DIFFERENCE_BAND,
-            "charts_json": [ch for c in charts for ch in c["charts"]]}
+            "overview": overview,
+            "charts_json": overview + [ch for c in charts for ch in c["charts"]]}

@@ -59,12 +59,63 @@
     }
   };
 
+  /* Overview bars: the 95% interval of each bar as a whisker. */
+  const whiskers = {
+    id: "divertWhiskers",
+    afterDatasetsDraw(c, args, options) {
+      if (!options.low) return;
+      const { ctx, scales: { x, y } } = c;
+      ctx.save();
+      ctx.strokeStyle = "#000";
+      ctx.lineWidth = 2;
+      options.low.forEach((low, i) => {
+        const high = options.high[i];
+        if (low === null || high === null) return;
+        const yc = y.getPixelForValue(i);
+        const x0 = x.getPixelForValue(low), x1 = x.getPixelForValue(high);
+        ctx.beginPath();
+        ctx.moveTo(x0, yc); ctx.lineTo(x1, yc);
+        ctx.moveTo(x0, yc - 6); ctx.lineTo(x0, yc + 6);
+        ctx.moveTo(x1, yc - 6); ctx.lineTo(x1, yc + 6);
+        ctx.stroke();
+      });
+      ctx.restore();
+    }
+  };
+
+  function overview(canvas, chart) {
+    const colours = chart.resolved.map((ok) => (ok ? "#1f77b4" : "#b0b0b0"));
+    new Chart(canvas, {
+      type: "bar",
+      data: { labels: chart.labels,
+              datasets: [{ label: chart.reform, data: chart.mean, backgroundColor: colours }] },
+      plugins: [whiskers],
+      options: {
+        indexAxis: "y", animation: false, responsive: true, maintainAspectRatio: false,
+        plugins: {
+          legend: { display: false },
+          divertWhiskers: { low: chart.low, high: chart.high },
+          tooltip: { callbacks: { label: (item) => chart.rows[item.dataIndex].text } }
+        },
+        scales: {
+          x: { title: { display: true, text: chart.unit },
+               suggestedMin: Math.min(0, ...chart.low.filter((v) => v !== null)),
+               suggestedMax: Math.max(0, ...chart.high.filter((v) => v !== null)) }
+        }
+      }
+    });
+  }
+
   function draw() {
     const source = document.getElementById("chart-data");
     if (!source || typeof Chart === "undefined") return;
     for (const chart of JSON.parse(source.textContent)) {
       const canvas = document.getElementById("chart-" + (chart.id || chart.metric));
       if (!canvas || Chart.getChart(canvas)) continue;
+      if (chart.kind === "overview") {
+        overview(canvas, chart);
+        continue;
+      }
       new Chart(canvas, {
         type: "line",
         data: { labels: chart.months, datasets: datasetsOf(chart) },
