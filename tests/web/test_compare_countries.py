@@ -5,9 +5,16 @@ legends), checked in Chromium for accessibility and at 390 px."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import date
+from types import SimpleNamespace
 from typing import Any
 
+import numpy as np
 import pytest
+
+from divert.outcomes import interval
+from divert.simulation import SERIES
+from divert.web.compare_countries import _difference_band, _trajectories
 
 from .conftest import axe_violations, horizontal_overflow, unlabelled_fields
 
@@ -19,6 +26,44 @@ def app(app: Any) -> Iterator[Any]:
     jobs = getattr(app.state, "jobs", None)
     if jobs is not None:
         jobs.close()
+
+
+def test_the_difference_band_is_the_headlines_confidence_interval_month_by_month() -> None:
+    d = np.array([[1.0, 2.0], [3.0, 4.0], [5.0, 9.0]])
+    mean, low, high = _difference_band(d)
+    for month in range(2):
+        expected = interval(d[:, month])
+        assert mean[month] == pytest.approx(expected["mean"])
+        assert (low[month], high[month]) == pytest.approx((expected["ci_low"], expected["ci_high"]))
+    one = _difference_band(d[:1])
+    assert all(list(x) == [1.0, 2.0] for x in one)  # one replication: no interval to draw
+
+
+def _run(replication: int, prisoners: list[float], deaths: list[float]) -> Any:
+    series = np.zeros((len(prisoners), len(SERIES)))
+    series[:, SERIES.index("in_prison_drug_offence")] = prisoners
+    series[:, SERIES.index("overdose_deaths")] = deaths
+    return SimpleNamespace(replication=replication, series=series, scale=10.0)
+
+
+def test_trajectories_count_the_before_months_and_pair_the_replications() -> None:
+    comparison = SimpleNamespace(
+        stamp={"start": "2025-10", "months": 5}, scenarios=["x", "x+r"],
+        results={"x": [_run(1, [5, 5, 5, 5, 5], [1, 0, 1, 0, 1]),
+                       _run(0, [4, 4, 4, 4, 4], [0, 0, 0, 0, 0])],
+                 "x+r": [_run(0, [4, 4, 4, 3, 2], [0, 0, 0, 0, 0]),
+                         _run(1, [5, 5, 5, 4, 4], [1, 0, 1, 0, 0])]})
+    t = _trajectories(comparison, date(2026, 1, 1))
+    assert t["months"] == ["2025-10", "2025-11", "2025-12", "2026-01", "2026-02"]
+    assert t["before_months"] == 3
+    prison = t["metrics"]["in_prison_drug_offence"]["difference"]
+    # paired by replication number, scaled x10: (-10, -10) then (-20, -10)
+    assert prison["mean"] == [0.0, 0.0, 0.0, -10.0, -15.0]
+    assert prison["low"][3] == prison["high"][3] == -10.0  # the same in both: no spread
+    deaths = t["metrics"]["overdose_deaths"]
+    assert deaths["baseline"]["mean"] == [5.0, 5.0, 10.0, 10.0, 15.0]  # cumulative, scaled
+    assert deaths["difference"]["mean"][-1] == -5.0
+    assert _trajectories(comparison, None)["before_months"] == 0
 
 
 def test_one_jurisdiction_is_refused_beside_its_field_with_the_form_kept(client_for: Any) -> None:
