@@ -19,7 +19,7 @@ import pytest
 from divert.simulation import SERIES
 from divert.web.jobs import INTERRUPTED, Job
 
-from .conftest import SECRET, Client, sign_in, unlabelled_fields
+from .conftest import SECRET, Client, axe_violations, horizontal_overflow, sign_in, unlabelled_fields
 
 SPEC = {"scenarios": ["usa", "usa+treatment_not_conviction"], "persons": 1000, "years": 1,
         "replications": 2, "seed": 7, "start": "2025-01"}
@@ -293,3 +293,9 @@ def test_browser_an_analyst_runs_a_comparison_and_sees_its_chart(page_for: Any) 
     assert "Overdose deaths" in summary.inner_text()
     assert "Done" in status.inner_text()
     assert page.get_by_role("link", name="Monthly series (CSV)").is_visible()
+    economics = page.get_by_role("table").filter(has_text="Benefits and costs").inner_text()
+    # local currency and international $; the run ends before the reform takes effect
+    assert "Net benefit, EUR" in economics and "Net benefit, international $" in economics
+    assert "no difference" in economics
+    assert axe_violations(page) == []
+    assert horizontal_overflow(page, 390) == 0

@@ -163,7 +163,18 @@ def _table(summary: dict[str, Any], specs: list[str], finals: dict[str, dict[str
     return out
 
 
-def _economics(summary: dict[str, Any], specs: list[str]) -> list[dict[str, Any]]:
+def _economics(summary: dict[str, Any], specs: list[str], currency: str) -> list[dict[str, Any]]:
+    """Each reform's net benefit in local currency and international dollars (with scale words:
+    `IRR 6.96 trillion`), "not resolved at this size" where its interval includes zero."""
+    from divert.data.ppp import parity
+    from divert.errors import InputError
+    from divert.outcomes import resolved
+    from divert.web.compare_countries import _money_cell
+
+    try:
+        common = parity(specs[0].split("+")[0], currency)
+    except InputError:  # a pack whose currency the PPP table does not match: local only
+        common = None
     out = []
     for s in specs[1:]:
         econ = summary["scenarios"][s].get("economics") or {}
@@ -171,13 +182,12 @@ def _economics(summary: dict[str, Any], specs: list[str]) -> list[dict[str, Any]
             e = econ.get(key)
             if not e:
                 continue
-            net = {k: (None if v is None else v / 1e6) for k, v in e["net_benefit"].items()
-                   if k in ("mean", "low", "high", "mcse", "ci_low", "ci_high")}
+            cell = _money_cell(e["net_benefit"], resolved(e["net_benefit"]), currency, common)
             ratio = e.get("benefit_cost_ratio")
             prob = e.get("probability_benefits_exceed_costs")
             out.append({
                 "scenario": label(s), "perspective": perspective,
-                "net": fmt_interval(net, money=True),
+                "net": cell["local"], "net_common": cell["common"],
                 "ratio": (f"{ratio['mean']:.2f} [{ratio['low']:.2f}, {ratio['high']:.2f}]"
                           if ratio and None not in (ratio["mean"], ratio["low"], ratio["high"])
                           else "no extra programme spending"),
@@ -207,7 +217,7 @@ def results(manager: JobManager, job: Job) -> dict[str, Any]:
         "charts": charts, "table": _table(summary, specs, finals, currency),
         "charts_json": [{k: c[k] for k in ("metric", "title", "unit", "months", "series",
                                            "before")} for c in charts],
-        "economics": _economics(summary, specs), "files": list(FILES),
+        "economics": _economics(summary, specs, currency), "files": list(FILES),
     }
 
 
