@@ -61,6 +61,7 @@ def test_countries_command_writes_reports_and_json(tmp_path: Path,
     index = (out / "index.html").read_text()
     assert "Portugal" in index and "United States" in index
     assert index.count("Treating instead of convicting would mean") == 2
+    assert index.count("international $ (2014 prices)") == 2  # Portugal, both perspectives
     assert "http://" not in index and "https://" not in index
     assert (out / "usa" / "summary.json").exists() and (out / "usa" / "series.parquet").exists()
 

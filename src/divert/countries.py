@@ -403,6 +403,11 @@ def write_index(countries: list[CountryResult], out: Path, reports: dict[str, st
                 extra = (f"<br>parameters: [{text(pi['low'])}, {text(pi['high'])}]; "
                          f"P(benefit &gt; cost) {ep[view]['probability_benefits_exceed_costs']:.0%}"
                          f" of {ep[view]['draws']} draws")
+            common = international(c)
+            if common is not None:
+                m = common["net_benefit"][view]
+                extra = (f"{html.escape(signed(m, e[view]['net_benefit_resolved'], text))} "
+                         f"{html.escape(common['unit'])}{extra}")
             cells.append(f"<td>{html.escape(signed(nb, e[view]['net_benefit_resolved'], text))} "
                          f"{html.escape(c.currency)}<br><small>{extra}</small></td>")
         link = reports.get(c.code)
@@ -439,7 +444,9 @@ small {{ color: #555; }} figure {{ margin: 1rem 0; }} img {{ max-width: 100%; }}
 conviction for minor possession (its <code>{REFORM}</code> scenario, in force from 2026-01-01), over
 {stamp.get('months', 0) // 12} years from {html.escape(str(stamp.get('start', '')))}. Figures are for the
 whole population (a simulated sample of {stamp.get('persons', 0):,} people, scaled). Money is in each
-country's currency, discounted. Most practice parameters outside the USA are stated assumptions (see
+country's currency, discounted, and below it in international dollars of the pack's price year (the
+World Bank's PPP conversion factor, GDP, from divert's table src/divert/data/ppp.yaml; most factors
+there are marked unverified). Most practice parameters outside the USA are stated assumptions (see
 <code>divert policy book</code>).</p>
 <p><strong>Methods: two kinds of uncertainty, kept apart.</strong> The first line under each figure
 is the reform's effect at the packs' central parameter values: the mean of paired replications
