@@ -100,7 +100,7 @@ def build(comparisons: list[Any], reform: str) -> dict[str, Any]:
     for c in brief.results(comparisons):
         overlays, effective = _overlay_info(c.reform)
         found = parity(c.code, c.currency)
-        headline = brief._json_safe(dict(c.headline))
+        headline = dict(c.headline)  # non-finite numbers become null as the job writes it
         out["countries"].append({
             "code": c.code, "name": c.name, "currency": c.currency, "scenario": c.reform,
             "reform_title": overlays[0]["title"] if overlays else reform,
@@ -140,7 +140,7 @@ def _difference(entry: dict[str, Any], percent: bool = False) -> str:
     return f"{num(d['mean'], True)}{unit}{se} [{num(d['ci_low'], True)} to {num(d['ci_high'], True)}]"
 
 
-def _money_cell(d: dict[str, Any], ok: bool, currency: str, p: Parity | None) -> dict[str, str]:
+def money_cell(d: dict[str, Any], ok: bool, currency: str, p: Parity | None) -> dict[str, str]:
     """Net benefit in local currency and international dollars, each with its interval."""
     def both(x: float | None, sign: bool = True) -> tuple[str, str]:
         return words.money(x, currency, sign), words.international(x, p, sign)
@@ -243,10 +243,10 @@ def page(data: dict[str, Any], replications: int, persons: int, years: int) -> d
                       f"{_cell(h['overdose_deaths_10y']['reform'])}",
             "deaths_change": _difference(h["overdose_deaths_10y"]),
             "coverage_change": _difference(h["treatment_coverage_final_year"], percent=True),
-            "public": _money_cell(econ["public"]["net_benefit"],
+            "public": money_cell(econ["public"]["net_benefit"],
                                   bool(econ["public"].get("net_benefit_resolved")),
                                   c["currency"], p),
-            "society": _money_cell(econ["society"]["net_benefit"],
+            "society": money_cell(econ["society"]["net_benefit"],
                                    bool(econ["society"].get("net_benefit_resolved")),
                                    c["currency"], p)})
         money.append({"code": c["code"], "name": c["name"], "currency": c["currency"],

@@ -169,7 +169,7 @@ def _economics(summary: dict[str, Any], specs: list[str], currency: str) -> list
     from divert.data.ppp import parity
     from divert.errors import InputError
     from divert.outcomes import resolved
-    from divert.web.compare_countries import _money_cell
+    from divert.web.compare_countries import money_cell
 
     try:
         common = parity(specs[0].split("+")[0], currency)
@@ -182,7 +182,7 @@ def _economics(summary: dict[str, Any], specs: list[str], currency: str) -> list
             e = econ.get(key)
             if not e:
                 continue
-            cell = _money_cell(e["net_benefit"], resolved(e["net_benefit"]), currency, common)
+            cell = money_cell(e["net_benefit"], resolved(e["net_benefit"]), currency, common)
             ratio = e.get("benefit_cost_ratio")
             prob = e.get("probability_benefits_exceed_costs")
             out.append({
