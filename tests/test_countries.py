@@ -50,8 +50,18 @@ def test_countries_command_writes_reports_and_json(tmp_path: Path,
     assert usa["economics_parameter"]["society"]["draws"] == 3
     assert usa["design"]["replications"] == 2 and "--replications 2" in usa["design"]["replay"]
     assert usa["stamp"]["scenarios"][f"usa+{REFORM}"]["overlays"] == [REFORM]
+    # money also in international dollars, by the PPP table's factor for the pack's currency
+    pt = data["portugal"]
+    ppp = pt["international_dollars"]["conversion"]
+    assert ppp["currency"] == "EUR" and ppp["provenance"] == "unverified"
+    assert pt["international_dollars"]["net_benefit"]["society"]["mean"] == pytest.approx(
+        pt["economics"]["society"]["net_benefit"]["mean"] / ppp["lcu_per_international_dollar"])
+    assert usa["international_dollars"]["net_benefit"]["public"]["mean"] == pytest.approx(
+        usa["economics"]["public"]["net_benefit"]["mean"])
     index = (out / "index.html").read_text()
     assert "Portugal" in index and "United States" in index
+    assert index.count("Treating instead of convicting would mean") == 2
+    assert index.count("international $ (2014 prices)") == 2  # Portugal, both perspectives
     assert "http://" not in index and "https://" not in index
     assert (out / "usa" / "summary.json").exists() and (out / "usa" / "series.parquet").exists()
 

@@ -300,9 +300,26 @@ def _json_safe(x: Any) -> Any:
     return x
 
 
+def international(c: CountryResult) -> dict[str, Any] | None:
+    """The net benefits in international dollars (`divert.data.ppp`, with the factor's source
+    and provenance), or None where the PPP table has no factor for the pack."""
+    from divert.data.ppp import parity, to_international
+
+    p = parity(c.code, c.currency)
+    if p is None:
+        return None
+    econ = c.headline["economics"]
+    keys = ("mean", "low", "high", "mcse", "ci_low", "ci_high")
+    return {"unit": p.unit, "conversion": p.cite(), "net_benefit": {
+        view: {k: (None if econ[view]["net_benefit"].get(k) is None else
+                   to_international(econ[view]["net_benefit"][k], p)) for k in keys}
+        for view in ("public", "society")}}
+
+
 def to_json(countries: list[CountryResult]) -> dict[str, Any]:
     return {"countries": {c.code: _json_safe({"name": c.name, "currency": c.currency,
-                                              "stamp": c.comparison.stamp, **c.headline})
+                                              "stamp": c.comparison.stamp, **c.headline,
+                                              "international_dollars": international(c)})
                           for c in countries}}
 
 
@@ -386,12 +403,26 @@ def write_index(countries: list[CountryResult], out: Path, reports: dict[str, st
                 extra = (f"<br>parameters: [{text(pi['low'])}, {text(pi['high'])}]; "
                          f"P(benefit &gt; cost) {ep[view]['probability_benefits_exceed_costs']:.0%}"
                          f" of {ep[view]['draws']} draws")
+            common = international(c)
+            if common is not None:
+                m = common["net_benefit"][view]
+                extra = (f"{html.escape(signed(m, e[view]['net_benefit_resolved'], text))} "
+                         f"{html.escape(common['unit'])}{extra}")
             cells.append(f"<td>{html.escape(signed(nb, e[view]['net_benefit_resolved'], text))} "
                          f"{html.escape(c.currency)}<br><small>{extra}</small></td>")
         link = reports.get(c.code)
         cells.append(f'<td><a href="{html.escape(link)}">report</a></td>' if link else "<td></td>")
         rows.append("<tr>" + "".join(cells) + "</tr>")
     stamp = countries[0].comparison.stamp if countries else {}
+    from divert.data.ppp import parity
+    from divert.web.compare_headline import sentence  # the web page's headline, word for word
+
+    headlines = "".join(
+        f"<li><strong>{html.escape(c.name)}.</strong> "
+        + html.escape(sentence(c.headline, reform=REFORM, currency=c.currency,
+                               parity=parity(c.code, c.currency),
+                               years=stamp.get("months", 0) / 12)) + "</li>"
+        for c in countries)
     charts = "".join(
         f'<figure><img alt="{html.escape(t)}" src="{_chart(countries, k, t, p)}"></figure>'
         for k, t, p in (("drug_prisoners_final_year",
@@ -413,7 +444,9 @@ small {{ color: #555; }} figure {{ margin: 1rem 0; }} img {{ max-width: 100%; }}
 conviction for minor possession (its <code>{REFORM}</code> scenario, in force from 2026-01-01), over
 {stamp.get('months', 0) // 12} years from {html.escape(str(stamp.get('start', '')))}. Figures are for the
 whole population (a simulated sample of {stamp.get('persons', 0):,} people, scaled). Money is in each
-country's currency, discounted. Most practice parameters outside the USA are stated assumptions (see
+country's currency, discounted, and below it in international dollars of the pack's price year (the
+World Bank's PPP conversion factor, GDP, from divert's table src/divert/data/ppp.yaml; most factors
+there are marked unverified). Most practice parameters outside the USA are stated assumptions (see
 <code>divert policy book</code>).</p>
 <p><strong>Methods: two kinds of uncertainty, kept apart.</strong> The first line under each figure
 is the reform's effect at the packs' central parameter values: the mean of paired replications
@@ -425,6 +458,8 @@ independent draws of the sourced parameter distributions (each at a smaller samp
 holds some chance variation), with the share of draws whose benefits exceed their costs. Net
 benefit is computed per draw; the benefit-cost ratio is mean benefits over mean costs.
 Replications per country: {html.escape(_replications(countries))}.</p>
+<h2>In one sentence per country</h2>
+<ul>{headlines}</ul>
 <table><tr><th>jurisdiction</th><th>in prison for drug offences (year 10)</th>
 <th>treatment coverage (year 10)</th><th>overdose deaths (10 years)</th>
 <th>net benefit, public budget</th><th>net benefit, society</th><th></th></tr>

@@ -19,7 +19,7 @@ import pytest
 from divert.simulation import SERIES
 from divert.web.jobs import INTERRUPTED, Job
 
-from .conftest import SECRET, Client, sign_in, unlabelled_fields
+from .conftest import SECRET, Client, axe_violations, horizontal_overflow, sign_in, unlabelled_fields
 
 SPEC = {"scenarios": ["usa", "usa+treatment_not_conviction"], "persons": 1000, "years": 1,
         "replications": 2, "seed": 7, "start": "2025-01"}
@@ -282,7 +282,20 @@ def test_browser_an_analyst_runs_a_comparison_and_sees_its_chart(page_for: Any) 
         .data.datasets.map(d => [d.label, d.data.length])""")
     assert len(datasets) == 6 and all(n == 12 for _, n in datasets)
     assert datasets[2][0] == "today's law" and datasets[5][0] == "treatment not conviction"
+    legend = page.locator("figure", has=page.locator("canvas#chart-overdose_deaths")).locator(
+        "ul.legend")
+    assert legend.is_visible()
+    assert legend.locator("li").all_inner_texts()[:2] == ["today's law (mean)",
+                                                          "treatment not conviction (mean)"]
+    # the run (2025) lies wholly before the reform takes effect (2026-01-01): all of it shaded
+    assert "before the reform takes effect (12 months, to 2025-12)" in legend.inner_text()
     summary = page.get_by_role("table").filter(has_text="Totals over 12 months")
     assert "Overdose deaths" in summary.inner_text()
     assert "Done" in status.inner_text()
     assert page.get_by_role("link", name="Monthly series (CSV)").is_visible()
+    economics = page.get_by_role("table").filter(has_text="Benefits and costs").inner_text()
+    # local currency and international $; the run ends before the reform takes effect
+    assert "Net benefit, EUR" in economics and "Net benefit, international $" in economics
+    assert "no difference" in economics
+    assert axe_violations(page) == []
+    assert horizontal_overflow(page, 390) == 0

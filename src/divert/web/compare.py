@@ -19,7 +19,22 @@ from pydantic import BaseModel, ConfigDict, Field
 from divert.errors import InputError
 from divert.web import compare_view as view
 from divert.web.accounts import User
-from divert.web.jobs import FILES, LIMITS, MAX_SCENARIOS, Job, JobManager, JobNotFound, TooManyJobs, make_spec
+from divert.web.jobs import (
+    COUNTRY_FILES,
+    FILES,
+    LIMITS,
+    MAX_PACKS,
+    MAX_SCENARIOS,
+    CountriesSpec,
+    Job,
+    JobManager,
+    JobNotFound,
+    Spec,
+    TooManyJobs,
+    files_of,
+    make_countries_spec,
+    make_spec,
+)
 from divert.web.render import render
 from divert.web.security import require
 
@@ -28,6 +43,9 @@ api = APIRouter(tags=["comparisons"])
 
 _LOCK = threading.Lock()
 DEFAULTS = {"persons": 10_000, "years": 10, "replications": 5, "seed": 1, "start": "2025-01"}
+COUNTRY_DEFAULTS = {"persons": 10_000, "years": 11, "replications": 20, "seed": 1,
+                    "start": "2025-01"}
+"""Side by side: a year before the reforms take effect (2026-01), then ten years under them."""
 
 
 def _env_int(name: str, default: int) -> int:
@@ -66,7 +84,10 @@ def _may_cancel(user: User, job: Job) -> bool:
 
 
 def _submit(request: Request, user: User, scenarios: list[str], values: dict[str, Any]) -> Job:
-    spec = make_spec(scenarios, **values)
+    return _queue(request, user, make_spec(scenarios, **values))
+
+
+def _queue(request: Request, user: User, spec: Spec | CountriesSpec) -> Job:
     try:
         return manager(request).submit(user.username, spec)
     except TooManyJobs as exc:
@@ -89,7 +110,7 @@ def _download(request: Request, job_id: str, name: str, inline: bool = False) ->
     except JobNotFound as exc:
         raise HTTPException(404, str(exc)) from None
     job = manager(request).get(job_id)
-    media, suffix = FILES[name]
+    media, suffix = files_of(job.spec)[name]
     code = job.spec["scenarios"][0].split("+")[0]
     filename = f"divert-{code}-{job.created[:10]}-{job.id[:8]}-{suffix}"
     from divert.web.app import REPORT_CSP
@@ -160,11 +181,48 @@ def compare_submit(request: Request, pack: Annotated[str, Form()] = "",
     return RedirectResponse(f"/compare/jobs/{job.id}", status_code=303)
 
 
+@router.get("/compare/countries", response_class=HTMLResponse)
+def countries_page(request: Request, user: User = Depends(require("simulate"))) -> Response:
+    return _countries_form(request, COUNTRY_DEFAULTS, ["usa", "portugal"],
+                           "treatment_not_conviction", None)
+
+
+def _countries_form(request: Request, values: dict[str, Any], chosen: list[str], reform: str,
+                    error: str | None, status: int = 200) -> Response:
+    field = error.split(":")[0] if error else None
+    return render(request, "compare/countries_form.html", status_code=status,
+                  packs=view.pack_options(), chosen=chosen, reforms=view.reform_options(),
+                  reform=reform, values=values, limits=LIMITS, max_packs=MAX_PACKS, error=error,
+                  invalid=field)
+
+
+@router.post("/compare/countries", response_class=HTMLResponse)
+def countries_submit(request: Request, packs: Annotated[list[str] | None, Form()] = None,
+                     reform: Annotated[str, Form()] = "", persons: Annotated[str, Form()] = "",
+                     years: Annotated[str, Form()] = "", replications: Annotated[str, Form()] = "",
+                     seed: Annotated[str, Form()] = "", start: Annotated[str, Form()] = "",
+                     user: User = Depends(require("simulate"))) -> Response:
+    values = {"persons": persons, "years": years, "replications": replications, "seed": seed,
+              "start": start}
+    chosen = list(dict.fromkeys(packs or []))
+    try:
+        job = _queue(request, user, make_countries_spec(chosen, reform, **values))
+    except (InputError, HTTPException) as exc:
+        message = str(exc.detail) if isinstance(exc, HTTPException) else str(exc)
+        return _countries_form(request, values, chosen, reform, message,
+                               status=exc.status_code if isinstance(exc, HTTPException) else 400)
+    return RedirectResponse(f"/compare/jobs/{job.id}", status_code=303)
+
+
 @router.get("/compare/jobs/{job_id}", response_class=HTMLResponse)
 def job_page(request: Request, job_id: str, user: User = Depends(require("simulate"))) -> Response:
     job = _job(request, job_id)
     context: dict[str, Any] = {"job": job, "may_cancel": _may_cancel(user, job),
                                "ahead": manager(request).queue_position(job)}
+    if job.spec.get("kind") == "countries":
+        if job.status == "done":
+            context.update(view.countries_results(manager(request), job))
+        return render(request, "compare/countries.html", **context)
     if job.status == "done":
         context.update(view.results(manager(request), job))
     return render(request, "compare/job.html", **context)
@@ -198,7 +256,7 @@ def job_file(request: Request, job_id: str, name: str, view_inline: bool = Query
 
 
 JobId = Annotated[str, Path(pattern=r"^[0-9a-f]{16}$", description="the comparison's id (16 hex digits)")]
-FileName = Literal[tuple(FILES)]  # type: ignore[valid-type]
+FileName = Literal[tuple(FILES | COUNTRY_FILES)]  # type: ignore[valid-type]
 
 
 class ComparisonIn(BaseModel):
@@ -218,6 +276,25 @@ class ComparisonIn(BaseModel):
                               le=LIMITS["replications"][1])
     seed: int = Field(DEFAULTS["seed"], ge=LIMITS["seed"][0], le=LIMITS["seed"][1])
     start: str = Field(DEFAULTS["start"], pattern=r"^\d{4}-\d{2}$", description="first month, YYYY-MM")
+
+
+class CountriesIn(BaseModel):
+    """Several packs side by side under one reform (a shipped overlay every pack has)."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
+        "packs": ["usa", "portugal"], "reform": "treatment_not_conviction", "persons": 10_000,
+        "years": 11, "replications": 20, "seed": 1, "start": "2025-01"}]})
+
+    packs: list[Annotated[str, Field(min_length=1, max_length=60)]] = Field(
+        min_length=2, max_length=MAX_PACKS)
+    reform: str = Field(min_length=1, max_length=60, description="a shipped overlay's name")
+    persons: int = Field(COUNTRY_DEFAULTS["persons"], ge=LIMITS["persons"][0],
+                         le=LIMITS["persons"][1])
+    years: int = Field(COUNTRY_DEFAULTS["years"], ge=LIMITS["years"][0], le=LIMITS["years"][1])
+    replications: int = Field(COUNTRY_DEFAULTS["replications"], ge=LIMITS["replications"][0],
+                              le=LIMITS["replications"][1])
+    seed: int = Field(COUNTRY_DEFAULTS["seed"], ge=LIMITS["seed"][0], le=LIMITS["seed"][1])
+    start: str = Field(COUNTRY_DEFAULTS["start"], pattern=r"^\d{4}-\d{2}$")
 
 
 class Progress(BaseModel):
@@ -256,7 +333,9 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 def _out(job: Job, summary: dict[str, Any] | None = None) -> ComparisonOut:
     base = f"/api/v1/comparisons/{job.id}"
     links = {"self": base, "page": f"/compare/jobs/{job.id}"}
-    if job.status == "done":
+    if job.status == "done" and job.spec.get("kind") == "countries":
+        links |= {n: f"{base}/files/{n}" for n in COUNTRY_FILES}
+    elif job.status == "done":
         links |= {"series": f"{base}/series"} | {n: f"{base}/files/{n}" for n in FILES}
     return ComparisonOut(**job.public(), links=links, summary=summary)
 
@@ -266,6 +345,17 @@ def create_comparison(request: Request, body: ComparisonIn,
                       user: User = Depends(require("simulate"))) -> Response:
     """Queue a comparison; poll the returned Location until `status` is done (or failed)."""
     job = _submit(request, user, body.scenarios, body.model_dump(exclude={"scenarios"}))
+    return JSONResponse(_out(job).model_dump(), status_code=202,
+                        headers={"Location": f"/api/v1/comparisons/{job.id}"})
+
+
+@api.post("/comparisons/countries", status_code=202, response_model=ComparisonOut,
+          responses=ERRORS)
+def create_countries(request: Request, body: CountriesIn,
+                     user: User = Depends(require("simulate"))) -> Response:
+    """Queue packs side by side under one reform; poll the returned Location until done."""
+    job = _queue(request, user, make_countries_spec(body.packs, body.reform,
+                                                    **body.model_dump(exclude={"packs", "reform"})))
     return JSONResponse(_out(job).model_dump(), status_code=202,
                         headers={"Location": f"/api/v1/comparisons/{job.id}"})
 
@@ -282,7 +372,11 @@ def get_comparison(request: Request, job_id: JobId,
                    user: User = Depends(require("simulate"))) -> ComparisonOut:
     """Status and progress; the summary once done."""
     job = _job(request, job_id)
-    return _out(job, manager(request).summary(job_id) if job.status == "done" else None)
+    if job.status != "done":
+        return _out(job)
+    if job.spec.get("kind") == "countries":
+        return _out(job, view.countries_summary(manager(request).countries(job_id)))
+    return _out(job, manager(request).summary(job_id))
 
 
 @api.get("/comparisons/{job_id}/series", responses=ERRORS)

@@ -10,7 +10,7 @@ from typing import Any
 
 from divert.errors import DivertError, InputError
 from divert.reports import COLOURS, ROWS, TRAJECTORIES, fmt, fmt_interval
-from divert.web.jobs import FILES, Job, JobManager, packs
+from divert.web.jobs import FILES, Job, JobManager, files_of, packs
 
 BAND = "2.5th to 97.5th percentile across replications"
 ECONOMICS = (("public", "Public budget"), ("society", "Society (adds victims' costs and lost "
@@ -97,8 +97,18 @@ def _number(value: float | None, money: bool = False) -> str:
     return "n/a" if value is None else fmt(value, money=money)
 
 
-def _charts(traj: dict[str, Any]) -> list[dict[str, Any]]:
-    """One chart per key metric: each scenario's mean line and band, with a text alternative."""
+def before_months(months: list[str], specs: list[str]) -> int:
+    """Months of the run before the earliest reform changes the law (0 without a date)."""
+    from divert.reports import _overlay_info
+
+    dates = [d for d in (_overlay_info(s)[1] for s in specs[1:]) if d is not None]
+    first = f"{min(dates):%Y-%m}" if dates else None
+    return sum(1 for m in months if first is not None and m < first)
+
+
+def _charts(traj: dict[str, Any], before: int = 0) -> list[dict[str, Any]]:
+    """One chart per key metric: each scenario's mean line and band, with a text alternative;
+    `before` months (before a reform takes effect) are shaded."""
     months = traj["months"]
     rows = list(range(len(months))) if len(months) <= 24 else [
         *range(0, len(months), 12), len(months) - 1]
@@ -118,7 +128,7 @@ def _charts(traj: dict[str, Any]) -> list[dict[str, Any]]:
                          for s in series)
         out.append({
             "metric": metric, "title": name, "unit": unit.format(currency=traj["currency"]),
-            "months": months, "series": series,
+            "months": months, "series": series, "before": before,
             "summary": f"In {months[-1]}: {last}.",
             "table": [{"month": months[t], "cells": [
                 f"{_number(s['mean'][t], money)} [{_number(s['low'][t], money)} to "
@@ -153,7 +163,18 @@ def _table(summary: dict[str, Any], specs: list[str], finals: dict[str, dict[str
     return out
 
 
-def _economics(summary: dict[str, Any], specs: list[str]) -> list[dict[str, Any]]:
+def _economics(summary: dict[str, Any], specs: list[str], currency: str) -> list[dict[str, Any]]:
+    """Each reform's net benefit in local currency and international dollars (with scale words:
+    `IRR 6.96 trillion`), "not resolved at this size" where its interval includes zero."""
+    from divert.data.ppp import parity
+    from divert.errors import InputError
+    from divert.outcomes import resolved
+    from divert.web.compare_countries import money_cell
+
+    try:
+        common = parity(specs[0].split("+")[0], currency)
+    except InputError:  # a pack whose currency the PPP table does not match: local only
+        common = None
     out = []
     for s in specs[1:]:
         econ = summary["scenarios"][s].get("economics") or {}
@@ -161,13 +182,12 @@ def _economics(summary: dict[str, Any], specs: list[str]) -> list[dict[str, Any]
             e = econ.get(key)
             if not e:
                 continue
-            net = {k: (None if v is None else v / 1e6) for k, v in e["net_benefit"].items()
-                   if k in ("mean", "low", "high", "mcse", "ci_low", "ci_high")}
+            cell = money_cell(e["net_benefit"], resolved(e["net_benefit"]), currency, common)
             ratio = e.get("benefit_cost_ratio")
             prob = e.get("probability_benefits_exceed_costs")
             out.append({
                 "scenario": label(s), "perspective": perspective,
-                "net": fmt_interval(net, money=True),
+                "net": cell["local"], "net_common": cell["common"],
                 "ratio": (f"{ratio['mean']:.2f} [{ratio['low']:.2f}, {ratio['high']:.2f}]"
                           if ratio and None not in (ratio["mean"], ratio["low"], ratio["high"])
                           else "no extra programme spending"),
@@ -185,16 +205,47 @@ def results(manager: JobManager, job: Job) -> dict[str, Any]:
               for s in traj["scenarios"]}
     currency = traj["currency"]
     stamp = summary.get("stamp", {})
-    charts = _charts(traj)
+    before = before_months(traj["months"], specs)
+    charts = _charts(traj, before)
     return {
         "summary": summary, "stamp": stamp, "replay": traj["replay"], "currency": currency,
         "pack_name": traj["pack_name"], "band": BAND, "months": traj["months"],
         "scenarios": [{"spec": s, "label": label(s), "title": title(s),
-                       "colour": COLOURS[i % len(COLOURS)],
+                       "colour": COLOURS[i % len(COLOURS)], "slot": i % len(COLOURS),
                        "stamp": stamp.get("scenarios", {}).get(s, {})}
                       for i, s in enumerate(specs)],
         "charts": charts, "table": _table(summary, specs, finals, currency),
-        "charts_json": [{k: c[k] for k in ("metric", "title", "unit", "months", "series")}
-                        for c in charts],
-        "economics": _economics(summary, specs), "files": list(FILES),
+        "charts_json": [{k: c[k] for k in ("metric", "title", "unit", "months", "series",
+                                           "before")} for c in charts],
+        "economics": _economics(summary, specs, currency), "files": list(FILES),
     }
+
+
+# --- side by side ----------------------------------------------------------------------------------
+
+
+def reform_options() -> list[dict[str, str]]:
+    """The reforms every pack ships (the country brief's levers), for the side-by-side form."""
+    from divert.scenarios import scenario_names
+    from divert.web.compare_headline import REFORM_PHRASES
+
+    codes = packs()
+    shipped = set.intersection(*(set(scenario_names(c)) for c in codes)) if codes else set()
+    return [{"name": name, "label": phrase} for name, phrase in REFORM_PHRASES.items()
+            if name in shipped]
+
+
+def countries_results(manager: JobManager, job: Job) -> dict[str, Any]:
+    """Everything the side-by-side page shows of a finished job."""
+    from divert.web.compare_countries import page
+
+    spec = job.spec
+    return page(manager.countries(job.id), int(spec["replications"]), int(spec["persons"]),
+                int(spec["years"])) | {"files": list(files_of(spec))}
+
+
+def countries_summary(data: dict[str, Any]) -> dict[str, Any]:
+    """The API's summary of a side-by-side job: countries.json without the monthly series."""
+    return {"reform": data["reform"],
+            "countries": [{k: v for k, v in c.items() if k != "trajectories"}
+                          for c in data["countries"]]}

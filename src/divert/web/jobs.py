@@ -51,6 +51,11 @@ FILES: dict[str, tuple[str, str]] = {
     "summary.json": ("application/json", "summary.json"),
 }
 """Files a finished job offers for download: media type and the suffix of the download name."""
+COUNTRIES_FILE = "countries.json"
+COUNTRY_FILES: dict[str, tuple[str, str]] = {
+    COUNTRIES_FILE: ("application/json", "countries.json")}
+"""What a side-by-side (countries) job offers: its figures for every country, stamped."""
+MAX_PACKS = 8
 
 TRAJECTORIES_FILE = "trajectories.json"
 INTERRUPTED = "interrupted: the server stopped while this comparison was running; run it again"
@@ -179,6 +184,69 @@ def make_spec(scenarios: list[str], persons: Any, years: Any, replications: Any,
                 _bounded("replications", replications), _bounded("seed", seed), _month(start))
 
 
+@dataclass(frozen=True)
+class CountriesSpec:
+    """Several packs side by side under one reform: each pack's law today against the same
+    shipped overlay, as `divert countries` runs them; `scenarios` lists every run scenario."""
+
+    packs: list[str]
+    reform: str
+    scenarios: list[str]
+    persons: int
+    years: int
+    replications: int
+    seed: int
+    start: str
+    kind: str = "countries"
+
+    @property
+    def months(self) -> int:
+        return self.years * 12
+
+    @property
+    def start_date(self) -> date:
+        return date.fromisoformat(self.start + "-01")
+
+    @property
+    def runs(self) -> int:
+        return len(self.scenarios) * self.replications
+
+
+def make_countries_spec(packs_chosen: list[str], reform: Any, persons: Any, years: Any,
+                        replications: Any, seed: Any, start: Any) -> CountriesSpec:
+    """A checked side-by-side spec, or an InputError naming the field and what is allowed."""
+    chosen = list(dict.fromkeys(str(p).strip() for p in packs_chosen if str(p).strip()))
+    known = packs()
+    if len(chosen) < 2:
+        raise InputError(f"packs: choose at least two jurisdictions to compare; allowed: "
+                         f"{', '.join(known)}")
+    if len(chosen) > MAX_PACKS:
+        raise InputError(f"packs: {len(chosen)} chosen; allowed: 2 to {MAX_PACKS}")
+    for code in chosen:
+        if code not in known:
+            raise InputError(f"packs: unknown pack {code[:40]!r}; allowed: {', '.join(known)}")
+    lever = str(reform or "").strip()
+    if not lever:
+        raise InputError("reform: choose the reform to compare with today's law")
+    if "+" in lever or "/" in lever:
+        raise InputError(f"reform: {lever[:40]!r} is not a reform's name")
+    scenarios: list[str] = []
+    for code in chosen:
+        try:
+            scenarios += [check_scenario(code), check_scenario(f"{code}+{lever}")]
+        except InputError as exc:
+            raise InputError(f"reform: {lever[:40]!r} cannot be run for {code}: "
+                             f"{str(exc).removeprefix('scenarios: ')}") from None
+    return CountriesSpec(chosen, lever, scenarios, _bounded("persons", persons),
+                         _bounded("years", years), _bounded("replications", replications),
+                         _bounded("seed", seed), _month(start))
+
+
+def files_of(spec: dict[str, Any]) -> dict[str, tuple[str, str]]:
+    """The files a finished job of this spec offers."""
+    return COUNTRY_FILES if spec.get("kind") == "countries" else FILES
+
+
 # --- the job record ------------------------------------------------------------------------------
 
 
@@ -219,6 +287,9 @@ class Job:
     def title(self) -> str:
         """`usa: today's law vs treatment_not_conviction, prison_treatment`."""
         scenarios = self.spec.get("scenarios", [])
+        if self.spec.get("kind") == "countries":
+            return (f"{', '.join(self.spec.get('packs', []))} side by side: today's law vs "
+                    f"{self.spec.get('reform', '?')}")
         base = scenarios[0] if scenarios else "?"
         reforms = [s.split("+", 1)[1] for s in scenarios[1:] if "+" in s]
         return f"{base}: today's law" + (f" vs {', '.join(reforms)}" if reforms else "")
@@ -273,13 +344,16 @@ def _run(job: Job, folder: Path, workers: int) -> None:
     from divert.reports import write_report
     from divert.runner import run_comparison, write_outputs
 
-    spec = Spec(**job.spec)
-
     def progress(done: int, total: int) -> None:
         if (folder / "cancel").exists():
             raise _Cancelled()
         job.done, job.total = done, total
         job.write(folder)
+
+    if job.spec.get("kind") == "countries":
+        _run_countries(job, folder, workers, progress)
+        return
+    spec = Spec(**job.spec)
 
     comparison = run_comparison(spec.scenarios, persons=spec.persons, months=spec.months,
                                 start=spec.start_date, replications=spec.replications,
@@ -294,6 +368,30 @@ def _run(job: Job, folder: Path, workers: int) -> None:
         job.stage = stage
         job.write(folder)
         step()
+    job.status, job.stage = "done", "done"
+
+
+def _run_countries(job: Job, folder: Path, workers: int,
+                   progress: Callable[[int, int], None]) -> None:
+    """Every pack against the same reform on one executor (`divert countries`' grouping), then
+    `countries.json` with each country's headline, money conversion and trajectories."""
+    from divert.runner import run_groups
+    from divert.web.compare_countries import build
+
+    spec = CountriesSpec(**job.spec)
+    groups = [[code, f"{code}+{spec.reform}"] for code in spec.packs]
+    comparisons = run_groups(groups, persons=spec.persons, months=spec.months,
+                             start=spec.start_date, replications=spec.replications,
+                             seed=spec.seed, workers=workers, uncertainty=False,
+                             progress=progress)
+    if (folder / "cancel").exists():
+        raise _Cancelled()
+    job.stage = "computing the headlines and charts"
+    job.write(folder)
+    data = build(comparisons, spec.reform)
+    tmp = folder / f"{COUNTRIES_FILE}.part"
+    tmp.write_text(json.dumps(_finite(data), allow_nan=False), encoding="utf-8")
+    os.replace(tmp, folder / COUNTRIES_FILE)
     job.status, job.stage = "done", "done"
 
 
@@ -415,9 +513,10 @@ class JobManager:
 
     def path(self, job_id: str, name: str) -> Path:
         """A finished job's output file."""
-        if name not in FILES:
-            raise JobNotFound(f"no file {str(name)[:40]!r}; allowed: {', '.join(FILES)}")
         job = self.get(job_id)
+        offered = files_of(job.spec)
+        if name not in offered:
+            raise JobNotFound(f"no file {str(name)[:40]!r}; allowed: {', '.join(offered)}")
         path = self.folder(job_id) / name
         if job.status != "done" or not path.is_file():
             raise ConflictError(f"comparison {job_id}: {name} is not there; the comparison is "
@@ -432,6 +531,15 @@ class JobManager:
                                 f"{job.status}")
         return json.loads(path.read_text(encoding="utf-8"))  # type: ignore[no-any-return]
 
+    def countries(self, job_id: str) -> dict[str, Any]:
+        """countries.json of a finished side-by-side job."""
+        job = self.get(job_id)
+        path = self.folder(job_id) / COUNTRIES_FILE
+        if job.status != "done" or not path.is_file():
+            raise ConflictError(f"comparison {job_id}: no results yet; the comparison is "
+                                f"{job.status}")
+        return json.loads(path.read_text(encoding="utf-8"))  # type: ignore[no-any-return]
+
     def summary(self, job_id: str) -> dict[str, Any] | None:
         """summary.json of a finished job, with non-finite numbers as null (valid JSON)."""
         path = self.folder(job_id) / "summary.json"
@@ -441,7 +549,7 @@ class JobManager:
 
     # changing -----------------------------------------------------------------------------------
 
-    def submit(self, owner: str, spec: Spec) -> Job:
+    def submit(self, owner: str, spec: Spec | CountriesSpec) -> Job:
         waiting = sum(1 for j in self.jobs(owner) if j.active)
         if waiting >= MAX_WAITING:
             raise TooManyJobs(f"{owner} has {waiting} comparisons queued or running; allowed: "
@@ -610,5 +718,6 @@ def _finite(value: Any) -> Any:
     return value
 
 
-__all__ = ["JobManager", "Job", "Spec", "make_spec", "check_scenario", "packs", "LIMITS", "FILES",
+__all__ = ["JobManager", "Job", "Spec", "make_spec", "CountriesSpec", "make_countries_spec",
+           "files_of", "check_scenario", "packs", "LIMITS", "FILES",
            "JobNotFound", "ConflictError", "TooManyJobs", "execute"]

@@ -1,0 +1,1 @@
+"""Reference tables divert ships beside the policy packs (each value with source and provenance)."""
