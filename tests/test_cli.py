@@ -243,3 +243,17 @@ def test_simulation_sizes_are_bounded_before_any_work(args: list[str], message: 
     assert proc.returncode == 2, proc.stderr
     assert message in proc.stderr and "Traceback" not in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_policy_book_links_only_http_addresses(tmp_path: Path,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    """The HTML book links its sources' addresses (http/https only, rel=noopener) and keeps the
+    Portuguese names with their accents."""
+    out_file = tmp_path / "portugal.html"
+    code, _, err = run(["policy", "book", "portugal", "--out", str(out_file)], capsys)
+    html = out_file.read_text(encoding="utf-8")
+    assert code == 0, err
+    url = "https://document.onl/documents/lei-30-2000.html"
+    assert f'<a class="url" href="{url}" rel="noopener">{url}</a>' in html
+    assert "Lei n.º 30/2000" in html and "Comissões para a Dissuasão da Toxicodependência" in html
+    assert 'src="http' not in html and '<link' not in html  # still nothing loaded from the network
