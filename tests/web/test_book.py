@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date
 from typing import Any
+
+import pytest
 
 from divert import book, policy
 from divert.web.book import pack_codes
 
+from ..conftest import run_cli
 from .conftest import axe_violations, horizontal_overflow, unlabelled_fields
 
 
@@ -207,9 +211,14 @@ def test_portuguese_names_keep_their_accents(client_for: Any) -> None:
     assert "Diário da República" in page and "Lei n.º 30/2000" in page
 
 
-def test_verified_counts_are_one_function_in_list_and_web(client_for: Any) -> None:
+def test_verified_counts_are_one_function_in_list_and_web(
+        client_for: Any, capsys: pytest.CaptureFixture[str]) -> None:
     c = client_for("clinician")
     packs = {p["code"]: p for p in c.get("/api/v1/packs").json()}
+    code, out, _ = run_cli(["policy", "list", "--json"], capsys)
+    assert code == 0
+    listed = {d["code"]: d["rule_provenance"] for d in json.loads(out)}
+    assert listed == {k: v["rule_provenance"] for k, v in packs.items()}
     index = c.get("/book").text
     for code in pack_codes():
         counts = book.rule_counts(policy.load(code))
