@@ -395,9 +395,11 @@ def test_totals_name_their_units(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_progress_says_what_is_being_done() -> None:
-    from divert.cli import progress_text
+    from divert.cli import plan_text, progress_text
 
-    first = progress_text(0, 8, 2, 100_000, 120)
-    assert "2 scenarios x 4 replications, 120 months of 100,000 people" in first
-    assert "compiles" in first
-    assert progress_text(3, 8, 2, 100_000, 120) == "simulated 3 of 8 runs; 5 to go"
+    plan = plan_text(8, 2, 100_000, 120, "numba")
+    assert plan == ("simulating 2 scenarios x 4 replications, 120 months of 100,000 people; "
+                    "the first run also compiles the simulation")
+    assert "compiles" not in plan_text(8, 2, 100_000, 120, "numpy")
+    assert progress_text(0, 8) == "first run under way"
+    assert progress_text(3, 8) == "3 of 8 runs done"

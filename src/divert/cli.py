@@ -313,28 +313,30 @@ def _run(specs: list[str], persons: int, years: float, start: str, replications:
         return run_comparison(specs, **kwargs)
     err = Console(stderr=True)
     total = len(specs) * replications
-    with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
+    err.print(plan_text(total, len(specs), persons, months, engine))
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(bar_width=20),
                   TextColumn("{task.completed}/{task.total} runs"), TimeElapsedColumn(),
                   console=err, transient=True) as bar:
-        # a run takes seconds (the first also compiles the kernel): the spinner and the words
-        # say it is working until the first run ends
-        task = bar.add_task(progress_text(0, total, len(specs), persons, months), total=total)
+        # a run takes seconds: the spinner and the words say it is working before one ends
+        task = bar.add_task(progress_text(0, total), total=total)
 
         def moved(done: int, total: int) -> None:
-            bar.update(task, completed=done,
-                       description=progress_text(done, total, len(specs), persons, months))
+            bar.update(task, completed=done, description=progress_text(done, total))
 
         return run_comparison(specs, progress=moved, **kwargs)
 
 
-def progress_text(done: int, total: int, scenarios: int, persons: int, months: int) -> str:
-    """What the progress bar says is being done: before the first run ends, what is simulated
-    (and that the first run also compiles); then how many runs are left."""
-    if done == 0:
-        return (f"simulating {scenarios} scenario{'s' if scenarios != 1 else ''} x "
-                f"{total // max(scenarios, 1)} replications, {months} months of {persons:,} "
-                "people (the first run also compiles the simulation)")
-    return f"simulated {done} of {total} runs; {total - done} to go"
+def plan_text(total: int, scenarios: int, persons: int, months: int, engine: str) -> str:
+    """The line printed before a run: what is simulated (and that the first run compiles)."""
+    compiles = "; the first run also compiles the simulation" if engine == "numba" else ""
+    return (f"simulating {scenarios} scenario{'s' if scenarios != 1 else ''} x "
+            f"{total // max(scenarios, 1)} replications, {months} months of {persons:,} "
+            f"people{compiles}")
+
+
+def progress_text(done: int, total: int) -> str:
+    """What the progress bar says: the run under way, then how many are done."""
+    return "first run under way" if done == 0 else f"{done} of {total} runs done"
 
 
 Persons = Annotated[int, typer.Option(metavar="N", help="people to simulate: a sample, "
