@@ -559,9 +559,12 @@ def countries(
                         f"{start} (population; reform - today at central values ± Monte Carlo "
                         f"error; parameters: 95% range over "
                         f"{results[0].design['draws'] if results else 0} draws)")
-    for col in ("jurisdiction", "in prison for drug offences (final year)",
-                "treatment coverage (final year)", "overdose deaths", "change in public cost (disc.)",
-                "net benefit to society", "replications"):
+    for col in ("jurisdiction", "in prison for drug offences, final year (persons)",
+                "treatment coverage, final year (% of people with a disorder in treatment)",
+                "overdose deaths over the years (deaths)",
+                "change in public cost, discounted (currency code in each cell)",
+                "net benefit to society (currency code in each cell)",
+                "replications (runs x persons)"):
         table.add_column(col, overflow="fold")
     for c in results:
         h = c.headline
@@ -627,7 +630,8 @@ def backtest(
     table = Table(title="Simulated per year (population; mean [95% interval]) and observed")
     table.add_column("year")
     for m in shown:
-        table.add_column(m.replace("_", " "), justify="right")
+        unit = "persons, average over the year" if m == "in_prison" else "per year"
+        table.add_column(f"{m.replace('_', ' ')} ({unit})", justify="right")
     for k, year in enumerate(result.years):
         row = [str(year) + (" *" if year == spec.change.date.year else "")]
         for m in shown:
