@@ -194,6 +194,10 @@ def brief_lines(advice: Any, width: int = 80) -> list[str]:
         rec = next((m for m in s.measures if m.id == s.recommended), None)
         if rec is None:
             lines.append(cut(f"{s.stage.replace('_', ' ')}: nothing recommended"))
+            why = next((n for n in s.notes if n.startswith("No alternative")),
+                       s.notes[0] if s.notes else None)
+            if why:
+                lines.append(cut(f"  {why}"))
         else:
             consent = ", with consent" if rec.consent_required else ""
             lines.append(cut(f"{s.stage.replace('_', ' ')}: recommended {rec.id}{consent}"))
