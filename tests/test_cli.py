@@ -243,3 +243,172 @@ def test_simulation_sizes_are_bounded_before_any_work(args: list[str], message: 
     assert proc.returncode == 2, proc.stderr
     assert message in proc.stderr and "Traceback" not in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_policy_book_links_only_http_addresses(tmp_path: Path,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    """The HTML book links its sources' addresses (http/https only, rel=noopener) and keeps the
+    Portuguese names with their accents."""
+    out_file = tmp_path / "portugal.html"
+    code, _, err = run(["policy", "book", "portugal", "--out", str(out_file)], capsys)
+    html = out_file.read_text(encoding="utf-8")
+    assert code == 0, err
+    url = "https://document.onl/documents/lei-30-2000.html"
+    assert f'<a class="url" href="{url}" rel="noopener">{url}</a>' in html
+    assert "Lei n.º 30/2000" in html and "Comissões para a Dissuasão da Toxicodependência" in html
+    assert 'src="http' not in html and '<link' not in html  # still nothing loaded from the network
+
+
+# --- issue 17: help in plain words with examples, --version, assess --brief, units, counts ----
+
+
+def _commands() -> list[tuple[str, ...]]:
+    """Every command and group of `divert`, as paths ("registry", "tests", "record")."""
+    import typer
+
+    from divert import cli
+
+    cli._add_registry()
+    cli._add_web()
+    found: list[tuple[str, ...]] = []
+
+    def walk(command: object, path: tuple[str, ...]) -> None:
+        found.append(path)
+        for name, sub in getattr(command, "commands", {}).items():
+            walk(sub, (*path, name))
+
+    walk(typer.main.get_command(cli.app), ())
+    return found
+
+
+def test_version_comes_from_package_metadata() -> None:
+    from importlib.metadata import version
+
+    from typer.testing import CliRunner
+
+    from divert.cli import app
+
+    result = CliRunner().invoke(app, ["--version"])
+    assert result.exit_code == 0
+    assert result.stdout.strip() == f"divert {version('divert')}"
+
+
+def test_every_command_has_plain_help_with_examples() -> None:
+    from typer.testing import CliRunner
+
+    from divert.cli import app
+
+    paths = _commands()
+    assert len(paths) > 50 and ("policy", "changes") in paths and ("registry", "tests",
+                                                                      "record") in paths
+    runner = CliRunner()
+    for path in paths:
+        result = runner.invoke(app, [*path, "--help"], env={"COLUMNS": "100"})
+        assert result.exit_code == 0, (path, result.output)
+        text = result.output
+        assert "<bool>" not in text and "briefing's" not in text, path
+        assert "Examples:" in text, path
+        examples = [line.strip() for line in text.split("Examples:", 1)[1].splitlines()
+                    if line.strip()]
+        assert examples and all(e.startswith(" ".join(("divert", *path))) for e in examples), \
+            (path, examples)
+
+
+def test_examples_in_help_name_files_that_exist() -> None:
+    from divert.cli_help import EXAMPLES
+
+    named = {word for lines in EXAMPLES.values() for line in lines for word in line.split()
+             if word.startswith(("examples/", "policies/"))}
+    assert named and all((REPO / w).exists() for w in named), sorted(
+        w for w in named if not (REPO / w).exists())
+
+
+@pytest.mark.parametrize(("case_name", "code"), [("usa_heroin_possession", "usa"),
+                                               ("usa_heroin_possession", "model"),
+                                               ("iran_opium_user", "iran"),
+                                               ("portugal_resin_2006", "portugal")])
+def test_assess_brief_is_one_screen_and_never_breaks_an_id(case_name: str, code: str) -> None:
+    from typer.testing import CliRunner
+
+    from divert.cli import app
+
+    case = str(REPO / "examples" / "cases" / f"{case_name}.yaml")
+    runner = CliRunner()
+    brief = runner.invoke(app, ["assess", case, "-j", code, "--brief"], env={"COLUMNS": "80"})
+    full = runner.invoke(app, ["assess", case, "-j", code], env={"COLUMNS": "80"})
+    data = json.loads(runner.invoke(app, ["assess", case, "-j", code, "--json"]).stdout)
+    assert brief.exit_code == 0, brief.output
+    lines = brief.stdout.rstrip("\n").splitlines()
+    assert len(lines) <= 24 < len(full.stdout.splitlines())
+    assert max(len(line) for line in lines) <= 80
+    ids = {m["id"] for s in data["stages"] for m in s["measures"]}
+    for s in data["stages"]:
+        if s["recommended"]:
+            assert any(f"recommended {s['recommended']}" in line for line in lines)
+    words = {w.strip(",()") for line in lines for w in line.split()}
+    open_ids = {m["id"] for s in data["stages"] for m in s["measures"]
+                if m["status"] == "eligible"}
+    more, section = 0, ""
+    for line in lines:  # "+N more" on an "also open" line counts the open measures not shown
+        section = line.split(":")[0].strip() if not line.startswith("    ") else section
+        if section == "also open" and line.endswith(" more"):
+            more += int(line.split("+")[-1].split()[0])
+    assert len(open_ids - words) == more  # every other open measure is shown whole
+    broken = {w for w in words if "_" in w and w not in ids}
+    assert not broken, broken
+
+
+def test_policy_list_and_web_count_verified_rules_with_one_function(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """`policy list` (table and JSON) and the web's policy book both show book.rule_counts."""
+    from divert import book, policy
+    from divert.book import pack_summary
+
+    code, out, _ = run(["policy", "list", "--json"], capsys)
+    assert code == 0
+    listed = {d["code"]: d for d in json.loads(out)}
+    for c, d in listed.items():
+        counts = book.rule_counts(policy.load(c))
+        assert d["rule_provenance"] == counts == pack_summary(policy.load(c))["rule_provenance"]
+        assert counts["verified"] + counts["unverified"] == d["rules"]
+    code, out, _ = run(["policy", "list"], capsys)
+    for c, d in listed.items():
+        row = next(line for line in out.splitlines() if f" {c} " in line)
+        cells = [x.strip() for x in row.strip("│ ").split("│")]
+        assert cells[2:5] == [str(d["rules"]), str(d["rule_provenance"]["verified"]),
+                              str(d["rule_provenance"]["unverified"])], row
+
+
+def test_policy_changes_between_two_dates(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(["policy", "changes", "usa", "--from", "1980-01-01", "--to",
+                        "1990-01-01", "--json"], capsys)
+    assert code == 0
+    fine = next(r for r in json.loads(out)["rules"] if r["measure"] == "fine")
+    assert "condition added: history.prior_drug_convictions == 0" in fine["changes"]
+    code, _, err = run(["policy", "changes", "usa", "--from", "1990-01-01", "--to",
+                        "1980-01-01"], capsys)
+    assert code == 2 and err.startswith("error: --to: 1980-01-01 is before from 1990-01-01")
+    code, _, err = run(["policy", "changes", "usa", "--from", "1990-13-01", "--to",
+                        "1991-01-01"], capsys)
+    assert code == 2 and "--from: '1990-13-01' is not a date" in err
+
+
+def test_totals_name_their_units(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(["simulate", "portugal", "--persons", "1000", "--years", "1",
+                          "--no-uncertainty", "--engine", "numpy"], capsys)
+    assert code == 0, err
+    for label in ("arrests (count)", "time in prison (person-months)",
+                  "time in treatment (person-months)", "overdose deaths (deaths)",
+                  "public cost, discounted (EUR)"):
+        assert label in out
+
+
+def test_progress_says_what_is_being_done() -> None:
+    from divert.cli import plan_text, progress_text
+
+    plan = plan_text(8, 2, 100_000, 120, "numba")
+    assert plan == ("simulating 2 scenarios x 4 replications, 120 months of 100,000 people; "
+                    "the first run also compiles the simulation")
+    assert "compiles" not in plan_text(8, 2, 100_000, 120, "numpy")
+    assert progress_text(0, 8) == "first run under way"
+    assert progress_text(3, 8) == "3 of 8 runs done"

@@ -19,6 +19,7 @@ from divert.vocabulary import STAGES
 
 _ENV = Environment(loader=PackageLoader("divert", "templates"),
                    autoescape=select_autoescape(["html"]), trim_blocks=True, lstrip_blocks=True)
+_ENV.filters["href"] = lambda url: safe_href(url)
 
 
 def book_context(pack: Policy, on: date | None = None) -> dict[str, Any]:
@@ -29,7 +30,7 @@ def book_context(pack: Policy, on: date | None = None) -> dict[str, Any]:
     on = on or date.today()
     practice = [(DEFAULTS[name], value) for name, value in resolve(pack, on).items()]
     return dict(pack=pack, stages=STAGES, version=__version__, counts=pack.provenance_counts(),
-                practice=practice, practice_date=on)
+                practice=practice, practice_date=on, rule_counts=rule_counts(pack))
 
 
 def render_book(pack: Policy, on: date | None = None) -> str:
@@ -45,7 +46,7 @@ def pack_summary(pack: Policy) -> dict[str, Any]:
         "rules": sum(len(r) for r in pack.rules.values()),
         "rules_by_stage": {s: len(pack.rules.get(s, [])) for s in STAGES},
         "parameters": len(pack.parameters), "examples": len(pack.examples),
-        "provenance": pack.provenance_counts(),
+        "provenance": pack.provenance_counts(), "rule_provenance": rule_counts(pack),
     }
 
 
@@ -136,3 +137,137 @@ def compare_stage(left: Policy, right: Policy, stage: str, on: date | None = Non
     return {"stage": stage, "on": _iso(on),
             "left": {"code": left.code, "name": left.meta.name},
             "right": {"code": right.code, "name": right.meta.name}, "rows": rows}
+
+
+def rule_counts(pack: Policy) -> dict[str, int]:
+    """Verified and unverified rules over every stage (bars, parameters and practice apart): the
+    one count `divert policy list` and the web's policy book both show."""
+    counts = pack.provenance_counts()
+    return {k: sum(counts.get(s, {}).get(k, 0) for s in STAGES) for k in ("verified", "unverified")}
+
+
+def safe_href(url: str | None) -> str | None:
+    """`url` when it is an absolute http(s) address fit for a link, else None (a javascript: or
+    data: address, or a relative one, is shown as text, never linked)."""
+    from urllib.parse import urlsplit
+
+    if not url:
+        return None
+    parts = urlsplit(url.strip())
+    return url.strip() if parts.scheme in ("http", "https") and parts.netloc else None
+
+
+def _basis_json(rule: Rule, day: date) -> list[dict[str, Any]]:
+    return [{"citation": lb.citation, "url": lb.url, "provenance": lb.provenance}
+            for lb in rule.legal_basis_at(day)]
+
+
+def _rule_change(measure: str, label: str, stage: str, change: str, before: list[Rule],
+                 after: list[Rule], a: date, b: date) -> dict[str, Any]:
+    if change == "changed" and len(before) == 1 and len(after) == 1:
+        what = _changes(before[0], after[0])
+    elif change == "added":
+        what = ["in force on the later date, not on the earlier"]
+        what += [f"condition: {c.text}" for r in after for c in r.when]
+        what += [f"exclusion: {c.text}" for r in after for c in r.unless]
+    elif change == "removed":
+        what = ["in force on the earlier date, no longer on the later"]
+    else:
+        what = ["the versions in force differ: "
+                f"{len(before)} on the earlier date, {len(after)} on the later"]
+    law_a = [c for r in before for c in _basis_json(r, a)]
+    law_b = [c for r in after for c in _basis_json(r, b)]
+    cited_a, cited_b = {c["citation"] for c in law_a}, {c["citation"] for c in law_b}
+    if change == "changed" and len(before) == len(after) == 1:
+        what = [w for w in what if not w.startswith(("law no longer cited", "law newly cited"))]
+        what += [f"law no longer cited: {c}" for c in sorted(cited_a - cited_b)]
+        what += [f"law newly cited: {c}" for c in sorted(cited_b - cited_a)]
+        if not what:
+            what = ["re-enacted without change to conditions, consent or the law cited"]
+    return {"stage": stage, "measure": measure, "label": label, "change": change,
+            "changes": what,
+            "before": [{"in_force": rule_json(r)["in_force"]} for r in before],
+            "after": [{"in_force": rule_json(r)["in_force"]} for r in after],
+            "law_before": law_a, "law_after": law_b}
+
+
+def _value_text(value: Any) -> str:
+    if isinstance(value, dict):
+        return ", ".join(f"{k} {v}" for k, v in value.items())
+    return "not in force" if value is None else str(value)
+
+
+def changes_between(pack: Policy, a: date, b: date) -> dict[str, Any]:
+    """Only what differs in the pack's law and practice between dates `a` and `b`: each measure
+    whose rule in force changed (added, removed or a new version, with what changed and the law
+    cited on each date), each law parameter and each practice value that differs, with sources."""
+    from divert.practice import DEFAULTS, resolve
+
+    if a > b:
+        raise InputError(f"to: {b.isoformat()} is before from {a.isoformat()}; give the earlier "
+                         "date first")
+    rules: list[dict[str, Any]] = []
+    for stage in STAGES:
+        for m in measures_of(stage):
+            before = [r for r in pack.rules_in_force(stage, a) if r.id == m.id]
+            after = [r for r in pack.rules_in_force(stage, b) if r.id == m.id]
+            if [id(r) for r in before] == [id(r) for r in after]:
+                continue
+            change = ("added" if not before else "removed" if not after else "changed")
+            label = (after or before)[0].label
+            rules.append(_rule_change(m.id, label, stage, change, before, after, a, b))
+    params = []
+    for name, p in pack.parameters.items():
+        va, vb = p.at(a), p.at(b)
+        if va != vb:
+            params.append({"name": name, "description": p.spec.description, "unit": p.spec.unit,
+                           "before": _value_text(va), "after": _value_text(vb),
+                           "citation": p.spec.citation, "provenance": p.spec.provenance})
+    pa, pb = resolve(pack, a), resolve(pack, b)
+    practice = []
+    for name, va in pa.items():
+        vb = pb[name]
+        if va.value != vb.value:
+            practice.append({"name": name, "description": DEFAULTS[name].description,
+                             "unit": DEFAULTS[name].unit, "before": _value_text(va.value),
+                             "after": _value_text(vb.value), "citation": vb.citation,
+                             "provenance": vb.provenance, "source": vb.source})
+    return {"jurisdiction": pack.code, "name": pack.meta.name, "from": a.isoformat(),
+            "to": b.isoformat(), "rules": rules, "parameters": params, "practice": practice}
+
+
+def _rule_text(rule: Rule) -> list[tuple[str, str]]:
+    """The searchable parts of a rule: (where, text)."""
+    spec = rule.spec
+    parts = [("measure", f"{rule.id} {rule.label}")]
+    parts += [("condition", f"{c.label or ''} {c.text}") for c in (*rule.when, *rule.unless)]
+    parts += [("citation", lb.citation) for lb in spec.legal_basis]
+    parts += [("law", lb.text) for lb in spec.legal_basis]
+    if spec.notes:
+        parts.append(("notes", spec.notes))
+    return parts
+
+
+def search(packs: list[Policy], query: str, limit: int = 200) -> list[dict[str, Any]]:
+    """Rules whose measure (id or label), conditions, citations, law text or notes contain every
+    word of `query` (case-insensitive), each with where the words were found."""
+    words = query.casefold().split()
+    if not words:
+        return []
+    hits: list[dict[str, Any]] = []
+    for pack in packs:
+        for stage in STAGES:
+            for rule in pack.rules.get(stage, []):
+                parts = _rule_text(rule)
+                text = " ".join(t for _, t in parts).casefold()
+                if not all(w in text for w in words):
+                    continue
+                found = [(where, t) for where, t in parts if any(w in t.casefold() for w in words)]
+                hits.append({"jurisdiction": pack.code, "name": pack.meta.name, "stage": stage,
+                             "measure": rule.id, "label": rule.label, "kind": rule.measure.kind,
+                             "in_force": rule_json(rule)["in_force"],
+                             "matches": [{"where": w, "text": t.strip()} for w, t in found[:4]],
+                             "citations": rule.citations})
+                if len(hits) >= limit:
+                    return hits
+    return hits

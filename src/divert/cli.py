@@ -1,4 +1,4 @@
-"""The `divert` command line: score, assess, policy list/validate/book, examples.
+"""The `divert` command line: score, assess, policy list/validate/book/changes, examples.
 
 Bad input of any kind ends in one line on stderr naming the field and what is allowed, and exit
 code 2; never a traceback.
@@ -18,13 +18,44 @@ from rich.markup import escape
 from rich.table import Table
 from typer.exceptions import TyperException
 
+from divert.cli_help import add_examples, epilog
 from divert.errors import DivertError, InputError
 from divert.vocabulary import STAGES
 
-app = typer.Typer(add_completion=False, no_args_is_help=True,
-                  help="divert: treatment instead of conviction, advice by the law of a place.")
-policy_app = typer.Typer(no_args_is_help=True, help="Browse, check and print policy packs.")
+app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
+                  epilog=epilog(""),
+                  help="divert: advice on treating people who use drugs instead of convicting "
+                       "them, by the law of a place and date; country simulations of what such "
+                       "reforms would change; the treatment court's registry and web app.")
+policy_app = typer.Typer(no_args_is_help=True,
+                         help="Read the law divert encodes. List, check and print the policy "
+                              "packs, and see what changed between two dates.")
 app.add_typer(policy_app, name="policy")
+
+
+def package_version() -> str:
+    """divert's version as installed (package metadata), else the source's own."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("divert")
+    except PackageNotFoundError:  # pragma: no cover - running from a source tree
+        from divert import __version__
+
+        return __version__
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        sys.stdout.write(f"divert {package_version()}\n")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _root(version: Annotated[bool, typer.Option(
+        "--version", is_eager=True, callback=_show_version,
+        help="Print divert's version and stop.")] = False) -> None:
+    """Options for every command (--version)."""
 
 out = Console(highlight=False, soft_wrap=False,
               width=None if sys.stdout.isatty() else 150)
@@ -45,12 +76,16 @@ def _parse_date(value: str | None, name: str = "--date") -> date | None:
 
 @app.command()
 def score(
-    instrument: Annotated[str, typer.Argument(help="assist dast10 audit crafft cage_aid uncope "
-                                                   "dsm5 psa")],
-    responses: Annotated[Path, typer.Argument(help="YAML file of responses as printed")],
-    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+    instrument: Annotated[str, typer.Argument(help="one of: assist, dast10, audit, crafft, "
+                                                   "cage_aid, uncope, dsm5, psa")],
+    responses: Annotated[Path, typer.Argument(metavar="ANSWERS.yaml",
+                                              help="the answers given, one per question, as in "
+                                                   "examples/screening/")],
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON instead of a table")] = False,
 ) -> None:
-    """Score a screening instrument from the options chosen, as its manual says."""
+    """Score a screening questionnaire.
+
+    The answers given, scored as the questionnaire's manual says."""
     from divert.policy import read_yaml
     from divert.screening import INSTRUMENTS
     from divert.screening import score as score_instrument
@@ -84,13 +119,26 @@ def score(
 
 @app.command()
 def assess(
-    case_file: Annotated[Path, typer.Argument(metavar="CASE.yaml", help="the case")],
-    jurisdiction: Annotated[str, typer.Option("--jurisdiction", "-j", help="pack code")],
-    stage: Annotated[str | None, typer.Option(help="police|prosecution|court|post_sentence")] = None,
-    on: Annotated[str | None, typer.Option("--date", help="YYYY-MM-DD; default offence date")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+    case_file: Annotated[Path, typer.Argument(metavar="CASE.yaml",
+                                              help="the case: person, offence, history, "
+                                                   "screening (as in examples/cases/)")],
+    jurisdiction: Annotated[str, typer.Option("--jurisdiction", "-j", metavar="CODE",
+                                              help="whose law: a pack code, as `divert policy "
+                                                   "list` shows")],
+    stage: Annotated[str | None, typer.Option(
+        metavar="STAGE", help="only one stage: police, prosecution, court or post_sentence "
+                              "(default: every stage)")] = None,
+    on: Annotated[str | None, typer.Option("--date", metavar="YYYY-MM-DD",
+                                           help="the law in force on this day (default: the "
+                                                "offence date)")] = None,
+    brief: Annotated[bool, typer.Option("--brief", help="one screen: what is recommended and "
+                                                        "what is open at each stage")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON instead of tables")] = False,
 ) -> None:
-    """Advise on a case, stage by stage, under a jurisdiction's law on a date."""
+    """Advise on one case, stage by stage.
+
+    Which measures the law opens at each stage (police, prosecution, court, after sentence),
+    which divert recommends and why, with the law cited."""
     from divert import policy as policies
     from divert.case import load_case
     from divert.pathways import advise
@@ -104,7 +152,66 @@ def assess(
     if as_json:
         _emit_json(advice.to_json())
         return
+    if brief:
+        for line in brief_lines(advice):
+            out.print(escape(line))
+        return
     _print_advice(advice)
+
+
+def _wrapped(head: str, items: list[str], width: int, most: int = 2) -> list[str]:
+    """`head` and the items joined by commas, wrapped at `width` between items (never inside
+    one), at most `most` lines, the last ending "+N more" when some do not fit."""
+    lines = [head.rstrip()]
+    for k, item in enumerate(items):
+        left = len(items) - k - 1
+        piece = item + ("," if left else "")
+        reserve = len(f" +{left} more") if left and len(lines) == most else 0
+        if len(lines[-1]) + 1 + len(piece) + reserve <= width:
+            lines[-1] += " " + piece
+        elif len(lines) < most:
+            lines.append("    " + piece)
+        else:
+            lines[-1] = lines[-1].rstrip(",") + f" +{len(items) - k} more"
+            break
+    return lines
+
+
+def brief_lines(advice: Any, width: int = 80) -> list[str]:
+    """The advice on one screen (about 20 lines of at most `width` columns): the triage, then per
+    stage what is recommended, the main reason and law, what else is open and what is unknown."""
+    import textwrap
+
+    def cut(text: str) -> str:
+        indent = text[:len(text) - len(text.lstrip())]
+        return indent + textwrap.shorten(text, width - len(indent), placeholder=" ...",
+                                         break_long_words=False)
+
+    t = advice.triage
+    lines = [cut(f"{advice.jurisdiction} on {advice.date.isoformat()}: risk {t.risk or 'unknown'}, "
+                 f"need {t.need or 'unknown'} -> {t.quadrant or 'quadrant unknown'}")]
+    for s in advice.stages:
+        rec = next((m for m in s.measures if m.id == s.recommended), None)
+        if rec is None:
+            lines.append(cut(f"{s.stage.replace('_', ' ')}: nothing recommended"))
+            why = next((n for n in s.notes if n.startswith("No alternative")),
+                       s.notes[0] if s.notes else None)
+            if why:
+                lines.append(cut(f"  {why}"))
+        else:
+            consent = ", with consent" if rec.consent_required else ""
+            lines.append(cut(f"{s.stage.replace('_', ' ')}: recommended {rec.id}{consent}"))
+            if rec.citations:
+                lines.append(cut(f"  law: {rec.citations[0]}"))
+        others = [m.id + (" (coercive)" if m.kind == "coercive" else "")
+                  for m in s.measures if m.status == "eligible" and m.id != s.recommended]
+        if others:
+            lines += _wrapped("  also open: ", others, width)
+        unknown = [m.id for m in s.measures if m.status == "undetermined"]
+        if unknown:
+            lines += _wrapped("  unknown (facts missing): ", unknown, width)
+    lines.append(cut("Reasons and the law in full: the same command without --brief."))
+    return lines
 
 
 def _print_advice(advice: Any) -> None:
@@ -137,10 +244,15 @@ def _print_advice(advice: Any) -> None:
 
 @app.command()
 def examples(
-    jurisdiction: Annotated[str | None, typer.Option("--jurisdiction", "-j")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+    jurisdiction: Annotated[str | None, typer.Option("--jurisdiction", "-j", metavar="CODE",
+                                                     help="one pack only (default: every "
+                                                          "pack)")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON instead of a table")] = False,
 ) -> None:
-    """The main job for now: the advice on every pack's example cases, as a readable table."""
+    """Check every pack's example cases.
+
+    The advice on each example case beside what its pack expects (exit 1 if any differs): a
+    quick check that the law is encoded as intended."""
     from divert import policy as policies
     from divert.examples import run_examples
 
@@ -188,7 +300,7 @@ def _cluster(value: str | None) -> str | None:
 def _run(specs: list[str], persons: int, years: float, start: str, replications: int, seed: int,
          workers: int, engine: str, uncertainty: bool, quiet: bool, *, cluster: str | None = None,
          out_dir: Path | None = None, resume: bool = False) -> Any:
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
     from divert.runner import check_sizes, run_comparison
 
@@ -204,19 +316,42 @@ def _run(specs: list[str], persons: int, years: float, start: str, replications:
     if quiet or not sys.stderr.isatty():
         return run_comparison(specs, **kwargs)
     err = Console(stderr=True)
-    with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/"
-                  "{task.total} runs"), TimeElapsedColumn(), console=err, transient=True) as bar:
-        task = bar.add_task("simulating", total=len(specs) * replications)
-        return run_comparison(specs, progress=lambda done, total: bar.update(task, completed=done),
-                              **kwargs)
+    total = len(specs) * replications
+    err.print(plan_text(total, len(specs), persons, months, engine))
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(bar_width=20),
+                  TextColumn("{task.completed}/{task.total} runs"), TimeElapsedColumn(),
+                  console=err, transient=True) as bar:
+        # a run takes seconds: the spinner and the words say it is working before one ends
+        task = bar.add_task(progress_text(0, total), total=total)
+
+        def moved(done: int, total: int) -> None:
+            bar.update(task, completed=done, description=progress_text(done, total))
+
+        return run_comparison(specs, progress=moved, **kwargs)
 
 
-Persons = Annotated[int, typer.Option(help="people to simulate (a sample, scaled)")]
-Years = Annotated[float, typer.Option(help="years to simulate")]
-Start = Annotated[str, typer.Option(help="first month, YYYY-MM")]
-Replications = Annotated[int, typer.Option(help="replications (parameter draws)")]
-Seed = Annotated[int, typer.Option(help="root seed")]
-Workers = Annotated[int, typer.Option(help="worker processes")]
+def plan_text(total: int, scenarios: int, persons: int, months: int, engine: str) -> str:
+    """The line printed before a run: what is simulated (and that the first run compiles)."""
+    compiles = "; the first run also compiles the simulation" if engine == "numba" else ""
+    return (f"simulating {scenarios} scenario{'s' if scenarios != 1 else ''} x "
+            f"{total // max(scenarios, 1)} replications, {months} months of {persons:,} "
+            f"people{compiles}")
+
+
+def progress_text(done: int, total: int) -> str:
+    """What the progress bar says: the run under way, then how many are done."""
+    return "first run under way" if done == 0 else f"{done} of {total} runs done"
+
+
+Persons = Annotated[int, typer.Option(metavar="N", help="people to simulate: a sample, "
+                                                        "scaled up to the population")]
+Years = Annotated[float, typer.Option(metavar="YEARS", help="years to simulate")]
+Start = Annotated[str, typer.Option(metavar="YYYY-MM", help="first month simulated")]
+Replications = Annotated[int, typer.Option(metavar="N", help="repeated runs, each with its own "
+                                                             "draw of the uncertain values")]
+Seed = Annotated[int, typer.Option(metavar="N", help="random seed: the same seed, the same "
+                                                     "results")]
+Workers = Annotated[int, typer.Option(metavar="N", help="processes to run at once")]
 Cluster = Annotated[str | None, typer.Option(
     "--cluster", help="Dask: a scheduler address (HOST:PORT, tcp://HOST:PORT) or local:N; "
                       "default $DIVERT_DASK_SCHEDULER")]
@@ -243,7 +378,10 @@ def simulate(
     resume: Resume = False,
     as_json: AsJson = False,
 ) -> None:
-    """Simulate a country's population under a pack (and overlays), month by month."""
+    """Simulate a country under its law.
+
+    The population month by month under a pack, optionally changed by scenario files
+    (overlays); prints the totals."""
     from divert.runner import simulate_json, write_outputs
 
     spec = "+".join([code, *(str(o) for o in overlay or [])])
@@ -277,7 +415,10 @@ def compare(
     resume: Resume = False,
     as_json: AsJson = False,
 ) -> None:
-    """Compare scenarios: today's law and reforms, with differences and 95% intervals."""
+    """Compare today's law with reforms.
+
+    The same people simulated under each, the totals side by side and the differences with 95%
+    intervals; writes an HTML report to --out."""
     from divert.runner import compare_json, write_outputs
 
     comparison = _run(specs, persons, years, start, replications, seed, workers, engine,
@@ -296,17 +437,38 @@ def compare(
     out.print(f"wrote {out_dir}")
 
 
+TOTALS: tuple[tuple[str, str, str], ...] = (
+    ("arrests", "arrests", "count"),
+    ("convictions", "convictions", "count"),
+    ("diversions", "diversions", "persons"),
+    ("prison_person_months", "time in prison", "person-months"),
+    ("treatment_person_months", "time in treatment", "person-months"),
+    ("overdose_deaths", "overdose deaths", "deaths"),
+    ("deaths", "deaths, all causes", "deaths"),
+    ("cost_total_discounted", "public cost, discounted", "{currency}"),
+)
+"""The totals the terminal shows: metric, words and unit ({currency}: the pack's currency code)."""
+
+
+def total_label(name: str, words: str, unit: str, currency: str) -> str:
+    """A total's row label: its words and unit, e.g. "time in treatment (person-months)", and
+    under them the metric's name where it reads otherwise (as in --json)."""
+    label = f"{words} ({unit.format(currency=currency)})"
+    return label if name == words.replace(" ", "_") else f"{label}\n[dim]{name}[/dim]"
+
+
 def _print_totals(specs: list[str], comparison: Any) -> None:
-    names = ("arrests", "convictions", "diversions", "prison_person_months",
-             "treatment_person_months", "overdose_deaths", "deaths", "cost_total_discounted")
     table = Table(title=f"Totals over {comparison.stamp['months']} months, scaled to the "
                         f"population (means of {comparison.stamp['replications']} replications "
                         "± Monte Carlo standard error; differences with a 95% interval)")
-    table.add_column("measure")
+    table.add_column("total (unit)")
     for s in specs:
         table.add_column(escape(s), justify="right")
-    for name in names:
-        row = [name]
+    policies = getattr(comparison, "policies", {}) or {}
+    base = policies.get(specs[0])
+    currency = (base.meta.currency if base is not None else None) or "currency units"
+    for name, words, unit in TOTALS:
+        row = [total_label(name, words, unit, currency)]
         for s in specs:
             se = comparison.totals_mcse(s, scaled=True)[name]
             cell = f"{comparison.totals_population(s)[name]:,.0f}" + (
@@ -354,9 +516,12 @@ def countries(
         "out/countries"),
     as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
 ) -> None:
-    """The main job: today's law against treatment instead of conviction, for the briefing's
-    countries and the UNODC/WHO model, over ten years; effects at central values with their Monte
-    Carlo error, parameter uncertainty from independent draws; terminal table and HTML."""
+    """Treatment instead of conviction, country by country.
+
+    Treatment instead of conviction against today's law in six places (the USA, Iran,
+    Malaysia, Portugal, Belgium and the UNODC/WHO model pack; -j to choose), over ten years:
+    the change in prisoners, treatment, overdose deaths and cost, with how sure each figure is;
+    a table here and an HTML report in --out."""
     from divert import countries as brief
     from divert.runner import check_sizes, write_outputs
 
@@ -398,9 +563,12 @@ def countries(
                         f"{start} (population; reform - today at central values ± Monte Carlo "
                         f"error; parameters: 95% range over "
                         f"{results[0].design['draws'] if results else 0} draws)")
-    for col in ("jurisdiction", "in prison for drug offences (final year)",
-                "treatment coverage (final year)", "overdose deaths", "change in public cost (disc.)",
-                "net benefit to society", "replications"):
+    for col in ("jurisdiction", "in prison for drug offences, final year (persons)",
+                "treatment coverage, final year (% of people with a disorder in treatment)",
+                "overdose deaths over the years (deaths)",
+                "change in public cost, discounted (currency code in each cell)",
+                "net benefit to society (currency code in each cell)",
+                "replications (runs x persons)"):
         table.add_column(col, overflow="fold")
     for c in results:
         h = c.headline
@@ -443,7 +611,10 @@ def backtest(
     workers: Annotated[int, typer.Option(help="worker processes")] = 1,
     as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
 ) -> None:
-    """Simulate across a dated change of law and set it beside what was observed."""
+    """Replay a past change of the law.
+
+    Simulate the years around it and set the results beside what was observed, to see whether
+    divert reproduces what happened."""
     from divert import policy as policies
     from divert.backtest import backtest as run_backtest
     from divert.runner import check_sizes
@@ -463,7 +634,8 @@ def backtest(
     table = Table(title="Simulated per year (population; mean [95% interval]) and observed")
     table.add_column("year")
     for m in shown:
-        table.add_column(m.replace("_", " "), justify="right")
+        unit = "persons, average over the year" if m == "in_prison" else "per year"
+        table.add_column(f"{m.replace('_', ' ')} ({unit})", justify="right")
     for k, year in enumerate(result.years):
         row = [str(year) + (" *" if year == spec.change.date.year else "")]
         for m in shown:
@@ -487,7 +659,10 @@ def validate(
     seed: Annotated[int, typer.Option(help="root seed")] = 1,
     as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
 ) -> None:
-    """Set published results beside what divert simulates for the same question, pass or fail."""
+    """Check divert against published studies.
+
+    Simulate each study's question and say whether the result is within its tolerance (exit 1
+    if any fails)."""
     from divert import policy as policies
     from divert.runner import check_sizes
     from divert.validation import validate as run_checks
@@ -552,9 +727,11 @@ def calibrate(
                       "policies/CODE/scenarios/calibrated.yaml otherwise)")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
 ) -> None:
-    """Fit the pack's uncertain practice to observed targets (or to a registry's aggregates):
-    baseline targets write the fitted values into practice.yaml (provenance fitted), backtest
-    targets and registry aggregates a scenario overlay beside the pack; with a fit table."""
+    """Fit a pack's practice to observed figures.
+
+    The uncertain practice values (how often police arrest, courts convict, ...) fitted to
+    observed figures: the latest official figures write the fitted values into practice.yaml,
+    historical figures or a registry's figures a scenario file beside the pack."""
     from divert import policy as policies
     from divert.calibration import calibrate as fit_pack
     from divert.calibration import calibrate_from_registry
@@ -606,8 +783,10 @@ def sensitivity(
         "--out", help="folder for sensitivity.json, tornado.png and sensitivity.html")] = None,
     as_json: AsJson = False,
 ) -> None:
-    """Global sensitivity (Morris or Sobol' with SALib) of outcomes to the pack's uncertain
-    practice parameters, with a tornado plot in an HTML report."""
+    """Which uncertain values matter most.
+
+    How much each of a pack's uncertain practice values moves the totals (Morris or Sobol'
+    methods), with a tornado chart in an HTML report."""
     from divert.runner import check_sizes, executor_for
     from divert.sensitivity import analyse, write_report
 
@@ -655,17 +834,16 @@ def _registry_aggregates(source: str) -> Path:
 
 
 @policy_app.command("list")
-def policy_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
-    """The packs divert has, with their rule counts and provenance."""
-    from divert import policy as policies
+def policy_list(as_json: Annotated[bool, typer.Option(
+        "--json", help="print JSON instead of a table")] = False) -> None:
+    """List the packs and their rules.
 
-    packs = list(policies.iter_packs())
-    data = [{
-        "code": p.code, "name": p.meta.name, "hash": p.hash,
-        "rules": sum(len(r) for r in p.rules.values()),
-        "parameters": len(p.parameters), "examples": len(p.examples),
-        "provenance": p.provenance_counts(),
-    } for p in packs]
+    Every pack divert has, how many rules it has, and how many of them were checked against the
+    law's text (verified) or not yet (unverified)."""
+    from divert import policy as policies
+    from divert.book import pack_summary
+
+    data = [pack_summary(p) for p in policies.iter_packs()]  # the web's policy book shows the same
     if as_json:
         _emit_json(data)
         return
@@ -673,17 +851,19 @@ def policy_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> Non
     for col in ("code", "name", "rules", "verified", "unverified", "parameters", "examples"):
         table.add_column(col)
     for d in data:
-        prov = d["provenance"]
-        ver = sum(v["verified"] for k, v in prov.items() if k != "parameters")
-        unv = sum(v["unverified"] for k, v in prov.items() if k != "parameters")
-        table.add_row(d["code"], d["name"], str(d["rules"]), str(ver), str(unv),
+        table.add_row(d["code"], escape(d["name"]), str(d["rules"]),
+                      str(d["rule_provenance"]["verified"]),
+                      str(d["rule_provenance"]["unverified"]),
                       str(d["parameters"]), str(d["examples"]))
     out.print(table)
 
 
 @policy_app.command("validate")
 def policy_validate(path: Annotated[Path, typer.Argument(help="a pack folder")]) -> None:
-    """Check a pack: schema, rules, parameters and that every example case gives its advice."""
+    """Check a pack folder.
+
+    Its files, rules and parameters, and that every example case gets the advice the pack
+    expects (exit 1 naming the case if not)."""
     from divert.examples import check_example
     from divert.policy import load_pack
 
@@ -702,12 +882,55 @@ def policy_validate(path: Annotated[Path, typer.Argument(help="a pack folder")])
               f"{len(pack.examples)} example cases as expected)")
 
 
+@policy_app.command("changes")
+def policy_changes(
+    code: Annotated[str, typer.Argument(metavar="CODE", help="pack code")],
+    start: Annotated[str, typer.Option("--from", metavar="YYYY-MM-DD", help="the earlier date")],
+    end: Annotated[str, typer.Option("--to", metavar="YYYY-MM-DD", help="the later date")],
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON instead of text")] = False,
+) -> None:
+    """What changed in a pack between two dates.
+
+    Only the differences in its law and practice: each rule added, removed or changed (with the
+    law cited on each date), each law parameter and practice value."""
+    from divert import policy as policies
+    from divert.book import changes_between
+
+    a, b = _parse_date(start, "--from"), _parse_date(end, "--to")
+    assert a is not None and b is not None
+    try:
+        data = changes_between(policies.load(code), a, b)
+    except InputError as exc:
+        raise InputError(f"--{exc}") from None
+    if as_json:
+        _emit_json(data)
+        return
+    out.print(f"[bold]{escape(data['name'])}[/bold]: what changed from {a} to {b}")
+    for c in data["rules"]:
+        out.print(f"{c['stage']}: {c['measure']} {c['change']}")
+        for what in c["changes"]:
+            out.print(f"  - {escape(what)}")
+        law = c["law_after"] or c["law_before"]
+        for lb in law:
+            out.print(f"  law: {escape(lb['citation'])} ({lb['provenance']})")
+    for key, title in (("parameters", "law parameter"), ("practice", "practice value")):
+        for v in data[key]:
+            unit = f" {v['unit']}" if v["unit"] else ""
+            out.print(f"{title} {v['name']}: {escape(v['before'])} -> {escape(v['after'])}{unit} "
+                      f"({escape(v['citation'])}, {v['provenance']})")
+    out.print(f"{len(data['rules'])} rules, {len(data['parameters'])} law parameters and "
+              f"{len(data['practice'])} practice values changed.")
+
+
 @policy_app.command("book")
 def policy_book(
     code: Annotated[str, typer.Argument(help="pack code")],
     out_file: Annotated[Path, typer.Option("--out", help="HTML file to write")],
 ) -> None:
-    """Write the pack as a readable book: each rule beside its law and citation."""
+    """Write a pack as an HTML book.
+
+    One page to read offline: each rule beside the law it encodes, with its citation, dates and
+    sources."""
     from divert import policy as policies
     from divert.book import render_book
 
@@ -730,7 +953,10 @@ def brief(
     years: Annotated[int, typer.Option(help="years simulated")] = 10,
     seed: Annotated[int, typer.Option(help="root seed")] = 0,
 ) -> None:
-    """A country brief: the law, who is convicted or treated, problems, reforms and levers."""
+    """Write a country brief.
+
+    The law today, who is convicted or treated, the problems, and what the reforms and levers
+    would change."""
     from divert import brief as briefs
     from divert import policy as policies
 
@@ -761,6 +987,7 @@ def _add_registry() -> None:
 
     if not any(g.name == "registry" for g in app.registered_groups):
         app.add_typer(registry_app, name="registry")
+        add_examples(app)
 
 
 def _add_web() -> None:
@@ -770,6 +997,10 @@ def _add_web() -> None:
     if not any(g.name == "admin" for g in app.registered_groups):
         app.add_typer(admin_app, name="admin")
         app.command("serve")(serve)
+        add_examples(app)
+
+
+add_examples(app)
 
 
 def main(argv: list[str] | None = None) -> None:

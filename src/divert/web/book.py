@@ -1,5 +1,6 @@
 """The policy book: browse packs, read a pack's rules beside their law, set two jurisdictions'
-rules for one stage side by side, and follow how a rule changed over time.
+rules for one stage side by side, follow how a rule changed over time, see only what changed
+between two dates, and search rules by measure, text or citation.
 
 Pages and the JSON API (tag "policy") share the data functions of `divert.book`.
 """
@@ -19,13 +20,17 @@ from divert.errors import InputError
 from divert.policy import Policy, load, pack_dirs
 from divert.vocabulary import STAGES
 from divert.web.accounts import User
-from divert.web.render import render
+from divert.web.render import render, templates
 from divert.web.security import require
+
+templates.env.filters["href"] = book.safe_href  # citations' URLs: linked only when http(s)
 
 router = APIRouter(include_in_schema=False)
 api = APIRouter(tags=["policy"])
 
 Stage = Literal["police", "prosecution", "court", "post_sentence"]
+STAGE_LABELS = {"police": "Police", "prosecution": "Prosecution", "court": "Court",
+                "post_sentence": "After sentence"}
 
 
 def _code(side: str) -> Any:
@@ -74,6 +79,7 @@ class PackSummary(BaseModel):
     parameters: int
     examples: int
     provenance: dict[str, Counts]
+    rule_provenance: Counts = Field(description="verified and unverified rules over all stages")
 
 
 class InForceOut(BaseModel):
@@ -172,6 +178,61 @@ class CompareOut(BaseModel):
     rows: list[CompareRow]
 
 
+class LawCited(BaseModel):
+    citation: str
+    url: str | None
+    provenance: Literal["verified", "unverified"]
+
+
+class RuleChange(BaseModel):
+    stage: Stage
+    measure: str
+    label: str
+    change: Literal["added", "removed", "changed"]
+    changes: list[str]
+    before: list[dict[str, InForceOut]]
+    after: list[dict[str, InForceOut]]
+    law_before: list[LawCited]
+    law_after: list[LawCited]
+
+
+class ValueChange(BaseModel):
+    name: str
+    description: str | None
+    unit: str | None
+    before: str
+    after: str
+    citation: str
+    provenance: str
+
+
+class ChangesOut(BaseModel):
+    jurisdiction: str
+    name: str
+    from_: date = Field(alias="from", serialization_alias="from")
+    to: date
+    rules: list[RuleChange]
+    parameters: list[ValueChange]
+    practice: list[ValueChange]
+
+
+class SearchMatch(BaseModel):
+    where: Literal["measure", "condition", "citation", "law", "notes"]
+    text: str
+
+
+class SearchHit(BaseModel):
+    jurisdiction: str
+    name: str
+    stage: Stage
+    measure: str
+    label: str
+    kind: str
+    in_force: InForceOut
+    matches: list[SearchMatch]
+    citations: list[str]
+
+
 # --- data -----------------------------------------------------------------------------------------
 
 
@@ -201,6 +262,24 @@ def _history(code: str, measure: str) -> dict[str, Any]:
     return book.measure_history(pack, measure)
 
 
+def _changes(code: str, start: str | None, end: str | None) -> dict[str, Any]:
+    pack = pack_or_error(code, "code")
+    a, b = parse_day(start, "from"), parse_day(end, "to")
+    if a is None or b is None:
+        raise InputError(f"{'from' if a is None else 'to'}: a date is needed (YYYY-MM-DD)")
+    return book.changes_between(pack, a, b)
+
+
+def _search(q: str, code: str | None) -> list[dict[str, Any]]:
+    packs = [pack_or_error(code, "jurisdiction")] if code else [load(c) for c in pack_codes()]
+    return book.search(packs, q)
+
+
+def pack_names() -> list[tuple[str, str]]:
+    """(code, name) of every pack, for the jurisdiction selects."""
+    return [(c, load(c).meta.name) for c in pack_codes()]
+
+
 def _compare(left: str, right: str, stage: str, on: date | None) -> dict[str, Any]:
     return book.compare_stage(pack_or_error(left, "left"), pack_or_error(right, "right"), stage, on)
 
@@ -224,6 +303,23 @@ def compare_api(left: str = _code("left"), right: str = _code("right"), stage: S
     return _compare(left, right, stage, on)
 
 
+@api.get("/packs/search", response_model=list[SearchHit])
+def search_api(q: str = Query(min_length=1, max_length=200, description="words to find"),
+               jurisdiction: str | None = Query(None, max_length=40, description="one pack only"),
+               user: User = Depends(require("book"))) -> list[dict[str, Any]]:
+    """Rules whose measure, conditions, citations, law text or notes contain every word of q."""
+    return _search(q, jurisdiction)
+
+
+@api.get("/packs/{code}/changes", response_model=ChangesOut, responses=_ERRORS)
+def changes_api(code: str,
+                start: str = Query(alias="from", max_length=40, description="earlier date"),
+                end: str = Query(alias="to", max_length=40, description="later date"),
+                user: User = Depends(require("book"))) -> dict[str, Any]:
+    """Only what changed in a pack's law and practice between two dates, rule by rule."""
+    return _changes(code, start, end)
+
+
 @api.get("/packs/{code}", response_model=PackDetail, responses=_ERRORS)
 def pack_api(code: str, on: date | None = Query(None, description="only the rules in force on "
                                                 "this date; practice values as of it"),
@@ -244,7 +340,18 @@ def history_api(code: str, measure: str, user: User = Depends(require("book"))) 
 @router.get("/book", response_class=HTMLResponse)
 def index_page(request: Request, user: User = Depends(require("book"))) -> Response:
     packs = [book.pack_summary(load(c)) for c in pack_codes()]
-    return render(request, "book/index.html", packs=packs, stages=STAGES)
+    return render(request, "book/index.html", packs=packs, stages=STAGES,
+                  stage_labels=STAGE_LABELS)
+
+
+@router.get("/book/search", response_class=HTMLResponse)
+def search_page(request: Request, q: str = Query("", max_length=200),
+                jurisdiction: str | None = Query(None, max_length=40),
+                user: User = Depends(require("book"))) -> Response:
+    code = jurisdiction or None
+    hits = _search(q, code) if q.strip() else []
+    return render(request, "book/search.html", q=q, hits=hits, packs=pack_names(),
+                  chosen=code, stage_labels=STAGE_LABELS)
 
 
 @router.get("/book/compare", response_class=HTMLResponse)
@@ -257,8 +364,8 @@ def compare_page(request: Request, left: str | None = Query(None, max_length=40)
     right = right or (codes[1] if len(codes) > 1 else codes[0])
     day = parse_day(on)
     data = _compare(left, right, stage, day)
-    return render(request, "book/compare.html", data=data, codes=codes, stages=STAGES,
-                  chosen={"left": left, "right": right, "stage": stage, "on": day})
+    return render(request, "book/compare.html", data=data, packs=pack_names(), stages=STAGES,
+                  stage_labels=STAGE_LABELS, chosen={"left": left, "right": right, "stage": stage, "on": day})
 
 
 @router.get("/book/{code}", response_class=HTMLResponse)
@@ -267,7 +374,26 @@ def pack_page(request: Request, code: str, on: str | None = Query(None, max_leng
     pack = pack_or_error(code, "code")
     day = parse_day(on)
     rules = {s: [book.rule_json(r) for r in book.stage_rules(pack, s, day)] for s in STAGES}
-    return render(request, "book/pack.html", rules=rules, on=day, **book.book_context(pack, day))
+    return render(request, "book/pack.html", rules=rules, on=day, stage_labels=STAGE_LABELS,
+                  **book.book_context(pack, day))
+
+
+@router.get("/book/{code}/changes", response_class=HTMLResponse)
+def changes_page(request: Request, code: str, start: str | None = Query(None, alias="from",
+                                                                         max_length=40),
+                 end: str | None = Query(None, alias="to", max_length=40),
+                 user: User = Depends(require("book"))) -> Response:
+    pack = pack_or_error(code, "code")
+    data, errors = None, {}
+    if start or end:
+        try:
+            data = _changes(code, start, end)
+        except InputError as exc:  # shown beside its field, the form kept
+            field, _, message = str(exc).partition(": ")
+            errors[field if field in ("from", "to") else "from"] = message or str(exc)
+    return render(request, "book/changes.html", pack=pack, data=data, errors=errors,
+                  status_code=422 if errors else 200,
+                  chosen={"from": start or "", "to": end or ""}, stage_labels=STAGE_LABELS)
 
 
 @router.get("/book/{code}/measures/{measure}", response_class=HTMLResponse)
