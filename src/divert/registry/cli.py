@@ -729,18 +729,26 @@ def tests_record(
                                                                 "collected")] = None,
     substances: Annotated[str | None, typer.Option("--substances", help="comma-separated")] = None,
     collected_at: Annotated[str | None, typer.Option("--collected-at")] = None,
+    state: Annotated[str | None, typer.Option("--state", help="pending|confirmed|contested|"
+                                                          "lab_confirmed (default: pending for "
+                                                          "a reading of a sample, else confirmed)")
+                     ] = None,
+    reason: Annotated[str | None, typer.Option("--reason", help="why a recorded result or its "
+                                                            "state changes (required then)")] = None,
     version: Annotated[int | None, typer.Option("--if-version")] = None,
     json_file: Annotated[Path | None, typer.Option("--json", metavar="FILE", help="a result or a "
                                                    "list of results (- for stdin)")] = None,
     retry_dir: RetryDir = Path("."), db: Db = None, actor: Actor = None, json_out: JsonOut = False,
 ) -> None:
-    """Record results: one from options, or many from JSON, in one transaction."""
+    """Record results: one from options, or many from JSON, in one transaction. Each is a new entry
+    of the test's history; changing a recorded result or its state needs --reason."""
     if json_file is not None:
         loaded = _read_json(json_file)
         raw = loaded if isinstance(loaded, list) else [loaded]
     else:
         raw = [{k: v for k, v in {
             "test": test, "result": result, "collected_at": collected_at, "version": version,
+            "state": state, "reason": reason,
             "substances": [s.strip() for s in substances.split(",") if s.strip()] if substances
             else None}.items() if v is not None}]
     if not raw:
