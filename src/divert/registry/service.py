@@ -527,6 +527,19 @@ def latest_results(conn: Connection, test_ids: Sequence[int]) -> dict[int, dict[
     return out
 
 
+def histories(conn: Connection, test_ids: Sequence[int]) -> dict[int, list[dict[str, Any]]]:
+    """The result history of each test (oldest entry first), reasons decrypted."""
+    h = T["test_results"]
+    out: dict[int, list[dict[str, Any]]] = {}
+    ids = list(test_ids)
+    for start in range(0, len(ids), 2000):
+        rows = conn.execute(select(h).where(h.c.drug_test_id.in_(ids[start:start + 2000]))
+                            .order_by(h.c.id)).mappings()
+        for row in open_rows(conn, "test_results", rows):
+            out.setdefault(row["drug_test_id"], []).append(row)
+    return out
+
+
 def result_history(conn: Connection, test_id: int) -> list[dict[str, Any]]:
     """Every result recorded for a test, oldest first, reasons decrypted (who, when, why)."""
     h = T["test_results"]
