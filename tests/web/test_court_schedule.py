@@ -212,3 +212,11 @@ def test_browser_a_changed_result_needs_a_reason_and_keeps_its_history(
     history = page.locator("#results").inner_text()
     assert "positive (cocaine), pending" in history
     assert "positive (cocaine), contested; why: participant denies use" in history
+
+
+def test_browser_registry_lists_fit_a_phone(court: dict[str, Any], page_for: Any) -> None:
+    page = page_for("judge")
+    for url in ("/registry", "/registry/dashboard", "/registry/hearings", "/registry/calendar",
+                f"/registry/participants/{court['codes'][0]}?behaviour=positive_test"):
+        page.goto(url)
+        _clean(page)
