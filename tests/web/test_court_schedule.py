@@ -220,3 +220,38 @@ def test_browser_registry_lists_fit_a_phone(court: dict[str, Any], page_for: Any
                 f"/registry/participants/{court['codes'][0]}?behaviour=positive_test"):
         page.goto(url)
         _clean(page)
+
+
+def test_roles_on_the_new_pages(court: dict[str, Any], client_for: Any, registry_url: str) -> None:
+    from sqlalchemy import select
+
+    from divert.registry.models import AUDITED
+
+    pages = ("/registry/schedule", "/registry/schedule?view=month", "/registry/court-calendar",
+             "/registry/reminders", "/registry/docket", "/registry/docket?view=week&print_view=1")
+    analyst = client_for("analyst")
+    for url in pages:
+        assert analyst.get(url).status_code == 403, url  # analysts see no participant
+    defence = client_for("defence")
+    for url in pages:
+        assert defence.get(url).status_code == 200, url
+    assert 'method="post" action="/registry/schedule"' not in defence.get("/registry/schedule").text
+    day = _after(TODAY, lambda d: d.weekday() < 5).isoformat()
+    booking = {"code": court["codes"][0], "what": "hearing", "on": day}
+    assert defence.form("/registry/schedule", booking).status_code == 403
+    clinician = client_for("clinician")
+    assert clinician.form("/registry/schedule", booking).status_code == 403  # not hearings
+    assert clinician.form("/registry/schedule", {**booking, "what": "test"}).status_code == 303
+    assert clinician.form("/registry/court-calendar/closed", {
+        "programme": "default", "day": day, "reason": "x"}).status_code == 403
+    judge = client_for("judge")
+    assert judge.form("/registry/schedule", booking).status_code == 303
+    # names on the docket are shown to the judge and the view is audited
+    assert "Robin Example 0" in judge.get(f"/registry/docket?day={TODAY}").text
+    reg = Registry(registry_url)
+    log = AUDITED["participants"].metadata.tables["audit_log"]
+    with reg.read() as conn:
+        views = conn.execute(select(log.c.actor, log.c.command).where(log.c.action == "view")
+                             ).all()
+    reg.dispose()
+    assert any(actor == "judge" and "docket" in command for actor, command in views)
