@@ -255,3 +255,25 @@ def test_roles_on_the_new_pages(court: dict[str, Any], client_for: Any, registry
                              ).all()
     reg.dispose()
     assert any(actor == "judge" and "docket" in command for actor, command in views)
+
+
+def test_browser_random_tests_are_drawn_from_today_on(court: dict[str, Any], page_for: Any,
+                                                      registry_url: str) -> None:
+    page = page_for("case_manager")
+    page.goto("/registry/schedule")
+    page.get_by_label("Draw from").fill((TODAY - dt.timedelta(days=3)).isoformat())
+    page.get_by_role("button", name="Draw random tests").click()
+    assert "is in the past" in page.locator("#err-draw_from").inner_text()
+    assert page.get_by_label("Draw from").input_value() == (TODAY - dt.timedelta(days=3)).isoformat()
+    _clean(page)
+    page.get_by_label("Draw from").fill(TODAY.isoformat())
+    page.get_by_label("Draw to").fill((TODAY + dt.timedelta(days=27)).isoformat())
+    page.get_by_role("button", name="Draw random tests").click()
+    notice = page.locator(".notice").inner_text()
+    assert "random tests drawn for 3 participants" in notice
+    reg = Registry(registry_url)
+    with reg.read() as conn:
+        drawn = [t for t in service._rows(conn, "drug_tests") if t["kind"] == "random"]
+    reg.dispose()
+    assert drawn and min(t["scheduled_on"] for t in drawn) >= TODAY
+    assert f"{len(drawn)} random tests drawn" in notice

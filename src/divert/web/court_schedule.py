@@ -110,6 +110,7 @@ def _schedule_page(request: Request, user: User, when: dt.date, view: str, progr
                  bookable=bookable, what_labels=WHAT, methods=methods,
                  session_kinds=scheduling.SESSION_KINDS,
                  may_record_sessions=may(user, BOOKERS["session"]),
+                 may_draw=user.can("tests.record"), draw_to=today + dt.timedelta(days=27),
                  link=lambda **kw: "/registry/schedule?" + urlencode(
                      {"view": view, "day": when.isoformat(), "programme": prog or "", **kw}))
 
@@ -166,6 +167,33 @@ def _book(tx: Any, code: str, what: str, on: dt.date, values: Mapping[str, str])
     data_s = inputs.validate(inputs.SessionIn, {"on": on.isoformat(),
                                                 "kind": values.get("kind") or "treatment"})
     return scheduling.book_session(tx, code, data_s)
+
+
+@router.post("/schedule/random", response_class=HTMLResponse)
+async def draw_random(request: Request, user: User = Depends(require("tests.record"))) -> Response:
+    """Draw the programme's random drug tests for a range of days (from today on), as
+    `registry tests schedule` does: each day equally likely, reproducible from the seed."""
+    form = await _form(request)
+    view, programme = form.get("view", "week"), form.get("programme", "")
+    values = {"draw_from": form.get("draw_from", "").strip(), "draw_to": form.get("draw_to", "").strip()}
+    try:
+        prog = _seen_programme(request, user, programme)
+        first = _day(values["draw_from"] or None, "from")
+        last = _day(values["draw_to"], "to") if values["draw_to"] else None
+        if last is None:
+            raise InputError("to: choose the last day to draw tests for")
+        with registry_of(request).write(user.username, "web tests schedule") as tx:
+            out = service.schedule_tests(tx, prog, first, last)
+    except InputError as exc:
+        errors = field_errors(exc, ("from", "to", "programme"))
+        errors = {{"from": "draw_from", "to": "draw_to"}.get(k, k): v for k, v in errors.items()}
+        return _schedule_page(request, user, service.today(), view, programme,
+                              {"what": "hearing", "code": "", "on": "", "method": "",
+                               "kind": "treatment", **values}, errors)
+    _flash(request, f"{out['tests']} random tests drawn for {out['enrolments']} participants from "
+                    f"{out['from']} to {out['to']} (seed {out['seed']}).")
+    return RedirectResponse("/registry/schedule?" + urlencode(
+        {"view": view, "day": out["from"], "programme": prog}), status_code=303)
 
 
 @router.post("/sessions/{session_id}", response_class=HTMLResponse)
