@@ -91,7 +91,9 @@ def test_closing_a_day_moves_its_hearings_and_sitting_days_are_obeyed(cli: Cli) 
                    "--json-out")
     assert row["moved"] and row["moved"][0]["to"] == "2026-01-20"
     assert _hearing_days(cli, code) == [D(2026, 1, 20)]
-    cli("calendar", "sitting", "--days", "wed")
+    _, out, _ = cli("calendar", "sitting", "--days", "wed")
+    assert "moved to 2026-01-21" in out  # Tuesday's hearing goes to the next Wednesday
+    assert _hearing_days(cli, code) == [D(2026, 1, 21)]
     cli("hearings", "schedule", "--until", "2026-03-31")
     later = [d for d in _hearing_days(cli, code) if d > D(2026, 1, 20)]
     assert later and {d.weekday() for d in later} == {2}
@@ -150,6 +152,12 @@ def test_book_one_hearing_and_a_session(registry: str) -> None:
     assert [(i["type"], i["id"]) for i in week[D(2026, 1, 8)]] == [("hearing", h["id"])]
     assert [(i["type"], i["what"], i["status"]) for i in week[D(2026, 1, 10)]] == [
         ("session", "group", "scheduled")]
+    # an enrolment that ends leaves no session booked after its end
+    with reg.write("judge", "terminate") as tx:
+        service.end_enrolment(tx, code, "terminated", inputs.ExitIn(on=D(2026, 1, 9),
+                                                                   reason="absconded"), {})
+    with reg.read() as conn:
+        assert service._rows(conn, "attendance", id=s["id"]) == []
     reg.dispose()
 
 

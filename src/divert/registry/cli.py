@@ -921,13 +921,15 @@ def calendar_show(programme: ProgrammeOpt = "default", db: Db = None, as_json: A
 def calendar_sitting(days: Annotated[str, typer.Option("--days", help="e.g. mon,tue,wed,thu,fri")],
                      programme: ProgrammeOpt = "default", db: Db = None, actor: Actor = None
                      ) -> None:
-    """Set the weekdays the court sits."""
+    """Set the weekdays the court sits; hearings booked on other days move to the next sitting day."""
     from divert.registry import calendar, scheduling
 
     weekdays = calendar.parse_weekdays(days.split(","), "--days")
-    _write(db, actor, "calendar sitting",
-           lambda tx: scheduling.set_sitting_days(tx, programme, weekdays))
+    row = _write(db, actor, "calendar sitting",
+                 lambda tx: scheduling.set_sitting_days(tx, programme, weekdays))
     _say(f"{programme}: sits on {calendar.sitting_words(weekdays)}")
+    for m in row["moved"]:
+        _say(f"  hearing {m['hearing']} moved to {m['to']}")
 
 
 @calendar_app.command("close")

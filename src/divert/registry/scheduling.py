@@ -26,15 +26,31 @@ REMINDER_DAYS = 7
 # ---- the calendar ---------------------------------------------------------------------------------
 
 def set_sitting_days(tx: Tx, prog_code: str, weekdays: tuple[int, ...]) -> dict[str, Any]:
-    """Set the weekdays the programme's court sits (hearings already booked stay as they are)."""
+    """Set the weekdays the programme's court sits; hearings booked from today on a day it no
+    longer sits move to the next sitting day (`moved`)."""
     prog = service.programme(tx.conn, prog_code)
     days = calendar.parse_weekdays(weekdays)
     c = T["court_calendars"]
     row = tx.conn.execute(select(c).where(c.c.programme_id == prog["id"])).mappings().first()
     if row is None:
-        return tx.insert("court_calendars", {"programme_id": prog["id"],
-                                             "sitting_weekdays": list(days)})
-    return tx.update("court_calendars", dict(row), {"sitting_weekdays": list(days)})
+        out = tx.insert("court_calendars", {"programme_id": prog["id"],
+                                            "sitting_weekdays": list(days)})
+    else:
+        out = tx.update("court_calendars", dict(row), {"sitting_weekdays": list(days)})
+    return {**out, "moved": _rebook(tx, prog["id"])}
+
+
+def _rebook(tx: Tx, programme_id: int) -> list[dict[str, Any]]:
+    """Move the programme's hearings booked from today on days the court does not sit to the
+    next sitting day; returns what moved."""
+    cal = service.calendar_of(tx.conn, programme_id)
+    h, e = T["hearings"], T["enrolments"]
+    booked = tx.conn.execute(select(h).join(e, e.c.id == h.c.enrolment_id).where(
+        e.c.programme_id == programme_id, h.c.status == "scheduled",
+        h.c.scheduled_on >= service.today())).mappings().all()
+    moves = [(dict(b), {"scheduled_on": cal.next_sitting(b["scheduled_on"])}) for b in booked
+             if not cal.sits(b["scheduled_on"])]
+    return [{"hearing": m["id"], "to": m["scheduled_on"]} for m in tx.update_many("hearings", moves)]
 
 
 def close_day(tx: Tx, prog_code: str, data: inputs.ClosedDayIn) -> dict[str, Any]:
@@ -47,15 +63,7 @@ def close_day(tx: Tx, prog_code: str, data: inputs.ClosedDayIn) -> dict[str, Any
         raise InputError(f"day: {data.day} is closed already")
     row = tx.insert("closed_days", {"programme_id": prog["id"], "day": data.day,
                                     "yearly": data.yearly, "reason": data.reason})
-    cal = service.calendar_of(tx.conn, prog["id"])
-    h, e = T["hearings"], T["enrolments"]
-    booked = tx.conn.execute(select(h).join(e, e.c.id == h.c.enrolment_id).where(
-        e.c.programme_id == prog["id"], h.c.status == "scheduled",
-        h.c.scheduled_on >= service.today())).mappings().all()
-    moves = [(dict(b), {"scheduled_on": cal.next_sitting(b["scheduled_on"])}) for b in booked
-             if not cal.sits(b["scheduled_on"])]
-    moved = tx.update_many("hearings", moves)
-    return {**row, "moved": [{"hearing": m["id"], "to": m["scheduled_on"]} for m in moved]}
+    return {**row, "moved": _rebook(tx, prog["id"])}
 
 
 def reopen_day(tx: Tx, closed_id: int, programme_ids: Within = None) -> dict[str, Any]:

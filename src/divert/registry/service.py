@@ -397,6 +397,14 @@ def end_enrolment(tx: Tx, code: str, kind: str, data: inputs.ExitIn, raw: Mappin
                                         else t["status"], "awaiting_response": False})
     tx.insert_many("test_results", _history_entries(excused, "excused", f"enrolment {kind}",
                                                     tx.actor, tx.now), keep=False)
+    # treatment sessions booked and not recorded: withdrawn after the end, excused up to it
+    att = T["attendance"]
+    for s in tx.conn.execute(select(att).where(att.c.enrolment_id == enr["id"],
+                                               att.c.status == "scheduled")).mappings().all():
+        if s["day"] > on:
+            tx.delete("attendance", s)
+        else:
+            tx.update("attendance", s, {"status": "excused"})
     return row
 
 

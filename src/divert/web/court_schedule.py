@@ -265,10 +265,13 @@ async def set_sitting(request: Request, user: User = Depends(require("registry.r
     days = [str(v) for v in form.getlist("weekday")]
     try:
         with registry_of(request).write(user.username, "web court calendar") as tx:
-            scheduling.set_sitting_days(tx, prog, calendar.parse_weekdays(days, "weekday"))
+            row = scheduling.set_sitting_days(tx, prog, calendar.parse_weekdays(days, "weekday"))
     except InputError as exc:
         return _calendar_page(request, user, prog, {}, {"weekday": str(exc)})
-    _flash(request, "Sitting weekdays saved.")
+    moved = row["moved"]
+    _flash(request, "Sitting weekdays saved" + (
+        f"; {len(moved)} hearing{'s' * (len(moved) != 1)} moved to the next sitting day"
+        if moved else "") + ".")
     return RedirectResponse(f"/registry/court-calendar?programme={prog}", status_code=303)
 
 
