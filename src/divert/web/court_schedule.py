@@ -99,7 +99,6 @@ def _schedule_page(request: Request, user: User, when: dt.date, view: str, progr
         booked = scheduling.agenda(conn, first, last, prog, within=user.programmes) if prog else \
             {"days": {}}
         cal = scheduling.calendar_rows(conn, prog)["calendar"] if prog else calendar.CourtCalendar()
-        methods = court.METHODS
     today = service.today()
     closed = {d: cal.why_not_sitting(d) for week in grid for d in week if d is not None}
     bookable = [w for w in WHAT if may(user, BOOKERS[w])]
@@ -107,7 +106,7 @@ def _schedule_page(request: Request, user: User, when: dt.date, view: str, progr
                  day=when, grid=grid, first=first, last=last, booked=booked["days"], closed=closed,
                  prev=prev, next=nxt, today=today, programme=prog,
                  programmes=_programmes(request, user), values=values, errors=errors,
-                 bookable=bookable, what_labels=WHAT, methods=methods,
+                 bookable=bookable, what_labels=WHAT, methods=court.METHODS,
                  session_kinds=scheduling.SESSION_KINDS,
                  may_record_sessions=may(user, BOOKERS["session"]),
                  may_draw=user.can("tests.record"), draw_to=today + dt.timedelta(days=27),
