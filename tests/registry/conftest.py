@@ -7,6 +7,7 @@ the PostgreSQL runs are skipped with the reason shown, except under CI (`CI` set
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import uuid
 from collections.abc import Iterator
@@ -20,6 +21,17 @@ from divert.cli import main
 from ..conftest import run_cli as run  # noqa: F401 - imported by the registry tests
 
 PG_ENV = "DIVERT_TEST_POSTGRES_URL"
+#: the registry's today in these tests: the Monday the tests' programmes start (nothing may be
+#: booked before today, so a fixed day keeps their dated schedules valid whatever the clock says)
+REGISTRY_TODAY = dt.date(2026, 1, 5)
+
+
+@pytest.fixture(autouse=True)
+def _registry_today(monkeypatch: pytest.MonkeyPatch) -> dt.date:
+    from divert.registry import service
+
+    monkeypatch.setattr(service, "today", lambda: REGISTRY_TODAY)
+    return REGISTRY_TODAY
 
 
 @pytest.fixture(scope="package", autouse=True)

@@ -54,7 +54,11 @@ def test_every_change_is_recorded_who_when_what_before_after(busy: tuple[Cli, st
     assert json.loads(last["before"]) == {"status": "scheduled", "collected_at": None, "version": 1}
     after = json.loads(last["after"])
     assert after["status"] == "negative" and after["version"] == 2 and after["collected_at"]
-    assert {r["actor"] for r in records[:-1]} == {"tester"}  # $USER by default
+    entry = records[-2]  # the result's history entry, in the same command
+    assert (entry["actor"], entry["command"], entry["action"], entry["table_name"]) == (
+        "nurse.b", "tests record", "insert", "test_results")
+    assert json.loads(entry["after"])["result"] == "negative"
+    assert {r["actor"] for r in records[:-2]} == {"tester"}  # $USER by default
     assert [r["seq"] for r in records] == list(range(1, len(records) + 1))
     # identity is never in the log in plain text
     assert "Ana Silva" not in json.dumps([r["after"] for r in records])

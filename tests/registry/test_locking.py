@@ -52,9 +52,12 @@ def test_second_of_two_edits_from_the_same_version_is_a_conflict(cli: Cli, tmp_p
     test = [e for e in tl["events"] if e["id"] == tid and e["event"] == "drug test"][0]
     assert test["status"] == "negative" and test["version"] == 2
     assert cli("verify")[0] == 0
-    # retry with the version now read: it goes through
+    # retry with the version now read: a change of a recorded result needs a reason, then goes through
+    rc, _, err = cli("tests", "record", str(tid), "--result", "positive", "--substances", "cocaine",
+                     "--if-version", "2", ok=False)
+    assert rc == 2 and "reason: test 1 is recorded as negative" in err
     cli("tests", "record", str(tid), "--result", "positive", "--substances", "cocaine",
-        "--if-version", "2")
+        "--if-version", "2", "--reason", "two nurses read the same cup; the second reading stands")
 
 
 def test_participant_update_conflict_in_json(cli: Cli, tmp_path: Path) -> None:

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from divert.registry import inputs, service
+from divert.registry import inputs, scheduling, service
 from divert.registry.audit import verify
 from divert.registry.models import AUDITED
 from divert.registry.store import Registry
@@ -29,6 +29,8 @@ def seed(url: str, n: int = 3) -> dict[str, Any]:
     cipher = service.registry_cipher(reg)
     codes, tests = [], []
     with reg.write("test-setup", "seed") as tx:
+        # a court that sits every day, so the first hearing falls on TODAY whatever the weekday
+        scheduling.set_sitting_days(tx, "default", (0, 1, 2, 3, 4, 5, 6))
         for i in range(n):
             row = service.add_participant(tx, cipher, inputs.ParticipantIn(
                 name=f"Robin Example {i}", birth_date=dt.date(1990, 1, 1 + i),

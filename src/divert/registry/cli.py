@@ -34,10 +34,14 @@ programme_app = typer.Typer(no_args_is_help=True, help="Programmes and their rul
 participant_app = typer.Typer(no_args_is_help=True, help="Participants (pseudonymous codes).")
 tests_app = typer.Typer(no_args_is_help=True, help="Random drug-test schedules and results.")
 hearings_app = typer.Typer(no_args_is_help=True, help="Status hearings.")
+calendar_app = typer.Typer(no_args_is_help=True, help="The court's calendar: the weekdays it sits "
+                                                      "and the days it is closed (hearings are "
+                                                      "booked on sitting days only).")
 app.add_typer(programme_app, name="programme")
 app.add_typer(participant_app, name="participant")
 app.add_typer(tests_app, name="tests")
 app.add_typer(hearings_app, name="hearings")
+app.add_typer(calendar_app, name="calendar")
 
 R = TypeVar("R")
 
@@ -729,18 +733,26 @@ def tests_record(
                                                                 "collected")] = None,
     substances: Annotated[str | None, typer.Option("--substances", help="comma-separated")] = None,
     collected_at: Annotated[str | None, typer.Option("--collected-at")] = None,
+    state: Annotated[str | None, typer.Option("--state", help="pending|confirmed|contested|"
+                                                          "lab_confirmed (default: pending for "
+                                                          "a reading of a sample, else confirmed)")
+                     ] = None,
+    reason: Annotated[str | None, typer.Option("--reason", help="why a recorded result or its "
+                                                            "state changes (required then)")] = None,
     version: Annotated[int | None, typer.Option("--if-version")] = None,
     json_file: Annotated[Path | None, typer.Option("--json", metavar="FILE", help="a result or a "
                                                    "list of results (- for stdin)")] = None,
     retry_dir: RetryDir = Path("."), db: Db = None, actor: Actor = None, json_out: JsonOut = False,
 ) -> None:
-    """Record results: one from options, or many from JSON, in one transaction."""
+    """Record results: one from options, or many from JSON, in one transaction. Each is a new entry
+    of the test's history; changing a recorded result or its state needs --reason."""
     if json_file is not None:
         loaded = _read_json(json_file)
         raw = loaded if isinstance(loaded, list) else [loaded]
     else:
         raw = [{k: v for k, v in {
             "test": test, "result": result, "collected_at": collected_at, "version": version,
+            "state": state, "reason": reason,
             "substances": [s.strip() for s in substances.split(",") if s.strip()] if substances
             else None}.items() if v is not None}]
     if not raw:
@@ -847,7 +859,8 @@ def complete(response_id: Annotated[int, typer.Argument(metavar="RESPONSE_ID", m
 def hearings_schedule(until: Annotated[str, typer.Option("--until", help="YYYY-MM-DD")],
                       programme: Annotated[str, typer.Option("--programme")] = "default",
                       db: Db = None, actor: Actor = None, json_out: JsonOut = False) -> None:
-    """Book status hearings for every active participant up to a day, at each phase's interval."""
+    """Book status hearings for every active participant up to a day, at each phase's interval, on
+    the court's sitting days (`calendar`), none in the past."""
     day = _date(until, "--until")
     assert day is not None
     out = _write(db, actor, "hearings schedule", lambda tx: service.schedule_hearings(tx, programme, day))
@@ -879,6 +892,75 @@ def hearings_record(
         _emit(row)
     else:
         _say(f"hearing {row['id']}: {row['status']}")
+
+
+# ---- the court calendar ---------------------------------------------------------------------------
+
+ProgrammeOpt = Annotated[str, typer.Option("--programme")]
+
+
+@calendar_app.command("show")
+def calendar_show(programme: ProgrammeOpt = "default", db: Db = None, as_json: AsJson = False
+                  ) -> None:
+    """The weekdays the court sits and its closed days."""
+    from divert.registry import calendar, scheduling
+
+    out = _read(db, lambda conn: scheduling.calendar_rows(conn, programme))
+    if as_json:
+        _emit({"programme": out["programme"], "sitting_weekdays": list(out["sitting"]),
+               "closed": [_row(c) for c in out["closed"]]})
+        return
+    _say(f"{out['programme']}: sits on {calendar.sitting_words(out['sitting'])}")
+    for c in out["closed"]:
+        _say(f"  closed {c['day']}{' (every year)' if c['yearly'] else ''}: {c['reason']}")
+    if not out["closed"]:
+        _say("  no closed days recorded: add the court's public holidays (`calendar close`)")
+
+
+@calendar_app.command("sitting")
+def calendar_sitting(days: Annotated[str, typer.Option("--days", help="e.g. mon,tue,wed,thu,fri")],
+                     programme: ProgrammeOpt = "default", db: Db = None, actor: Actor = None
+                     ) -> None:
+    """Set the weekdays the court sits; hearings booked on other days move to the next sitting day."""
+    from divert.registry import calendar, scheduling
+
+    weekdays = calendar.parse_weekdays(days.split(","), "--days")
+    row = _write(db, actor, "calendar sitting",
+                 lambda tx: scheduling.set_sitting_days(tx, programme, weekdays))
+    _say(f"{programme}: sits on {calendar.sitting_words(weekdays)}")
+    for m in row["moved"]:
+        _say(f"  hearing {m['hearing']} moved to {m['to']}")
+
+
+@calendar_app.command("close")
+def calendar_close(on: Annotated[str, typer.Option("--on", help="YYYY-MM-DD")],
+                   reason: Annotated[str, typer.Option("--reason", help="e.g. Christmas Day")],
+                   yearly: Annotated[bool, typer.Option("--yearly", help="closed on this month and "
+                                                                         "day every year")] = False,
+                   programme: ProgrammeOpt = "default", db: Db = None, actor: Actor = None,
+                   json_out: JsonOut = False) -> None:
+    """Close the court on a day; hearings booked on it move to the next sitting day."""
+    from divert.registry import scheduling
+
+    data = inputs.validate(inputs.ClosedDayIn, {"day": on, "reason": reason, "yearly": yearly})
+    row = _write(db, actor, "calendar close", lambda tx: scheduling.close_day(tx, programme, data))
+    if json_out:
+        _emit(_row(row))
+        return
+    _say(f"closed on {row['day']}{' every year' if row['yearly'] else ''}: {row['reason']}")
+    for m in row["moved"]:
+        _say(f"  hearing {m['hearing']} moved to {m['to']}")
+
+
+@calendar_app.command("reopen")
+def calendar_reopen(closed_id: Annotated[int, typer.Argument(metavar="CLOSED_DAY_ID", min=1,
+                                                             max=inputs.MAX_INT)],
+                    db: Db = None, actor: Actor = None) -> None:
+    """Remove a closed day (see `calendar show --json` for ids)."""
+    from divert.registry import scheduling
+
+    row = _write(db, actor, "calendar reopen", lambda tx: scheduling.reopen_day(tx, closed_id))
+    _say(f"{row['day']} is no longer closed")
 
 
 # ---- reading --------------------------------------------------------------------------------------

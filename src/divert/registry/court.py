@@ -41,6 +41,7 @@ PROXIMAL = ("missed", "dilute", "adulterated", "refused", "missed_hearing", "mis
 BEHAVIOURS = ("positive_test", "missed_test", "invalid_sample", "missed_hearing", "missed_session",
               "new_arrest", "negative_test", "attendance", "milestone", "other")
 RESPONSE_KINDS = ("incentive", "sanction", "therapeutic")
+RESULT_STATES = ("pending", "confirmed", "contested", "lab_confirmed")
 
 
 class _Strict(BaseModel):

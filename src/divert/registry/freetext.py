@@ -1,9 +1,10 @@
 """Free text and case references encrypted at rest (AES-256-GCM), each bound to its row.
 
 Every column of `FIELDS` (case references, decision, consent, attendance, hearing, response and
-rearrest notes, exit and phase-change reasons, overrides included) is stored as `v1:` +
-base64(nonce || ciphertext+tag) under the registry key (`crypto`). The associated data name the
-table, the column and the row id, so a ciphertext copied to another row or column does not decrypt.
+rearrest notes, exit and phase-change reasons, reasons for a changed test result, overrides
+included) is stored as `v1:` + base64(nonce || ciphertext+tag) under the registry key (`crypto`).
+The associated data name the table, the column and the row id, so a ciphertext copied to another
+row or column does not decrypt.
 
 `store.Tx` seals these columns on every insert and update (the audit log records the ciphertext
 only) and hands the plain text back to its caller; readers open them with `cipher_of(conn)`.
@@ -34,6 +35,7 @@ FIELDS: dict[str, tuple[str, ...]] = {
     "responses": ("note",),
     "phase_changes": ("reason",),
     "rearrests": ("note",),
+    "test_results": ("reason",),
 }
 #: `registry_meta` fact set by migration 0004 while plaintext rows wait for `registry init`
 PENDING = "freetext_pending"

@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal, TypeVar
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from divert.errors import InputError
-from divert.registry.court import BEHAVIOURS, METHODS, RESPONSE_KINDS
+from divert.registry.court import BEHAVIOURS, METHODS, RESPONSE_KINDS, RESULT_STATES
 from divert.vocabulary import OFFENCE_TYPES, QUADRANTS, SEXES
 
 M = TypeVar("M", bound=BaseModel)
@@ -24,6 +24,7 @@ Kind = Literal[RESPONSE_KINDS]  # type: ignore[valid-type]
 OffenceType = Literal[OFFENCE_TYPES]  # type: ignore[valid-type]
 TestResult = Literal["negative", "positive", "dilute", "adulterated", "refused", "missed", "excused",
                      "collected"]
+ResultState = Literal[RESULT_STATES]  # type: ignore[valid-type]
 HearingStatus = Literal["held", "missed", "cancelled", "scheduled"]
 AttendanceStatus = Literal["attended", "missed", "excused"]
 ExitKind = Literal["graduated", "terminated", "withdrawn"]
@@ -158,6 +159,10 @@ class ResultIn(In):
     result: TestResult
     substances: list[str] = []
     collected_at: dt.datetime | None = None
+    #: pending (awaiting confirmation), confirmed, contested, lab_confirmed; default by result
+    state: ResultState | None = None
+    #: why a recorded result or its state changes (required then; kept in the history)
+    reason: str | None = Field(None, max_length=2000)
     version: int | None = Field(None, ge=1, le=MAX_INT)
 
 
@@ -182,6 +187,35 @@ class HearingIn(In):
     minutes: int | None = Field(None, ge=0, le=600)
     note: str | None = None
     version: int | None = Field(None, ge=1, le=MAX_INT)
+
+
+class BookIn(In):
+    """A day to book a status hearing on."""
+
+    on: dt.date
+
+
+class SessionIn(In):
+    """A treatment session to book (its attendance is recorded on the day)."""
+
+    on: dt.date
+    kind: str = Field("treatment", min_length=1, max_length=32)
+    note: str | None = Field(None, max_length=5000)
+
+
+class SessionResultIn(In):
+    """How a booked session went; `version` is the session's version as read."""
+
+    status: AttendanceStatus
+    version: int | None = Field(None, ge=1, le=MAX_INT)
+
+
+class ClosedDayIn(In):
+    """A day the court does not sit (`yearly`: on that month and day every year)."""
+
+    day: dt.date
+    reason: str = Field(min_length=1, max_length=200)
+    yearly: bool = False
 
 
 class PhaseIn(In):

@@ -289,6 +289,51 @@ class ScheduleRun(Base):
     version: Mapped[int] = _version()
 
 
+class CourtCalendar(Base):
+    """A programme's sitting weekdays (0 Monday .. 6 Sunday); no row: Monday to Friday."""
+
+    __tablename__ = "court_calendars"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    programme_id: Mapped[int] = mapped_column(ForeignKey("programmes.id"), unique=True,
+                                              nullable=False)
+    sitting_weekdays: Mapped[list[int]] = mapped_column(JSON, nullable=False)
+    version: Mapped[int] = _version()
+
+
+class ClosedDay(Base):
+    """A day the court does not sit (a public holiday, a closure); `yearly`: that day every year."""
+
+    __tablename__ = "closed_days"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    programme_id: Mapped[int] = mapped_column(ForeignKey("programmes.id"), nullable=False)
+    day: Mapped[dt.date] = mapped_column(Date, nullable=False)
+    yearly: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    reason: Mapped[str] = mapped_column(String(200), nullable=False)
+    version: Mapped[int] = _version()
+
+    __table_args__ = (UniqueConstraint("programme_id", "day"),)
+
+
+class ResultEntry(Base):
+    """One entry of a drug test's result history: the result, its state (pending, confirmed,
+    contested, lab-confirmed), who recorded it, when and why. Entries are only ever added; the
+    test's `status` is the latest entry's result."""
+
+    __tablename__ = "test_results"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    drug_test_id: Mapped[int] = mapped_column(ForeignKey("drug_tests.id"), nullable=False)
+    result: Mapped[str] = mapped_column(String(16), nullable=False)
+    state: Mapped[str] = mapped_column(String(16), nullable=False)
+    substances: Mapped[list[str] | None] = mapped_column(JSON)
+    collected_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    reason: Mapped[str | None] = mapped_column(Text)
+    recorded_by: Mapped[str] = mapped_column(String(100), nullable=False)
+    recorded_at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False)
+    version: Mapped[int] = _version()
+
+    __table_args__ = (Index("ix_test_results_test", "drug_test_id", "id"),)
+
+
 class User(Base):
     """An account of the web application: a role and an argon2 password hash (never the password)."""
 
@@ -379,7 +424,7 @@ AUDITED: dict[str, Table] = {
     m.__tablename__: _table(m) for m in (
         Programme, Participant, Case, Screening, AdviceSnapshot, Consent, Enrolment, Attendance,
         DrugTest, Hearing, Response, PhaseChange, Rearrest, ScheduleRun, User, Note, SessionEpoch,
-        UserProgramme)
+        UserProgramme, CourtCalendar, ClosedDay, ResultEntry)
 }
 
 metadata = Base.metadata

@@ -18,7 +18,7 @@ from sqlalchemy import Connection, func, select, text
 from divert import __version__
 from divert.catalogue import CATALOGUE
 from divert.errors import InputError
-from divert.registry import court, inputs
+from divert.registry import calendar, court, inputs
 from divert.registry.crypto import FieldCipher
 from divert.registry.freetext import open_rows
 from divert.registry.models import AUDITED
@@ -66,6 +66,15 @@ def programme(conn: Connection, code: str) -> dict[str, Any]:
 
 def rules_of(prog: Mapping[str, Any]) -> court.ProgrammeRules:
     return court.parse_rules(prog["rules"], where=f"programme {prog['code']}.rules")
+
+
+def calendar_of(conn: Connection, programme_id: int) -> calendar.CourtCalendar:
+    """The programme's court calendar: sitting weekdays (default Monday to Friday), closed days."""
+    c, d = T["court_calendars"], T["closed_days"]
+    row = conn.execute(select(c).where(c.c.programme_id == programme_id)).mappings().first()
+    closed = conn.execute(select(d).where(d.c.programme_id == programme_id).order_by(d.c.day)
+                          ).mappings().all()
+    return calendar.from_rows(row, closed)
 
 
 def participant(conn: Connection, code: str) -> dict[str, Any]:
@@ -280,7 +289,9 @@ def enrol(tx: Tx, code: str, data: inputs.EnrolIn) -> dict[str, Any]:
         "planned_end": data.planned_end, "status": "active"})
     tx.update("participants", part, {"status": "active"})
     rules = rules_of(_one(tx.conn, "programmes", id=part["programme_id"]) or {})
-    first = court.hearing_dates(rules, 1, start, start + dt.timedelta(days=90))[:1]
+    first = calendar.hearing_days(calendar_of(tx.conn, part["programme_id"]),
+                                  rules.phase(1).hearing_interval_days, start,
+                                  start + dt.timedelta(days=120), today())[:1]
     for day in first:
         tx.insert("hearings", {"enrolment_id": row["id"], "scheduled_on": day})
     return row
@@ -375,12 +386,25 @@ def end_enrolment(tx: Tx, code: str, kind: str, data: inputs.ExitIn, raw: Mappin
     open_tests = tx.conn.execute(select(tests).where(
         tests.c.enrolment_id == enr["id"],
         (tests.c.status == "scheduled") | tests.c.awaiting_response.is_(True))).mappings().all()
+    excused = []
     for t in open_tests:
         if t["status"] == "scheduled" and t["scheduled_on"] > on:
             tx.delete("drug_tests", t)
         else:
+            if t["status"] == "scheduled":
+                excused.append(t)
             tx.update("drug_tests", t, {"status": "excused" if t["status"] == "scheduled"
                                         else t["status"], "awaiting_response": False})
+    tx.insert_many("test_results", _history_entries(excused, "excused", f"enrolment {kind}",
+                                                    tx.actor, tx.now), keep=False)
+    # treatment sessions booked and not recorded: withdrawn after the end, excused up to it
+    att = T["attendance"]
+    for s in tx.conn.execute(select(att).where(att.c.enrolment_id == enr["id"],
+                                               att.c.status == "scheduled")).mappings().all():
+        if s["day"] > on:
+            tx.delete("attendance", s)
+        else:
+            tx.update("attendance", s, {"status": "excused"})
     return row
 
 
@@ -412,6 +436,7 @@ def schedule_tests(tx: Tx, prog_code: str, first: dt.date, last: dt.date) -> dic
         raise InputError("to: the range ends before it starts")
     if (last - first).days > 366:
         raise InputError("to: schedule at most a year at a time")
+    calendar.not_in_past(first, today(), "from", "drug tests")
     prog = programme(tx.conn, prog_code)
     rules = rules_of(prog)
     e = T["enrolments"]
@@ -468,6 +493,7 @@ def add_test(tx: Tx, code: str, data: inputs.DrugTestIn) -> dict[str, Any]:
     enr = active_enrolment(tx.conn, participant(tx.conn, code))
     rules = rules_of(_one(tx.conn, "programmes", id=enr["programme_id"]) or {})
     day = data.on or today()
+    calendar.not_in_past(day, today(), "on", "a drug test")
     method = data.method or rules.phase(enr["phase"]).test_method
     notified, due = court.due_window(rules, day, method)
     return tx.insert("drug_tests", {"enrolment_id": enr["id"], "scheduled_on": day, "kind": data.kind,
@@ -476,9 +502,66 @@ def add_test(tx: Tx, code: str, data: inputs.DrugTestIn) -> dict[str, Any]:
                                     "awaiting_response": False})
 
 
+#: results read from a sample that wait for confirmation (an admission, a lab) by default
+PENDING_BY_DEFAULT = ("positive", "dilute", "adulterated", "collected")
+
+
+def default_state(result: str) -> str:
+    """The state a result starts in when none is given: readings of a sample are pending
+    confirmation; a negative, a missed, refused or excused test is confirmed as recorded."""
+    return "pending" if result in PENDING_BY_DEFAULT else "confirmed"
+
+
+def _responded(conn: Connection, test_ids: Sequence[int]) -> set[int]:
+    """Tests that a sanction or therapeutic adjustment has answered already."""
+    r = T["responses"]
+    if not test_ids:
+        return set()
+    return set(conn.execute(select(r.c.drug_test_id).where(
+        r.c.drug_test_id.in_(list(test_ids)), r.c.kind.in_(("sanction", "therapeutic")),
+        r.c.status != "cancelled")).scalars())
+
+
+def latest_results(conn: Connection, test_ids: Sequence[int]) -> dict[int, dict[str, Any]]:
+    """The latest result history entry of each test (tests with none are absent)."""
+    h = T["test_results"]
+    out: dict[int, dict[str, Any]] = {}
+    ids = list(test_ids)
+    for start in range(0, len(ids), 2000):
+        chunk = ids[start:start + 2000]
+        rows = conn.execute(select(h).where(h.c.drug_test_id.in_(chunk)).order_by(h.c.id)).mappings()
+        for row in rows:
+            out[row["drug_test_id"]] = dict(row)
+    return out
+
+
+def histories(conn: Connection, test_ids: Sequence[int]) -> dict[int, list[dict[str, Any]]]:
+    """The result history of each test (oldest entry first), reasons decrypted."""
+    h = T["test_results"]
+    out: dict[int, list[dict[str, Any]]] = {}
+    ids = list(test_ids)
+    for start in range(0, len(ids), 2000):
+        rows = conn.execute(select(h).where(h.c.drug_test_id.in_(ids[start:start + 2000]))
+                            .order_by(h.c.id)).mappings()
+        for row in open_rows(conn, "test_results", rows):
+            out.setdefault(row["drug_test_id"], []).append(row)
+    return out
+
+
+def result_history(conn: Connection, test_id: int) -> list[dict[str, Any]]:
+    """Every result recorded for a test, oldest first, reasons decrypted (who, when, why)."""
+    h = T["test_results"]
+    rows = conn.execute(select(h).where(h.c.drug_test_id == test_id).order_by(h.c.id)).mappings()
+    return open_rows(conn, "test_results", rows)
+
+
 def record_results(tx: Tx, items: Sequence[inputs.ResultIn], raw: Sequence[Mapping[str, Any]]
                    ) -> list[dict[str, Any]]:
-    """Record test results in one go; each test must still be at the version read (if given)."""
+    """Record test results in one go; each test must still be at the version read (if given).
+
+    Each result is a new entry of the test's history (result, state, who, when, why); nothing is
+    overwritten. Changing a recorded result or its state needs a reason; recording the same
+    result and state again changes nothing."""
     t = T["drug_tests"]
     wanted = [i.test for i in items]
     found: dict[int, dict[str, Any]] = {}
@@ -486,7 +569,9 @@ def record_results(tx: Tx, items: Sequence[inputs.ResultIn], raw: Sequence[Mappi
         chunk = wanted[start:start + 2000]
         found |= {r["id"]: dict(r) for r in tx.conn.execute(select(t).where(t.c.id.in_(chunk)))
                   .mappings()}
-    pairs = []
+    latest = latest_results(tx.conn, list(found))
+    responded = _responded(tx.conn, list(found))
+    pairs, entries, slots = [], [], []
     for n, (item, data) in enumerate(zip(items, raw, strict=True)):
         row = found.get(item.test)
         where = f"results.{n}" if len(items) > 1 else "test"
@@ -498,15 +583,42 @@ def record_results(tx: Tx, items: Sequence[inputs.ResultIn], raw: Sequence[Mappi
             raise ConflictError("drug_tests", row["id"], item.version, row, data)
         if item.result == "positive" and not item.substances:
             raise InputError(f"{where}.substances: a positive result needs the substances found")
+        state = item.state or default_state(item.result)
+        substances = sorted(item.substances) or None
+        last = latest.get(row["id"])
+        recorded = last is not None or row["status"] != "scheduled"
+        before = ((last["result"], last["state"], last["substances"]) if last is not None
+                  else (row["status"], None, row["substances"]))
+        if recorded and before == (item.result, state, substances):
+            slots.append(row)
+            continue
+        if recorded and not item.reason:
+            was = before[0] + (f" ({before[1].replace('_', '-')})" if before[1] else "")
+            raise InputError(f"{where}.reason: test {row['id']} is recorded as {was}; changing a "
+                             "recorded result or its state needs a reason (kept in its history)")
         collected = item.collected_at
         if collected is not None and collected.tzinfo is not None:
             collected = collected.astimezone(dt.UTC).replace(tzinfo=None)
         if collected is None and item.result not in ("missed", "excused", "refused"):
-            collected = local_now()
+            collected = row["collected_at"] or local_now()
+        slots.append(None)
         pairs.append((row, {"status": item.result, "collected_at": collected,
-                            "substances": sorted(item.substances) or None,
-                            "awaiting_response": item.result in court.VIOLATIONS}))
-    return tx.update_many("drug_tests", pairs)
+                            "substances": substances,
+                            "awaiting_response": item.result in court.VIOLATIONS
+                            and row["id"] not in responded}))
+        entries.append({"drug_test_id": row["id"], "result": item.result, "state": state,
+                        "substances": substances, "collected_at": collected,
+                        "reason": item.reason, "recorded_by": tx.actor, "recorded_at": tx.now})
+    tx.insert_many("test_results", entries, keep=False)
+    changed = iter(tx.update_many("drug_tests", pairs))
+    return [done if done is not None else next(changed) for done in slots]
+
+
+def _history_entries(rows: Sequence[Mapping[str, Any]], result: str, reason: str, actor: str,
+                     now: dt.datetime) -> list[dict[str, Any]]:
+    return [{"drug_test_id": r["id"], "result": result, "state": "confirmed", "substances": None,
+             "collected_at": None, "reason": reason, "recorded_by": actor, "recorded_at": now}
+            for r in rows]
 
 
 def close_missed(tx: Tx, now: dt.datetime, within: Within = None) -> int:
@@ -518,6 +630,8 @@ def close_missed(tx: Tx, now: dt.datetime, within: Within = None) -> int:
         q = q.where(t.c.enrolment_id.in_(select(e.c.id).where(*_within(e.c.programme_id, within))))
     rows = tx.conn.execute(q).mappings().all()
     tx.update_many("drug_tests", [(r, {"status": "missed", "awaiting_response": True}) for r in rows])
+    tx.insert_many("test_results", _history_entries(rows, "missed", "window closed with no sample",
+                                                    tx.actor, tx.now), keep=False)
     return len(rows)
 
 
@@ -592,8 +706,10 @@ def schedule_hearings(tx: Tx, prog_code: str, until: dt.date) -> dict[str, Any]:
     if until > latest:
         raise InputError(f"until: at most {HEARINGS_AHEAD_DAYS} days ahead ({latest}); hearings "
                          "are booked on as the programme goes")
+    calendar.not_in_past(until, today(), "until", "hearings")
     prog = programme(tx.conn, prog_code)
     rules = rules_of(prog)
+    cal = calendar_of(tx.conn, prog["id"])
     e, h = T["enrolments"], T["hearings"]
     last = (select(h.c.enrolment_id, func.max(h.c.scheduled_on).label("last"))
             .where(h.c.status != "cancelled").group_by(h.c.enrolment_id).subquery())
@@ -603,7 +719,8 @@ def schedule_hearings(tx: Tx, prog_code: str, until: dt.date) -> dict[str, Any]:
     new = []
     for r in rows:
         start = max(d for d in (r.last, r.phase_since, r.started_on) if d is not None)
-        for day in court.hearing_dates(rules, r.phase, start, until):
+        interval = rules.phase(r.phase).hearing_interval_days
+        for day in calendar.hearing_days(cal, interval, start, until, today()):
             new.append({"enrolment_id": r.id, "scheduled_on": day, "status": "scheduled"})
     tx.insert_many("hearings", new)
     return {"programme": prog["code"], "until": until.isoformat(), "enrolments": len(rows),
@@ -625,7 +742,9 @@ def record_hearing(tx: Tx, data: inputs.HearingIn, raw: Mapping[str, Any]) -> di
         if later is None:
             rules = rules_of(_one(tx.conn, "programmes", id=enr["programme_id"]) or {})
             base = held_on or row["scheduled_on"]
-            nxt = court.hearing_dates(rules, enr["phase"], base, base + dt.timedelta(days=120))[:1]
+            nxt = calendar.hearing_days(calendar_of(tx.conn, enr["programme_id"]),
+                                        rules.phase(enr["phase"]).hearing_interval_days, base,
+                                        base + dt.timedelta(days=120), today())[:1]
             for day in nxt:
                 tx.insert("hearings", {"enrolment_id": enr["id"], "scheduled_on": day})
     return out

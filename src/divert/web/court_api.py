@@ -164,6 +164,8 @@ class ResultBody(BaseModel):
     result: inputs.TestResult
     substances: list[Text] = Field(default_factory=list, max_length=20)
     collected_at: Moment | None = None
+    state: inputs.ResultState | None = None
+    reason: Text | None = Field(None, max_length=2000)
     version: Version | None = None
 
 

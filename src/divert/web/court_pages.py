@@ -46,6 +46,7 @@ router = APIRouter(prefix="/registry", include_in_schema=False)
 PAGE = 50
 RESULTS = ("negative", "positive", "dilute", "adulterated", "refused", "missed", "excused",
            "collected")
+STATES = court.RESULT_STATES
 TABLE_TITLES = {"phase_durations": "Time spent in each phase (completed stays, days)",
                 "outcomes": "Graduation and termination by risk/need quadrant",
                 "test_positivity": "Drug test positivity by phase",
@@ -105,7 +106,7 @@ def _flash(request: Request, message: str, kind: str = "ok") -> None:
 def _page(request: Request, name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
     flash = request.session.pop("flash", [])
     return render(request, name, status_code=status_code, flash=flash, results=RESULTS,
-                  behaviours=court.BEHAVIOURS, kinds=court.RESPONSE_KINDS, **context)
+                  states=STATES, behaviours=court.BEHAVIOURS, kinds=court.RESPONSE_KINDS, **context)
 
 
 def _names(request: Request, user: User, rows: list[Mapping[str, Any]], id_key: str,
@@ -193,6 +194,11 @@ def participant(request: Request, code: str, behaviour: str = "", test: str = ""
         part = participant_or_404(conn, code, user)
         info = summary(conn, part)
         events = service.timeline(conn, part["code"])["events"]
+        awaiting = [ev for ev in events if ev["table"] == "drug_tests" and ev.get("awaiting_response")]
+        if behaviour and test_id is None:  # a suggestion for a test's behaviour answers that test
+            test_id = next((ev["id"] for ev in awaiting
+                            if court.behaviour_of_test(ev["status"]) == behaviour), None)
+        history = service.histories(conn, [ev["id"] for ev in events if ev["table"] == "drug_tests"])
         sugg = None
         if info["enrolment"] and (behaviour or test_id):
             sugg = service.suggest_response(conn, part["code"], behaviour or None, test_id)
@@ -205,10 +211,13 @@ def participant(request: Request, code: str, behaviour: str = "", test: str = ""
     if notes:
         record_views(reg, user, "notes", [n["id"] for n in notes], f"clinical notes {part['code']}")
     for ev in events:
+        if ev["table"] == "drug_tests" and history.get(ev["id"]):
+            ev["state"] = history[ev["id"]][-1]["state"].replace("_", "-")
         ev["detail"] = _detail(ev)
-    awaiting = [ev for ev in events if ev["table"] == "drug_tests" and ev.get("awaiting_response")]
+    tested = [ev for ev in events if ev["table"] == "drug_tests" and history.get(ev["id"])]
     return _page(request, "court/participant.html", p=info, identity=ident, events=events,
                  notes=notes, suggestion=sugg, form=_prefill(sugg, test_id), awaiting=awaiting,
+                 test_choices=awaiting, history=history, tested=tested,
                  error=None, today=service.today(), **INTAKE_CHOICES)
 
 
@@ -266,6 +275,7 @@ def calendar(request: Request, day: str = "", programme: str = "",
     when = _day(day)
     with registry_of(request).read() as conn:
         page = service.tests_on(conn, when, programme.strip() or None, within=user.programmes)
+        _with_states(conn, page["rows"])
     return _page(request, "court/calendar.html", day=when, tests=page["rows"], total=page["total"],
                  prev=when - dt.timedelta(days=1), next=when + dt.timedelta(days=1),
                  today=service.today(), now=service.local_now())
@@ -296,6 +306,7 @@ async def record_result(request: Request, test_id: int,
         error = str(exc)
     with reg.read() as conn:
         row = service.drug_test_row(conn, test_id)
+        _with_states(conn, [row])
     sugg = suggestion_after(reg, row) if error is None else None
     if not _htmx(request):
         if error:
@@ -306,6 +317,7 @@ async def record_result(request: Request, test_id: int,
             target += f"?test={test_id}#respond"
         return RedirectResponse(target, status_code=303)
     return _page(request, "court/_test_row.html", t=row, suggestion=sugg, error=error,
+                 kept=form if error else None,
                  form=_prefill(sugg, test_id), before=before, now=service.local_now(),
                  jail_cap=_jail_cap(row["participant"], reg))
 
@@ -317,6 +329,13 @@ async def close_missed(request: Request, user: User = Depends(require("tests.rec
         n = service.close_missed(tx, service.local_now(), user.programmes)
     _flash(request, f"{n} test{'s' * (n != 1)} whose window closed marked missed.")
     return RedirectResponse("/registry/calendar", status_code=303)
+
+
+def _with_states(conn: Any, rows: list[dict[str, Any]]) -> None:
+    """Add each test's current result state (None before any result is recorded)."""
+    latest = service.latest_results(conn, [r["id"] for r in rows])
+    for r in rows:
+        r["state"] = latest[r["id"]]["state"] if r["id"] in latest else None
 
 
 def _jail_cap(code: str, reg: Any) -> int:
