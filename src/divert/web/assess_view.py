@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from divert.catalogue import CATALOGUE
 from divert.errors import InputError
 from divert.vocabulary import FIELDS
 
@@ -50,6 +51,11 @@ def quadrant_label(quadrant: str | None) -> str:
 
 
 _VALUE = re.compile(r"([a-z_]+\.[a-z_0-9]+) = ")
+_NAME = re.compile(r"\b[a-z_]+\.[a-z_0-9]+\b")
+_MEASURE = re.compile(r"\b(" + "|".join(sorted((re.escape(k) for k in CATALOGUE if "_" in k),
+                                                   key=len, reverse=True))
+                      + r")\b")
+_QUADRANT = re.compile("|".join(re.escape(q) for q in QUADRANT_LABELS))
 
 
 def _skip_bracket(text: str, start: int) -> int:
@@ -80,9 +86,12 @@ def plain_reason(reason: str) -> str:
             continue
         out.append(reason[i])
         i += 1
-    text = "".join(out)
-    return _VALUE.sub(lambda m: f"{field_label(m.group(1))} = " if m.group(1) in FIELDS
+    text = _MEASURE.sub(lambda m: CATALOGUE[m.group(1)].label.lower(), "".join(out))
+    text = _QUADRANT.sub(lambda m: QUADRANT_LABELS[m.group(0)], text)
+    text = _VALUE.sub(lambda m: f"{field_label(m.group(1))} = " if m.group(1) in FIELDS
                       else m.group(0), text).replace(" = unknown", " not given")
+    return _NAME.sub(lambda m: field_label(m.group(0)) if m.group(0) in FIELDS else m.group(0),
+                     text)
 
 
 @dataclass(frozen=True)
