@@ -321,7 +321,7 @@ def _plain_error(err: Mapping[str, Any]) -> str:
         return _PLAIN[kind]
     if kind == "literal_error":
         return f"Choose one of: {str(ctx.get('expected', '')).replace('_', ' ')}."
-    if kind == "string_too_long":
+    if kind in ("string_too_long", "too_long"):
         return f"Use at most {ctx.get('max_length')} characters."
     if kind in ("less_than_equal", "greater_than_equal", "less_than", "greater_than"):
         return f"Enter a value from {EARLIEST} to {LATEST}." if isinstance(
