@@ -29,7 +29,7 @@ from divert.screening import INSTRUMENTS, ScreeningCutoffs, ScreeningResult, sco
 from divert.vocabulary import DISORDER_LEVELS, FIELDS, LEVELS, STAGES
 from divert.web import assess_prefill, assess_view
 from divert.web.accounts import User
-from divert.web.assess_fields import check_date, check_fields, choice, words
+from divert.web.assess_fields import MAX_NUMBER, check_date, check_fields, choice, words
 from divert.web.assess_forms import FORMS, InstrumentForm, answered, responses
 from divert.web.book import pack_codes, pack_or_error, parse_day
 from divert.web.court_common import CODE
@@ -43,8 +43,6 @@ Instrument = Literal["assist", "dast10", "audit", "crafft", "cage_aid", "uncope"
 Stage = Literal["police", "prosecution", "court", "post_sentence"]
 assert tuple(Instrument.__args__) == INSTRUMENTS and tuple(Stage.__args__) == STAGES  # type: ignore[attr-defined]
 
-#: the largest number a case fact may hold (beyond it the arrays the rules read would overflow)
-MAX_NUMBER = 1e9
 
 
 # --- the case form --------------------------------------------------------------------------------
