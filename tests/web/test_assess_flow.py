@@ -96,12 +96,15 @@ def expected_advice(form: dict[str, str]) -> dict[str, Any]:
 def test_form_is_filled_from_the_participant_and_programme(registry_url: str, client_for: Any
                                                            ) -> None:
     code = seed_usa(registry_url, {"offence": {"type": "possession", "quantity_g": 2,
+                                               "date": "2008-06-14",
                                                "aggravators": ["weapons"]}})
     page = client_for("case_manager").get(f"/assess?participant={code}").text
     assert re.search(r'<option value="usa" selected>United States', page)  # not "model"
     assert re.search(r'id="case-person-sex".*?<option value="male" selected>', page, re.S)
     age = TODAY.year - BIRTH.year - ((TODAY.month, TODAY.day) < (BIRTH.month, BIRTH.day))
     assert re.search(rf'id="case-person-age" name="person.age" [^>]*value="{age}"', page)
+    # the age at the offence (youth justice turns on it) from the offence date: 17, not today's
+    assert re.search(r'id="case-person-age-at-offence" [^>]*value="17"', page)
     assert re.search(r'id="case-consent".*?<option value="yes" selected>', page, re.S)
     assert re.search(r'id="case-offence-type".*?<option value="possession" selected>', page, re.S)
     assert 'id="case-offence-aggravators-weapons" name="offence.aggravators" value="weapons" checked' \

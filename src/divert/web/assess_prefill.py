@@ -28,6 +28,13 @@ def age_on(birth: dt.date, day: dt.date) -> int:
     return day.year - birth.year - ((day.month, day.day) < (birth.month, birth.day))
 
 
+def _day(text: str | None) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(text) if text else None
+    except ValueError:
+        return None
+
+
 def latest_consent(rows: list[Mapping[str, Any]]) -> Mapping[str, Any] | None:
     """The latest consent given or withdrawn (to any measure)."""
     return max(rows, key=lambda c: (c["day"], c["id"])) if rows else None
@@ -61,13 +68,20 @@ def prefill(request: Request, user: User, code: str) -> Prefill:
     if part["sex"] and not values.get("person.sex"):
         values["person.sex"] = str(part["sex"])
         notes.append("sex as recorded")
-    if user.can("registry.identify") and not values.get("person.age"):
+    wanted = [k for k in ("person.age", "person.age_at_offence") if not values.get(k)]
+    if user.can("registry.identify") and wanted:
         birth = identity_of(request, part).get("birth_date")
         if birth:
-            values["person.age"] = str(age_on(dt.date.fromisoformat(str(birth)), service.today()))
+            born = dt.date.fromisoformat(str(birth))
             record_view(reg, user, "participants", part["id"],
                         f"birth date (as the age on the assessment form) {part['code']}")
-            notes.append("age today, from the birth date")
+            if "person.age" in wanted:
+                values["person.age"] = str(age_on(born, service.today()))
+                notes.append("age today, from the birth date")
+            offence = _day(values.get("offence.date"))
+            if "person.age_at_offence" in wanted and offence and offence >= born:
+                values["person.age_at_offence"] = str(age_on(born, offence))
+                notes.append("age at the offence, from the birth date")
     if consent is not None:
         values["consent"] = "yes" if consent["given"] else "no"
         measure = f" to {str(consent['measure']).replace('_', ' ')}" if consent["measure"] else ""
