@@ -61,7 +61,7 @@ def test_enrolment_needs_consent_and_identity_is_encrypted(registry_url: str, cl
     r = c.api("POST", f"{API}/participants/{code}/enrolment", json={"on": str(TODAY)})
     assert r.status_code == 400 and r.json()["error"].startswith("consent: no informed consent")
     page = c.form(f"/registry/participants/{code}/enrolment", {"on": str(TODAY)})
-    assert page.status_code == 400 and "no informed consent" in page.text
+    assert page.status_code == 400 and "no informed consent" in page.text.lower()
     assert c.api("POST", f"{API}/participants/{code}/consent",
                  json={"given": True, "on": str(TODAY)}).status_code == 201
     r = c.api("POST", f"{API}/participants/{code}/enrolment",

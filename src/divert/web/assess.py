@@ -9,6 +9,7 @@ module reads forms into the case and responses those modules take, and renders t
 from __future__ import annotations
 
 import datetime as dt
+import json
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -23,10 +24,12 @@ from divert.case import Case, parse_case
 from divert.catalogue import CATALOGUE
 from divert.errors import InputError
 from divert.pathways import Advice, advise
-from divert.policy import Policy
+from divert.policy import Policy, load
 from divert.screening import INSTRUMENTS, ScreeningCutoffs, ScreeningResult, score
 from divert.vocabulary import DISORDER_LEVELS, FIELDS, LEVELS, STAGES
+from divert.web import assess_prefill, assess_view
 from divert.web.accounts import User
+from divert.web.assess_fields import MAX_NUMBER, check_date, check_fields, choice, words
 from divert.web.assess_forms import FORMS, InstrumentForm, answered, responses
 from divert.web.book import pack_codes, pack_or_error, parse_day
 from divert.web.court_common import CODE
@@ -40,8 +43,6 @@ Instrument = Literal["assist", "dast10", "audit", "crafft", "cage_aid", "uncope"
 Stage = Literal["police", "prosecution", "court", "post_sentence"]
 assert tuple(Instrument.__args__) == INSTRUMENTS and tuple(Stage.__args__) == STAGES  # type: ignore[attr-defined]
 
-#: the largest number a case fact may hold (beyond it the arrays the rules read would overflow)
-MAX_NUMBER = 1e9
 
 
 # --- the case form --------------------------------------------------------------------------------
@@ -377,18 +378,167 @@ def assess_api(body: AssessIn, user: User = Depends(require("assess"))) -> dict[
 
 # --- pages ----------------------------------------------------------------------------------------
 
+GENERAL = "form"  #: the key of an error that belongs to no one field
+#: how long a submitted form carried in a hidden field may be (the case and every instrument)
+MAX_SUBMISSION = 60_000
+
+
+class FormErrors(InputError):
+    """Every problem of a submitted form, by field name; the first one is the message."""
+
+    def __init__(self, errors: Mapping[str, str]) -> None:
+        self.errors = dict(errors)
+        name, message = next(iter(self.errors.items()))
+        super().__init__(message, where=name)
+
+
+_FIELD_NAMES = {f.name for f in CASE_FIELDS}
+
+
+def errors_of(exc: InputError) -> dict[str, str]:
+    """An error of the case model or the advice as {field: message}, the field as on the form."""
+    if isinstance(exc, FormErrors):
+        return exc.errors
+    text = str(exc)
+    head, _, rest = text.partition(": ")
+    if head == "date" and "no offence.date" in rest:
+        return {"offence.date": "Give the date of the offence, or a decision date: the law in "
+                                "force on that date applies."}
+    name = head.removeprefix("case.")
+    if name.startswith("screening."):
+        parts = name.split(".")
+        return {".".join(parts[:2]): f"{'.'.join(parts[2:])}: {rest}" if len(parts) > 2 else rest}
+    if name in _FIELD_NAMES or name in assess_view.FORM_LABELS:
+        return {name: rest[:1].upper() + rest[1:]}
+    return {GENERAL: text}
+
+
+def _normalised(values: Mapping[str, str]) -> dict[str, str]:
+    """Category answers typed by hand as the vocabulary writes them (`Cannabis resin`)."""
+    out = dict(values)
+    for f in CASE_FIELDS:
+        if f.type == "category" and out.get(f.name, "").strip():
+            out[f.name] = choice(out[f.name], f.values) or out[f.name].strip()
+    return out
+
+
+def screening_of(values: Mapping[str, str]) -> dict[str, dict[str, Any]]:
+    """The answered instruments' responses, by instrument, from the form's fields."""
+    found = {}
+    for f in FORMS.values():
+        own = {k[len(f.name) + 1:]: v for k, v in values.items() if k.startswith(f.name + ".")}
+        if answered(f, own):
+            found[f.name] = responses(f, own)
+    return found
+
+
+def case_of_form(values: Mapping[str, str], sets: Mapping[str, list[str]]
+                 ) -> tuple[Policy, dt.date | None, dict[str, Any]]:
+    """The pack, decision date and case data (with the answered screenings' responses) of a
+    submitted assessment form, checked field by field: FormErrors holds every problem."""
+    errors: dict[str, str] = {}
+    code = values.get("jurisdiction", "")
+    if code not in pack_codes():
+        errors["jurisdiction"] = "Choose a jurisdiction from the list."
+    if values.get("date", "").strip():
+        problem = check_date(values["date"])
+        if problem:
+            errors["date"] = problem
+    errors.update(check_fields(CASE_FIELDS, values, sets))
+    pack = None if "jurisdiction" in errors else pack_or_error(code)
+    screening = screening_of(values)
+    for name, answers in screening.items():
+        try:
+            score(name, answers, cutoffs_of(pack))
+        except InputError as exc:
+            errors[f"screening.{name}"] = str(exc)
+    if errors:
+        raise FormErrors(errors)
+    assert pack is not None
+    data = case_from_form(_normalised(values), sets)
+    if screening:
+        data["screening"] = screening
+    try:
+        check_numbers(parse_case(data, "case"))
+    except InputError as exc:
+        raise FormErrors(errors_of(exc)) from None
+    return pack, parse_day(values.get("date"), "date"), data
+
+
+def form_values(form: FormData) -> tuple[dict[str, str], dict[str, list[str]]]:
+    """The submitted assessment form's fields and the chosen values of its multiple choices; a
+    form carried over whole (`submission`, the JSON the advice page keeps) is unpacked."""
+    carried = form.get("submission")
+    if isinstance(carried, str) and carried:
+        return unpack_submission(carried)
+    values = {k: str(v) for k, v in form.items() if k != "csrf_token" and isinstance(v, str)}
+    sets = {f.name: [str(x) for x in form.getlist(f.name)] for f in CASE_FIELDS if f.type == "set"}
+    return values, sets
+
+
+def pack_submission(values: Mapping[str, str], sets: Mapping[str, list[str]]) -> str:
+    """The advised form as one hidden field, so that what is saved is what was advised."""
+    keep = {k: v for k, v in values.items()
+            if k not in ("submission", "decision", "note", "confirm_not_eligible")}
+    return json.dumps({"values": keep, "sets": {k: v for k, v in sets.items() if v}},
+                      sort_keys=True, separators=(",", ":"))
+
+
+def unpack_submission(text: str) -> tuple[dict[str, str], dict[str, list[str]]]:
+    """The form `pack_submission` carried; anything else is refused naming the field."""
+    bad = InputError("the carried form is damaged; advise again", where="submission")
+    if len(text) > MAX_SUBMISSION:
+        raise bad
+    try:
+        data = json.loads(text)
+    except ValueError:
+        raise bad from None
+    if not isinstance(data, dict):
+        raise bad
+    values, sets = data.get("values"), data.get("sets")
+    if not (isinstance(values, dict) and isinstance(sets, dict)
+            and all(isinstance(k, str) and isinstance(v, str) for k, v in values.items())
+            and all(isinstance(v, list) and all(isinstance(x, str) for x in v)
+                    for v in sets.values())):
+        raise bad
+    return dict(values), {str(k): list(v) for k, v in sets.items()}
+
+
+def pack_name(code: str) -> str:
+    """A pack's name in words (its code when it cannot be read)."""
+    try:
+        return load(code).meta.name
+    except InputError:
+        return code
+
 
 def _page(request: Request, status: int = 200, **ctx: Any) -> Response:
     ctx.setdefault("participant", None)
+    ctx.setdefault("errors", {})
+    ctx.setdefault("prefilled", [])
     values: dict[str, str] = ctx.pop("values", {})
     sets: dict[str, list[str]] = ctx.pop("sets", {})
     cut = ctx.pop("cut", ScreeningCutoffs())
     instruments = [_instrument_context(f, {k[len(f.name) + 1:]: v for k, v in values.items()
                                            if k.startswith(f.name + ".")}, False, cut)
                    for f in FORMS.values()]
+    advice = ctx.get("advice")
+    if advice is not None:
+        ctx.setdefault("submission", pack_submission(values, sets))
+        ctx.setdefault("decision_mode", "save" if ctx["participant"] else None)
+        ctx.update(advice_context(advice))
     return render(request, "assess/index.html", status_code=status, codes=pack_codes(),
-                  values=values, sets=sets, instruments=instruments, fields=CASE_FIELDS,
-                  parts=CASE_PARTS, catalogue=CATALOGUE, **ctx)
+                  names={c: pack_name(c) for c in pack_codes()}, values=values, sets=sets,
+                  instruments=instruments, fields=CASE_FIELDS, parts=CASE_PARTS,
+                  catalogue=CATALOGUE, av=assess_view, words=words, **ctx)
+
+
+def advice_context(advice: Mapping[str, Any]) -> dict[str, Any]:
+    """What the summary, the decision form and the advice need of an advice's JSON."""
+    return {"pack_label": pack_name(str(advice["jurisdiction"])),
+            "options": assess_view.lawful_decisions(advice),
+            "coercive": assess_view.coercive_facts(advice),
+            "verdicts": assess_view.measures_of(advice)}
 
 
 def page(request: Request, status: int = 200, **ctx: Any) -> Response:
@@ -404,30 +554,14 @@ def _participant(value: str | None) -> str | None:
 @router.get("/assess", response_class=HTMLResponse)
 def assess_page(request: Request, participant: str = "",
                 user: User = Depends(require("assess"))) -> Response:
-    return _page(request, values={"jurisdiction": "model"}, advice=None, error=None,
-                 participant=_participant(participant))
-
-
-def form_values(form: FormData) -> tuple[dict[str, str], dict[str, list[str]]]:
-    """The submitted assessment form's fields, and the chosen values of its multiple choices."""
-    values = {k: str(v) for k, v in form.items() if k != "csrf_token" and isinstance(v, str)}
-    sets = {f.name: [str(x) for x in form.getlist(f.name)] for f in CASE_FIELDS if f.type == "set"}
-    return values, sets
-
-
-def case_of_form(form: FormData, values: Mapping[str, str], sets: Mapping[str, list[str]]
-                 ) -> tuple[Policy, dt.date | None, dict[str, Any]]:
-    """The pack, decision date and case data (with the answered screenings' responses) of a
-    submitted assessment form, the case checked as `divert assess` checks it."""
-    pack = pack_or_error(values.get("jurisdiction", ""))
-    day = parse_day(values.get("date"), "date")
-    data = case_from_form(values, sets)
-    screening = {f.name: responses(f, _form_values(form, f.name)) for f in FORMS.values()
-                 if answered(f, _form_values(form, f.name))}
-    if screening:
-        data["screening"] = screening
-    check_numbers(parse_case(data, "case"))
-    return pack, day, data
+    code = _participant(participant)
+    values: dict[str, str] = {"jurisdiction": "model"}
+    sets: dict[str, list[str]] = {}
+    notes: list[str] = []
+    if code and user.can("registry.read"):
+        values, sets, notes = assess_prefill.prefill(request, user, code)
+    return _page(request, values=values, sets=sets, advice=None, participant=code,
+                 prefilled=notes)
 
 
 @router.post("/assess", response_class=HTMLResponse)
@@ -437,13 +571,13 @@ async def assess_submit(request: Request, user: User = Depends(require("assess")
     participant = _participant(values.get("participant"))
     cut = ScreeningCutoffs()
     try:
-        pack, day, data = case_of_form(form, values, sets)
+        pack, day, data = case_of_form(values, sets)
         cut = cutoffs_of(pack)
         advice = run_advice(pack.code, day, parse_case(data, "case"))
     except InputError as exc:
-        return _page(request, 400, values=values, sets=sets, cut=cut, advice=None, error=str(exc),
-                     participant=participant)
-    return _page(request, values=values, sets=sets, cut=cut, advice=advice, error=None,
+        return _page(request, 400, values=values, sets=sets, cut=cut, advice=None,
+                     errors=errors_of(exc), participant=participant)
+    return _page(request, values=values, sets=sets, cut=cut, advice=advice.to_json(),
                  participant=participant)
 
 

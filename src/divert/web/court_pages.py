@@ -137,7 +137,7 @@ def _detail(ev: Mapping[str, Any]) -> str:
         if isinstance(v, list):
             v = ", ".join(str(x) for x in v)
         elif isinstance(v, dict):
-            v = "; ".join(f"{a}: {b}" for a, b in v.items())
+            v = "; ".join(f"{a}: {b}" for a, b in v.items() if b is not None) or "none"
         elif isinstance(v, str) and len(v) == 19 and v[10] == "T":
             v = v[:16].replace("T", " ")
         parts.append(f"{name} {str(v).replace('_', ' ')}")
