@@ -277,3 +277,17 @@ def test_cli_table_shows_the_projection(capsys: Any) -> None:
 def test_cli_refuses_bad_projection_options(capsys: Any, args: list[str], message: str) -> None:
     code, out, err = run_cli(["assess", str(USA_CASE), "-j", "usa", *args], capsys)
     assert code == 2 and message in err and "Traceback" not in err
+
+
+def test_facts_the_case_does_not_give_are_drawn_for_the_person(usa: Any, values: Any) -> None:
+    """An unknown offence type is drawn from each copy's offending profile, and an unknown
+    treatment status at the pack's treated share for the person's own (severe) disorder."""
+    from divert.case import parse_case
+
+    unknown = parse_case({"person": {"age": 30}, "disorder": "severe",
+                          "offence": {"date": "2023-01-01"}})
+    pop, drawn = copies_of(case_batch(unknown, usa), values, 4000, seed=3)
+    assert {"offence.type", "person.in_treatment"} <= set(drawn)
+    assert len(np.unique(pop.off_type)) > 2 and (pop.off_type >= 0).all()
+    treated = (pop.treatment != 0).mean()
+    assert abs(treated - float(values["initial_treatment_share"])) < 0.03

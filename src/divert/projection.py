@@ -63,6 +63,7 @@ from divert.population import (
     ROLE_OFFENCES,
     ROLES,
     Population,
+    offence_profiles,
     synthesise,
 )
 from divert.practice import draw, resolve
@@ -182,11 +183,17 @@ def copies_of(batch: Mapping[str, np.ndarray], values: Mapping[str, Any], copies
     injecting = fact("screening.injecting")
     if injecting is not None:
         pop.injecting[:] = int(injecting == TRUE)
+    own = np.random.default_rng([seed, 0, 2])  # draws of this module, after the population's
+    u_treated, u_type = own.random(copies), own.random(copies)
+    opioid = np.isin(pop.substance, OPIOIDS)
+    form = np.where(opioid, OAT, OUTPATIENT)
     treated = fact("person.in_treatment")
     if treated is not None:
-        opioid = np.isin(pop.substance, OPIOIDS)
-        pop.treatment[:] = np.where(int(treated) == TRUE,
-                                    np.where(opioid, OAT, OUTPATIENT), NO_TREATMENT)
+        pop.treatment[:] = np.where(int(treated) == TRUE, form, NO_TREATMENT)
+    else:  # as the population is drawn, for the person's own disorder
+        share = float(values["initial_treatment_share"])
+        pop.treatment[:] = np.where((u_treated < share) & (pop.severity >= 2), form,
+                                    NO_TREATMENT)
     for name in COUNTS:
         count = fact(f"history.{name}")
         if count is not None:
@@ -202,8 +209,10 @@ def copies_of(batch: Mapping[str, np.ndarray], values: Mapping[str, Any], copies
         if kind in NONDRUG:
             role = pop.profile.astype(np.int16) // len(NONDRUG)
             pop.profile[:] = (role * len(NONDRUG) + NONDRUG.index(kind)).astype(np.int8)
-    else:
-        pop.off_type[:] = OFFENCE_TYPES.index("possession")
+    else:  # the offence each copy's offending profile makes likely, as the kernel draws it
+        cum = offence_profiles(values).type_cum[pop.profile]
+        pick = (u_type[:, None] >= cum).sum(axis=1)
+        pop.off_type[:] = np.minimum(pick, len(OFFENCE_TYPES) - 1)
     pop.cj[:] = COMMUNITY
     pop.cj_timer[:] = 0
     pop.sentence_m[:] = 0
