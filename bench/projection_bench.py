@@ -5,7 +5,9 @@ For every example case of every pack (the packs' cases.yaml and examples/cases),
 months, with the number of measures projected; and the whole `divert assess CASE --json`
 process for the three example case files, with and without `--no-projection`.
 
-    .venv/bin/python bench/projection_bench.py [--copies 1000 2000] [--quick]
+    .venv/bin/python bench/projection_bench.py [--copies 1000 2000] [--every K] [--quick]
+
+(`--every K`: every K-th pack example case only; the three case files always.)
 
 Writes bench/results/projection.json.
 """
@@ -26,7 +28,7 @@ CASE_FILES = {"usa_heroin_possession": "usa", "portugal_resin_2006": "portugal",
               "iran_opium_user": "iran"}
 
 
-def in_process(copies: list[int], quick: bool) -> list[dict[str, object]]:
+def in_process(copies: list[int], quick: bool, every: int = 1) -> list[dict[str, object]]:
     from divert import policy as policies
     from divert.case import load_case, parse_case
     from divert.pathways import advise
@@ -37,6 +39,7 @@ def in_process(copies: list[int], quick: bool) -> list[dict[str, object]]:
         for ex in pack.examples:
             cases.append((pack, f"{pack.code}: {ex.name}", parse_case(
                 json.loads(json.dumps(ex.case, default=str))), ex.date))
+    cases = cases[::every]
     for name, code in CASE_FILES.items():
         cases.append((policies.load(code), f"examples/cases/{name}",
                       load_case(ROOT / "examples" / "cases" / f"{name}.yaml"), None))
@@ -56,6 +59,7 @@ def in_process(copies: list[int], quick: bool) -> list[dict[str, object]]:
             row["measures"] = sum(1 for s in advice.stages for m in s.measures
                                   if m.projection and m.projection["projected"])
         rows.append(row)
+        print(json.dumps(row), flush=True)
     return rows
 
 
@@ -81,8 +85,9 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--copies", type=int, nargs="+", default=[1000, 2000])
     ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--every", type=int, default=1)
     args = ap.parse_args()
-    rows = in_process(args.copies, args.quick)
+    rows = in_process(args.copies, args.quick, args.every)
     projected = [r for r in rows if r["measures"]]
     summary = {}
     for n in args.copies:
@@ -90,7 +95,7 @@ def main() -> None:
         summary[str(n)] = {"cases": len(projected), "median_cpu_s": round(statistics.median(cpu), 3),
                            "max_cpu_s": round(max(cpu), 3),
                            "max_case": max(projected, key=lambda r: r[f"cpu_s_{n}"])["case"]}
-    result = {"load_average": os.getloadavg(), "summary": summary, "cases": rows,
+    result = {"load_average": os.getloadavg(), "every": args.every, "summary": summary, "cases": rows,
               "whole_process_wall_s": whole_process()}
     out = ROOT / "bench" / "results" / "projection.json"
     out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")

@@ -124,7 +124,7 @@ def test_copies_the_measure_does_not_change_keep_their_paths(usa: Any, batch: An
     fine, _ = simulate(batch, usa, values, "court", DAY, "fine", conventional, SMALL)
     effects = Effects.of(usa)
     key = stream_key(SMALL.seed, 0, 3)
-    pick = _reference(usa, conventional, np.arange(SMALL.copies), key, "court",
+    pick = _reference(conventional, np.arange(SMALL.copies), key, "court",
                       Practice(dict(values), 1.0, effects.ids), effects)
     same = pick == effects.ids.index("fine")
     assert 0 < same.sum() < SMALL.copies

@@ -33,6 +33,7 @@ import numpy as np
 
 from divert.case import Case
 from divert.decisions import (
+    CONTACT_STAGES,
     P_NEXT,
     P_NONE,
     S_STAGE,
@@ -73,7 +74,6 @@ from divert.rules import TRUE, UNKNOWN, encode_batch
 from divert.simulation import kernel_inputs, stream_key
 from divert.vocabulary import FIELDS, OFFENCE_TYPES, STAGES
 
-CONTACT_ORDER = ("police", "prosecution", "court")
 OUTCOMES = ("rearrest", "prison_months", "overdose_death", "cost")
 """What each projection reports: the share rearrested (a first police contact after the
 decision), mean months in custody, the share dead of an overdose, and mean public cost."""
@@ -305,6 +305,10 @@ def simulate(batch: Mapping[str, np.ndarray], policy: Policy, values: Mapping[st
     conventional measures practice chooses among). Returns the paths and the facts drawn."""
     if stage not in STAGES:
         raise InputError(f"stage: unknown {stage!r}; allowed: {', '.join(STAGES)}")
+    for mid in (*conventional, *([measure] if measure is not None else [])):
+        if mid not in policy.measures:
+            raise InputError(f"measure: unknown {mid!r} in pack {policy.code}; allowed: "
+                             f"{', '.join(policy.measures)}")
     n, horizon = settings.copies, settings.horizon_months
     key = stream_key(settings.seed, 0, 3)
     effects = Effects.of(policy)
@@ -323,12 +327,14 @@ def simulate(batch: Mapping[str, np.ndarray], policy: Policy, values: Mapping[st
         drawn += _in_prison(pop, batch, practice, key)
         if chosen is not None:
             m = effects.ids.index(chosen)
-            decider.forced, decider.forced_when = m, effects.measures[m].effect.decided  # type: ignore[union-attr]
+            effect = effects.measures[m].effect
+            assert effect is not None
+            decider.forced, decider.forced_when = m, effect.decided
             decider.pending[:] = True
             if decider.forced_when != "at_release":
                 decider._post_sentence(pop, ids, 0, decider.forced_when, counters[0])
     else:
-        pick = _reference(policy, conventional, ids, key, stage, practice, effects)
+        pick = _reference(conventional, ids, key, stage, practice, effects)
         if chosen is not None:
             pick[:] = effects.ids.index(chosen)
         _decide(decider, pop, stage, pick, counters[0])
@@ -336,8 +342,8 @@ def simulate(batch: Mapping[str, np.ndarray], policy: Policy, values: Mapping[st
         sorted(set(drawn))
 
 
-def _reference(policy: Policy, conventional: Sequence[str], ids: np.ndarray, key: int,
-               stage: str, practice: Practice, effects: Effects) -> np.ndarray:
+def _reference(conventional: Sequence[str], ids: np.ndarray, key: int, stage: str,
+               practice: Practice, effects: Effects) -> np.ndarray:
     """Each copy's conventional measure (index), by practice weights; -1 where none is open."""
     open_ = [effects.ids.index(mid) for mid in conventional]
     if not open_:
@@ -361,7 +367,7 @@ def _decide(decider: _CaseDecider, pop: Population, stage: str, pick: np.ndarray
         if m < 0:
             continue
         if ef.placement[m] == P_NEXT:
-            after = CONTACT_ORDER[CONTACT_ORDER.index(stage) + 1:]
+            after = CONTACT_STAGES[CONTACT_STAGES.index(stage) + 1:]
             if after:
                 decider._walk(pop, ids, after[0], 0, counters)
         elif ef.placement[m] != P_NONE:
