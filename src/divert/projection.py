@@ -682,6 +682,16 @@ def show_difference(outcome: str, d: Mapping[str, Any]) -> str:
     return f"{v:+.1f} mo"
 
 
+def show_error(outcome: str, d: Mapping[str, Any]) -> str:
+    """A Monte Carlo error in the unit of its outcome."""
+    e = d["mc_error"]
+    if outcome in ("rearrest", "overdose_death"):
+        return f"{100 * e:.1f} pts"
+    if outcome == "cost":
+        return f"{e:,.0f}"
+    return f"{e:.2f} mo"
+
+
 def horizon_label(entry: Mapping[str, Any]) -> str:
     """The last year reported (`3y` for a 36-month horizon)."""
     return f"{entry['stamp']['horizon_months'] // 12}y"

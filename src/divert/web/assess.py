@@ -24,7 +24,15 @@ from divert.catalogue import CATALOGUE
 from divert.errors import InputError
 from divert.pathways import Advice, advise
 from divert.policy import Policy
-from divert.projection import LABELS, OUTCOMES, Settings, project_advice, show, show_difference
+from divert.projection import (
+    LABELS,
+    OUTCOMES,
+    Settings,
+    project_advice,
+    show,
+    show_difference,
+    show_error,
+)
 from divert.screening import INSTRUMENTS, ScreeningCutoffs, ScreeningResult, score
 from divert.vocabulary import DISORDER_LEVELS, FIELDS, LEVELS, STAGES
 from divert.web.accounts import User
@@ -42,6 +50,7 @@ Stage = Literal["police", "prosecution", "court", "post_sentence"]
 assert tuple(Instrument.__args__) == INSTRUMENTS and tuple(Stage.__args__) == STAGES  # type: ignore[attr-defined]
 
 templates.env.globals.update(projection_show=show, projection_difference=show_difference,
+                             projection_error=show_error,
                              projection_outcomes=OUTCOMES, projection_labels=LABELS)
 
 #: the largest number a case fact may hold (beyond it the arrays the rules read would overflow)
