@@ -291,3 +291,26 @@ def test_facts_the_case_does_not_give_are_drawn_for_the_person(usa: Any, values:
     assert len(np.unique(pop.off_type)) > 2 and (pop.off_type >= 0).all()
     treated = (pop.treatment != 0).mean()
     assert abs(treated - float(values["initial_treatment_share"])) < 0.03
+
+
+def test_a_measure_decided_at_release_is_taken_when_the_person_is_released(
+        usa: Any, batch: Any, values: Any) -> None:
+    """Release with aftercare (decided at release): the copies serve the same months in prison
+    as under the sentence going on (14 months left), then the aftercare programme adds its
+    running cost."""
+    given = {**batch, "sentence.months": np.array([24.0]),
+             "sentence.served_months": np.array([10.0])}
+    ref, _ = simulate(given, usa, values, "post_sentence", DAY, None, [], SMALL)
+    after, _ = simulate(given, usa, values, "post_sentence", DAY, "release_with_aftercare", [],
+                        SMALL)
+    assert np.array_equal(ref.prison_months[:, 0], after.prison_months[:, 0])
+    assert ref.prison_months[:, 0].min() > 0
+    assert after.cost[:, 2].mean() > ref.cost[:, 2].mean()
+
+
+def test_the_horizon_sets_the_years_reported(usa: Any, case: Any, values: Any) -> None:
+    five = project(case, usa, values, "prosecution", DAY, ["conditional_dismissal"],
+                   ["prosecution"], Settings(copies=100, horizon_months=60))
+    assert list(five.reference["outcomes"]["rearrest"]) == ["1y", "2y", "3y", "4y", "5y"]
+    with pytest.raises(InputError, match="horizon: 30 months"):
+        Settings(horizon_months=30)
