@@ -34,6 +34,7 @@ import numpy as np
 from divert.case import Case
 from divert.decisions import (
     CONTACT_STAGES,
+    DRUG_TYPES,
     P_NEXT,
     P_NONE,
     S_STAGE,
@@ -247,13 +248,9 @@ def _in_prison(pop: Population, batch: Mapping[str, np.ndarray], practice: Pract
     pop.sentence_m[:] = total.astype(np.int16)
     pop.served_m[:] = done.astype(np.int16)
     pop.cj_timer[:] = (total - done).astype(np.int16)
-    pop.drug_prisoner[:] = np.isin(pop.off_type, _drug_types()).astype(np.int8)
+    pop.drug_prisoner[:] = np.isin(pop.off_type, DRUG_TYPES).astype(np.int8)
     pop.treatment[pop.treatment != NO_TREATMENT] = NO_TREATMENT
     return drawn
-
-
-def _drug_types() -> np.ndarray:
-    return np.array([OFFENCE_TYPES.index(t) for role in ROLES for t in ROLE_OFFENCES[role]])
 
 
 class _CaseDecider(Decider):
@@ -322,6 +319,7 @@ def simulate(batch: Mapping[str, np.ndarray], policy: Policy, values: Mapping[st
     decider.day = day
     counters = np.zeros((horizon + 1, len(M)))
     ids = np.arange(n)
+    onward = np.zeros(n, dtype=bool)
     chosen = measure if measure is not None and has_effect(policy, measure) else None
     if stage == "post_sentence":
         drawn += _in_prison(pop, batch, practice, key)
@@ -337,9 +335,9 @@ def simulate(batch: Mapping[str, np.ndarray], policy: Policy, values: Mapping[st
         pick = _reference(conventional, ids, key, stage, practice, effects)
         if chosen is not None:
             pick[:] = effects.ids.index(chosen)
-        _decide(decider, pop, stage, pick, counters[0])
-    return _run(pop, decider, practice, effects, k, care, plain, key, counters, settings), \
-        sorted(set(drawn))
+        onward = _decide(decider, pop, stage, pick, counters[0])
+    return _run(pop, decider, practice, effects, k, care, plain, key, counters, onward,
+                settings), sorted(set(drawn))
 
 
 def _reference(conventional: Sequence[str], ids: np.ndarray, key: int, stage: str,
@@ -359,9 +357,11 @@ def _reference(conventional: Sequence[str], ids: np.ndarray, key: int, stage: st
 
 
 def _decide(decider: _CaseDecider, pop: Population, stage: str, pick: np.ndarray,
-            counters: np.ndarray) -> None:
-    """Apply each copy's measure at a contact stage: its effect, or the case going on."""
+            counters: np.ndarray) -> np.ndarray:
+    """Apply each copy's measure at a contact stage: its effect, or the case going on. Returns
+    the copies whose case went on (they share the decision's police and court costs)."""
     ef = decider.effects
+    onward = np.zeros(pick.shape[0], dtype=bool)
     for m in np.unique(pick):
         ids = np.flatnonzero(pick == m)
         if m < 0:
@@ -370,13 +370,15 @@ def _decide(decider: _CaseDecider, pop: Population, stage: str, pick: np.ndarray
             after = CONTACT_STAGES[CONTACT_STAGES.index(stage) + 1:]
             if after:
                 decider._walk(pop, ids, after[0], 0, counters)
+                onward[ids] = True
         elif ef.placement[m] != P_NONE:
             decider._dispose(pop, ids, np.full(ids.shape[0], m), 0, counters)
+    return onward
 
 
 def _run(pop: Population, decider: _CaseDecider, practice: Practice, effects: Effects,
          k: dict[str, Any], care: PrisonCare, values: Mapping[str, Any], key: int,
-         counters: np.ndarray, settings: Settings) -> Paths:
+         counters: np.ndarray, onward: np.ndarray, settings: Settings) -> Paths:
     """Months 1..horizon of the simulation for the copies, with each copy's costs and custody."""
     n, horizon, years = settings.copies, settings.horizon_months, settings.years
     prison_cost = float(values["prison_cost_per_month"])
@@ -392,9 +394,11 @@ def _run(pop: Population, decider: _CaseDecider, practice: Practice, effects: Ef
     od_by_year = np.zeros(years)
     od = 0.0
     occ = np.zeros(len(effects.ids))
-    # the decision's own police and court costs, shared by every copy
-    cost += (counters[0, M["arrests"]] * float(values["police_cost_per_arrest"])
-             + counters[0, M["prosecutions"]] * float(values["court_cost_per_case"])) / n
+    # the decision's own police and court costs, shared by the copies whose case went on
+    if onward.any():
+        cost[onward] += (counters[0, M["arrests"]] * float(values["police_cost_per_arrest"])
+                         + counters[0, M["prosecutions"]] * float(values["court_cost_per_case"])
+                         ) / onward.sum()
     for month in range(1, horizon + 1):
         row = counters[month]
         alive = pop.status == ALIVE
