@@ -644,7 +644,10 @@ def replay(case: Case, stamped: Mapping[str, Any]) -> dict[str, Any]:
 
     st = stamped["stamp"]
     pack = policies.load(st["pack"])
-    if pack.hash != st["pack_hash"] or list(pack.overlays) != list(st["overlays"]):
+    if st["overlays"]:
+        raise InputError(f"stamp.overlays: {', '.join(st['overlays'])}: replay loads the pack "
+                         "without overlays; apply them with the pack to replay this projection")
+    if pack.hash != st["pack_hash"]:
         raise InputError(f"stamp.pack_hash: the pack {st['pack']} has changed since the "
                          "projection was made; it cannot be replayed")
     day = date.fromisoformat(st["date"])
