@@ -202,6 +202,12 @@ def test_every_open_measure_gets_a_projection_beside_its_reasons(usa: Any, case:
                    for y in d)
     court = advice.stage("court")
     assert court.projection_reference["conventional"] == ["fine", "imprisonment"]
+    assert not any(m.projection["conventional_path"] for m in court.measures)
+    # at the police stage arrest and charge is the only conventional measure: the path itself
+    police = {m.id: m.projection for m in advice.stage("police").measures}
+    assert police["arrest_and_charge"]["conventional_path"] is True
+    assert police["arrest_and_charge"]["outcomes"] == advice.stage(
+        "police").projection_reference["outcomes"]
     # rearrest by year is cumulative
     r = court.projection_reference["outcomes"]["rearrest"]
     assert r["1y"]["value"] <= r["2y"]["value"] <= r["3y"]["value"]

@@ -184,10 +184,10 @@ def _print_projection(s: Any, currency: str) -> None:
             table.add_row(escape(m.id), escape(note), "", "", "", "")
             continue
         diff = p["versus_conventional"]
+        versus = ("this is the conventional path" if p["conventional_path"] else
+                  "; ".join(f"{SHORT[o]} {show_difference(o, diff[o][year])}" for o in OUTCOMES))
         table.add_row(escape(m.id), *(show(o, p["outcomes"][o][year], currency)
-                                      for o in OUTCOMES),
-                      escape("; ".join(f"{SHORT[o]} {show_difference(o, diff[o][year])}"
-                                       for o in OUTCOMES)))
+                                      for o in OUTCOMES), escape(versus))
     out.print(table)
     out.print("  differences are paired copy by copy (common random numbers); 'not resolved': "
               "the 95% interval includes zero")

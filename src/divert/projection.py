@@ -582,18 +582,20 @@ def project(case: Case, policy: Policy, values: Mapping[str, Any], stage: str, d
                  **summarise(ref_paths), "drawn": drawn,
                  "stamp": stamp(policy, stage, day, None, conventional, settings)}
     out = StageProjection(stage, day, reference)
-    cached = {None: ref_paths}
+    cached: dict[str | None, Paths] = {None: ref_paths}
     for mid in measures:
         simulated = has_effect(policy, mid)
         # a single conventional measure is the conventional path itself
-        same = not simulated or (stage != "post_sentence" and list(conventional) == [mid])
-        if same:
+        # the only open conventional measure is the conventional path itself
+        itself = simulated and stage != "post_sentence" and list(conventional) == [mid]
+        if itself or not simulated:
             paths = ref_paths
         else:
             paths = cached.get(mid) or simulate(batch, policy, values, stage, day, mid,
                                                 conventional, settings)[0]
         cached[mid] = paths
         entry = {"projected": True, "simulated_effect": simulated,
+                 "conventional_path": itself,
                  "effect": effect_of(policy, mid, values, day),
                  **summarise(paths, ref_paths), "drawn": drawn,
                  "stamp": stamp(policy, stage, day, mid, conventional, settings)}
@@ -667,13 +669,16 @@ NO_EFFECT = "no simulated effect in the pack: projected as the conventional path
 
 
 def show(outcome: str, summary: Mapping[str, Any], currency: str = "") -> str:
-    """An outcome as text: the value and its 95% interval."""
+    """An outcome as text: the value and its 95% interval and, for a mean, the range of the
+    middle 90% of the copies (how much one person's outcome may vary)."""
     v, lo, hi = summary["value"], summary["low"], summary["high"]
     if outcome in ("rearrest", "overdose_death"):
         return f"{100 * v:.1f}% ({100 * lo:.1f}-{100 * hi:.1f})"
     if outcome == "cost":
-        return f"{currency + ' ' if currency else ''}{v:,.0f} ({lo:,.0f}-{hi:,.0f})"
-    return f"{v:.1f} ({lo:.1f}-{hi:.1f})"
+        return (f"{currency + ' ' if currency else ''}{v:,.0f} ({lo:,.0f}-{hi:,.0f}); "
+                f"90% of copies {summary['p5']:,.0f}-{summary['p95']:,.0f}")
+    return (f"{v:.1f} ({lo:.1f}-{hi:.1f}); 90% of copies {summary['p5']:.0f}-"
+            f"{summary['p95']:.0f}")
 
 
 def show_difference(outcome: str, d: Mapping[str, Any]) -> str:
