@@ -134,21 +134,35 @@ def assess(
     brief: Annotated[bool, typer.Option("--brief", help="one screen: what is recommended and "
                                                         "what is open at each stage")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="print JSON instead of tables")] = False,
+    projection: Annotated[bool, typer.Option(
+        "--projection/--no-projection",
+        help="simulate the person's outcomes under each open measure (about 2 s)")] = True,
+    copies: Annotated[int, typer.Option(help="simulated copies of the person")] = 2000,
+    horizon: Annotated[int, typer.Option(help="years projected (1-10)")] = 3,
+    seed: Annotated[int, typer.Option(help="root seed of the projection")] = 1,
 ) -> None:
     """Advise on one case, stage by stage.
 
     Which measures the law opens at each stage (police, prosecution, court, after sentence),
-    which divert recommends and why, with the law cited."""
+    which divert recommends and why, with the law cited, and each open measure's projected
+    outcomes for the person (a decision aid, never the decision)."""
     from divert import policy as policies
     from divert.case import load_case
     from divert.pathways import advise
+    from divert.projection import Settings, project_advice
 
     if stage is not None and stage not in STAGES:
         raise InputError(f"--stage: unknown {stage!r}; allowed: {', '.join(STAGES)}")
+    if not 1 <= horizon <= 10:
+        raise InputError(f"--horizon: {horizon} years; allowed: 1 to 10")
+    if not 10 <= copies <= 1_000_000:
+        raise InputError(f"--copies: {copies}; allowed: 10 to 1000000")
     day = _parse_date(on)
     pack = policies.load(jurisdiction)
     case = load_case(case_file)
     advice = advise(case, pack, [stage] if stage else None, day)
+    if projection and (as_json or not brief):
+        project_advice(advice, case, pack, Settings(copies, 12 * horizon, seed))
     if as_json:
         _emit_json(advice.to_json())
         return
@@ -156,7 +170,7 @@ def assess(
         for line in brief_lines(advice):
             out.print(escape(line))
         return
-    _print_advice(advice)
+    _print_advice(advice, pack.meta.currency or "")
 
 
 def _wrapped(head: str, items: list[str], width: int, most: int = 2) -> list[str]:
@@ -214,7 +228,7 @@ def brief_lines(advice: Any, width: int = 80) -> list[str]:
     return lines
 
 
-def _print_advice(advice: Any) -> None:
+def _print_advice(advice: Any, currency: str = "") -> None:
     t = advice.triage
     out.print(f"[bold]{advice.jurisdiction}[/bold] on {advice.date.isoformat()}   triage: risk "
               f"[bold]{t.risk or 'unknown'}[/bold], need [bold]{t.need or 'unknown'}[/bold] -> "
@@ -240,6 +254,55 @@ def _print_advice(advice: Any) -> None:
         out.print(table)
         for note in s.notes:
             out.print(f"  note: {escape(note)}")
+        if s.projection_reference is not None:
+            _print_projection(s, currency)
+
+
+def _print_projection(s: Any, currency: str) -> None:
+    """The stage's projected outcomes: the conventional path, then each open measure."""
+    from divert.projection import (
+        LABELS,
+        NO_EFFECT,
+        OUTCOMES,
+        SHORT,
+        horizon_label,
+        show,
+        show_difference,
+    )
+
+    ref = s.projection_reference
+    st = ref["stamp"]
+    year = horizon_label(ref)
+    table = Table(title=f"{s.stage}: projected outcomes for this person over {year[:-1]} years "
+                        f"({st['copies']} simulated copies; a decision aid, not the decision)",
+                  title_justify="left", show_lines=True)
+    table.add_column("measure", ratio=2, overflow="fold")
+    for o in OUTCOMES:
+        table.add_column(f"{LABELS[o]} (95% interval)", ratio=2, overflow="fold")
+    table.add_column("vs conventional path", ratio=3, overflow="fold")
+    table.add_row(escape(f"conventional path: {ref['path']}"),
+                  *(show(o, ref["outcomes"][o][year], currency) for o in OUTCOMES), "-")
+    for m in s.measures:
+        p = m.projection
+        if p is None:
+            continue
+        if not p["projected"] or not p["simulated_effect"]:
+            note = p["note"] if not p["projected"] else NO_EFFECT
+            table.add_row(escape(m.id), escape(note), "", "", "", "")
+            continue
+        diff = p["versus_conventional"]
+        versus = ("this is the conventional path" if p["conventional_path"] else
+                  "; ".join(f"{SHORT[o]} {show_difference(o, diff[o][year])}" for o in OUTCOMES))
+        table.add_row(escape(m.id), *(show(o, p["outcomes"][o][year], currency)
+                                      for o in OUTCOMES), escape(versus))
+    out.print(table)
+    out.print("  differences are paired copy by copy (common random numbers); 'not resolved': "
+              "the 95% interval includes zero")
+    drawn = ", ".join(ref["drawn"]) or "none"
+    out.print(f"  projection: the pack's practice at central values; facts the case does not give "
+              f"are drawn from the pack's population ({escape(drawn)}); stamp: pack "
+              f"{st['pack']} {st['pack_hash'][:12]}, seed {st['seed']}, {st['copies']} copies, "
+              f"{st['horizon_months']} months")
 
 
 @app.command()

@@ -41,6 +41,7 @@ class MeasureAdvice:
     trace: list[dict[str, Any]] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
     superseded_by: str | None = None
+    projection: dict[str, Any] | None = None  # simulated outcomes (divert.projection), if asked
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -49,6 +50,7 @@ class MeasureAdvice:
             "discretionary": self.discretionary, "reasons": self.reasons,
             "citations": self.citations, "legal_basis": self.legal_basis, "trace": self.trace,
             "missing": self.missing, "superseded_by": self.superseded_by,
+            **({"projection": self.projection} if self.projection is not None else {}),
         }
 
 
@@ -62,6 +64,7 @@ class StageAdvice:
     recommended: str | None
     seek_consent_for: str | None = None
     notes: list[str] = field(default_factory=list)
+    projection_reference: dict[str, Any] | None = None  # the conventional path, if projected
 
     @property
     def eligible(self) -> list[str]:
@@ -72,6 +75,8 @@ class StageAdvice:
             "stage": self.stage, "recommended": self.recommended,
             "seek_consent_for": self.seek_consent_for, "notes": self.notes,
             "measures": [m.to_json() for m in self.measures],
+            **({"projection_reference": self.projection_reference}
+               if self.projection_reference is not None else {}),
         }
 
 

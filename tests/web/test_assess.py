@@ -47,7 +47,7 @@ def test_api_advice_equals_pathways_for_every_example_case(client_for: Any) -> N
     for pack in policy.iter_packs():
         for ex in pack.examples:
             data = _plain(ex.case)
-            body = {"jurisdiction": pack.code, "case": data,
+            body = {"jurisdiction": pack.code, "case": data, "projection": False,
                     "date": ex.date.isoformat() if ex.date else None}
             r = c.api("POST", "/api/v1/assess", json=body)
             assert r.status_code == 200, (pack.code, ex.name, r.text)

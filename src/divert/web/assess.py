@@ -25,6 +25,15 @@ from divert.catalogue import CATALOGUE
 from divert.errors import InputError
 from divert.pathways import Advice, advise
 from divert.policy import Policy, load
+from divert.projection import (
+    LABELS,
+    OUTCOMES,
+    Settings,
+    project_advice,
+    show,
+    show_difference,
+    show_error,
+)
 from divert.screening import INSTRUMENTS, ScreeningCutoffs, ScreeningResult, score
 from divert.vocabulary import DISORDER_LEVELS, FIELDS, LEVELS, STAGES
 from divert.web import assess_prefill, assess_view
@@ -33,7 +42,7 @@ from divert.web.assess_fields import MAX_NUMBER, check_date, check_fields, choic
 from divert.web.assess_forms import FORMS, InstrumentForm, answered, responses
 from divert.web.book import pack_codes, pack_or_error, parse_day
 from divert.web.court_common import CODE
-from divert.web.render import render
+from divert.web.render import render, templates
 from divert.web.security import require
 
 router = APIRouter(include_in_schema=False)
@@ -43,6 +52,9 @@ Instrument = Literal["assist", "dast10", "audit", "crafft", "cage_aid", "uncope"
 Stage = Literal["police", "prosecution", "court", "post_sentence"]
 assert tuple(Instrument.__args__) == INSTRUMENTS and tuple(Stage.__args__) == STAGES  # type: ignore[attr-defined]
 
+templates.env.globals.update(projection_show=show, projection_difference=show_difference,
+                             projection_error=show_error,
+                             projection_outcomes=OUTCOMES, projection_labels=LABELS)
 
 
 # --- the case form --------------------------------------------------------------------------------
@@ -160,11 +172,13 @@ def cutoffs_of(pack: Policy | None) -> ScreeningCutoffs:
 
 
 def run_advice(jurisdiction: str, day: dt.date | None, case: Case,
-               stages: list[str] | None = None) -> Advice:
-    """The advice on a case, as `divert assess` gives it."""
+               stages: list[str] | None = None, projection: bool = False) -> Advice:
+    """The advice on a case, as `divert assess` gives it (with `projection`, each open
+    measure's projected outcomes, as `divert assess` gives them by default)."""
     pack = pack_or_error(jurisdiction)
     check_numbers(case)
-    return advise(case, pack, stages, day)
+    advice = advise(case, pack, stages, day)
+    return project_advice(advice, case, pack, Settings()) if projection else advice
 
 
 def _form_values(form: FormData, name: str) -> dict[str, str]:
@@ -234,6 +248,8 @@ class AssessIn(BaseModel):
                                        description="default: all four, in order")
     case: Case = Field(description="the case, as in a case file: person, offence, history, "
                        "sentence, consent, need, risk, disorder and screening responses")
+    projection: bool = Field(True, description="each open measure's simulated outcomes for the "
+                             "person (about 2 s), as `divert assess`; false: the advice alone")
 
     @field_validator("case", mode="before")
     @classmethod
@@ -314,6 +330,8 @@ class MeasureOut(BaseModel):
     trace: list[dict[str, Any]]
     missing: list[str]
     superseded_by: str | None
+    projection: dict[str, Any] | None = Field(None, description="an open measure's projected "
+                                              "outcomes for the person (divert.projection)")
 
 
 class StageOut(BaseModel):
@@ -322,6 +340,8 @@ class StageOut(BaseModel):
     seek_consent_for: str | None
     notes: list[str]
     measures: list[MeasureOut]
+    projection_reference: dict[str, Any] | None = Field(None, description="the conventional "
+                                                        "path's projected outcomes")
 
 
 class AdviceOut(BaseModel):
@@ -368,12 +388,13 @@ def vocabulary_api(user: User = Depends(require("assess"))) -> dict[str, Any]:
             "stages": list(STAGES), "instruments": list(INSTRUMENTS)}
 
 
-@api.post("/assess", response_model=AdviceOut, responses=_ERRORS)
+@api.post("/assess", response_model=AdviceOut, response_model_exclude_unset=True,
+          responses=_ERRORS)
 def assess_api(body: AssessIn, user: User = Depends(require("assess"))) -> dict[str, Any]:
     """Advice on a case stage by stage under a jurisdiction's law: the JSON of
     `divert assess --json`."""
     return run_advice(body.jurisdiction, body.date, body.case,
-                      list(body.stages) if body.stages else None).to_json()
+                      list(body.stages) if body.stages else None, body.projection).to_json()
 
 
 # --- pages ----------------------------------------------------------------------------------------
@@ -573,12 +594,12 @@ async def assess_submit(request: Request, user: User = Depends(require("assess")
     try:
         pack, day, data = case_of_form(values, sets)
         cut = cutoffs_of(pack)
-        advice = run_advice(pack.code, day, parse_case(data, "case"))
+        advice = run_advice(pack.code, day, parse_case(data, "case"), projection=True)
     except InputError as exc:
         return _page(request, 400, values=values, sets=sets, cut=cut, advice=None,
                      errors=errors_of(exc), participant=participant)
     return _page(request, values=values, sets=sets, cut=cut, advice=advice.to_json(),
-                 participant=participant)
+                 participant=participant, currency=pack.meta.currency or "")
 
 
 @router.post("/assess/instrument/{name}", response_class=HTMLResponse)
