@@ -104,6 +104,14 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
                               "divert registry tests record 42 --result positive --substances "
                               "opioids,cocaine"),
     "registry tests close-missed": ("divert registry tests close-missed",),
+    "registry calendar": ("divert registry calendar show",
+                          "divert registry calendar close --on 2026-12-25 --reason \"Christmas Day\" "
+                          "--yearly"),
+    "registry calendar show": ("divert registry calendar show --json",),
+    "registry calendar sitting": ("divert registry calendar sitting --days mon,tue,thu",),
+    "registry calendar close": ("divert registry calendar close --on 2026-12-25 --reason "
+                                "\"Christmas Day\" --yearly",),
+    "registry calendar reopen": ("divert registry calendar reopen 3",),
     "registry hearings": ("divert registry hearings schedule --until 2026-03-31",),
     "registry hearings schedule": ("divert registry hearings schedule --until 2026-03-31",),
     "registry hearings record": ("divert registry hearings record 9 --status held --held-on "

@@ -77,6 +77,7 @@ def test_browser_advice_page_shows_a_projection_for_each_open_measure(page_for: 
         assert "USD" in rows.nth(3).inner_text()
         assert "pack usa" in text and "seed 1" in text  # the stamp that replays it
     # the projection stands beside the legal reasons of its own measure
-    row = page.locator("tr", has=page.locator("code", has_text="drug_treatment_court")).first
-    assert "met:" in row.inner_text()
+    item = page.locator("li.measure[data-measure='drug_treatment_court']").first
+    assert item.locator("ul.reasons li").count() > 0
+    assert item.locator("div.projection").count() == 1
     assert axe_violations(page) == []
