@@ -7,13 +7,13 @@ from datetime import date
 
 import numpy as np
 
-from divert.decisions import Effects, Practice
-from divert.kernel import METRICS, M, step
-from divert.policy import load
-from divert.population import NONDRUG, ROLE_OFFENCES, ROLES, offence_profiles, synthesise
-from divert.practice import draw, resolve, shares
-from divert.simulation import kernel_inputs
-from divert.vocabulary import OFFENCE_TYPES
+from divert.law.policy import load
+from divert.law.practice import draw, resolve, shares
+from divert.law.vocabulary import OFFENCE_TYPES
+from divert.simulation.decisions import Effects, Practice
+from divert.simulation.kernel import METRICS, M, step
+from divert.simulation.population import NONDRUG, ROLE_OFFENCES, ROLES, offence_profiles, synthesise
+from divert.simulation.run import kernel_inputs
 
 
 def test_roles_keep_the_packs_drug_offence_mix() -> None:

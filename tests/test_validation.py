@@ -10,12 +10,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from divert import policy as policies
 from divert.errors import InputError
-from divert.policy import Policy
-from divert.scenarios import load_scenario
-from divert.simulation import run
-from divert.validation import CHECKS, Check, observe_run, report_json, validate
+from divert.law import policy as policies
+from divert.law.policy import Policy
+from divert.simulation.run import run
+from divert.simulation.scenarios import load_scenario
+from divert.studies.validation import CHECKS, Check, observe_run, report_json, validate
 
 from .test_simulation import START, practice_entry, simland
 
@@ -182,8 +182,8 @@ def test_validate_human_output_lists_not_applicable_checks_with_their_reason(
     """Kenya has none of the published studies' measures or countries: every such check is
     listed as not applicable with its reason, none counts as a failure, and the command exits 0
     (its baseline targets, checked elsewhere, are left out here)."""
-    from divert import validation
     from divert.cli import main
+    from divert.studies import validation
 
     monkeypatch.setattr(validation, "check_baseline_targets", lambda *a, **k: [])
 
@@ -202,8 +202,8 @@ def test_validate_human_output_lists_not_applicable_checks_with_their_reason(
 
 def test_validate_exits_1_only_on_a_failed_applicable_check(
         monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
-    from divert import validation
     from divert.cli import main
+    from divert.studies import validation
 
     fake = [Check("ok", "s", 1.0, 1.0, 0.1, True), Check("na", "s", 1.0, None, None, None,
                                                           detail="not applicable: x"),
@@ -229,7 +229,7 @@ def test_portugal_prisoner_check_passes_only_when_the_prisoners_halve(tmp_path: 
 
     import yaml
 
-    from divert.policy import load_pack
+    from divert.law.policy import load_pack
 
     def copy(name: str, halve: bool, never: bool) -> Policy:
         target = tmp_path / name / "portugal"

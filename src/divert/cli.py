@@ -19,7 +19,7 @@ from rich.table import Table
 from typer.exceptions import TyperException
 
 from divert.errors import DivertError, InputError
-from divert.vocabulary import STAGES
+from divert.law.vocabulary import STAGES
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="divert: treatment instead of conviction, advice by the law of a place.")
@@ -51,9 +51,9 @@ def score(
     as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
 ) -> None:
     """Score a screening instrument from the options chosen, as its manual says."""
-    from divert.policy import read_yaml
-    from divert.screening import INSTRUMENTS
-    from divert.screening import score as score_instrument
+    from divert.advice.screening import INSTRUMENTS
+    from divert.advice.screening import score as score_instrument
+    from divert.law.policy import read_yaml
 
     if instrument not in INSTRUMENTS:
         raise InputError(f"instrument: unknown {instrument!r}; allowed: {', '.join(INSTRUMENTS)}")
@@ -91,9 +91,9 @@ def assess(
     as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
 ) -> None:
     """Advise on a case, stage by stage, under a jurisdiction's law on a date."""
-    from divert import policy as policies
-    from divert.case import load_case
-    from divert.pathways import advise
+    from divert.advice.case import load_case
+    from divert.advice.pathways import advise
+    from divert.law import policy as policies
 
     if stage is not None and stage not in STAGES:
         raise InputError(f"--stage: unknown {stage!r}; allowed: {', '.join(STAGES)}")
@@ -141,8 +141,8 @@ def examples(
     as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
 ) -> None:
     """The main job for now: the advice on every pack's example cases, as a readable table."""
-    from divert import policy as policies
-    from divert.examples import run_examples
+    from divert.advice.examples import run_examples
+    from divert.law import policy as policies
 
     packs = [policies.load(jurisdiction)] if jurisdiction else list(policies.iter_packs())
     rows = run_examples(packs)
@@ -190,7 +190,7 @@ def _run(specs: list[str], persons: int, years: float, start: str, replications:
          out_dir: Path | None = None, resume: bool = False) -> Any:
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from divert.runner import check_sizes, run_comparison
+    from divert.simulation.runner import check_sizes, run_comparison
 
     check_sizes(persons, int(round(years * 12)) if years > 0 else 0, seed)
     if out_dir is not None:
@@ -244,7 +244,7 @@ def simulate(
     as_json: AsJson = False,
 ) -> None:
     """Simulate a country's population under a pack (and overlays), month by month."""
-    from divert.runner import simulate_json, write_outputs
+    from divert.simulation.runner import simulate_json, write_outputs
 
     spec = "+".join([code, *(str(o) for o in overlay or [])])
     comparison = _run([spec], persons, years, start, replications, seed, workers, engine,
@@ -278,13 +278,13 @@ def compare(
     as_json: AsJson = False,
 ) -> None:
     """Compare scenarios: today's law and reforms, with differences and 95% intervals."""
-    from divert.runner import compare_json, write_outputs
+    from divert.simulation.runner import compare_json, write_outputs
 
     comparison = _run(specs, persons, years, start, replications, seed, workers, engine,
                       not no_uncertainty, as_json, cluster=cluster, out_dir=out_dir, resume=resume)
     write_outputs(comparison, out_dir)
     try:
-        from divert.reports import write_report
+        from divert.reports.comparison import write_report
     except ImportError:  # pragma: no cover - reports arrive with their own module
         write_report = None
     if write_report is not None:
@@ -320,7 +320,7 @@ def _print_totals(specs: list[str], comparison: Any) -> None:
 
 def _difference_text(d: dict[str, Any], fmt: str = "+,.0f") -> str:
     """`mean ± MCSE [low, high]`, or the mean without a sign where the run cannot resolve it."""
-    from divert.outcomes import resolved
+    from divert.simulation.outcomes import resolved
 
     se = "no MCSE" if d.get("mcse") is None else f"± {d['mcse']:,.0f}"
     head = f"{d['mean']:{fmt}} {se}"
@@ -357,8 +357,8 @@ def countries(
     """The main job: today's law against treatment instead of conviction, for the briefing's
     countries and the UNODC/WHO model, over ten years; effects at central values with their Monte
     Carlo error, parameter uncertainty from independent draws; terminal table and HTML."""
-    from divert import countries as brief
-    from divert.runner import check_sizes, write_outputs
+    from divert.simulation.runner import check_sizes, write_outputs
+    from divert.studies import countries as brief
 
     codes = tuple(only) if only else brief.BRIEFING
     check_sizes(persons, int(round(years * 12)) if years > 0 else 0, seed)
@@ -370,7 +370,7 @@ def countries(
     if draws < 0 or draw_persons <= 0:
         raise InputError("--draws: must be 0 or more, --draw-persons positive")
     for code in codes:  # an unknown pack fails before anything runs
-        from divert import policy as policies
+        from divert.law import policy as policies
 
         policies.load(code)
     err = Console(stderr=True)
@@ -382,7 +382,7 @@ def countries(
                                 cluster=_cluster(cluster), progress=say)
     reports: dict[str, str] = {}
     try:
-        from divert.reports import write_report
+        from divert.reports.comparison import write_report
     except ImportError:  # pragma: no cover - reports arrive with their own module
         write_report = None
     for c in results:
@@ -444,9 +444,9 @@ def backtest(
     as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
 ) -> None:
     """Simulate across a dated change of law and set it beside what was observed."""
-    from divert import policy as policies
-    from divert.backtest import backtest as run_backtest
-    from divert.runner import check_sizes
+    from divert.law import policy as policies
+    from divert.simulation.runner import check_sizes
+    from divert.studies.backtest import backtest as run_backtest
 
     check_sizes(persons, 12, seed)
     result = run_backtest(policies.load(code), persons=persons, replications=replications,
@@ -488,9 +488,9 @@ def validate(
     as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
 ) -> None:
     """Set published results beside what divert simulates for the same question, pass or fail."""
-    from divert import policy as policies
-    from divert.runner import check_sizes
-    from divert.validation import validate as run_checks
+    from divert.law import policy as policies
+    from divert.simulation.runner import check_sizes
+    from divert.studies.validation import validate as run_checks
 
     check_sizes(persons, 12, seed)
     packs = [policies.load(code)] if code else list(policies.iter_packs())
@@ -555,17 +555,17 @@ def calibrate(
     """Fit the pack's uncertain practice to observed targets (or to a registry's aggregates):
     baseline targets write the fitted values into practice.yaml (provenance fitted), backtest
     targets and registry aggregates a scenario overlay beside the pack; with a fit table."""
-    from divert import policy as policies
-    from divert.calibration import calibrate as fit_pack
-    from divert.calibration import calibrate_from_registry
-    from divert.runner import check_sizes
+    from divert.law import policy as policies
+    from divert.simulation.runner import check_sizes
+    from divert.studies.calibration import calibrate as fit_pack
+    from divert.studies.calibration import calibrate_from_registry
 
     check_sizes(persons, 12, seed)
     pack = policies.load(code)
     if from_registry is not None:
         fit = calibrate_from_registry(pack, _registry_aggregates(from_registry))
     else:
-        from divert.runner import executor_for
+        from divert.simulation.runner import executor_for
 
         if targets not in ("baseline", "backtest"):
             raise InputError(f"--targets: {targets!r} is not allowed; allowed: baseline, backtest")
@@ -608,8 +608,8 @@ def sensitivity(
 ) -> None:
     """Global sensitivity (Morris or Sobol' with SALib) of outcomes to the pack's uncertain
     practice parameters, with a tornado plot in an HTML report."""
-    from divert.runner import check_sizes, executor_for
-    from divert.sensitivity import analyse, write_report
+    from divert.simulation.runner import check_sizes, executor_for
+    from divert.studies.sensitivity import analyse, write_report
 
     check_sizes(persons, int(round(years * 12)) if years > 0 else 0, seed)
     if out_dir is not None:  # a folder that cannot be written fails now, not after the runs
@@ -657,7 +657,7 @@ def _registry_aggregates(source: str) -> Path:
 @policy_app.command("list")
 def policy_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """The packs divert has, with their rule counts and provenance."""
-    from divert import policy as policies
+    from divert.law import policy as policies
 
     packs = list(policies.iter_packs())
     data = [{
@@ -684,8 +684,8 @@ def policy_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> Non
 @policy_app.command("validate")
 def policy_validate(path: Annotated[Path, typer.Argument(help="a pack folder")]) -> None:
     """Check a pack: schema, rules, parameters and that every example case gives its advice."""
-    from divert.examples import check_example
-    from divert.policy import load_pack
+    from divert.advice.examples import check_example
+    from divert.law.policy import load_pack
 
     pack = load_pack(path)
     failures = []
@@ -708,8 +708,8 @@ def policy_book(
     out_file: Annotated[Path, typer.Option("--out", help="HTML file to write")],
 ) -> None:
     """Write the pack as a readable book: each rule beside its law and citation."""
-    from divert import policy as policies
-    from divert.book import render_book
+    from divert.law import policy as policies
+    from divert.reports.book import render_book
 
     pack = policies.load(code)
     try:
@@ -731,8 +731,8 @@ def brief(
     seed: Annotated[int, typer.Option(help="root seed")] = 0,
 ) -> None:
     """A country brief: the law, who is convicted or treated, problems, reforms and levers."""
-    from divert import brief as briefs
-    from divert import policy as policies
+    from divert.law import policy as policies
+    from divert.reports import brief as briefs
 
     if replications < 2:
         raise InputError(f"--replications: at least 2 (an interval needs two), got {replications}")

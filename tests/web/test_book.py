@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from divert import book, policy
+from divert.law import policy
+from divert.reports import book
 from divert.web.book import pack_codes
 
 from .conftest import unlabelled_fields

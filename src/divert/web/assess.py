@@ -19,13 +19,13 @@ from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from starlette.datastructures import FormData
 
-from divert.case import Case, parse_case
-from divert.catalogue import CATALOGUE
+from divert.advice.case import Case, parse_case
+from divert.advice.pathways import Advice, advise
+from divert.advice.screening import INSTRUMENTS, ScreeningCutoffs, ScreeningResult, score
 from divert.errors import InputError
-from divert.pathways import Advice, advise
-from divert.policy import Policy
-from divert.screening import INSTRUMENTS, ScreeningCutoffs, ScreeningResult, score
-from divert.vocabulary import DISORDER_LEVELS, FIELDS, LEVELS, STAGES
+from divert.law.catalogue import CATALOGUE
+from divert.law.policy import Policy
+from divert.law.vocabulary import DISORDER_LEVELS, FIELDS, LEVELS, STAGES
 from divert.web.accounts import User
 from divert.web.assess_forms import FORMS, InstrumentForm, answered, responses
 from divert.web.book import pack_codes, pack_or_error, parse_day

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from divert.screening import (
+from divert.advice.screening import (
     ASSIST_DRUGS,
     ASSIST_EVER,
     ASSIST_FREQUENCY,

@@ -13,11 +13,11 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, Field
 
-from divert import book
-from divert.catalogue import CATALOGUE
 from divert.errors import InputError
-from divert.policy import Policy, load, pack_dirs
-from divert.vocabulary import STAGES
+from divert.law.catalogue import CATALOGUE
+from divert.law.policy import Policy, load, pack_dirs
+from divert.law.vocabulary import STAGES
+from divert.reports import book
 from divert.web.accounts import User
 from divert.web.render import render
 from divert.web.security import require

@@ -14,8 +14,8 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 
-from divert import brief as briefs
-from divert.policy import load
+from divert.law.policy import load
+from divert.reports import brief as briefs
 from divert.web.accounts import User
 from divert.web.book import pack_codes, pack_or_error
 from divert.web.render import render, templates

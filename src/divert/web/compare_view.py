@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from divert.errors import DivertError, InputError
-from divert.reports import COLOURS, ROWS, TRAJECTORIES, fmt, fmt_interval
+from divert.reports.comparison import COLOURS, ROWS, TRAJECTORIES, fmt, fmt_interval
 from divert.web.jobs import FILES, Job, JobManager, packs
 
 BAND = "2.5th to 97.5th percentile across replications"
@@ -19,7 +19,7 @@ ECONOMICS = (("public", "Public budget"), ("society", "Society (adds victims' co
 
 def pack_options() -> list[dict[str, str]]:
     """Each pack's code and name (from its pack.yaml, without loading the pack), for the form."""
-    from divert.policy import policies_root, read_yaml
+    from divert.law.policy import policies_root, read_yaml
 
     out = []
     for code in packs():
@@ -33,7 +33,7 @@ def pack_options() -> list[dict[str, str]]:
 
 def overlay_options(code: str) -> list[dict[str, Any]]:
     """The reforms shipped with pack `code`: name, title and summary."""
-    from divert.scenarios import resolve_overlay, scenario_names
+    from divert.simulation.scenarios import resolve_overlay, scenario_names
 
     out = []
     for name in scenario_names(code):
@@ -63,7 +63,7 @@ def label(spec: str) -> str:
 
 def title(spec: str) -> str:
     """The overlays' titles, or the pack's law today."""
-    from divert.scenarios import resolve_overlay
+    from divert.simulation.scenarios import resolve_overlay
 
     code, *names = spec.split("+")
     if not names:
@@ -79,7 +79,7 @@ def title(spec: str) -> str:
 
 def series_of(trajectories: dict[str, Any], metrics: list[str] | None) -> dict[str, Any]:
     """The API's series: per scenario and metric, monthly mean, low and high (population)."""
-    from divert.simulation import SERIES
+    from divert.simulation.run import SERIES
 
     unknown = [m for m in metrics or [] if m not in SERIES]
     if unknown:

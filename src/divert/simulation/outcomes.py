@@ -11,8 +11,8 @@ from typing import Any
 
 import numpy as np
 
-from divert.decisions import PATHWAYS
-from divert.simulation import COHORT_YEARS, COST_SECTORS, SERIES, RunResult, add_months
+from divert.simulation.decisions import PATHWAYS
+from divert.simulation.run import COHORT_YEARS, COST_SECTORS, SERIES, RunResult, add_months
 
 TOTALS = ("alive_start", "entrants", "exits", "exits_ceased", "arrests", "prosecutions",
           "convictions", "diversions", "prison_person_months",

@@ -15,9 +15,9 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from divert.errors import InputError
-from divert.policy import Policy, read_yaml, validate_model
-from divert.runner import run_comparison
-from divert.simulation import SERIES
+from divert.law.policy import Policy, read_yaml, validate_model
+from divert.simulation.run import SERIES
+from divert.simulation.runner import run_comparison
 
 METRICS = ("police_contacts", "arrests", "prosecutions", "convictions", "diversions",
            "prison_admissions", "compulsory_admissions", "death_sentences", "in_prison")

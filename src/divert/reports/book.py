@@ -12,19 +12,19 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from divert import __version__
-from divert.catalogue import CATALOGUE, measures_of
 from divert.errors import InputError
-from divert.policy import Policy, Rule
-from divert.vocabulary import STAGES
+from divert.law.catalogue import CATALOGUE, measures_of
+from divert.law.policy import Policy, Rule
+from divert.law.vocabulary import STAGES
 
-_ENV = Environment(loader=PackageLoader("divert", "templates"),
+_ENV = Environment(loader=PackageLoader("divert.reports", "templates"),
                    autoescape=select_autoescape(["html"]), trim_blocks=True, lstrip_blocks=True)
 
 
 def book_context(pack: Policy, on: date | None = None) -> dict[str, Any]:
     """What the book shows: the pack, its stages, provenance counts and the practice values the
     simulation uses on `on` (default today), each as (definition, resolved value)."""
-    from divert.practice import DEFAULTS, resolve
+    from divert.law.practice import DEFAULTS, resolve
 
     on = on or date.today()
     practice = [(DEFAULTS[name], value) for name, value in resolve(pack, on).items()]

@@ -15,8 +15,8 @@ from typing import Any
 
 import numpy as np
 
-from divert.kernel import M, uniforms
-from divert.population import (
+from divert.simulation.kernel import M, uniforms
+from divert.simulation.population import (
     ALIVE,
     COMMUNITY,
     IN_PRISON,

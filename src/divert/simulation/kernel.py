@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from divert.population import (
+from divert.simulation.population import (
     ALIVE,
     COMMUNITY,
     COMPULSORY,

@@ -20,9 +20,9 @@ from typing import Any, Literal
 
 from pydantic import Field, ValidationError
 
-from divert.catalogue import CATALOGUE, measures_of
 from divert.errors import InputError, PackError
-from divert.policy import (
+from divert.law.catalogue import CATALOGUE, measures_of
+from divert.law.policy import (
     MeasureSpec,
     ParameterSpec,
     Policy,
@@ -39,9 +39,9 @@ from divert.policy import (
     read_yaml,
     validate_model,
 )
-from divert.practice import DEFAULTS
-from divert.rules import compile_condition
-from divert.vocabulary import FIELDS, STAGES
+from divert.law.practice import DEFAULTS
+from divert.law.rules import compile_condition
+from divert.law.vocabulary import FIELDS, STAGES
 
 StageName = Literal["police", "prosecution", "court", "post_sentence"]
 Value = bool | float | dict[str, float]

@@ -9,11 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from divert.case import parse_case
+from divert.advice.case import parse_case
+from divert.advice.pathways import advise
 from divert.errors import DivertError
-from divert.pathways import advise
-from divert.policy import ExampleCase, Policy
-from divert.vocabulary import STAGES
+from divert.law.policy import ExampleCase, Policy
+from divert.law.vocabulary import STAGES
 
 
 @dataclass

@@ -13,8 +13,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from divert.errors import InputError
-from divert.policy import read_yaml, validate_model
-from divert.vocabulary import (
+from divert.law.policy import read_yaml, validate_model
+from divert.law.vocabulary import (
     AGGRAVATORS,
     DISORDER_LEVELS,
     FIELDS,
@@ -100,7 +100,7 @@ class Case(_Part):
     @field_validator("screening")
     @classmethod
     def _known_instruments(cls, v: dict[str, Any]) -> dict[str, Any]:
-        from divert.screening import INSTRUMENTS
+        from divert.advice.screening import INSTRUMENTS
 
         for name in v:
             if name not in INSTRUMENTS:

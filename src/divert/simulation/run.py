@@ -16,12 +16,13 @@ from typing import Any
 
 import numpy as np
 
-from divert.decisions import SECTORS, T_COMMUNITY, T_RESIDENTIAL, Decider, Effects, Practice
-from divert.kernel import FP, METRICS, M, step
-from divert.policy import Policy
-from divert.population import MEASURE, OPIOIDS, extend, offence_profiles, schedule, synthesise
-from divert.practice import draw, resolve, shares, table, uncertainty_samples
-from divert.prison_care import (
+from divert.law.policy import Policy
+from divert.law.practice import draw, resolve, shares, table, uncertainty_samples
+from divert.law.vocabulary import OFFENCE_TYPES, SUBSTANCES
+from divert.simulation.decisions import SECTORS, T_COMMUNITY, T_RESIDENTIAL, Decider, Effects, Practice
+from divert.simulation.kernel import FP, METRICS, M, step
+from divert.simulation.population import MEASURE, OPIOIDS, extend, offence_profiles, schedule, synthesise
+from divert.simulation.prison_care import (
     PrisonCare,
     after_decisions,
     after_step,
@@ -30,7 +31,6 @@ from divert.prison_care import (
     treated_outside,
     voluntary_in_prison,
 )
-from divert.vocabulary import OFFENCE_TYPES, SUBSTANCES
 
 COST_SECTORS = ("police", "courts", "prison", "probation", "treatment", "health")
 COURT_PHASES = 4
@@ -295,7 +295,7 @@ def _burn_key(policy: Policy, day: date, persons: int, seed: int, replication: i
               engine: str, uncertainty: bool) -> str:
     """Digest of what a burn-in depends on: the law, parameters, effects and practice in force on
     `day`, the sizes and the seeds."""
-    from divert.vocabulary import STAGES
+    from divert.law.vocabulary import STAGES
 
     parts = [policy.meta.model_dump_json(), repr(sorted(policy.params_at(day).items())),
              *(r.stage + r.spec.model_dump_json() for st in STAGES
@@ -334,7 +334,7 @@ def cohort_table(pop: Any, months: int, pathways: int, burn: int = 0) -> np.ndar
 
 def final_state(pop: Any) -> dict[str, float]:
     """Stocks at the end of the run (sample units)."""
-    from divert.population import ALIVE, NO_TREATMENT, PRETRIAL, PRISON
+    from divert.simulation.population import ALIVE, NO_TREATMENT, PRETRIAL, PRISON
 
     alive = pop.status == ALIVE
     return {

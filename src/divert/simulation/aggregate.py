@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from divert.outcomes import (
+from divert.simulation.outcomes import (
     TOTALS,
     cohort_rates_of,
     costs,
@@ -24,7 +24,7 @@ from divert.outcomes import (
     mean_of,
     totals,
 )
-from divert.simulation import RunResult
+from divert.simulation.run import RunResult
 
 QUANTILES = (0.025, 0.5, 0.975)
 

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any, TypeVar
 
 from divert.errors import InputError
-from divert.runner import _Closing
+from divert.simulation.runner import _Closing
 
 T = TypeVar("T")
 R = TypeVar("R")

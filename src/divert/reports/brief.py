@@ -17,13 +17,13 @@ import numpy as np
 from jinja2 import ChoiceLoader, Environment, PackageLoader, select_autoescape
 
 from divert import __version__
-from divert.catalogue import measures_of
-from divert.countries import NOT_RESOLVED, CountryResult
-from divert.outcomes import PUBLIC, costs, interval, resolved
-from divert.policy import Policy, load, read_yaml
-from divert.runner import Comparison, check_sizes, run_comparison
-from divert.simulation import SERIES
-from divert.vocabulary import STAGES
+from divert.law.catalogue import measures_of
+from divert.law.policy import Policy, load, read_yaml
+from divert.law.vocabulary import STAGES
+from divert.simulation.outcomes import PUBLIC, costs, interval, resolved
+from divert.simulation.run import SERIES
+from divert.simulation.runner import Comparison, check_sizes, run_comparison
+from divert.studies.countries import NOT_RESOLVED, CountryResult
 
 LEVERS = ("treatment_not_conviction", "prison_treatment", "equivalence_of_care",
           "treatment_scale_up", "prevention")
@@ -284,7 +284,7 @@ def levers(c: Comparison, pack: Policy) -> list[dict[str, Any]]:
     """Each lever against today's law over the run: effects on prisoners, overdose deaths,
     coverage, public costs and net benefit, with 95% intervals, 'not resolved' where an interval
     includes zero."""
-    from divert.scenarios import load_overlay
+    from divert.simulation.scenarios import load_overlay
 
     base = c.scenarios[0]
     out = []
@@ -320,7 +320,7 @@ def levers(c: Comparison, pack: Policy) -> list[dict[str, Any]]:
 
 def reforms(pack: Policy, sizes: Sizes) -> list[dict[str, Any]]:
     """Each backtested change of law: simulated yearly figures beside the observed ones."""
-    from divert.backtest import backtest
+    from divert.studies.backtest import backtest
 
     if not (pack.path / "backtest.yaml").exists():
         return []
@@ -404,7 +404,7 @@ def unsourced(brief: dict[str, Any]) -> list[str]:
     return bad
 
 
-_ENV = Environment(loader=ChoiceLoader([PackageLoader("divert", "templates"),
+_ENV = Environment(loader=ChoiceLoader([PackageLoader("divert.reports", "templates"),
                                        PackageLoader("divert", "web/templates")]),
                    autoescape=select_autoescape(["html"]), trim_blocks=True, lstrip_blocks=True)
 

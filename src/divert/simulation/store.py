@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from divert.errors import InputError
-from divert.simulation import RunResult
+from divert.simulation.run import RunResult
 
 # stamp fields that may differ on resume (more replications extend the run)
 EXTENDABLE = ("replications",)

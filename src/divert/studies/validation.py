@@ -37,12 +37,14 @@ from typing import Any
 
 import numpy as np
 
-from divert import simulation
-from divert.catalogue import CATALOGUE
-from divert.decisions import MEASURE_IDS, PATHWAYS, Decider
 from divert.errors import InputError
-from divert.policy import Parameter, ParameterSpec, Policy
-from divert.population import (
+from divert.law.catalogue import CATALOGUE
+from divert.law.policy import Parameter, ParameterSpec, Policy
+from divert.law.practice import DEFAULTS, resolve
+from divert.law.vocabulary import DISORDER_LEVELS, OFFENCE_TYPES
+from divert.simulation import run as simulation
+from divert.simulation.decisions import MEASURE_IDS, PATHWAYS, Decider
+from divert.simulation.population import (
     ALIVE,
     COMPULSORY,
     IN_PRISON,
@@ -52,9 +54,7 @@ from divert.population import (
     PRISON,
     Population,
 )
-from divert.practice import DEFAULTS, resolve
-from divert.simulation import RunResult, add_months
-from divert.vocabulary import DISORDER_LEVELS, OFFENCE_TYPES
+from divert.simulation.run import RunResult, add_months
 
 EARLIEST = date(1900, 1, 1)
 DEFAULT_START = date(2016, 1, 1)
@@ -747,7 +747,7 @@ def check_baseline_targets(policy: Policy, *, persons: int, seed: int) -> list[C
     """The pack's baseline targets and held-out official figures (targets.yaml) against the first
     reported year of one baseline run (automatic burn-in), each within its relative tolerance
     plus twice the run's Monte Carlo standard error."""
-    from divert.calibration import BASELINE_MONTHS, BASELINE_START, load_targets, targets_path
+    from divert.studies.calibration import BASELINE_MONTHS, BASELINE_START, load_targets, targets_path
 
     if not targets_path(policy).is_file():
         return []

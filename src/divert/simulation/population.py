@@ -14,8 +14,8 @@ from typing import Any
 import numpy as np
 
 from divert.errors import PackError
-from divert.practice import shares
-from divert.vocabulary import OFFENCE_TYPES, SUBSTANCES
+from divert.law.practice import shares
+from divert.law.vocabulary import OFFENCE_TYPES, SUBSTANCES
 
 # life status
 UNBORN, ALIVE, DEAD, EXITED = 0, 1, 2, 3
@@ -59,7 +59,7 @@ def offence_profiles(values: Mapping[str, Any]) -> OffenceProfiles:
     a propensity (`nondrug_offender_share`) also commits offences of that type at
     `nondrug_offence_rate_per_year`. Every person commits drug offences at `offence_rate_per_year`.
     """
-    from divert.practice import table
+    from divert.law.practice import table
 
     mix = table(values, "offence_type_share", 0.0)
     role_share = np.zeros(len(ROLES))

@@ -24,7 +24,9 @@ from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
 from divert import __version__
-from divert.aggregate import (
+from divert.errors import InputError
+from divert.law.policy import Policy
+from divert.simulation.aggregate import (
     Aggregate,
     Record,
     cohort_of,
@@ -35,10 +37,8 @@ from divert.aggregate import (
     scale_of,
     totals_of,
 )
-from divert.errors import InputError
-from divert.outcomes import FINAL, TOTALS, series_rows
-from divert.policy import Policy
-from divert.simulation import RunResult, run
+from divert.simulation.outcomes import FINAL, TOTALS, series_rows
+from divert.simulation.run import RunResult, run
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -62,11 +62,11 @@ class Task:
 
 def load_scenario_policy(spec: str, root: Path | None = None) -> Policy:
     """A pack with its overlays from `CODE[+OVERLAY]...`."""
-    from divert import policy as policies
+    from divert.law import policy as policies
 
     if "+" not in spec:
         return policies.load(spec, root)
-    from divert.scenarios import load_scenario
+    from divert.simulation.scenarios import load_scenario
 
     return load_scenario(spec, root)
 
@@ -76,7 +76,7 @@ _SCENARIOS: dict[tuple[str, str | None], tuple[tuple[Any, ...], Policy]] = {}
 
 def _task_policy(task: Task) -> Policy:
     """The task's scenario, loaded once per process while its files are unchanged."""
-    from divert.policy import pack_hash, policies_root
+    from divert.law.policy import pack_hash, policies_root
 
     root = Path(task.policies) if task.policies and Path(task.policies).is_dir() else None
     if "+" not in task.scenario:
@@ -97,7 +97,7 @@ def run_task(task: Task) -> RunResult:
     """Simulate one task (a top-level function, so process pools and Dask can pickle it)."""
     policy = _task_policy(task)
     if task.factors:
-        from divert.calibration import scaled
+        from divert.studies.calibration import scaled
 
         policy = scaled(policy, dict(task.factors))
     return run(policy, task.persons, task.months, task.start, task.seed, task.replication,
@@ -168,7 +168,7 @@ def executor_for(workers: int = 1, cluster: str | None = None, *,
     """In-process for one worker, a process pool for more, or a Dask cluster: `cluster` is a
     scheduler address (`tcp://HOST:PORT`) or `local:N` (a local cluster of N worker processes)."""
     if cluster:
-        from divert.distributed import Dask
+        from divert.simulation.distributed import Dask
 
         return Dask(cluster, batch=batch)
     if workers < 1:
@@ -208,7 +208,7 @@ class Comparison:
     def totals_mcse(self, scenario: str, scaled: bool = False) -> dict[str, float | None]:
         """Monte Carlo standard error of each mean total (sd / sqrt(replications)); None with one
         replication, whose error the run cannot tell."""
-        from divert.outcomes import mcse
+        from divert.simulation.outcomes import mcse
 
         records = self.records(scenario)
         return {k: mcse([r.scaled()[k] if scaled else r.totals[k] for r in records])
@@ -287,8 +287,8 @@ def stamp(scenarios: list[str], policies: dict[str, Policy], *, persons: int, mo
 
 def _burn_in(policy: Policy, start: date) -> int:
     """The burn-in the simulation chooses for `policy` at central practice values."""
-    from divert.practice import draw, resolve
-    from divert.simulation import warm_up_months
+    from divert.law.practice import draw, resolve
+    from divert.simulation.run import warm_up_months
 
     return warm_up_months(draw(resolve(policy, start), None))
 
@@ -320,7 +320,7 @@ def run_groups(groups: list[list[str]], *, persons: int, months: int, start: dat
 
     `first_replication` numbers the replications from there (a later batch of the same run, or
     an independent set of parameter draws); the stamp records it."""
-    from divert.policy import policies_root
+    from divert.law.policy import policies_root
 
     check_sizes(persons, months, seed)
     if replications <= 0:
@@ -379,7 +379,7 @@ def _stream(ex: Executor, tasks: list[Task], every: list[str], st: dict[str, Any
             resume: bool, progress: Callable[[int, int], None] | None) -> tuple[Any, Aggregate]:
     """Each result written to `out/tasks/` and folded into the aggregate as it arrives; with
     `resume`, the tasks already there are read back instead of run."""
-    from divert.store import TaskStore
+    from divert.simulation.store import TaskStore
 
     describe = getattr(ex, "describe", lambda: type(ex).__name__)()
     store = TaskStore(out, every, st, resume=resume, info={"executor": describe})

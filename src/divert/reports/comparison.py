@@ -29,11 +29,11 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
-from divert.catalogue import CATALOGUE
 from divert.errors import DivertError, InputError
-from divert.outcomes import cohort_rates, interval, totals
-from divert.runner import Comparison
-from divert.simulation import COHORT_YEARS, COST_SECTORS, SERIES, RunResult, add_months
+from divert.law.catalogue import CATALOGUE
+from divert.simulation.outcomes import cohort_rates, interval, totals
+from divert.simulation.run import COHORT_YEARS, COST_SECTORS, SERIES, RunResult, add_months
+from divert.simulation.runner import Comparison
 
 MIN_COHORT = 30
 """Pathways with fewer people than this (simulated sample, pooled over replications) are not shown."""
@@ -101,7 +101,7 @@ FIGURE_RC = {"font.family": "DejaVu Sans", "font.size": 9.5, "axes.titlesize": 1
              "legend.frameon": False}
 DPI = 110
 
-_ENV = Environment(loader=PackageLoader("divert", "templates"),
+_ENV = Environment(loader=PackageLoader("divert.reports", "templates"),
                    autoescape=select_autoescape(["html"]), trim_blocks=True, lstrip_blocks=True)
 
 
@@ -144,7 +144,7 @@ def _scenario_data(comparison: Comparison, label: str, colour: str) -> ScenarioD
 
 def _overlay_info(label: str) -> tuple[list[dict[str, Any]], date | None]:
     """Title, summary and plain-language changes of each overlay in `CODE+OVERLAY...`."""
-    from divert.scenarios import resolve_overlay
+    from divert.simulation.scenarios import resolve_overlay
 
     code, *names = label.split("+")
     out: list[dict[str, Any]] = []
@@ -186,7 +186,7 @@ def fmt(value: float, signed: bool = False, money: bool = False) -> str:
 def fmt_interval(d: dict[str, Any], money: bool = False) -> str:
     """`mean ± MCSE [low, high]`, signed; a mean whose interval includes zero is said to be not
     resolved rather than given a sign."""
-    from divert.outcomes import resolved
+    from divert.simulation.outcomes import resolved
 
     if "mcse" not in d:  # a figure combined from several totals: no error of its own
         return (f"{fmt(d['mean'], True, money)} [{fmt(d['low'], True, money)}, "

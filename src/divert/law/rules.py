@@ -22,7 +22,7 @@ from typing import Any, Literal
 import numpy as np
 
 from divert.errors import PackError
-from divert.vocabulary import FIELDS, Field
+from divert.law.vocabulary import FIELDS, Field
 
 FALSE, UNKNOWN, TRUE = np.int8(0), np.int8(1), np.int8(2)
 

@@ -21,11 +21,11 @@ from typing import Any
 
 import numpy as np
 
-from divert.catalogue import CATALOGUE
 from divert.errors import PackError
-from divert.policy import Parameter, Policy
-from divert.practice_schema import DEFAULTS, MEASURE_TABLES, Default, effect_table
-from divert.vocabulary import DISORDER_LEVELS, FIELDS, OFFENCE_TYPES, SUBSTANCES
+from divert.law.catalogue import CATALOGUE
+from divert.law.policy import Parameter, Policy
+from divert.law.practice_schema import DEFAULTS, MEASURE_TABLES, Default, effect_table
+from divert.law.vocabulary import DISORDER_LEVELS, FIELDS, OFFENCE_TYPES, SUBSTANCES
 
 
 @dataclass(frozen=True)

@@ -26,8 +26,8 @@ from typing import Any
 import numpy as np
 
 from divert.errors import InputError
-from divert.outcomes import TOTALS, totals
-from divert.runner import Executor, InProcess, Task, load_scenario_policy, run_task
+from divert.simulation.outcomes import TOTALS, totals
+from divert.simulation.runner import Executor, InProcess, Task, load_scenario_policy, run_task
 
 METHODS = ("morris", "sobol")
 OUTCOMES = ("arrests", "prison_person_months", "treatment_person_months", "overdose_deaths",
@@ -54,8 +54,8 @@ def run_point(point: Point) -> tuple[int, list[float]]:
 
 def uncertain_parameters(policy: Any, day: date) -> dict[str, tuple[float, float]]:
     """Practice parameters with a factor range to move within, by name."""
-    from divert.calibration import bounds_of
-    from divert.practice import DEFAULTS
+    from divert.law.practice import DEFAULTS
+    from divert.studies.calibration import bounds_of
 
     out = {}
     for name in DEFAULTS:
@@ -119,8 +119,8 @@ def analyse(scenario: str, *, method: str = "morris", samples: int | None = None
     from SALib.sample import morris as morris_sample
     from SALib.sample import sobol as sobol_sample
 
-    from divert.policy import policies_root
-    from divert.runner import stamp
+    from divert.law.policy import policies_root
+    from divert.simulation.runner import stamp
 
     if method not in METHODS:
         raise InputError(f"--method: {method!r} is not allowed; allowed: {', '.join(METHODS)}")

@@ -14,14 +14,14 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from divert.case import Case
-from divert.catalogue import CATALOGUE, Measure
+from divert.advice.case import Case
+from divert.advice.screening import ScreeningCutoffs, ScreeningResult, score_all
+from divert.advice.triage import Triage, TriageConfig, assess_triage
 from divert.errors import InputError
-from divert.policy import LegalBasis, Policy, Rule, basis_at
-from divert.rules import TraceStep, encode_batch, truth_value
-from divert.screening import ScreeningCutoffs, ScreeningResult, score_all
-from divert.triage import Triage, TriageConfig, assess_triage
-from divert.vocabulary import STAGES
+from divert.law.catalogue import CATALOGUE, Measure
+from divert.law.policy import LegalBasis, Policy, Rule, basis_at
+from divert.law.rules import TraceStep, encode_batch, truth_value
+from divert.law.vocabulary import STAGES
 
 
 @dataclass

@@ -18,10 +18,14 @@ from typing import Any, get_args
 
 import numpy as np
 
-from divert.catalogue import CATALOGUE, Decided, Measure, Placement, TreatmentForm
-from divert.kernel import F_CONTACT, F_FAILED, F_IN_PRISON, F_PRETRIAL_END, F_RELEASE, M, uniforms
-from divert.policy import Policy, Rule
-from divert.population import (
+from divert.advice.triage import TriageConfig, triage_batch
+from divert.law.catalogue import CATALOGUE, Decided, Measure, Placement, TreatmentForm
+from divert.law.policy import Policy, Rule
+from divert.law.practice import table
+from divert.law.rules import FALSE, TRUE, UNKNOWN
+from divert.law.vocabulary import AGGRAVATORS, OFFENCE_TYPES
+from divert.simulation.kernel import F_CONTACT, F_FAILED, F_IN_PRISON, F_PRETRIAL_END, F_RELEASE, M, uniforms
+from divert.simulation.population import (
     COMMUNITY,
     COMPULSORY,
     IN_PRISON,
@@ -35,10 +39,6 @@ from divert.population import (
     RESIDENTIAL,
     Population,
 )
-from divert.practice import table
-from divert.rules import FALSE, TRUE, UNKNOWN
-from divert.triage import TriageConfig, triage_batch
-from divert.vocabulary import AGGRAVATORS, OFFENCE_TYPES
 
 MEASURE_IDS = tuple(CATALOGUE)
 """The shared catalogue's ids, in index order (a run's own ids: `Effects.ids`)."""

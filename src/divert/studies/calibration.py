@@ -53,7 +53,7 @@ from pydantic import Field, field_validator, model_validator
 from ruamel.yaml import YAML
 
 from divert.errors import InputError
-from divert.policy import (
+from divert.law.policy import (
     Parameter,
     ParameterSpec,
     Policy,
@@ -62,9 +62,9 @@ from divert.policy import (
     read_yaml,
     validate_model,
 )
-from divert.practice import DEFAULTS, resolve
-from divert.simulation import SERIES, add_months
-from divert.validation import EARLIEST, EXTRA, Observed, observe_run
+from divert.law.practice import DEFAULTS, resolve
+from divert.simulation.run import SERIES, add_months
+from divert.studies.validation import EARLIEST, EXTRA, Observed, observe_run
 
 METHODS = ("least_squares", "nelder_mead")
 PRIOR_WEIGHT = 0.5
@@ -636,7 +636,7 @@ def calibrate(policy: Policy, targets: Sequence[Target] | Path | str | None = No
     objective)` is called after each evaluation. `executor` (the runner's; default in this
     process) runs the evaluations that are needed together.
     """
-    from divert.runner import InProcess
+    from divert.simulation.runner import InProcess
 
     began = time.perf_counter()
     if method not in METHODS:
@@ -878,7 +878,7 @@ def calibrate_from_registry(policy: Policy, aggregates_dir: Path | str, *,
     spends in the programme (earlier phases also count the stays of people who later left).
     Suppressed cells (null) are left out; a value with no unsuppressed cell is not set.
     """
-    from divert.catalogue import CATALOGUE
+    from divert.law.catalogue import CATALOGUE
 
     if measure not in CATALOGUE:
         raise InputError(f"--measure: {measure!r} is not a catalogue measure")

@@ -39,9 +39,9 @@ from typing import Any
 
 import numpy as np
 
-from divert.outcomes import interval, resolved
-from divert.runner import Comparison
-from divert.simulation import SERIES
+from divert.simulation.outcomes import interval, resolved
+from divert.simulation.run import SERIES
+from divert.simulation.runner import Comparison
 
 BRIEFING = ("usa", "iran", "malaysia", "portugal", "belgium", "model")
 REFORM = "treatment_not_conviction"
@@ -149,7 +149,7 @@ class CountryResult:
         return out
 
     def _costs(self) -> dict[str, dict[str, Any]]:
-        from divert.outcomes import costs
+        from divert.simulation.outcomes import costs
 
         out: dict[str, dict[str, Any]] = {}
         base = self.comparison.results[self.base]
@@ -211,7 +211,7 @@ def run_planned(codes: tuple[str, ...], *, persons: int, replications: int | Non
     country's headlines reach `precision` or the time budget (seconds) is spent.
 
     With `replications` given, exactly that many are run (no planning)."""
-    from divert.runner import executor_for, run_groups
+    from divert.simulation.runner import executor_for, run_groups
 
     began = time.perf_counter()
     gs = groups(codes)

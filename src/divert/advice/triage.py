@@ -35,14 +35,14 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, ValidationError
 
-from divert.errors import InputError, PackError
-from divert.screening import (
+from divert.advice.screening import (
     ASSIST_DRUGS,
     INSTRUMENTS,
     ScreeningResult,
     validation_message,
 )
-from divert.vocabulary import DISORDER_LEVELS, LEVELS
+from divert.errors import InputError, PackError
+from divert.law.vocabulary import DISORDER_LEVELS, LEVELS
 
 IndicatorName = Literal[
     "young_age", "prior_diversion_failures", "prior_incarcerations", "prior_convictions",
@@ -440,8 +440,8 @@ def triage_batch(config: TriageConfig, batch: Mapping[str, Any], size: int) -> d
     """
     import numpy as np
 
-    from divert.rules import TRUE
-    from divert.vocabulary import QUADRANTS
+    from divert.law.rules import TRUE
+    from divert.law.vocabulary import QUADRANTS
 
     need_cut, risk_cut = config.need_high, config.risk_high
     need = np.zeros(size, dtype=bool)

@@ -23,15 +23,15 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from ruamel.yaml import YAML
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
-from divert.catalogue import CATALOGUE, STAGE_NAMES, Measure, MeasureEntry, measure_of
 from divert.errors import DivertError, InputError, PackError
-from divert.rules import Condition, ParamSpec, compile_condition, truth_value
-from divert.vocabulary import FIELDS, STAGES
+from divert.law.catalogue import CATALOGUE, STAGE_NAMES, Measure, MeasureEntry, measure_of
+from divert.law.rules import Condition, ParamSpec, compile_condition, truth_value
+from divert.law.vocabulary import FIELDS, STAGES
 
 Provenance = Literal["verified", "unverified", "fitted"]
 """`fitted`: a practice value set by `divert calibrate` from cited targets (not read in a source)."""
 M = TypeVar("M", bound=BaseModel)
-POLICIES_DIR = Path(__file__).resolve().parents[2] / "policies"
+POLICIES_DIR = Path(__file__).resolve().parents[3] / "policies"
 
 
 def policies_root() -> Path:
@@ -760,7 +760,7 @@ def load_pack(path: Path | str, overlays: Sequence[Overlay] = ()) -> Policy:
     measures = parse_measures(raw.get("measures.yaml"), path / "measures.yaml")
     params = parse_parameters(raw.get("parameters.yaml"), path / "parameters.yaml", measures)
     practice = parse_parameters(raw.get("practice.yaml"), path / "practice.yaml", measures)
-    from divert.practice_schema import check_practice
+    from divert.law.practice_schema import check_practice
 
     check_practice(practice, raw.get("practice.yaml"), path / "practice.yaml", measures)
     clash = sorted(set(params) & set(practice))
@@ -808,8 +808,8 @@ def load_pack(path: Path | str, overlays: Sequence[Overlay] = ()) -> Policy:
 
 
 def _check_cutoffs(meta: PackMeta, data: Any, path: Path) -> None:
-    from divert.screening import ScreeningCutoffs
-    from divert.triage import TriageConfig
+    from divert.advice.screening import ScreeningCutoffs
+    from divert.advice.triage import TriageConfig
 
     if meta.triage is not None:
         validate_model(TriageConfig, data["triage"], path, ("triage",))

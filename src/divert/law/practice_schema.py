@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from divert.catalogue import CATALOGUE, ROUTES, Measure
 from divert.errors import PackError
+from divert.law.catalogue import CATALOGUE, ROUTES, Measure
 
 V, U = "verified", "unverified"
 
@@ -321,7 +321,7 @@ def check_practice(practice: Mapping[str, Any], data: Any, file: Path | str,
     `practice` holds the pack's parsed practice parameters (`policy.Parameter`); the measure
     keys of tables were already checked against `measures` when they were parsed.
     """
-    from divert.policy import line_of
+    from divert.law.policy import line_of
 
     for name, p in practice.items():
         where = f"{file}:{line_of(data, (name,))}" if data is not None else str(file)
