@@ -27,7 +27,7 @@ from divert.studies.calibration import (
     scaled,
     window,
 )
-from divert.studies.validation import observe_run
+from divert.studies.observation import observe_run
 
 from .test_simulation import practice_entry, simland
 

@@ -18,7 +18,8 @@ from divert.studies.calibration import (
     exemption,
     load_targets,
 )
-from divert.studies.validation import Observed, check_baseline_targets, observe_run
+from divert.studies.observation import Observed, observe_run
+from divert.studies.validation import check_baseline_targets
 
 PACKS = ("usa", "portugal", "belgium", "iran", "malaysia", "kenya", "cote_divoire")
 PERSONS = 8000  # small: the tolerance adds twice the Monte Carlo error of this sample

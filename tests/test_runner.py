@@ -152,7 +152,7 @@ class _Counting:
     """The in-process executor, counting the tasks it runs and stopping after `stop` of them."""
 
     def __init__(self, stop: int | None = None) -> None:
-        from divert.simulation.runner import InProcess
+        from divert.simulation.executors import InProcess
 
         self.inner, self.stop, self.ran = InProcess(), stop, 0
 

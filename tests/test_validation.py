@@ -15,7 +15,8 @@ from divert.law import policy as policies
 from divert.law.policy import Policy
 from divert.simulation.run import run
 from divert.simulation.scenarios import load_scenario
-from divert.studies.validation import CHECKS, Check, observe_run, report_json, validate
+from divert.studies.observation import observe_run
+from divert.studies.validation import CHECKS, Check, report_json, validate
 
 from .test_simulation import START, practice_entry, simland
 

@@ -1,6 +1,6 @@
 """A case as practitioners enter it: the person, the offence, the history, consent and screening.
 
-Field names are the case vocabulary (divert.vocabulary); values are checked against it, and an
+Field names are the case vocabulary (divert.law.vocabulary); values are checked against it, and an
 unknown field or an out-of-range value is refused with a message naming the field.
 """
 
@@ -13,7 +13,6 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from divert.errors import InputError
-from divert.law.policy import read_yaml, validate_model
 from divert.law.vocabulary import (
     AGGRAVATORS,
     DISORDER_LEVELS,
@@ -23,6 +22,7 @@ from divert.law.vocabulary import (
     SEXES,
     SUBSTANCES,
 )
+from divert.law.yaml_source import read_yaml, validate_model
 
 OffenceType = Literal[OFFENCE_TYPES]  # type: ignore[valid-type]
 Substance = Literal[SUBSTANCES]  # type: ignore[valid-type]

@@ -19,7 +19,7 @@ from divert.advice.screening import ScreeningCutoffs, ScreeningResult, score_all
 from divert.advice.triage import Triage, TriageConfig, assess_triage
 from divert.errors import InputError
 from divert.law.catalogue import CATALOGUE, Measure
-from divert.law.policy import LegalBasis, Policy, Rule, basis_at
+from divert.law.policy import LegalBasis, LexMitiorSpec, Policy, Rule, basis_at
 from divert.law.rules import TraceStep, encode_batch, truth_value
 from divert.law.vocabulary import STAGES
 
@@ -356,14 +356,15 @@ def applicable_date(case: Case, policy: Policy, stage: str, day: date | None = N
     offence = decision_date(case, None)
     today = today or date.today()
     batch = encode_batch([prepare(case, policy).facts])
-    applies, perhaps = [], []
-    for law in policy.lex_mitior:
-        spec = law.spec
+    applies: list[LexMitiorSpec] = []
+    perhaps: list[LexMitiorSpec] = []
+    for compiled in policy.lex_mitior:
+        spec = compiled.spec
         if not (offence < spec.start <= today):
             continue
         if stage == "post_sentence" and spec.applies_to != "final":
             continue
-        code = law.reaches(batch, policy.params_at(spec.start))
+        code = compiled.reaches(batch, policy.params_at(spec.start))
         (applies if code == 2 else perhaps if code == 1 else []).append(spec)
     notes = [f"Lex mitior: {spec.law} (in force {spec.start.isoformat()}) may apply to this "
              "offence; the case lacks the facts that decide it, so the law of the offence date "

@@ -13,20 +13,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from types import UnionType
-from typing import Any, Literal, NoReturn, Union, get_args, get_origin
+from typing import Any, NoReturn
 
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Field,
-    StrictBool,
-    StrictInt,
-    ValidationError,
-    model_validator,
-)
-
-from divert.errors import DivertError, InputError, PackError
+from divert.errors import DivertError, InputError
+from divert.law.cutoffs import AssistCutoffs, show_value
+from divert.law.cutoffs import ScreeningCutoffs as ScreeningCutoffs  # the pack's `screening:`, re-exported
 
 INSTRUMENTS: tuple[str, ...] = (
     "assist", "dast10", "audit", "crafft", "cage_aid", "uncope", "dsm5", "psa",
@@ -69,170 +60,6 @@ PSA_FACTORS: tuple[str, ...] = (
     "age", "current_violent", "pending_charge", "prior_misdemeanor", "prior_felony",
     "prior_violent_convictions", "fta_past_2_years", "fta_older", "prior_incarceration",
 )
-
-
-# ==================================================================================================
-# Cut-offs (pack data)
-# ==================================================================================================
-
-
-class _Model(BaseModel):
-    """Base for cut-off models: unknown keys are errors, values are immutable."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-def _rising(model: BaseModel, names: Sequence[str], low: int, high: int) -> None:
-    """Check that the named cut-offs never decrease and stay within `low`..`high`.
-
-    Equal cut-offs leave a band empty (e.g. the AUDIT reading 8-14 hazardous/harmful, >= 15 likely
-    dependence: harmful_min = dependence_likely_min = 15)."""
-    values = [getattr(model, n) for n in names]
-    pairs = zip(values, values[1:], strict=False)
-    if values[0] < low or values[-1] > high or any(a > b for a, b in pairs):
-        shown = ", ".join(f"{n}={v}" for n, v in zip(names, values, strict=True))
-        raise ValueError(
-            f"{', '.join(names)} must not decrease and lie within {low}-{high}; got {shown}")
-
-
-class AssistCutoffs(_Model):
-    """ASSIST SSI risk bands: alcohol 0-10/11-26/27+, every other substance 0-3/4-26/27+."""
-
-    alcohol_moderate_min: StrictInt = 11
-    alcohol_high_min: StrictInt = 27
-    other_moderate_min: StrictInt = 4
-    other_high_min: StrictInt = 27
-
-    @model_validator(mode="after")
-    def _check(self) -> AssistCutoffs:
-        _rising(self, ("alcohol_moderate_min", "alcohol_high_min"), 1, 39)
-        _rising(self, ("other_moderate_min", "other_high_min"), 1, 39)
-        return self
-
-
-class Dast10Cutoffs(_Model):
-    """DAST-10 bands: none 0, low 1-2, moderate 3-5, substantial 6-8, severe 9-10."""
-
-    low_min: StrictInt = 1
-    moderate_min: StrictInt = 3
-    substantial_min: StrictInt = 6
-    severe_min: StrictInt = 9
-
-    @model_validator(mode="after")
-    def _check(self) -> Dast10Cutoffs:
-        _rising(self, ("low_min", "moderate_min", "substantial_min", "severe_min"), 1, 10)
-        return self
-
-
-class AuditCutoffs(_Model):
-    """AUDIT zones: I 0-7, II 8-15, III 16-19, IV 20-40; `override` raises the zone by one when
-    any of Q4-Q6 scores >= 2 or Q9/Q10 scores 4."""
-
-    hazardous_min: StrictInt = 8
-    harmful_min: StrictInt = 16
-    dependence_likely_min: StrictInt = 20
-    override: StrictBool = True
-
-    @model_validator(mode="after")
-    def _check(self) -> AuditCutoffs:
-        _rising(self, ("hazardous_min", "harmful_min", "dependence_likely_min"), 1, 40)
-        return self
-
-
-class CrafftCutoffs(_Model):
-    """CRAFFT 2.1 Part B: positive at >= 2 yes answers."""
-
-    positive_min: StrictInt = Field(2, ge=1, le=6)
-
-
-class CageAidCutoffs(_Model):
-    """CAGE-AID: positive at >= 1 (some programmes use 2)."""
-
-    positive_min: StrictInt = Field(1, ge=1, le=4)
-
-
-class UncopeCutoffs(_Model):
-    """UNCOPE: positive at >= 2."""
-
-    positive_min: StrictInt = Field(2, ge=1, le=6)
-
-
-class Dsm5Cutoffs(_Model):
-    """DSM-5 SUD severity by criteria count: mild 2-3, moderate 4-5, severe 6+."""
-
-    mild_min: StrictInt = 2
-    moderate_min: StrictInt = 4
-    severe_min: StrictInt = 6
-
-    @model_validator(mode="after")
-    def _check(self) -> Dsm5Cutoffs:
-        _rising(self, ("mild_min", "moderate_min", "severe_min"), 1, 11)
-        return self
-
-
-class PsaCutoffs(_Model):
-    """PSA: the NVCA violence flag is raised at raw >= 4."""
-
-    nvca_flag_min: StrictInt = Field(4, ge=1, le=7)
-
-
-class ScreeningCutoffs(_Model):
-    """All instruments' cut-offs, defaults from the manuals; a pack's `screening:` overrides."""
-
-    citation: str | None = None
-    provenance: Literal["verified", "unverified"] | None = None
-    assist: AssistCutoffs = Field(default_factory=AssistCutoffs)
-    dast10: Dast10Cutoffs = Field(default_factory=Dast10Cutoffs)
-    audit: AuditCutoffs = Field(default_factory=AuditCutoffs)
-    crafft: CrafftCutoffs = Field(default_factory=CrafftCutoffs)
-    cage_aid: CageAidCutoffs = Field(default_factory=CageAidCutoffs)
-    uncope: UncopeCutoffs = Field(default_factory=UncopeCutoffs)
-    dsm5: Dsm5Cutoffs = Field(default_factory=Dsm5Cutoffs)
-    psa: PsaCutoffs = Field(default_factory=PsaCutoffs)
-
-    @classmethod
-    def from_mapping(
-        cls, data: Mapping[str, Any] | None, where: str = "screening"
-    ) -> ScreeningCutoffs:
-        """Build from a pack's `screening:` mapping; a bad value raises a one-line `PackError`."""
-        try:
-            return cls.model_validate({} if data is None else data)
-        except ValidationError as exc:
-            raise PackError(validation_message(exc, cls, where)) from None
-
-
-def _submodel(annotation: Any) -> type[BaseModel] | None:
-    """The BaseModel class inside an annotation (plain or Optional), if any."""
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return annotation
-    if get_origin(annotation) in (Union, UnionType):
-        for arg in get_args(annotation):
-            found = _submodel(arg)
-            if found is not None:
-                return found
-    return None
-
-
-def validation_message(exc: ValidationError, model: type[BaseModel], where: str) -> str:
-    """One line for the first error of a pydantic validation: `where.field: what is wrong`."""
-    error = exc.errors()[0]
-    loc = [str(p) for p in error["loc"]]
-    path = where
-    for part in error["loc"]:
-        path += f"[{part}]" if isinstance(part, int) else f".{part}"
-    if error["type"] == "extra_forbidden":
-        parent: type[BaseModel] | None = model
-        for part in loc[:-1]:
-            info = parent.model_fields.get(part) if parent is not None else None
-            parent = _submodel(info.annotation) if info is not None else None
-        allowed = ", ".join(parent.model_fields) if parent is not None else "?"
-        return f"{path}: unknown key; allowed: {allowed}"
-    message = str(error["msg"])
-    if message.startswith("Value error, "):
-        message = message[len("Value error, "):]
-    if error["type"] == "value_error" or not loc:
-        return f"{path}: {message}"
-    return f"{path}: {message} (got {_show(error.get('input'))})"
 
 
 # ==================================================================================================
@@ -322,18 +149,6 @@ class ScreeningResult:
 # ==================================================================================================
 
 
-def _show(value: Any) -> str:
-    """A short rendering of a bad value for an error message."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, str):
-        return repr(value)
-    text = repr(value)
-    return text if len(text) <= 40 else text[:37] + "..."
-
-
 def _kind(value: Any) -> str:
     """The YAML-ish name of a value's type."""
     if value is None:
@@ -396,7 +211,7 @@ def _yes_no(value: Any, where: str) -> bool:
         return value.strip().lower() == "yes"
     if value is None:
         _fail(where, "missing answer; allowed: yes, no")
-    _fail(where, f"{_show(value)} is not allowed; allowed: yes, no")
+    _fail(where, f"{show_value(value)} is not allowed; allowed: yes, no")
 
 
 def _option(value: Any, options: Sequence[str], where: str, false_as: str | None = None) -> str:
@@ -405,7 +220,7 @@ def _option(value: Any, options: Sequence[str], where: str, false_as: str | None
         return false_as
     if isinstance(value, str) and value.strip().lower() in options:
         return value.strip().lower()
-    _fail(where, f"{_show(value)} is not allowed; allowed: {', '.join(options)}")
+    _fail(where, f"{show_value(value)} is not allowed; allowed: {', '.join(options)}")
 
 
 def _whole(value: Any, where: str, low: int, high: int | None, note: str = "") -> int:
@@ -415,7 +230,7 @@ def _whole(value: Any, where: str, low: int, high: int | None, note: str = "") -
             return value
     allowed = (f"a whole number from {low} to {high}" if high is not None
                else f"a whole number >= {low}")
-    _fail(where, f"{_show(value)} is not allowed; allowed: {allowed}{note}")
+    _fail(where, f"{show_value(value)} is not allowed; allowed: {allowed}{note}")
 
 
 def _band(value: int, minimums: Sequence[int], bands: Sequence[str]) -> str:
@@ -609,7 +424,7 @@ def _flag_or_count(value: Any, where: str) -> bool:
             return value > 0
     elif isinstance(value, (bool, str)):
         return _yes_no(value, where)
-    _fail(where, f"{_show(value)} is not allowed; allowed: yes, no or a whole number >= 0")
+    _fail(where, f"{show_value(value)} is not allowed; allowed: yes, no or a whole number >= 0")
 
 
 def _psa(r: Mapping[str, Any], cut: ScreeningCutoffs) -> ScreeningResult:
@@ -662,7 +477,7 @@ def score(
 ) -> ScreeningResult:
     """Score one instrument's responses; bad input raises a one-line `InputError`."""
     if instrument not in _SCORERS:
-        _fail(None, f"unknown instrument {_show(instrument)}; allowed: {', '.join(INSTRUMENTS)}")
+        _fail(None, f"unknown instrument {show_value(instrument)}; allowed: {', '.join(INSTRUMENTS)}")
     return _SCORERS[instrument](responses, cutoffs or ScreeningCutoffs())
 
 

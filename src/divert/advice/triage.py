@@ -31,40 +31,18 @@ from __future__ import annotations
 import operator
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
-
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, ValidationError
+from typing import Any
 
 from divert.advice.screening import (
     ASSIST_DRUGS,
     INSTRUMENTS,
     ScreeningResult,
-    validation_message,
 )
-from divert.errors import InputError, PackError
+from divert.errors import InputError
+from divert.law.cutoffs import INDICATORS as INDICATORS  # re-exported: the indicators triage reads
+from divert.law.cutoffs import NeedCutoffs, RiskCutoffs
+from divert.law.cutoffs import TriageConfig as TriageConfig  # the pack's `triage:`, re-exported
 from divert.law.vocabulary import DISORDER_LEVELS, LEVELS
-
-IndicatorName = Literal[
-    "young_age", "prior_diversion_failures", "prior_incarcerations", "prior_convictions",
-    "pending_charge", "fta_past_2_years",
-]
-
-#: prognostic-risk indicators the case vocabulary can show, each with its source
-INDICATORS: dict[str, str] = {
-    "young_age": "person.age < young_age_below (25): Marlowe, prognostic risk 'current age "
-                 "< 25' (domain-rules §2.2) [V]",
-    "prior_diversion_failures": "history.prior_diversion_failures > 0: Marlowe, 'prior "
-                                "rehabilitation failures' (§2.2); RANT 'prior treatment/diversion "
-                                "failures' (§2.3) [V]",
-    "prior_incarcerations": "history.prior_incarcerations > 0: PSA NCA factor 'prior sentence "
-                            "to incarceration' (§2.1) [V]",
-    "prior_convictions": "history.prior_convictions >= prior_convictions_min (3): RANT 'prior "
-                         "felonies/serious misdemeanors' (§2.3) [V]; the threshold 3 is ours [U]",
-    "pending_charge": "history.pending_charge: PSA factor 'pending charge at the time of the "
-                      "offense', FTA, NCA and NVCA (§2.1) [V]",
-    "fta_past_2_years": "history.fta_past_2_years > 0: PSA FTA and NCA factor 'prior failure "
-                        "to appear in past 2 years' (§2.1) [V]",
-}
 
 _COMPARE: dict[str, Callable[[float, float], bool]] = {
     "<": operator.lt, ">": operator.gt, ">=": operator.ge,
@@ -72,55 +50,6 @@ _COMPARE: dict[str, Callable[[float, float], bool]] = {
 _DISORDER_RANK = {level: i for i, level in enumerate(DISORDER_LEVELS)}
 _LABELS = {"assist": "ASSIST", "dast10": "DAST-10", "audit": "AUDIT", "crafft": "CRAFFT",
            "cage_aid": "CAGE-AID", "uncope": "UNCOPE", "dsm5": "DSM-5", "psa": "PSA"}
-
-
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class NeedCutoffs(_Model):
-    """When clinical need is high; null switches a criterion off."""
-
-    assist_drug_score_min: StrictInt | None = Field(27, ge=0, le=39)
-    assist_alcohol_score_min: StrictInt | None = Field(None, ge=0, le=39)
-    dast10_score_min: StrictInt | None = Field(6, ge=0, le=10)
-    dsm5_criteria_min: StrictInt | None = Field(4, ge=0, le=11)
-    audit_score_min: StrictInt | None = Field(20, ge=0, le=40)
-    crafft_score_min: StrictInt | None = Field(None, ge=0, le=6)
-    cage_aid_score_min: StrictInt | None = Field(None, ge=0, le=4)
-    uncope_score_min: StrictInt | None = Field(None, ge=0, le=6)
-    injecting: StrictBool = True
-    disorder_min: Literal["mild", "moderate", "severe"] | None = "moderate"
-
-
-class RiskCutoffs(_Model):
-    """When criminogenic risk is high; null switches a criterion off."""
-
-    psa_nca_scaled_min: StrictInt | None = Field(4, ge=1, le=6)
-    psa_fta_scaled_min: StrictInt | None = Field(None, ge=1, le=6)
-    psa_nvca_flag: StrictBool = False
-    prognostic_indicators_min: StrictInt | None = Field(2, ge=1, le=len(INDICATORS))
-    indicators: tuple[IndicatorName, ...] = tuple(INDICATORS)  # type: ignore[assignment]
-    young_age_below: StrictInt = Field(25, ge=1, le=120)
-    prior_convictions_min: StrictInt = Field(3, ge=1)
-
-
-class TriageConfig(_Model):
-    """A pack's `triage:` mapping: need and risk cut-offs with their citation and provenance."""
-
-    citation: str = ("Marlowe 2012, NDCI Fact Sheet VII(2) (four risk/need quadrants); cut-offs "
-                     "proposed in domain-rules.md §6.2")
-    provenance: Literal["verified", "unverified"] = "unverified"
-    need_high: NeedCutoffs = Field(default_factory=NeedCutoffs)
-    risk_high: RiskCutoffs = Field(default_factory=RiskCutoffs)
-
-    @classmethod
-    def from_mapping(cls, data: Mapping[str, Any] | None, where: str = "triage") -> TriageConfig:
-        """Build from a pack's `triage:` mapping; a bad value raises a one-line `PackError`."""
-        try:
-            return cls.model_validate({} if data is None else data)
-        except ValidationError as exc:
-            raise PackError(validation_message(exc, cls, where)) from None
 
 
 @dataclass(frozen=True)
@@ -280,9 +209,9 @@ def _risk_checks(
         for label, scale, minimum in (("NCA", psa.nca, cut.psa_nca_scaled_min),
                                       ("FTA", psa.fta, cut.psa_fta_scaled_min)):
             if minimum is not None:
-                met = scale.scaled >= minimum
-                checks.append((met, f"PSA {label} scaled {scale.scaled} "
-                                    f"{'>=' if met else '<'} {minimum}"))
+                above = scale.scaled >= minimum
+                checks.append((above, f"PSA {label} scaled {scale.scaled} "
+                                    f"{'>=' if above else '<'} {minimum}"))
         if cut.psa_nvca_flag:
             checks.append((bool(psa.nvca_flag),
                            f"PSA NVCA violence flag {'raised' if psa.nvca_flag else 'not raised'}"))
@@ -392,6 +321,7 @@ def assess_triage(
                               "no PSA result and prognostic indicators switched off")
 
     dsm5 = results.get("dsm5")
+    disorder: str | None
     if dsm5 is not None and dsm5.band is not None:
         disorder = dsm5.band
         reasons.append(f"disorder {disorder}: DSM-5 criteria {dsm5.score}")

@@ -16,21 +16,21 @@ from dataclasses import dataclass, field
 from datetime import date
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Literal, Protocol, TypeVar
+from typing import Any, Literal, Protocol
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
-from ruamel.yaml import YAML
-from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from divert.errors import DivertError, InputError, PackError
+from divert.errors import InputError, PackError
 from divert.law.catalogue import CATALOGUE, STAGE_NAMES, Measure, MeasureEntry, measure_of
+from divert.law.cutoffs import ScreeningCutoffs, TriageConfig
 from divert.law.rules import Condition, ParamSpec, compile_condition, truth_value
 from divert.law.vocabulary import FIELDS, STAGES
+from divert.law.yaml_source import line_of, validate_model
+from divert.law.yaml_source import read_yaml as read_yaml  # re-exported: packs, cases, targets
 
 Provenance = Literal["verified", "unverified", "fitted"]
 """`fitted`: a practice value set by `divert calibrate` from cited targets (not read in a source)."""
-M = TypeVar("M", bound=BaseModel)
 POLICIES_DIR = Path(__file__).resolve().parents[3] / "policies"
 
 
@@ -39,91 +39,6 @@ def policies_root() -> Path:
     return Path(os.environ.get("DIVERT_POLICIES") or POLICIES_DIR)
 PACK_FILES = ("pack.yaml", "parameters.yaml", "practice.yaml", "measures.yaml",
               *(f"{s}.yaml" for s in STAGES), "cases.yaml")
-
-
-# --- YAML with line numbers -----------------------------------------------------------------------
-
-
-def read_yaml(path: Path) -> Any:
-    """Parse a YAML file keeping line information; syntax errors name the file and line."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise InputError(f"cannot read file: {exc.strerror}", where=str(path)) from None
-    try:
-        return YAML(typ="rt").load(text)
-    except MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = f":{mark.line + 1}" if mark is not None else ""
-        raise InputError(f"malformed YAML: {exc.problem or exc.context}",
-                         where=f"{path}{line}") from None
-    except YAMLError as exc:
-        raise InputError(f"malformed YAML: {exc}", where=str(path)) from None
-
-
-def line_of(data: Any, loc: tuple[Any, ...]) -> int | None:
-    """1-based line of the item at `loc` (a pydantic error location) inside ruamel data."""
-    line: int | None = None
-    node = data
-    for key in loc:
-        lc = getattr(node, "lc", None)
-        try:
-            if isinstance(node, Mapping) and key in node:
-                if lc is not None:
-                    line = lc.key(key)[0] + 1
-                node = node[key]
-            elif isinstance(node, list) and isinstance(key, int) and 0 <= key < len(node):
-                if lc is not None:
-                    line = lc.item(key)[0] + 1
-                node = node[key]
-            else:
-                break
-        except (KeyError, TypeError, IndexError):  # entries added after loading have no line
-            break
-    if line is None and getattr(data, "lc", None) is not None:
-        line = data.lc.line + 1
-    return line
-
-
-def loc_text(loc: tuple[Any, ...]) -> str:
-    """A pydantic location as a dotted field path, e.g. measures[2].legal_basis."""
-    out = ""
-    for part in loc:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        elif str(part) not in ("function-after", "function-before", "list", "str", "dict"):
-            out += f".{part}" if out else str(part)
-    return out
-
-
-def error_message(err: Mapping[str, Any]) -> str:
-    """One pydantic error as a short sentence that says what is allowed."""
-    kind = err["type"]
-    ctx = err.get("ctx") or {}
-    got = err.get("input")
-    if kind == "extra_forbidden":
-        return "unknown field"
-    if kind == "missing":
-        return "required field is missing"
-    if kind == "literal_error":
-        allowed = str(ctx.get("expected", "")).replace("'", "").replace(" or ", ", ")
-        return f"{got} is not allowed; allowed: {allowed}"
-    return f"{err['msg']} (got {got!r})" if not isinstance(got, Mapping | list) else err["msg"]
-
-
-def validate_model(model: type[M], data: Any, path: Path | str, prefix: tuple = (),
-                   error: type[DivertError] = PackError) -> M:
-    """Validate `data` against a pydantic model; the first error names file, line and field."""
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        loc = tuple(err["loc"])
-        line = line_of(data, loc)
-        where = f"{path}:{line}" if line else str(path)
-        fld = loc_text(prefix + loc)
-        raise error(f"{fld}: {error_message(err)}" if fld else error_message(err),
-                    where=where) from None
 
 
 # --- schema ---------------------------------------------------------------------------------------
@@ -516,7 +431,8 @@ class Policy:
         consent = batch.get("consent")
         codes = (np.full(size, 1, dtype=np.int8) if consent is None
                  else np.asarray(consent, dtype=np.int8))
-        return np.minimum(truth, codes)
+        surely: np.ndarray = np.minimum(truth, codes)
+        return surely
 
     def provenance_counts(self) -> dict[str, dict[str, int]]:
         """Counts of verified and unverified rules per stage (and parameters)."""
@@ -808,9 +724,6 @@ def load_pack(path: Path | str, overlays: Sequence[Overlay] = ()) -> Policy:
 
 
 def _check_cutoffs(meta: PackMeta, data: Any, path: Path) -> None:
-    from divert.advice.screening import ScreeningCutoffs
-    from divert.advice.triage import TriageConfig
-
     if meta.triage is not None:
         validate_model(TriageConfig, data["triage"], path, ("triage",))
     if meta.screening is not None:

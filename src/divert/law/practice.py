@@ -13,6 +13,7 @@ probabilistic sensitivity analysis:
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -23,7 +24,7 @@ import numpy as np
 
 from divert.errors import PackError
 from divert.law.catalogue import CATALOGUE
-from divert.law.policy import Parameter, Policy
+from divert.law.policy import Parameter, ParameterSpec, Policy
 from divert.law.practice_schema import DEFAULTS, MEASURE_TABLES, Default, effect_table
 from divert.law.vocabulary import DISORDER_LEVELS, FIELDS, OFFENCE_TYPES, SUBSTANCES
 
@@ -65,6 +66,7 @@ def resolve(policy: Policy, day: date) -> dict[str, PracticeValue]:
             out[name] = PracticeValue(name, d.value, d.citation, d.provenance, "default",
                                       d.uncertainty)
         else:
+            assert p is not None  # a value comes from the pack's parameter
             out[name] = PracticeValue(name, value, p.spec.citation, p.spec.provenance, "pack",
                                       p.spec.uncertainty if p.spec.uncertainty else d.uncertainty)
     return out
@@ -134,9 +136,38 @@ def shares(values: Mapping[str, Any], name: str) -> np.ndarray:
     total = vec.sum()
     if total <= 0:
         raise PackError(f"{name}: shares must add up to more than 0")
-    return vec / total
+    normalised: np.ndarray = vec / total
+    return normalised
+
+
+#: the date a value holds from when it has no date of its own (a divert default made dated)
+EARLIEST = date(1900, 1, 1)
+
+
+def times(value: Any, factor: float) -> Any:
+    """A practice value (a number, or a table of numbers) multiplied by `factor`."""
+    if isinstance(value, Mapping):
+        return {k: float(v) * factor for k, v in value.items()}
+    return float(value) * factor
+
+
+def scaled(policy: Policy, factors: Mapping[str, float]) -> Policy:
+    """The pack with each named practice parameter multiplied by its factor at every date."""
+    practice = dict(policy.practice)
+    for name, factor in factors.items():
+        p = policy.practice.get(name)
+        if p is not None:
+            spec = p.spec.model_copy(update={"values": {d: times(v, factor)
+                                                       for d, v in p.spec.values.items()}})
+        else:
+            d = DEFAULTS[name]
+            spec = ParameterSpec(unit=d.unit, keys=d.keys, citation=d.citation,
+                                 provenance="unverified", values={EARLIEST: times(d.value, factor)},
+                                 uncertainty=dict(d.uncertainty) if d.uncertainty else None)
+        practice[name] = Parameter(name, spec)
+    return dataclasses.replace(policy, practice=practice)
 
 
 __all__ = ["DEFAULTS", "Default", "PracticeValue", "Parameter", "resolve", "draw", "uncertainty_samples",
-           "table", "shares",
+           "table", "shares", "EARLIEST", "times", "scaled",
            "DISORDER_LEVELS", "OFFENCE_TYPES", "SUBSTANCES"]

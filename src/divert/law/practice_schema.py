@@ -16,6 +16,7 @@ from typing import Any
 
 from divert.errors import PackError
 from divert.law.catalogue import CATALOGUE, ROUTES, Measure
+from divert.law.yaml_source import line_of
 
 V, U = "verified", "unverified"
 
@@ -321,8 +322,6 @@ def check_practice(practice: Mapping[str, Any], data: Any, file: Path | str,
     `practice` holds the pack's parsed practice parameters (`policy.Parameter`); the measure
     keys of tables were already checked against `measures` when they were parsed.
     """
-    from divert.law.policy import line_of
-
     for name, p in practice.items():
         where = f"{file}:{line_of(data, (name,))}" if data is not None else str(file)
         if name not in DEFAULTS:

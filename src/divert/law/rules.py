@@ -366,9 +366,11 @@ class NumFunc(Node):
         values = [a.eval(ctx) for a in self.args]
         if self.func == "count":
             bits = values[0].astype(np.uint32)
-            return np.bitwise_count(bits).astype(np.float64)
+            counted: np.ndarray = np.bitwise_count(bits).astype(np.float64)
+            return counted
         if self.func == "abs":
-            return np.abs(values[0])
+            absolute: np.ndarray = np.abs(values[0])
+            return absolute
         reduce = np.fmin if self.func == "min" else np.fmax
         out = values[0]
         for v in values[1:]:
@@ -487,7 +489,7 @@ class Compiler:
             return Const(name in ("true", "True"), TRUTH, text)
         if name in FIELDS:
             f = FIELDS[name]
-            kind: Kind = "truth" if f.type == "bool" else f.type  # type: ignore[assignment]
+            kind: Kind = "truth" if f.type == "bool" else f.type
             return FieldRef(f, Type(kind, f), text)
         if name in self.params:
             spec = self.params[name]
@@ -541,8 +543,8 @@ class Compiler:
         if isinstance(node, ast.Compare):
             parts = []
             left = node.left
-            for op, right in zip(node.ops, node.comparators, strict=True):
-                parts.append(self._compare(op, left, right, text))
+            for cmp, right in zip(node.ops, node.comparators, strict=True):
+                parts.append(self._compare(cmp, left, right, text))
                 left = right
             return parts[0] if len(parts) == 1 else Logic("and", parts, TRUTH, text)
         if isinstance(node, ast.Subscript):

@@ -335,8 +335,9 @@ def reforms(pack: Policy, sizes: Sizes) -> list[dict[str, Any]]:
             rows.append({
                 "metric": metric, "year": int(year), "description": obs.description,
                 "observed": fig(value, pack_source(pack, src_file, obs.citation, obs.provenance)),
-                "simulated": (fig(sim["mean"][k], run_source("backtest", pack.code, metric),
-                                  low=sim["low"][k], high=sim["high"][k])
+                "simulated": (fig(sim["mean"][k],  # type: ignore[index]  # k is set only with sim
+                                  run_source("backtest", pack.code, metric),
+                                  low=sim["low"][k], high=sim["high"][k])  # type: ignore[index]
                               if k is not None else None)})
     return [{"date": bt.spec.change.date.isoformat(),
              "description": " ".join(bt.spec.change.description.split()),

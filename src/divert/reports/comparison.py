@@ -34,6 +34,7 @@ from divert.law.catalogue import CATALOGUE
 from divert.simulation.outcomes import cohort_rates, interval, totals
 from divert.simulation.run import COHORT_YEARS, COST_SECTORS, SERIES, RunResult, add_months
 from divert.simulation.runner import Comparison
+from divert.simulation.scenarios import ScenarioSpec, resolve_overlay
 
 MIN_COHORT = 30
 """Pathways with fewer people than this (simulated sample, pooled over replications) are not shown."""
@@ -133,7 +134,7 @@ def _scenario_data(comparison: Comparison, label: str, colour: str) -> ScenarioD
     overlays, effective = _overlay_info(label)
     policy = comparison.policies.get(label)
     names = policy.overlays if policy is not None else [o["name"] for o in overlays]
-    code = policy.code if policy is not None else label.split("+")[0]
+    code = policy.code if policy is not None else ScenarioSpec.parse(label).code
     return ScenarioData(
         label=label, name=" + ".join([code, *names]), colour=colour,
         replications=np.array([r.replication for r in runs]), series=series, rows=rows,
@@ -144,9 +145,8 @@ def _scenario_data(comparison: Comparison, label: str, colour: str) -> ScenarioD
 
 def _overlay_info(label: str) -> tuple[list[dict[str, Any]], date | None]:
     """Title, summary and plain-language changes of each overlay in `CODE+OVERLAY...`."""
-    from divert.simulation.scenarios import resolve_overlay
-
-    code, *names = label.split("+")
+    scenario = ScenarioSpec.parse(label)
+    code, names = scenario.code, scenario.overlays
     out: list[dict[str, Any]] = []
     dates: list[date] = []
     for name in names:
@@ -251,7 +251,8 @@ def trajectory_figure(data: Sequence[ScenarioData], months: list[datetime], metr
             ax.fill_between(x, low, high, color=d.colour, alpha=0.18, linewidth=0)
     for d in data[1:]:
         if d.effective is not None and months[0].date() <= d.effective <= months[-1].date():
-            ax.axvline(np.datetime64(d.effective, "D"), color=d.colour, linestyle=":", linewidth=1.2)
+            ax.axvline(np.datetime64(d.effective, "D"),  # type: ignore[arg-type]  # a date axis
+                       color=d.colour, linestyle=":", linewidth=1.2)
             ax.annotate("reform", (np.datetime64(d.effective, "D"), 1.0),
                         xycoords=("data", "axes fraction"), xytext=(3, -2),
                         textcoords="offset points", va="top", fontsize=8, color=d.colour)
@@ -389,7 +390,7 @@ def _render(comparison: Comparison, data: Sequence[ScenarioData],
     pack_names = list(dict.fromkeys(
         p.meta.name for p in (comparison.policies.get(s) for s in comparison.scenarios) if p))
     if not pack_names:
-        pack_names = list(dict.fromkeys(s.split("+")[0] for s in comparison.scenarios))
+        pack_names = list(dict.fromkeys(ScenarioSpec.parse(s).code for s in comparison.scenarios))
     table = []
     for j, (key, label, unit, _get) in enumerate(ROWS):
         money = unit == "money"
@@ -408,8 +409,8 @@ def _render(comparison: Comparison, data: Sequence[ScenarioData],
         scenario_stamp = st.get("scenarios", {}).get(d.label, {})
         scenarios.append({
             "label": d.label, "name": d.name, "colour": d.colour, "overlays": d.overlays,
-            "pack": policy.meta.name if policy else d.label.split("+")[0],
-            "code": policy.code if policy else d.label.split("+")[0],
+            "pack": policy.meta.name if policy else ScenarioSpec.parse(d.label).code,
+            "code": policy.code if policy else ScenarioSpec.parse(d.label).code,
             "hash": scenario_stamp.get("pack_hash") or (policy.hash if policy else ""),
             "scale": _range(d.scales, lambda v: f"{v:,.4g}"),
             "currency": (policy.meta.currency if policy else None) or "currency units",
@@ -446,7 +447,7 @@ def write_report(comparison: Comparison, out_dir: Path) -> Path:
               for t in range(int(comparison.stamp["months"]))]
     currency, _ = _currency(comparison)
     pngs: dict[str, bytes] = {}
-    with matplotlib.rc_context(FIGURE_RC):
+    with matplotlib.rc_context(FIGURE_RC):  # type: ignore[arg-type]  # rcParams names as text
         for metric, title, unit in TRAJECTORIES:
             pngs[metric] = trajectory_figure(data, months, metric, title,
                                              unit.format(currency=currency))

@@ -330,7 +330,8 @@ class Decider:
         mean = self.practice.sentence[np.maximum(pop.off_type[ids], 0)]
         by_offence = np.round(mean * (0.5 + u)).astype(np.int64)
         fixed = self.practice.duration[m].astype(np.int64)
-        return np.where(self.effects.fixed_sentence[m], fixed, by_offence)
+        months: np.ndarray = np.where(self.effects.fixed_sentence[m], fixed, by_offence)
+        return months
 
     def _dispose(self, pop: Population, ids: np.ndarray, m: np.ndarray, month: int,
                  counters: np.ndarray, detained: np.ndarray | None = None,

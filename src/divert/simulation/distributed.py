@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any, TypeVar
 
 from divert.errors import InputError
-from divert.simulation.runner import _Closing
+from divert.simulation.executors import ExecutorBase
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -65,7 +65,7 @@ def estimate_seconds(item: Any) -> float:
     persons, months = getattr(item, "persons", None), getattr(item, "months", None)
     if not persons or not months:
         return 1.0
-    return TASK_OVERHEAD_SECONDS + persons * months / PERSON_MONTHS_PER_SECOND
+    return float(TASK_OVERHEAD_SECONDS + persons * months / PERSON_MONTHS_PER_SECOND)
 
 
 def batch_size(items: Sequence[Any], slots: int, target: float = TARGET_SECONDS) -> int:
@@ -78,7 +78,7 @@ def batch_size(items: Sequence[Any], slots: int, target: float = TARGET_SECONDS)
     return max(1, min(size, math.ceil(len(items) / (2 * max(slots, 1)))))
 
 
-class Dask(_Closing):
+class Dask(ExecutorBase):
     """Runs tasks on a Dask cluster, connecting (or starting a local one) on first use."""
 
     def __init__(self, cluster: str, *, batch: int | None = None,
@@ -116,7 +116,7 @@ class Dask(_Closing):
 
     def slots(self) -> int:
         """Worker threads the cluster has now (1 while none has joined)."""
-        return max(1, sum(self.client().nthreads().values()))
+        return int(max(1, sum(self.client().nthreads().values())))
 
     def map(self, fn: Callable[[T], R], tasks: Sequence[T]) -> Iterator[R]:
         if not tasks:

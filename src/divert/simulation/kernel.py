@@ -7,7 +7,7 @@ not depend on the order people are processed, the number of workers, or which ot
 made: replication r of every scenario sees the same numbers (common random numbers).
 
 Decisions at criminal-justice contacts are not made here: the kernel sets a flag, and
-`divert.decisions` applies the pack's compiled rules to everyone flagged, vectorised.
+`divert.simulation.decisions` applies the pack's compiled rules to everyone flagged, vectorised.
 """
 
 from __future__ import annotations
@@ -175,7 +175,7 @@ def _persons(lo, hi, status, entry_month, age_m, substance, injecting, severity,
             continue
         c = cj[i]
         custody = c == PRISON or c == PRETRIAL or c == COMPULSORY
-        if not custody and since_release[i] < 32000:
+        if not custody and since_release[i] < NEVER_UNTIL:
             since_release[i] += 1
         # deaths
         h = _hash(key, i, month, S_DEATH_USE)
@@ -232,7 +232,7 @@ def _persons(lo, hi, status, entry_month, age_m, substance, injecting, severity,
         elif not custody and u_use < fp[FP_P_RELAPSE]:
             active[i] = 1
         if active[i] == 0:
-            if remission_m[i] < 32000:
+            if remission_m[i] < NEVER_UNTIL:
                 remission_m[i] += 1
             if c == COMMUNITY and fp[FP_CESSATION] > 0 and remission_m[i] >= fp[FP_CESSATION]:
                 status[i] = EXITED  # sustained remission: no longer a person who uses drugs
@@ -396,7 +396,7 @@ def step_numpy(pop: Population, month: int, key: int, fp: np.ndarray, p_od: np.n
     live &= ~leaving
     c = p.cj.copy()
     custody = (c == PRISON) | (c == PRETRIAL) | (c == COMPULSORY)
-    bump = live & ~custody & (p.since_release < 32000)
+    bump = live & ~custody & (p.since_release < NEVER_UNTIL)
     p.since_release[bump] += 1
     u_death, u_use = uniforms(key, ids, month, S_DEATH_USE)
     rr = np.ones(p.size)
@@ -432,7 +432,7 @@ def step_numpy(pop: Population, month: int, key: int, fp: np.ndarray, p_od: np.n
     p.active[live & was_active & (u_use < p_r)] = 0
     p.active[live & ~was_active & ~custody & (u_use < fp[FP_P_RELAPSE])] = 1
     quiet = live & (p.active == 0)
-    p.remission_m[quiet & (p.remission_m < 32000)] += 1
+    p.remission_m[quiet & (p.remission_m < NEVER_UNTIL)] += 1
     p.remission_m[live & (p.active == 1)] = 0
     ceased = (quiet & (c == COMMUNITY) & (fp[FP_CESSATION] > 0)
               & (p.remission_m >= fp[FP_CESSATION]))

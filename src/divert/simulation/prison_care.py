@@ -69,12 +69,14 @@ def community_form(pop: Population, ids: np.ndarray) -> np.ndarray:
 
 def treated_in_prison(pop: Population) -> np.ndarray:
     """Prisoners in treatment in prison (before the month's step)."""
-    return (pop.cj == PRISON) & (pop.treatment == IN_PRISON)
+    treated: np.ndarray = (pop.cj == PRISON) & (pop.treatment == IN_PRISON)
+    return treated
 
 
 def treated_outside(pop: Population) -> np.ndarray:
     """People outside prison in treatment (before the month's decisions)."""
-    return (pop.cj != PRISON) & (pop.treatment != NO_TREATMENT) & (pop.treatment != IN_PRISON)
+    treated: np.ndarray = (pop.cj != PRISON) & (pop.treatment != NO_TREATMENT) & (pop.treatment != IN_PRISON)
+    return treated
 
 
 def after_step(pop: Population, care: PrisonCare, were_treated: np.ndarray, month: int,

@@ -21,7 +21,15 @@ from divert.law.practice import draw, resolve, shares, table, uncertainty_sample
 from divert.law.vocabulary import OFFENCE_TYPES, SUBSTANCES
 from divert.simulation.decisions import SECTORS, T_COMMUNITY, T_RESIDENTIAL, Decider, Effects, Practice
 from divert.simulation.kernel import FP, METRICS, M, step
-from divert.simulation.population import MEASURE, OPIOIDS, extend, offence_profiles, schedule, synthesise
+from divert.simulation.population import (
+    ALIVE,
+    MEASURE,
+    OPIOIDS,
+    extend,
+    offence_profiles,
+    schedule,
+    synthesise,
+)
 from divert.simulation.prison_care import (
     PrisonCare,
     after_decisions,
@@ -188,7 +196,7 @@ def run(policy: Policy, persons: int, months: int, start: date, seed: int, repli
                                                                (T_COMMUNITY, T_RESIDENTIAL))
     start_values = values
     start_alive = float(persons)
-    resolved = None  # type: ignore[assignment]
+    resolved = None
     trend = 0.0
     per_month = 0.0
     carry = 0.0
@@ -248,7 +256,7 @@ def run(policy: Policy, persons: int, months: int, start: date, seed: int, repli
         if were_treated is not None:
             after_decisions(pop, care, were_treated, month, key)
         if court.shape[0] and occ[court].any():
-            in_court = np.flatnonzero(np.isin(pop.measure, court) & (pop.status == 1)
+            in_court = np.flatnonzero(np.isin(pop.measure, court) & (pop.status == ALIVE)
                                       & (pop.cj == MEASURE))
             length = practice.duration[pop.measure[in_court]]
             elapsed = np.clip(length - pop.cj_timer[in_court], 0, length - 1)
@@ -334,7 +342,7 @@ def cohort_table(pop: Any, months: int, pathways: int, burn: int = 0) -> np.ndar
 
 def final_state(pop: Any) -> dict[str, float]:
     """Stocks at the end of the run (sample units)."""
-    from divert.simulation.population import ALIVE, NO_TREATMENT, PRETRIAL, PRISON
+    from divert.simulation.population import NO_TREATMENT, PRETRIAL, PRISON
 
     alive = pop.status == ALIVE
     return {

@@ -4,24 +4,22 @@ Replication r of every scenario uses the same population, parameter draws and ra
 (common random numbers), so a difference between scenarios is the policy's effect, not noise.
 Results depend only on (seed, scenario, replication), never on the executor or the number of
 workers. Executors share one small interface (`map` over tasks, yielding results as they finish):
-in this process, a pool of processes, or a Dask cluster (`divert.distributed`, optional).
+in this process, a pool of processes, or a Dask cluster (`divert.simulation.distributed`, optional).
 
 With an output folder, each result is written to `OUT/tasks/` as it arrives and folded into
-per-scenario accumulators (`divert.aggregate`), so the client holds scalars, not every run's
+per-scenario accumulators (`divert.simulation.aggregate`), so the client holds scalars, not every run's
 series, and an interrupted run resumes from what the folder holds.
 """
 
 from __future__ import annotations
 
 import json
-import multiprocessing
 import os
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any, Protocol, TypeVar
+from typing import Any
 
 from divert import __version__
 from divert.errors import InputError
@@ -37,11 +35,10 @@ from divert.simulation.aggregate import (
     scale_of,
     totals_of,
 )
+from divert.simulation.executors import Executor, InProcess, Processes
 from divert.simulation.outcomes import FINAL, TOTALS, series_rows
 from divert.simulation.run import RunResult, run
-
-T = TypeVar("T")
-R = TypeVar("R")
+from divert.simulation.scenarios import ScenarioSpec
 
 
 @dataclass(frozen=True)
@@ -64,7 +61,7 @@ def load_scenario_policy(spec: str, root: Path | None = None) -> Policy:
     """A pack with its overlays from `CODE[+OVERLAY]...`."""
     from divert.law import policy as policies
 
-    if "+" not in spec:
+    if not ScenarioSpec.parse(spec).overlays:
         return policies.load(spec, root)
     from divert.simulation.scenarios import load_scenario
 
@@ -79,11 +76,11 @@ def _task_policy(task: Task) -> Policy:
     from divert.law.policy import pack_hash, policies_root
 
     root = Path(task.policies) if task.policies and Path(task.policies).is_dir() else None
-    if "+" not in task.scenario:
+    scenario = ScenarioSpec.parse(task.scenario)
+    if not scenario.overlays:
         return load_scenario_policy(task.scenario, root)
-    base = (root or policies_root()) / task.scenario.split("+")[0]
-    files = [f for o in task.scenario.split("+")[1:]
-             for f in (Path(o), base / "scenarios" / f"{o}.yaml")]
+    base = (root or policies_root()) / scenario.code
+    files = scenario.overlay_files(root)
     key = (pack_hash(base) if (base / "pack.yaml").exists() else "",
            *(f.stat().st_mtime_ns if f.is_file() else 0 for f in files))
     held = _SCENARIOS.get((task.scenario, task.policies))
@@ -97,70 +94,11 @@ def run_task(task: Task) -> RunResult:
     """Simulate one task (a top-level function, so process pools and Dask can pickle it)."""
     policy = _task_policy(task)
     if task.factors:
-        from divert.studies.calibration import scaled
+        from divert.law.practice import scaled
 
         policy = scaled(policy, dict(task.factors))
     return run(policy, task.persons, task.months, task.start, task.seed, task.replication,
                scenario=task.scenario, engine=task.engine, uncertainty=task.uncertainty)
-
-
-class Executor(Protocol):
-    """Runs tasks and yields their results as they finish (any order); `close` frees it."""
-
-    def map(self, fn: Callable[[T], R], tasks: Sequence[T]) -> Iterator[R]:
-        ...
-
-    def close(self) -> None:
-        ...
-
-
-class _Closing:
-    """Executors are context managers: `with executor_for(...) as ex:`."""
-
-    def close(self) -> None:
-        return None
-
-    def __enter__(self) -> Any:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def describe(self) -> str:
-        return type(self).__name__.lower()
-
-
-class InProcess(_Closing):
-    """Runs tasks one after another in this process."""
-
-    def map(self, fn: Callable[[T], R], tasks: Sequence[T]) -> Iterator[R]:
-        for task in tasks:
-            yield fn(task)
-
-
-def _single_thread() -> None:
-    import numba
-
-    numba.set_num_threads(1)
-
-
-class Processes(_Closing):
-    """Runs tasks in a pool of worker processes (each single-threaded, to share the cores)."""
-
-    def __init__(self, workers: int) -> None:
-        self.workers = workers
-
-    def describe(self) -> str:
-        return f"processes:{self.workers}"
-
-    def map(self, fn: Callable[[T], R], tasks: Sequence[T]) -> Iterator[R]:
-        # spawn, not fork: the compiled kernel's thread pool must not be forked
-        context = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(max_workers=self.workers, initializer=_single_thread,
-                                 mp_context=context) as pool:
-            futures = [pool.submit(fn, t) for t in tasks]
-            for future in as_completed(futures):
-                yield future.result()
 
 
 def executor_for(workers: int = 1, cluster: str | None = None, *,
@@ -337,8 +275,9 @@ def run_groups(groups: list[list[str]], *, persons: int, months: int, start: dat
     reps = range(first_replication, first_replication + replications)
     tasks = [Task(s, r, persons, months, start, seed, engine, uncertainty, policies=root)
              for r in reps for s in every]
-    sizes = dict(persons=persons, months=months, start=start, replications=replications,
-                 seed=seed, engine=engine, uncertainty=uncertainty)
+    sizes: dict[str, Any] = dict(persons=persons, months=months, start=start,
+                                 replications=replications, seed=seed, engine=engine,
+                                 uncertainty=uncertainty)
     owned = executor is None
     ex = executor if executor is not None else executor_for(workers, cluster)
     try:

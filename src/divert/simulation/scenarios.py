@@ -3,7 +3,7 @@
 A scenario is one YAML file (format in docs/scenarios.md) with a title and a list of `changes`, each
 naming one operation (set a parameter, add, replace or remove a measure, change the date a rule is
 in force, move a date of the law, set capacities or weights), its citation and its rationale. It
-implements the `Overlay` protocol of `divert.policy`: `apply()` returns a changed deep copy of the
+implements the `Overlay` protocol of `divert.law.policy`: `apply()` returns a changed deep copy of the
 pack's raw file data and never touches its input, so the law is still compiled by one loader.
 Errors name the overlay file, the line and the field, and say what is allowed.
 """
@@ -28,20 +28,16 @@ from divert.law.policy import (
     Policy,
     Provenance,
     Strict,
-    error_message,
-    line_of,
     load_pack,
-    loc_text,
     pack_dirs,
     param_specs,
     parse_parameters,
     policies_root,
-    read_yaml,
-    validate_model,
 )
 from divert.law.practice import DEFAULTS
 from divert.law.rules import compile_condition
 from divert.law.vocabulary import FIELDS, STAGES
+from divert.law.yaml_source import error_message, line_of, loc_text, read_yaml, validate_model
 
 StageName = Literal["police", "prosecution", "court", "post_sentence"]
 Value = bool | float | dict[str, float]
@@ -205,7 +201,7 @@ def _splice(seq: list[Any], start: int, count: int, items: list[Any]) -> None:
     lc = getattr(seq, "lc", None)
     old = dict(lc.data or {}) if lc is not None else None
     list.__setitem__(seq, slice(start, start + count), items)
-    if old is not None:
+    if lc is not None and old is not None:
         n = len(items)
         new = {i if i < start else i - count + n: pos for i, pos in old.items()
                if i < start or i >= start + count}
@@ -360,7 +356,8 @@ class ScenarioOverlay:
             data = raw[name] = {"measures": []}
         if data.get("measures") is None:
             _put(data, "measures", [])
-        return data["measures"]
+        measures: list[Any] = data["measures"]
+        return measures
 
     def _versions(self, raw: dict[str, Any], change: Change, mid: str, fld: str,
                   stage: str) -> list[int]:
@@ -648,7 +645,7 @@ class ScenarioOverlay:
         else:
             known = ", ".join(law) or "none"
             raise self.error(change, fld, f"{name!r} is neither a parameter of this pack ({known}) "
-                                          "nor a practice parameter (see divert.practice.DEFAULTS);"
+                                          "nor a practice parameter (see divert.law.practice.DEFAULTS);"
                                           " use add_parameter for a new law parameter")
         params = raw.get(file)
         if params is None:
@@ -725,7 +722,7 @@ class ScenarioOverlay:
         if name in FIELDS or "." in name or not name.isidentifier():
             raise self.error(change, "add_parameter", f"{name!r} is not a valid parameter name "
                                                       "(snake_case, not a vocabulary name)")
-        spec = {k: v for k, v in (("description", s.description), ("unit", s.unit),
+        spec: dict[str, Any] = {k: v for k, v in (("description", s.description), ("unit", s.unit),
                                    ("keys", s.keys)) if v is not None}
         spec.update(citation=s.citation.strip(), provenance=s.provenance,
                     values=dict(sorted(s.values.items())))
@@ -755,7 +752,8 @@ class ScenarioOverlay:
                 if isinstance(conds, str | Mapping):
                     conds = [conds]
                 for j, cond in enumerate(conds):
-                    text = cond.get("test") if isinstance(cond, Mapping) else cond
+                    # the measure schema made every condition a test text or {test: text}
+                    text: str = cond["test"] if isinstance(cond, Mapping) else cond
                     where = self.error(change, f"{fld}.{part}[{j}]", "").where
                     compile_condition(text, specs,
                                       where=f"{where}: changes[{change.index}].{fld}.{part}[{j}]")
@@ -892,8 +890,11 @@ def _check_ids(overlay: ScenarioOverlay, change: Change) -> None:
         overlay._stage(change, target, change.op)
     for fld in ("before", "after"):
         other = getattr(s, fld, None)
-        if other is not None and (other not in CATALOGUE or
-                                  CATALOGUE[other].stage != CATALOGUE[target].stage):
+        if other is None:
+            continue
+        if not isinstance(target, str):  # only the measure changes have `before`/`after`
+            raise AssertionError(f"{change.op}: {fld} without a measure")
+        if other not in CATALOGUE or CATALOGUE[other].stage != CATALOGUE[target].stage:
             raise overlay.error(change, fld, f"{other!r} is not a {CATALOGUE[target].stage} "
                                              "measure")
     if change.op in _PRACTICE_OPS:
@@ -932,14 +933,39 @@ def resolve_overlay(code: str, name_or_path: str | Path, root: Path | None = Non
     return load_overlay(path)
 
 
+@dataclass(frozen=True)
+class ScenarioSpec:
+    """A scenario as the command line writes it, `CODE[+OVERLAY]...`: a pack code and the overlays
+    applied to it in order, each a scenario shipped with the pack (a name) or a file (a path).
+
+    The one place that text is split; `str()` gives it back unchanged."""
+
+    code: str
+    overlays: tuple[str, ...] = ()
+
+    @classmethod
+    def parse(cls, text: str) -> ScenarioSpec:
+        code, *names = text.split("+")
+        return cls(code, tuple(names))
+
+    def __str__(self) -> str:
+        return "+".join((self.code, *self.overlays))
+
+    def overlay_files(self, root: Path | None = None) -> list[Path]:
+        """Every file an overlay name may be read from (as a path, and as a shipped scenario)."""
+        folder = scenario_dir(self.code, root)
+        return [f for o in self.overlays for f in (Path(o), folder / f"{o}.yaml")]
+
+
 def parse_scenario(spec: str, root: Path | None = None) -> tuple[str, list[ScenarioOverlay]]:
     """`CODE[+OVERLAY]...` as the pack code and its overlays (shipped names or paths)."""
     root = root or policies_root()
-    code, *names = spec.split("+")
+    scenario = ScenarioSpec.parse(spec)
+    code = scenario.code
     if not (root / code / "pack.yaml").is_file():
         known = ", ".join(p.name for p in pack_dirs(root)) or "none"
         raise InputError(f"unknown jurisdiction {code!r}; allowed: {known}")
-    return code, [resolve_overlay(code, n, root) for n in names]
+    return code, [resolve_overlay(code, n, root) for n in scenario.overlays]
 
 
 def load_scenario(spec: str, root: Path | None = None) -> Policy:
@@ -949,5 +975,5 @@ def load_scenario(spec: str, root: Path | None = None) -> Policy:
     return load_pack(root / code, overlays)
 
 
-__all__ = ["OPS", "ScenarioOverlay", "load_overlay", "resolve_overlay", "parse_scenario",
+__all__ = ["OPS", "ScenarioOverlay", "ScenarioSpec", "load_overlay", "resolve_overlay", "parse_scenario",
            "load_scenario", "scenario_names", "scenario_dir"]

@@ -15,7 +15,8 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from divert.errors import InputError
-from divert.law.policy import Policy, read_yaml, validate_model
+from divert.law.policy import Policy
+from divert.law.yaml_source import read_yaml, validate_model
 from divert.simulation.run import SERIES
 from divert.simulation.runner import run_comparison
 

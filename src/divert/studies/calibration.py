@@ -4,8 +4,8 @@ Targets are data, one file per pack (`policies/<code>/targets.yaml`): each names
 the period it describes, how to compute the same quantity from a simulation (`metric`), the practice
 parameters that should move to fit it, and its citation and provenance.
 
-A metric reads the run's monthly series (`divert.simulation.SERIES`) or the person-level counts of
-`divert.validation.EXTRA` over the target's period (a year `YYYY` or a month `YYYY-MM`):
+A metric reads the run's monthly series (`divert.simulation.run.SERIES`) or the person-level counts of
+`divert.studies.observation.EXTRA` over the target's period (a year `YYYY` or a month `YYYY-MM`):
 
 * `{sum: NAME}`: a flow summed over the period, scaled to the population;
 * `{mean: NAME}` / `{stock: NAME}`: a stock averaged over the period / read in its last month, scaled;
@@ -38,7 +38,6 @@ and sets a programme measure's completion and duration from them, as an overlay 
 from __future__ import annotations
 
 import csv
-import dataclasses
 import json
 import math
 import time
@@ -54,17 +53,16 @@ from ruamel.yaml import YAML
 
 from divert.errors import InputError
 from divert.law.policy import (
-    Parameter,
-    ParameterSpec,
     Policy,
     Provenance,
     Strict,
     read_yaml,
-    validate_model,
 )
-from divert.law.practice import DEFAULTS, resolve
+from divert.law.practice import DEFAULTS, resolve, times
+from divert.law.practice import scaled as scaled  # re-exported: calibration's fits are scaled packs
+from divert.law.yaml_source import validate_model
 from divert.simulation.run import SERIES, add_months
-from divert.studies.validation import EARLIEST, EXTRA, Observed, observe_run
+from divert.studies.observation import EXTRA, Observed, observe_run
 
 METHODS = ("least_squares", "nelder_mead")
 PRIOR_WEIGHT = 0.5
@@ -291,13 +289,7 @@ class FittedParameter:
 
     @property
     def after(self) -> Any:
-        return _times(self.before, self.factor)
-
-
-def _times(value: Any, factor: float) -> Any:
-    if isinstance(value, Mapping):
-        return {k: float(v) * factor for k, v in value.items()}
-    return float(value) * factor
+        return times(self.before, self.factor)
 
 
 def _rounded(value: Any) -> Any:
@@ -323,23 +315,6 @@ def bounds_of(policy: Policy, name: str, day: date) -> tuple[float, float] | Non
         v = float(pv.value)
         return float(u["low"]) / v, float(u["high"]) / v
     return None
-
-
-def scaled(policy: Policy, factors: Mapping[str, float]) -> Policy:
-    """The pack with each named practice parameter multiplied by its factor at every date."""
-    practice = dict(policy.practice)
-    for name, factor in factors.items():
-        p = policy.practice.get(name)
-        if p is not None:
-            spec = p.spec.model_copy(update={"values": {d: _times(v, factor)
-                                                       for d, v in p.spec.values.items()}})
-        else:
-            d = DEFAULTS[name]
-            spec = ParameterSpec(unit=d.unit, keys=d.keys, citation=d.citation,
-                                 provenance="unverified", values={EARLIEST: _times(d.value, factor)},
-                                 uncertainty=dict(d.uncertainty) if d.uncertainty else None)
-        practice[name] = Parameter(name, spec)
-    return dataclasses.replace(policy, practice=practice)
 
 
 # --- the fit --------------------------------------------------------------------------------------
@@ -485,7 +460,7 @@ class Fit:
                 if d.keys:
                     entry["keys"] = d.keys
                 entry.update({"citation": note, "provenance": "fitted",
-                              "values": {since: _rounded(_times(d.value, p.factor))}})
+                              "values": {since: _rounded(times(d.value, p.factor))}})
                 if d.uncertainty:
                     entry["uncertainty"] = dict(d.uncertainty)
                 data[p.name] = entry
@@ -524,7 +499,7 @@ def _scale_in_place(values: Any, key: Any, factor: float) -> None:
     v = values[key]
     if isinstance(v, Mapping):
         for k in list(v):
-            v[k] = _round(float(v[k]) * factor)
+            v[k] = _round(float(v[k]) * factor)  # type: ignore[index]  # YAML maps are dicts
     else:
         values[key] = _round(float(v) * factor)
 
@@ -534,12 +509,12 @@ def _set_changes(values: dict[date, Any] | None, p: FittedParameter, citation: s
     """set_parameter changes giving every dated value of the pack times the factor."""
     if not values:
         default = DEFAULTS[p.name].value
-        return [{"set_parameter": p.name, "value": _rounded(_times(default, p.factor)),
+        return [{"set_parameter": p.name, "value": _rounded(times(default, p.factor)),
                  "provenance": "unverified", "citation": citation, "rationale": why}]
     out = []
     for d in sorted(values):
         out.append({"set_parameter": p.name, "from": d.isoformat(),
-                    "value": _rounded(_times(values[d], p.factor)), "provenance": "unverified",
+                    "value": _rounded(times(values[d], p.factor)), "provenance": "unverified",
                     "citation": citation, "rationale": why})
     return out
 
@@ -636,7 +611,7 @@ def calibrate(policy: Policy, targets: Sequence[Target] | Path | str | None = No
     objective)` is called after each evaluation. `executor` (the runner's; default in this
     process) runs the evaluations that are needed together.
     """
-    from divert.simulation.runner import InProcess
+    from divert.simulation.executors import InProcess
 
     began = time.perf_counter()
     if method not in METHODS:
@@ -772,9 +747,9 @@ def calibrate(policy: Policy, targets: Sequence[Target] | Path | str | None = No
         except _Budget:
             pass
     x = np.clip(best["x"], lo, hi)
-    for p, v in zip(fitted, x, strict=True):
-        p.factor = _round(math.exp(v))
-    x_fit = np.log([p.factor for p in fitted]) if fitted else None
+    for fp, v in zip(fitted, x, strict=True):
+        fp.factor = _round(math.exp(v))
+    x_fit = np.log([fp.factor for fp in fitted]) if fitted else None
     prefetch([(np.clip(x0, lo, hi).astype(float), r) for r in range(replications)]
              + ([(x_fit, r) for r in range(replications)] if x_fit is not None else []))
     final = np.array([simulate(np.log([p.factor for p in fitted]), r)

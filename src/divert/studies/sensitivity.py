@@ -1,7 +1,7 @@
 """Global sensitivity analysis: which of a pack's uncertain practice parameters drive an outcome.
 
-The parameters are the practice values with an uncertainty range (`divert.practice`), each moved
-by a factor within that range (as calibration does, `divert.calibration.bounds_of`). SALib draws
+The parameters are the practice values with an uncertainty range (`divert.law.practice`), each moved
+by a factor within that range (as calibration does, `divert.studies.calibration.bounds_of`). SALib draws
 the points (Morris elementary effects, or Sobol' indices from Saltelli's scheme); each point is one
 run of the pack with those factors and central values otherwise, all with the same people and
 random numbers (replication 0), so an index measures the parameter, not noise. The runs go to the
@@ -26,8 +26,9 @@ from typing import Any
 import numpy as np
 
 from divert.errors import InputError
+from divert.simulation.executors import Executor, InProcess
 from divert.simulation.outcomes import TOTALS, totals
-from divert.simulation.runner import Executor, InProcess, Task, load_scenario_policy, run_task
+from divert.simulation.runner import Task, load_scenario_policy, run_task
 
 METHODS = ("morris", "sobol")
 OUTCOMES = ("arrests", "prison_person_months", "treatment_person_months", "overdose_deaths",

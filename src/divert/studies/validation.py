@@ -20,15 +20,14 @@ reported as not applicable (`passed` is None), never silently passed. Every tole
 published uncertainty plus twice the simulation's own sampling error (computed from the run), so a
 check can fail, and the tests show that a deliberately wrong parameter makes each one fail.
 
-The experiments run with central practice values (no uncertainty draws). `observe_run` gives the
-person-level state the simulation's series do not carry (who was treated in prison, disorder among
-prisoners); it is shared with `divert.calibration`.
+The experiments run with central practice values (no uncertainty draws). `observe_run`
+(`divert.studies.observation`, shared with calibration) gives the person-level state the
+simulation's series do not carry (who was treated in prison, disorder among prisoners).
 """
 
 from __future__ import annotations
 
 import dataclasses
-import inspect
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -40,28 +39,20 @@ import numpy as np
 from divert.errors import InputError
 from divert.law.catalogue import CATALOGUE
 from divert.law.policy import Parameter, ParameterSpec, Policy
-from divert.law.practice import DEFAULTS, resolve
+from divert.law.practice import DEFAULTS, EARLIEST, resolve
 from divert.law.vocabulary import DISORDER_LEVELS, OFFENCE_TYPES
-from divert.simulation import run as simulation
-from divert.simulation.decisions import MEASURE_IDS, PATHWAYS, Decider
+from divert.simulation.decisions import MEASURE_IDS, PATHWAYS
 from divert.simulation.population import (
-    ALIVE,
-    COMPULSORY,
-    IN_PRISON,
-    NO_TREATMENT,
-    OAT,
-    PRETRIAL,
-    PRISON,
     Population,
 )
-from divert.simulation.run import RunResult, add_months
+from divert.simulation.run import add_months
+from divert.studies.calibration import BASELINE_MONTHS, BASELINE_START, load_targets, targets_path
+from divert.studies.observation import EXTRA, Observed, observe_run
 
-EARLIEST = date(1900, 1, 1)
 DEFAULT_START = date(2016, 1, 1)
 COHORT_MONTHS = 12          # people first decided in the first year form the cohort
 FOLLOW_MONTHS = 36          # rearrest within 3 years of the decision
 BOOTSTRAP = 300
-POSSESSION_TYPES = np.array([OFFENCE_TYPES.index(t) for t in ("use", "possession")])
 
 
 # --- practice for experiments ---------------------------------------------------------------------
@@ -115,142 +106,6 @@ def measure_in_force(policy: Policy, measure: str, day: date) -> bool:
     """Whether the pack has `measure` in force on `day`."""
     stage = CATALOGUE[measure].stage
     return any(r.id == measure for r in policy.rules_in_force(stage, day))
-
-
-# --- observed runs --------------------------------------------------------------------------------
-
-
-Observer = Callable[[Population, int], None]
-
-
-@dataclass
-class Observed:
-    """A run with what its series do not carry: monthly person-level counts and the final state."""
-
-    result: RunResult
-    extra: dict[str, np.ndarray]      # monthly counts (sample units), see `EXTRA`
-    pop: Population                   # the final state of every person slot
-    tip_month: np.ndarray             # month each person was first treated in prison, -1 never
-
-    def series(self, name: str) -> np.ndarray:
-        """A monthly series of the run or of the extra counts (sample units)."""
-        if name in self.extra:
-            return self.extra[name]
-        return self.result.metric(name)
-
-
-EXTRA = {
-    "with_disorder": "people alive with a drug use disorder (mild, moderate or severe)",
-    "in_prison_with_disorder": "people in prison or pre-trial detention with a drug use disorder",
-    "treated_past_year_with_disorder": "people with a disorder, not in custody, in treatment at "
-                                       "some time in the past 12 months (outside prison)",
-    "drug_arrests": "arrests for a drug offence (use, possession, supply, trafficking, cultivation)",
-    "drug_arrests_possession": "arrests for use or possession",
-    "in_opioid_agonist_treatment": "people in opioid agonist (substitution) treatment",
-}
-
-
-class _Recorder:
-    """Monthly person-level counts taken after each month's decisions."""
-
-    def __init__(self, months: int) -> None:
-        self.extra = {name: np.zeros(months) for name in EXTRA}
-        self.pop: Population | None = None
-        self.tip_month: np.ndarray | None = None
-        self.last_treated: np.ndarray | None = None
-        self.arrests_before: np.ndarray | None = None
-
-    def __call__(self, pop: Population, month: int) -> None:
-        if month == 0:  # the synthesised population, before the first month
-            self.pop = pop
-            self.tip_month = np.full(pop.size, -1, dtype=np.int32)
-            self.last_treated = np.full(pop.size, -1000, dtype=np.int32)
-            self.arrests_before = pop.prior_drug_arrests.astype(np.int16)
-            return
-        assert self.tip_month is not None and self.last_treated is not None
-        assert self.arrests_before is not None
-        self.pop = pop
-        grown = pop.size - self.tip_month.shape[0]
-        if grown > 0:  # a burn-in adds slots for entrants as it goes
-            self.tip_month = np.concatenate([self.tip_month, np.full(grown, -1, np.int32)])
-            self.last_treated = np.concatenate([self.last_treated,
-                                                np.full(grown, -1000, np.int32)])
-            self.arrests_before = np.concatenate([self.arrests_before,
-                                                  pop.prior_drug_arrests[-grown:].astype(np.int16)])
-        t = month - 1
-        alive = pop.status == ALIVE
-        disorder = alive & (pop.severity >= 1)
-        custody = (pop.cj == PRISON) | (pop.cj == PRETRIAL)
-        treated_now = (pop.treatment != NO_TREATMENT) & (pop.treatment != IN_PRISON)
-        self.last_treated[treated_now] = month
-        tip = (pop.treatment == IN_PRISON) & (self.tip_month < 0)
-        self.tip_month[tip] = month
-        arrests = pop.prior_drug_arrests.astype(np.int16)
-        new = arrests > self.arrests_before
-        self.arrests_before = arrests
-        e = self.extra
-        e["with_disorder"][t] = disorder.sum()
-        e["in_prison_with_disorder"][t] = (disorder & custody).sum()
-        e["treated_past_year_with_disorder"][t] = (
-            disorder & ~custody & (pop.cj != COMPULSORY) & (self.last_treated > month - 12)).sum()
-        e["drug_arrests"][t] = new.sum()
-        e["drug_arrests_possession"][t] = (new & np.isin(pop.off_type, POSSESSION_TYPES)).sum()
-        e["in_opioid_agonist_treatment"][t] = (alive & (pop.treatment == OAT)).sum()
-
-
-def _observing_decider(observer: Observer) -> type[Decider]:
-    started: list[bool] = []
-
-    class ObservingDecider(Decider):
-        def month(self, pop: Population, month: int, day: date, counters: np.ndarray,
-                  occ: np.ndarray) -> None:
-            if not started:  # month 1 has not changed the population yet: show it as month 0
-                started.append(True)
-                observer(pop, 0)
-            super().month(pop, month, day, counters, occ)
-            observer(pop, month)
-
-    return ObservingDecider
-
-
-def observe_run(policy: Policy, persons: int, months: int, start: date, seed: int,
-                replication: int = 0, *, uncertainty: bool = False,
-                warm_up: int | None = 0) -> Observed:
-    """`divert.simulation.run` with person-level counts taken after every month's decisions.
-
-    Without a burn-in by default: the checks are cohort experiments that set who is where at the
-    start. `warm_up=None` takes the simulation's automatic burn-in (the baseline as `divert
-    simulate` reports it; the counts are of the reported months only).
-
-    The simulation is run unchanged. Where `run` takes an `observe(pop, month)` callback (called
-    with month 0 after synthesis, then after each month's decisions) it is used; until then the
-    observer is attached by substituting an observing Decider for the duration of the call (month
-    0 is shown before the first month's decisions, when the kernel has aged the people once but
-    made no decision).
-    """
-    burn = 0
-    if warm_up != 0:
-        values = {name: pv.value for name, pv in resolve(policy, add_months(start, -1)).items()}
-        burn = simulation.warm_up_months(values) if warm_up is None else max(0, int(warm_up))
-        simulation._BURN_CACHE.clear()  # the observer must see the burn-in's months too
-    recorder = _Recorder(burn + months)
-    if "observe" in inspect.signature(simulation.run).parameters:
-        result = simulation.run(policy, persons, months, start, seed, replication,
-                                uncertainty=uncertainty, observe=recorder,  # type: ignore[call-arg]
-                                warm_up=burn)
-    else:
-        original = simulation.Decider
-        simulation.Decider = _observing_decider(recorder)  # type: ignore[misc]
-        try:
-            result = simulation.run(policy, persons, months, start, seed, replication,
-                                    uncertainty=uncertainty, warm_up=burn)
-        finally:
-            simulation.Decider = original  # type: ignore[misc]
-    assert recorder.pop is not None and recorder.tip_month is not None
-    extra = {k: v[burn:] for k, v in recorder.extra.items()}
-    tip = recorder.tip_month if not burn else np.where(recorder.tip_month > 0,
-                                                        recorder.tip_month - burn, -1)
-    return Observed(result, extra, recorder.pop, tip)
 
 
 # --- checks ---------------------------------------------------------------------------------------
@@ -747,8 +602,6 @@ def check_baseline_targets(policy: Policy, *, persons: int, seed: int) -> list[C
     """The pack's baseline targets and held-out official figures (targets.yaml) against the first
     reported year of one baseline run (automatic burn-in), each within its relative tolerance
     plus twice the run's Monte Carlo standard error."""
-    from divert.studies.calibration import BASELINE_MONTHS, BASELINE_START, load_targets, targets_path
-
     if not targets_path(policy).is_file():
         return []
     targets = load_targets(policy, "baseline") + load_targets(policy, "held_out")
