@@ -31,8 +31,9 @@ from .conftest import FIXTURES
 from .test_simulation import START, practice_entry
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "divert"
-SIMULATION_MODULES = ("decisions.py", "simulation.py", "population.py", "scenarios.py",
-                      "practice.py", "practice_schema.py", "kernel.py")
+SIMULATION_MODULES = ("simulation/decisions.py", "simulation/run.py", "simulation/population.py",
+                      "simulation/scenarios.py", "law/practice.py", "law/practice_schema.py",
+                      "simulation/kernel.py")
 
 
 def test_no_simulation_module_names_a_measure() -> None:
