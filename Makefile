@@ -25,6 +25,7 @@ run: $(STAMP)
 # machine has the PostgreSQL server binaries; without them those tests are skipped (and fail under CI).
 test: $(STAMP)
 	$(BIN)/ruff check src tests conftest.py
+	$(BIN)/mypy
 	@if scripts/with_postgres.sh --check >/dev/null 2>&1; then \
 		scripts/with_postgres.sh $(BIN)/python -m pytest; \
 	else \
@@ -34,6 +35,8 @@ test: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests conftest.py
+	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 clean:
 	rm -rf $(VENV) build *.egg-info src/*.egg-info

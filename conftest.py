@@ -17,7 +17,7 @@ class PackCases(pytest.File):
     """The example cases of one pack."""
 
     def collect(self):  # type: ignore[override]
-        from divert.policy import load_pack
+        from divert.law.policy import load_pack
 
         pack = load_pack(self.path.parent)
         for example, line in zip(pack.examples, pack.example_lines, strict=True):
@@ -33,7 +33,7 @@ class ExampleItem(pytest.Item):
         self.pack, self.example, self.line = pack, example, line
 
     def runtest(self) -> None:
-        from divert.examples import check_example
+        from divert.advice.examples import check_example
 
         problems = check_example(self.pack, self.example)
         if problems:

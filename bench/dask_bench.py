@@ -33,7 +33,7 @@ def _noop(x: int) -> int:
 
 def _warm() -> float:
     """Compile or load the kernel on a worker (one tiny run), so timing excludes it."""
-    from divert.runner import Task, run_task
+    from divert.simulation.runner import Task, run_task
 
     t = time.perf_counter()
     run_task(Task("usa", 0, 500, 2, date(2025, 1, 1), 99))
@@ -42,7 +42,7 @@ def _warm() -> float:
 
 
 def _timed_task(task: object) -> tuple[float, object]:
-    from divert.runner import run_task
+    from divert.simulation.runner import run_task
 
     t = time.perf_counter()
     result = run_task(task)  # type: ignore[arg-type]
@@ -52,8 +52,8 @@ def _timed_task(task: object) -> tuple[float, object]:
 def measure(workers: int, persons: int, months: int, replications: int) -> dict[str, float]:
     import distributed
 
-    from divert.distributed import Dask
-    from divert.runner import Task
+    from divert.simulation.distributed import Dask
+    from divert.simulation.runner import Task
 
     cluster = distributed.LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
                                        dashboard_address=":0", silence_logs=logging.ERROR,

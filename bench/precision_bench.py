@@ -34,9 +34,9 @@ ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "bench" / "results"
 sys.path.insert(0, str(ROOT / "src"))
 
-from divert.outcomes import t_975  # noqa: E402
-from divert.runner import run_comparison  # noqa: E402
-from divert.simulation import SERIES  # noqa: E402
+from divert.simulation.outcomes import t_975  # noqa: E402
+from divert.simulation.run import SERIES  # noqa: E402
+from divert.simulation.runner import run_comparison  # noqa: E402
 
 SCENARIOS = ["usa", "usa+treatment_not_conviction"]
 START = date(2025, 1, 1)

@@ -1,4 +1,4 @@
-"""Latency of the projected outcomes in the advice (divert.projection), one core.
+"""Latency of the projected outcomes in the advice (divert.simulation.projection), one core.
 
 For every example case of every pack (the packs' cases.yaml and examples/cases), the CPU time of
 `project_advice` after a warm-up (the compiled kernel loaded), at 1,000 and 2,000 copies x 36
@@ -29,10 +29,10 @@ CASE_FILES = {"usa_heroin_possession": "usa", "portugal_resin_2006": "portugal",
 
 
 def in_process(copies: list[int], quick: bool, every: int = 1) -> list[dict[str, object]]:
-    from divert import policy as policies
-    from divert.case import load_case, parse_case
-    from divert.pathways import advise
-    from divert.projection import Settings, project_advice
+    from divert.law import policy as policies
+    from divert.advice.case import load_case, parse_case
+    from divert.advice.pathways import advise
+    from divert.simulation.projection import Settings, project_advice
 
     cases = []
     for pack in policies.iter_packs():

@@ -48,12 +48,12 @@ def kernel_rate(persons: int, months: int, threads: int) -> float:
     code = f"""
 import time, numpy as np, numba
 from datetime import date
-from divert.policy import load
-from divert.practice import resolve, draw
-from divert.population import synthesise
-from divert.simulation import kernel_inputs
-from divert.decisions import Practice, MEASURE_IDS
-from divert.kernel import step, METRICS
+from divert.law.policy import load
+from divert.law.practice import resolve, draw
+from divert.simulation.population import synthesise
+from divert.simulation.run import kernel_inputs
+from divert.simulation.decisions import Practice, MEASURE_IDS
+from divert.simulation.kernel import step, METRICS
 numba.set_num_threads({threads})
 v = draw(resolve(load('usa'), date(2025, 1, 1)), None)
 v['entrants_per_year'] = 0.0
@@ -77,8 +77,8 @@ def peak_memory(persons: int, months: int) -> tuple[float, int]:
     """Peak resident memory (bytes) of a process that simulates, and its person slots."""
     code = f"""
 from datetime import date
-from divert.policy import load
-from divert.simulation import run
+from divert.law.policy import load
+from divert.simulation.run import run
 r = run(load('usa'), {persons}, {months}, date(2025, 1, 1), 1, 0)
 slots = {persons} + int(round({persons} * float(r.values['entrants_per_year']) / 12)) * {months}
 hwm = [l for l in open('/proc/self/status') if l.startswith('VmHWM')][0].split()[1]
@@ -91,8 +91,8 @@ print(int(hwm) * 1024, slots)
 
 def run_seconds(persons: int, months: int) -> float:
     """In-process time of one run (kernel and decisions), after a warm-up compile."""
-    from divert.policy import load
-    from divert.simulation import run
+    from divert.law.policy import load
+    from divert.simulation.run import run
 
     pack = load("usa")
     t = time.perf_counter()

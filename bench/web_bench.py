@@ -78,10 +78,10 @@ def main() -> None:
 
     from fastapi.testclient import TestClient
 
-    from divert import policy
-    from divert.case import parse_case
-    from divert.pathways import advise
-    from divert.policy import read_yaml
+    from divert.advice.case import parse_case
+    from divert.advice.pathways import advise
+    from divert.law import policy
+    from divert.law.policy import read_yaml
     from divert.web.app import create_app
 
     data = json.loads(json.dumps(read_yaml(CASE), default=str))

@@ -8,10 +8,10 @@ from datetime import date
 
 import numpy as np
 
-from divert.aggregate import Aggregate, Record, difference_records, totals_of
-from divert.decisions import PATHWAYS
-from divert.outcomes import difference
-from divert.simulation import COHORT_YEARS, SERIES, RunResult
+from divert.simulation.aggregate import Aggregate, Record, difference_records, totals_of
+from divert.simulation.decisions import PATHWAYS
+from divert.simulation.outcomes import difference
+from divert.simulation.run import COHORT_YEARS, SERIES, RunResult
 
 VALUES = {"discount_rate_per_year": 0.03, "offence_type_share": {"use": 1.0},
           "victim_cost_per_offence": {}, "productivity_per_month": 10.0}

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from divert.backtest import backtest, load_spec
 from divert.cli import main
 from divert.errors import InputError
-from divert.policy import load, load_pack
+from divert.law.policy import load, load_pack
+from divert.studies.backtest import backtest, load_spec
 
 FIXTURES = Path(__file__).parent / "fixtures"
 

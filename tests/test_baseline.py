@@ -7,8 +7,8 @@ from datetime import date
 import numpy as np
 import pytest
 
-from divert.policy import load
-from divert.simulation import run
+from divert.law.policy import load
+from divert.simulation.run import run
 
 PACKS = ("usa", "portugal", "belgium", "iran", "malaysia", "kenya", "cote_divoire", "model")
 
@@ -30,7 +30,7 @@ def test_the_baseline_is_steady_under_unchanged_law(code: str) -> None:
 
 def test_a_cited_trend_grows_the_population(tmp_path) -> None:
     """With population_trend_per_year, entrants grow the population by about that trend."""
-    from divert.scenarios import load_scenario
+    from divert.simulation.scenarios import load_scenario
 
     overlay = tmp_path / "trend.yaml"
     overlay.write_text("title: trend\nsummary: test\npack: model\nchanges:\n"
@@ -47,8 +47,8 @@ def test_a_cited_trend_grows_the_population(tmp_path) -> None:
 def test_scenarios_branch_from_one_burn_in_bit_for_bit() -> None:
     """A reform that starts at the report's start shares the baseline's burn-in: the second run
     branches from the first one's burn-in and equals a run that simulates its own."""
-    from divert import simulation
-    from divert.scenarios import load_scenario
+    from divert.simulation import run as simulation
+    from divert.simulation.scenarios import load_scenario
 
     base, reform = load_scenario("malaysia"), load_scenario("malaysia+treatment_not_conviction")
     start = date(2026, 1, 1)

@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from divert import brief
 from divert.cli import main
-from divert.policy import pack_dirs
+from divert.law.policy import pack_dirs
+from divert.reports import brief
 
 CODES = [d.name for d in pack_dirs()]
 TINY = brief.Sizes(persons=300, replications=2, years=1, backtest_persons=300)

@@ -11,8 +11,13 @@ from pathlib import Path
 
 import pytest
 
-from divert import policy as policies
-from divert.calibration import (
+from divert.errors import InputError, PackError
+from divert.law import policy as policies
+from divert.law.policy import Policy, load_pack
+from divert.law.practice import resolve
+from divert.registry.export import COLUMNS
+from divert.simulation.scenarios import load_overlay, load_scenario
+from divert.studies.calibration import (
     Fit,
     Target,
     bounds_of,
@@ -22,12 +27,7 @@ from divert.calibration import (
     scaled,
     window,
 )
-from divert.errors import InputError, PackError
-from divert.policy import Policy, load_pack
-from divert.practice import resolve
-from divert.registry.export import COLUMNS
-from divert.scenarios import load_overlay, load_scenario
-from divert.validation import observe_run
+from divert.studies.observation import observe_run
 
 from .test_simulation import practice_entry, simland
 

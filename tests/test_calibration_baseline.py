@@ -9,16 +9,17 @@ from typing import Any
 
 import pytest
 
-from divert import policy as policies
-from divert.calibration import (
+from divert.errors import PackError
+from divert.law import policy as policies
+from divert.studies.calibration import (
     BASELINE_MONTHS,
     BASELINE_START,
     Target,
     exemption,
     load_targets,
 )
-from divert.errors import PackError
-from divert.validation import Observed, check_baseline_targets, observe_run
+from divert.studies.observation import Observed, observe_run
+from divert.studies.validation import check_baseline_targets
 
 PACKS = ("usa", "portugal", "belgium", "iran", "malaysia", "kenya", "cote_divoire")
 PERSONS = 8000  # small: the tolerance adds twice the Monte Carlo error of this sample

@@ -361,8 +361,9 @@ def test_assess_brief_is_one_screen_and_never_breaks_an_id(case_name: str, code:
 def test_policy_list_and_web_count_verified_rules_with_one_function(
         capsys: pytest.CaptureFixture[str]) -> None:
     """`policy list` (table and JSON) and the web's policy book both show book.rule_counts."""
-    from divert import book, policy
-    from divert.book import pack_summary
+    from divert.law import policy
+    from divert.reports import book
+    from divert.reports.book import pack_summary
 
     code, out, _ = run(["policy", "list", "--json"], capsys)
     assert code == 0

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from divert.cli import main
-from divert.countries import BRIEFING, REFORM, groups
+from divert.studies.countries import BRIEFING, REFORM, groups
 
 
 def test_briefing_covers_the_seed_countries_and_the_model() -> None:
@@ -74,7 +74,7 @@ def test_countries_bad_input(tmp_path: Path, capsys: pytest.CaptureFixture[str])
 
 
 def test_replications_follow_the_precision_asked_for() -> None:
-    from divert.countries import replications_for
+    from divert.studies.countries import replications_for
 
     assert replications_for(0.2, 4, 0.1) == 16   # MCSE falls as 1 / sqrt(n)
     assert replications_for(0.05, 4, 0.1) == 4   # already there
@@ -86,8 +86,8 @@ def test_planned_run_adds_replications_until_resolved_or_out_of_time(tmp_path: P
     the run stops at the pilot; a headline it cannot resolve is not given a sign."""
     from datetime import date
 
-    from divert.countries import run_planned, signed
-    from divert.outcomes import interval
+    from divert.simulation.outcomes import interval
+    from divert.studies.countries import run_planned, signed
 
     kw = dict(persons=1500, replications=None, draws=0, draw_persons=100, months=24,
               start=date(2026, 1, 1), seed=1, workers=1, pilot=2)
@@ -108,8 +108,8 @@ def test_batches_of_replications_are_the_run_of_all_of_them() -> None:
 
     import numpy as np
 
-    from divert.countries import merged
-    from divert.runner import run_groups
+    from divert.simulation.runner import run_groups
+    from divert.studies.countries import merged
 
     kw = dict(persons=600, months=6, start=date(2026, 1, 1), seed=3, uncertainty=False)
     g = [["portugal", f"portugal+{REFORM}"]]
@@ -130,7 +130,7 @@ def test_parameter_draws_stop_at_their_share_of_the_budget() -> None:
     interval is the mean's confidence interval (fewer than 40 draws), not percentiles."""
     from datetime import date
 
-    from divert.countries import run_planned
+    from divert.studies.countries import run_planned
 
     (c,) = run_planned(("model",), persons=300, replications=2, draws=20, draw_persons=200,
                        precision=0.1, budget_s=0.001, months=6, start=date(2026, 1, 1), seed=1,

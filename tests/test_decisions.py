@@ -14,25 +14,26 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from scipy.stats import binomtest
 
-from divert import simulation
-from divert.case import parse_case
-from divert.catalogue import CATALOGUE
-from divert.decisions import Decider, Effects, Practice, open_measures
+from divert.advice.case import parse_case
+from divert.advice.pathways import decide
 from divert.errors import PackError
-from divert.kernel import F_RELEASE
-from divert.pathways import decide
-from divert.policy import Policy, load, load_pack
-from divert.population import PRISON, synthesise
-from divert.practice import draw, resolve
-from divert.scenarios import load_scenario
-from divert.vocabulary import AGGRAVATORS, DISORDER_LEVELS, OFFENCE_TYPES, SEXES, STAGES, SUBSTANCES
+from divert.law.catalogue import CATALOGUE
+from divert.law.policy import Policy, load, load_pack
+from divert.law.practice import draw, resolve
+from divert.law.vocabulary import AGGRAVATORS, DISORDER_LEVELS, OFFENCE_TYPES, SEXES, STAGES, SUBSTANCES
+from divert.simulation import run as simulation
+from divert.simulation.decisions import Decider, Effects, Practice, open_measures
+from divert.simulation.kernel import F_RELEASE
+from divert.simulation.population import PRISON, synthesise
+from divert.simulation.scenarios import load_scenario
 
 from .conftest import FIXTURES
 from .test_simulation import START, practice_entry
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "divert"
-SIMULATION_MODULES = ("decisions.py", "simulation.py", "population.py", "scenarios.py",
-                      "practice.py", "practice_schema.py", "kernel.py")
+SIMULATION_MODULES = ("simulation/decisions.py", "simulation/run.py", "simulation/population.py",
+                      "simulation/scenarios.py", "law/practice.py", "law/practice_schema.py",
+                      "simulation/kernel.py")
 
 
 def test_no_simulation_module_names_a_measure() -> None:
@@ -249,7 +250,7 @@ def test_simulation_decides_as_the_advice_does(code: str, year: int, seed: int) 
         case = parse_case(case_of(batch, i))
         advice = decide(case, policy, "police", day)
         del advice
-        from divert.pathways import prepare
+        from divert.advice.pathways import prepare
         triage = prepare(case, policy).triage
         assert ("high" if batch["triage.risk"][i] else "low") == triage.risk
         assert ("high" if batch["triage.need"][i] else "low") == triage.need

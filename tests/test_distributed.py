@@ -20,9 +20,9 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
-from divert.distributed import Dask, batch_size, parse_cluster
 from divert.errors import InputError
-from divert.runner import Comparison, Task, run_comparison, write_outputs
+from divert.simulation.distributed import Dask, batch_size, parse_cluster
+from divert.simulation.runner import Comparison, Task, run_comparison, write_outputs
 
 from .conftest import run_cli
 
@@ -122,7 +122,7 @@ def test_worker_killed_mid_run_changes_nothing(packs: list[str], cluster: object
 
 
 def test_sensitivity_on_dask_equals_in_process(packs: list[str], cluster: object) -> None:
-    from divert.sensitivity import analyse
+    from divert.studies.sensitivity import analyse
 
     kw = dict(samples=2, persons=1500, months=12, start=date(2012, 1, 1),
               parameters=["detection_prob", "offence_rate_per_year"], outcomes=["arrests"])
@@ -148,7 +148,7 @@ def test_bad_cluster_one_line_exit_2(spec: str, message: str, packs: list[str],
 
 def test_unreachable_scheduler_refused_quickly(packs: list[str], monkeypatch: pytest.MonkeyPatch,
                                                capsys: pytest.CaptureFixture[str]) -> None:
-    monkeypatch.setattr("divert.distributed.CONNECT_SECONDS", 1.0)
+    monkeypatch.setattr("divert.simulation.distributed.CONNECT_SECONDS", 1.0)
     monkeypatch.setenv("DIVERT_DASK_SCHEDULER", "tcp://127.0.0.1:9")  # the discard port: closed
     code, _, err = run_cli(["simulate", "simland", "--persons", "100", "--years", "1",
                             "--start", "2012-01"], capsys)
@@ -167,8 +167,8 @@ def test_without_dask_cluster_says_how_to_install(packs: list[str], monkeypatch:
 
 
 def test_dask_is_imported_only_when_asked_for() -> None:
-    code = ("import sys, divert.cli, divert.runner, divert.aggregate, divert.store, "
-            "divert.calibration; "
+    code = ("import sys, divert.cli, divert.simulation.runner, divert.simulation.aggregate, "
+            "divert.simulation.store, divert.studies.calibration; "
             "print(sorted(m for m in sys.modules if m.split('.')[0] in ('dask', 'distributed')))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from divert.case import parse_case
+from divert.advice.case import parse_case
+from divert.advice.pathways import advise, applicable_date, decide
 from divert.errors import PackError
-from divert.pathways import advise, applicable_date, decide
-from divert.policy import load, load_pack
-from divert.rules import encode_batch
+from divert.law.policy import load, load_pack
+from divert.law.rules import encode_batch
 
 BAR = """
 bars:
@@ -178,7 +178,7 @@ def test_unknown_need_ranks_the_least_intensive_alternative_first() -> None:
 
 
 def test_the_book_shows_bars_lex_mitior_and_dated_citations() -> None:
-    from divert.book import render_book
+    from divert.reports.book import render_book
 
     html = render_book(load("usa"), on=date(2024, 1, 1))
     assert "Bars on measures" in html and "<code>mandatory_minimum</code>" in html

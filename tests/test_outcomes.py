@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from divert.outcomes import (
+from divert.simulation.outcomes import (
     MIN_DRAWS,
     costs,
     economics,
@@ -16,7 +16,7 @@ from divert.outcomes import (
     resolved,
     totals,
 )
-from divert.simulation import run
+from divert.simulation.run import run
 
 from .test_simulation import ARREST, NEUTRAL, START, practice_entry, simland
 

@@ -9,13 +9,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from divert.case import parse_case
-from divert.catalogue import CATALOGUE
+from divert.advice.case import parse_case
+from divert.advice.pathways import advise, decide, prepare
 from divert.errors import InputError
-from divert.pathways import advise, decide, prepare
-from divert.policy import Policy, iter_packs, load_pack
-from divert.rules import encode_batch
-from divert.vocabulary import AGGRAVATORS, OFFENCE_TYPES, STAGES, SUBSTANCES
+from divert.law.catalogue import CATALOGUE
+from divert.law.policy import Policy, iter_packs, load_pack
+from divert.law.rules import encode_batch
+from divert.law.vocabulary import AGGRAVATORS, OFFENCE_TYPES, STAGES, SUBSTANCES
 
 FIXTURE = Path(__file__).parent / "fixtures" / "testland"
 
@@ -206,7 +206,7 @@ def test_intensive_measures_do_not_fit_low_risk_low_need(testland: Policy) -> No
 
 
 def test_pardon_is_reported_but_never_recommended() -> None:
-    from divert.pathways import MeasureAdvice, recommend
+    from divert.advice.pathways import MeasureAdvice, recommend
 
     pardon = MeasureAdvice("pardon_or_remission", "Pardon", "alternative", True, "eligible",
                            False, True, [], [], [])

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from divert.errors import PackError
-from divert.policy import iter_packs, load_pack, pack_dirs
-from divert.rules import encode_batch
+from divert.law.policy import iter_packs, load_pack, pack_dirs
+from divert.law.rules import encode_batch
 
 
 def replace(path: Path, old: str, new: str) -> None:

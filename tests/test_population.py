@@ -7,10 +7,12 @@ from datetime import date
 
 import numpy as np
 
-from divert.decisions import Effects, Practice
-from divert.kernel import METRICS, M, step
-from divert.policy import load
-from divert.population import (
+from divert.law.policy import load
+from divert.law.practice import draw, resolve, shares
+from divert.law.vocabulary import OFFENCE_TYPES, SUBSTANCES
+from divert.simulation.decisions import Effects, Practice
+from divert.simulation.kernel import METRICS, M, step
+from divert.simulation.population import (
     NONDRUG,
     ROLE_OFFENCES,
     ROLES,
@@ -18,9 +20,7 @@ from divert.population import (
     offence_profiles,
     synthesise,
 )
-from divert.practice import draw, resolve, shares
-from divert.simulation import kernel_inputs
-from divert.vocabulary import OFFENCE_TYPES, SUBSTANCES
+from divert.simulation.run import kernel_inputs
 
 
 def test_roles_keep_the_packs_drug_offence_mix() -> None:
@@ -144,7 +144,7 @@ def test_offending_by_substance_keeps_the_population_level() -> None:
     times recreational use): the kernel's multipliers keep those ratios, average 1 over the
     pack's substance shares (so the fitted arrests keep their level), and leave packs without
     the table as they were."""
-    from divert.simulation import offending_multipliers
+    from divert.simulation.run import offending_multipliers
 
     v = _usa_values()
     off = offending_multipliers(v)

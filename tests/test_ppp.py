@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from divert.data.ppp import TABLE, Parity, parity, read_table, to_international
 from divert.errors import InputError
-from divert.policy import load
+from divert.law.policy import load
+from divert.studies.parity import TABLE, Parity, parity, read_table, to_international
 from divert.web.jobs import packs
 
 

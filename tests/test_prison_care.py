@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from divert.runner import run_comparison
-from divert.simulation import SERIES
+from divert.simulation.run import SERIES
+from divert.simulation.runner import run_comparison
 
 LEVERS = ("equivalence_of_care", "prevention")
 PERSONS, MONTHS = 4000, 36
@@ -62,7 +62,7 @@ def test_an_empty_lever_changes_nothing(portugal: dict[str, np.ndarray]) -> None
 @pytest.mark.parametrize("code", ["usa", "portugal", "belgium", "iran", "malaysia", "kenya",
                                   "cote_divoire", "model"])
 def test_every_pack_ships_the_levers_with_citations(code: str) -> None:
-    from divert.scenarios import load_overlay
+    from divert.simulation.scenarios import load_overlay
 
     for lever in (*LEVERS, "treatment_scale_up"):
         path = Path("policies") / code / "scenarios" / f"{lever}.yaml"

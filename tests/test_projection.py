@@ -1,4 +1,4 @@
-"""Projected outcomes for one person under each open measure (divert.projection): common random
+"""Projected outcomes for one person under each open measure (divert.simulation.projection): common random
 numbers, effects read from data, intervals, replay from the stamp, and the advice's output."""
 
 from __future__ import annotations
@@ -14,14 +14,15 @@ from typing import Any
 import numpy as np
 import pytest
 
-from divert import policy as policies
-from divert.case import load_case
-from divert.catalogue import CATALOGUE
-from divert.decisions import Effects, Practice
+from divert.advice.case import load_case
+from divert.advice.pathways import advise
 from divert.errors import InputError
-from divert.pathways import advise
-from divert.population import PRISON
-from divert.projection import (
+from divert.law import policy as policies
+from divert.law.catalogue import CATALOGUE
+from divert.law.vocabulary import FIELDS, STAGES
+from divert.simulation.decisions import Effects, Practice
+from divert.simulation.population import PRISON
+from divert.simulation.projection import (
     Settings,
     _reference,
     case_batch,
@@ -33,8 +34,7 @@ from divert.projection import (
     simulate,
     summarise,
 )
-from divert.simulation import stream_key
-from divert.vocabulary import FIELDS, STAGES
+from divert.simulation.run import stream_key
 
 from .conftest import run_cli
 
@@ -215,7 +215,7 @@ def test_every_open_measure_gets_a_projection_beside_its_reasons(usa: Any, case:
 
 def test_prisoners_start_their_sentence_at_the_post_sentence_stage(usa: Any, batch: Any,
                                                                    values: Any) -> None:
-    from divert.projection import _in_prison
+    from divert.simulation.projection import _in_prison
 
     given = {**batch, "sentence.months": np.array([24.0]),
              "sentence.served_months": np.array([10.0])}
@@ -288,7 +288,7 @@ def test_cli_refuses_bad_projection_options(capsys: Any, args: list[str], messag
 def test_facts_the_case_does_not_give_are_drawn_for_the_person(usa: Any, values: Any) -> None:
     """An unknown offence type is drawn from each copy's offending profile, and an unknown
     treatment status at the pack's treated share for the person's own (severe) disorder."""
-    from divert.case import parse_case
+    from divert.advice.case import parse_case
 
     unknown = parse_case({"person": {"age": 30}, "disorder": "severe",
                           "offence": {"date": "2023-01-01"}})

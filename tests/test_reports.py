@@ -18,10 +18,10 @@ import pytest
 from matplotlib.image import imread
 
 from divert.cli import main
-from divert.reports import MIN_COHORT, TRAJECTORIES, fmt, fmt_interval, write_report
-from divert.runner import Comparison, run_comparison
-from divert.scenarios import resolve_overlay
-from divert.simulation import SERIES
+from divert.reports.comparison import MIN_COHORT, TRAJECTORIES, fmt, fmt_interval, write_report
+from divert.simulation.run import SERIES
+from divert.simulation.runner import Comparison, run_comparison
+from divert.simulation.scenarios import resolve_overlay
 
 FIXTURES = Path(__file__).parent / "fixtures"
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"

@@ -8,8 +8,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from divert.errors import PackError
-from divert.rules import FALSE, TRUE, UNKNOWN, ParamSpec, compile_condition, encode_batch
-from divert.vocabulary import AGGRAVATORS, FIELDS, OFFENCE_TYPES, SUBSTANCES
+from divert.law.rules import FALSE, TRUE, UNKNOWN, ParamSpec, compile_condition, encode_batch
+from divert.law.vocabulary import AGGRAVATORS, FIELDS, OFFENCE_TYPES, SUBSTANCES
 
 PARAMS = {
     "threshold_g": ParamSpec("threshold_g", "table", FIELDS["offence.substance"]),

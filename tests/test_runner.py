@@ -9,7 +9,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from divert.simulation import SERIES
+from divert.simulation.run import SERIES
 
 from .conftest import run_cli
 
@@ -127,8 +127,8 @@ def test_bad_input_one_line_exit_2(args: list[str], message: str, packs: Path, t
 
 def test_population_figures_scale_each_replication_by_its_own_factor(
         packs: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from divert.outcomes import totals
-    from divert.runner import run_comparison
+    from divert.simulation.outcomes import totals
+    from divert.simulation.runner import run_comparison
 
     practice = packs / "simland" / "practice.yaml"
     practice.write_text(practice.read_text().replace(
@@ -152,7 +152,7 @@ class _Counting:
     """The in-process executor, counting the tasks it runs and stopping after `stop` of them."""
 
     def __init__(self, stop: int | None = None) -> None:
-        from divert.runner import InProcess
+        from divert.simulation.executors import InProcess
 
         self.inner, self.stop, self.ran = InProcess(), stop, 0
 
@@ -170,7 +170,7 @@ class _Counting:
 def test_interrupted_run_resumes_redoing_only_missing_tasks(packs: Path, tmp_path: Path) -> None:
     import numpy as np
 
-    from divert.runner import run_comparison
+    from divert.simulation.runner import run_comparison
 
     kw = dict(persons=1000, months=12, start=__import__("datetime").date(2012, 1, 1),
               replications=3, seed=4)
@@ -198,8 +198,8 @@ def test_interrupted_run_resumes_redoing_only_missing_tasks(packs: Path, tmp_pat
 def test_streamed_series_and_aggregates(packs: Path, tmp_path: Path) -> None:
     import numpy as np
 
-    from divert.runner import run_comparison
-    from divert.simulation import SERIES
+    from divert.simulation.run import SERIES
+    from divert.simulation.runner import run_comparison
 
     kw = dict(persons=800, months=6, start=__import__("datetime").date(2012, 1, 1),
               replications=3, seed=8)

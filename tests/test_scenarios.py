@@ -11,14 +11,15 @@ from typing import Any
 
 import pytest
 
-from divert.case import parse_case
-from divert.catalogue import CATALOGUE
+from divert.advice.case import parse_case
+from divert.advice.examples import example_rows
+from divert.advice.pathways import advise, decide
 from divert.errors import DivertError, InputError, PackError
-from divert.examples import example_rows
-from divert.pathways import advise, decide
-from divert.policy import Policy, load, load_pack, pack_dirs, pack_hash, read_pack_files
-from divert.practice import resolve
-from divert.scenarios import (
+from divert.law.catalogue import CATALOGUE
+from divert.law.policy import Policy, load, load_pack, pack_dirs, pack_hash, read_pack_files
+from divert.law.practice import resolve
+from divert.law.vocabulary import STAGES
+from divert.simulation.scenarios import (
     OPS,
     load_overlay,
     load_scenario,
@@ -26,7 +27,6 @@ from divert.scenarios import (
     resolve_overlay,
     scenario_names,
 )
-from divert.vocabulary import STAGES
 
 REFORM = date(2026, 6, 1)
 

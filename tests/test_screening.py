@@ -15,8 +15,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from ruamel.yaml import YAML
 
-from divert.errors import InputError, PackError
-from divert.screening import (
+from divert.advice.screening import (
     ASSIST_SUBSTANCES,
     INSTRUMENTS,
     PSA_FTA_SCALE,
@@ -25,6 +24,7 @@ from divert.screening import (
     score,
     score_all,
 )
+from divert.errors import InputError, PackError
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples" / "screening"
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from divert.sensitivity import Sensitivity, analyse, uncertain_parameters
+from divert.studies.sensitivity import Sensitivity, analyse, uncertain_parameters
 
 from .conftest import run_cli
 
@@ -51,7 +51,7 @@ def test_no_effect_is_zero_and_the_driver_ranks_first(morris: Sensitivity) -> No
 
 
 def test_parameters_are_the_uncertain_ones(packs: Path) -> None:
-    from divert import policy as policies
+    from divert.law import policy as policies
 
     ranges = uncertain_parameters(policies.load("simland"), date(2012, 1, 1))
     assert "detection_prob" in ranges and "age_mean_years" not in ranges  # no uncertainty
@@ -100,7 +100,7 @@ def test_bad_input_one_line_exit_2(args: list[str], message: str, packs: Path,
 
 
 def test_an_outcome_no_parameter_moves_is_said_not_drawn(packs: Path, tmp_path: Path) -> None:
-    from divert.sensitivity import NO_EFFECT, write_report
+    from divert.studies.sensitivity import NO_EFFECT, write_report
 
     costs_only = analyse("simland", samples=2, persons=1500, months=12, start=date(2012, 1, 1),
                          parameters=["health_cost_per_overdose", "prison_cost_per_month"],

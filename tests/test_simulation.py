@@ -11,18 +11,18 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from divert.case import parse_case
-from divert.catalogue import CATALOGUE
-from divert.decisions import MEASURE_IDS, PATHWAYS, Practice, facts_batch
-from divert.kernel import METRICS
-from divert.pathways import decide
-from divert.policy import Policy, load_pack
-from divert.population import synthesise
-from divert.practice import draw, resolve
-from divert.rules import decode_value
-from divert.runner import run_comparison
-from divert.simulation import SERIES, RunResult, run
-from divert.vocabulary import FIELDS, STAGES
+from divert.advice.case import parse_case
+from divert.advice.pathways import decide
+from divert.law.catalogue import CATALOGUE
+from divert.law.policy import Policy, load_pack
+from divert.law.practice import draw, resolve
+from divert.law.rules import decode_value
+from divert.law.vocabulary import FIELDS, STAGES
+from divert.simulation.decisions import MEASURE_IDS, PATHWAYS, Practice, facts_batch
+from divert.simulation.kernel import METRICS
+from divert.simulation.population import synthesise
+from divert.simulation.run import SERIES, RunResult, run
+from divert.simulation.runner import run_comparison
 
 FIXTURES = Path(__file__).parent / "fixtures"
 START = date(2012, 1, 1)
@@ -292,7 +292,7 @@ def test_failure_leads_where_the_pack_says(tmp_path: Path) -> None:
 def test_parallel_kernel_equals_serial_and_reference(pack: Policy,
                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     """The multi-threaded kernel (used for large populations) gives the same results."""
-    from divert import kernel
+    from divert.simulation import kernel
 
     serial = run(pack, 3000, 30, START, seed=4, replication=0)
     monkeypatch.setattr(kernel, "PARALLEL_MIN", 0)

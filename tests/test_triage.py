@@ -8,10 +8,10 @@ from typing import Any
 import pytest
 from ruamel.yaml import YAML
 
+from divert.advice.screening import ScreeningResult, score
+from divert.advice.triage import INDICATORS, TriageConfig, assess_triage, quadrant
 from divert.errors import InputError, PackError
-from divert.screening import ScreeningResult, score
-from divert.triage import INDICATORS, TriageConfig, assess_triage, quadrant
-from divert.vocabulary import DISORDER_LEVELS, FIELDS, LEVELS, QUADRANTS
+from divert.law.vocabulary import DISORDER_LEVELS, FIELDS, LEVELS, QUADRANTS
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples" / "screening"
 

@@ -10,12 +10,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from divert import policy as policies
 from divert.errors import InputError
-from divert.policy import Policy
-from divert.scenarios import load_scenario
+from divert.law import policy as policies
+from divert.law.policy import Policy
 from divert.simulation import run
-from divert.validation import (
+from divert.simulation.scenarios import load_scenario
+from divert.studies.validation import (
     CHECKS,
     Check,
     _at_risk_survival,
@@ -153,9 +153,9 @@ def test_release_cohort_weights_people_by_how_often_they_offend() -> None:
     """A released cohort holds people as often as prison admits them: a person's weight is their
     offending rate relative to the population's, so in the USA pack people who use crack weigh
     about 4 times people who use cannabis (Bennett et al. 2008, practice.yaml)."""
-    from divert.population import synthesise
-    from divert.practice import draw, resolve
-    from divert.vocabulary import SUBSTANCES
+    from divert.law.practice import draw, resolve
+    from divert.law.vocabulary import SUBSTANCES
+    from divert.simulation.population import synthesise
 
     values = draw(resolve(policies.load("usa"), date(2016, 1, 1)), None)
     pop = synthesise(200_000, 0, values, np.random.default_rng(8))
@@ -248,8 +248,8 @@ def test_validate_human_output_lists_not_applicable_checks_with_their_reason(
     """Kenya has none of the published studies' measures or countries: every such check is
     listed as not applicable with its reason, none counts as a failure, and the command exits 0
     (its baseline targets, checked elsewhere, are left out here)."""
-    from divert import validation
     from divert.cli import main
+    from divert.studies import validation
 
     monkeypatch.setattr(validation, "check_baseline_targets", lambda *a, **k: [])
 
@@ -268,8 +268,8 @@ def test_validate_human_output_lists_not_applicable_checks_with_their_reason(
 
 def test_validate_exits_1_only_on_a_failed_applicable_check(
         monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
-    from divert import validation
     from divert.cli import main
+    from divert.studies import validation
 
     fake = [Check("ok", "s", 1.0, 1.0, 0.1, True), Check("na", "s", 1.0, None, None, None,
                                                           detail="not applicable: x"),
@@ -295,7 +295,7 @@ def test_portugal_prisoner_check_passes_only_when_the_prisoners_halve(tmp_path: 
 
     import yaml
 
-    from divert.policy import load_pack
+    from divert.law.policy import load_pack
 
     def copy(name: str, halve: bool, never: bool) -> Policy:
         target = tmp_path / name / "portugal"

@@ -20,7 +20,7 @@ from typer.exceptions import TyperException
 
 from divert.cli_help import add_examples, epilog
 from divert.errors import DivertError, InputError
-from divert.vocabulary import STAGES
+from divert.law.vocabulary import STAGES
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
                   epilog=epilog(""),
@@ -86,9 +86,9 @@ def score(
     """Score a screening questionnaire.
 
     The answers given, scored as the questionnaire's manual says."""
-    from divert.policy import read_yaml
-    from divert.screening import INSTRUMENTS
-    from divert.screening import score as score_instrument
+    from divert.advice.screening import INSTRUMENTS
+    from divert.advice.screening import score as score_instrument
+    from divert.law.policy import read_yaml
 
     if instrument not in INSTRUMENTS:
         raise InputError(f"instrument: unknown {instrument!r}; allowed: {', '.join(INSTRUMENTS)}")
@@ -146,10 +146,10 @@ def assess(
     Which measures the law opens at each stage (police, prosecution, court, after sentence),
     which divert recommends and why, with the law cited, and each open measure's projected
     outcomes for the person (a decision aid, never the decision)."""
-    from divert import policy as policies
-    from divert.case import load_case
-    from divert.pathways import advise
-    from divert.projection import Settings, project_advice
+    from divert.advice.case import load_case
+    from divert.advice.pathways import advise
+    from divert.law import policy as policies
+    from divert.simulation.projection import Settings, project_advice
 
     if stage is not None and stage not in STAGES:
         raise InputError(f"--stage: unknown {stage!r}; allowed: {', '.join(STAGES)}")
@@ -260,7 +260,7 @@ def _print_advice(advice: Any, currency: str = "") -> None:
 
 def _print_projection(s: Any, currency: str) -> None:
     """The stage's projected outcomes: the conventional path, then each open measure."""
-    from divert.projection import (
+    from divert.simulation.projection import (
         LABELS,
         NO_EFFECT,
         OUTCOMES,
@@ -316,8 +316,8 @@ def examples(
 
     The advice on each example case beside what its pack expects (exit 1 if any differs): a
     quick check that the law is encoded as intended."""
-    from divert import policy as policies
-    from divert.examples import run_examples
+    from divert.advice.examples import run_examples
+    from divert.law import policy as policies
 
     packs = [policies.load(jurisdiction)] if jurisdiction else list(policies.iter_packs())
     rows = run_examples(packs)
@@ -365,7 +365,7 @@ def _run(specs: list[str], persons: int, years: float, start: str, replications:
          out_dir: Path | None = None, resume: bool = False) -> Any:
     from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-    from divert.runner import check_sizes, run_comparison
+    from divert.simulation.runner import check_sizes, run_comparison
 
     check_sizes(persons, int(round(years * 12)) if years > 0 else 0, seed)
     if out_dir is not None:
@@ -445,7 +445,7 @@ def simulate(
 
     The population month by month under a pack, optionally changed by scenario files
     (overlays); prints the totals."""
-    from divert.runner import simulate_json, write_outputs
+    from divert.simulation.runner import simulate_json, write_outputs
 
     spec = "+".join([code, *(str(o) for o in overlay or [])])
     comparison = _run([spec], persons, years, start, replications, seed, workers, engine,
@@ -482,13 +482,13 @@ def compare(
 
     The same people simulated under each, the totals side by side and the differences with 95%
     intervals; writes an HTML report to --out."""
-    from divert.runner import compare_json, write_outputs
+    from divert.simulation.runner import compare_json, write_outputs
 
     comparison = _run(specs, persons, years, start, replications, seed, workers, engine,
                       not no_uncertainty, as_json, cluster=cluster, out_dir=out_dir, resume=resume)
     write_outputs(comparison, out_dir)
     try:
-        from divert.reports import write_report
+        from divert.reports.comparison import write_report
     except ImportError:  # pragma: no cover - reports arrive with their own module
         write_report = None
     if write_report is not None:
@@ -545,7 +545,7 @@ def _print_totals(specs: list[str], comparison: Any) -> None:
 
 def _difference_text(d: dict[str, Any], fmt: str = "+,.0f") -> str:
     """`mean ± MCSE [low, high]`, or the mean without a sign where the run cannot resolve it."""
-    from divert.outcomes import resolved
+    from divert.simulation.outcomes import resolved
 
     se = "no MCSE" if d.get("mcse") is None else f"± {d['mcse']:,.0f}"
     head = f"{d['mean']:{fmt}} {se}"
@@ -585,8 +585,8 @@ def countries(
     Malaysia, Portugal, Belgium and the UNODC/WHO model pack; -j to choose), over ten years:
     the change in prisoners, treatment, overdose deaths and cost, with how sure each figure is;
     a table here and an HTML report in --out."""
-    from divert import countries as brief
-    from divert.runner import check_sizes, write_outputs
+    from divert.simulation.runner import check_sizes, write_outputs
+    from divert.studies import countries as brief
 
     codes = tuple(only) if only else brief.BRIEFING
     check_sizes(persons, int(round(years * 12)) if years > 0 else 0, seed)
@@ -598,7 +598,7 @@ def countries(
     if draws < 0 or draw_persons <= 0:
         raise InputError("--draws: must be 0 or more, --draw-persons positive")
     for code in codes:  # an unknown pack fails before anything runs
-        from divert import policy as policies
+        from divert.law import policy as policies
 
         policies.load(code)
     err = Console(stderr=True)
@@ -610,7 +610,7 @@ def countries(
                                 cluster=_cluster(cluster), progress=say)
     reports: dict[str, str] = {}
     try:
-        from divert.reports import write_report
+        from divert.reports.comparison import write_report
     except ImportError:  # pragma: no cover - reports arrive with their own module
         write_report = None
     for c in results:
@@ -678,9 +678,9 @@ def backtest(
 
     Simulate the years around it and set the results beside what was observed, to see whether
     divert reproduces what happened."""
-    from divert import policy as policies
-    from divert.backtest import backtest as run_backtest
-    from divert.runner import check_sizes
+    from divert.law import policy as policies
+    from divert.simulation.runner import check_sizes
+    from divert.studies.backtest import backtest as run_backtest
 
     check_sizes(persons, 12, seed)
     result = run_backtest(policies.load(code), persons=persons, replications=replications,
@@ -726,9 +726,9 @@ def validate(
 
     Simulate each study's question and say whether the result is within its tolerance (exit 1
     if any fails)."""
-    from divert import policy as policies
-    from divert.runner import check_sizes
-    from divert.validation import validate as run_checks
+    from divert.law import policy as policies
+    from divert.simulation.runner import check_sizes
+    from divert.studies.validation import validate as run_checks
 
     check_sizes(persons, 12, seed)
     packs = [policies.load(code)] if code else list(policies.iter_packs())
@@ -795,17 +795,17 @@ def calibrate(
     The uncertain practice values (how often police arrest, courts convict, ...) fitted to
     observed figures: the latest official figures write the fitted values into practice.yaml,
     historical figures or a registry's figures a scenario file beside the pack."""
-    from divert import policy as policies
-    from divert.calibration import calibrate as fit_pack
-    from divert.calibration import calibrate_from_registry
-    from divert.runner import check_sizes
+    from divert.law import policy as policies
+    from divert.simulation.runner import check_sizes
+    from divert.studies.calibration import calibrate as fit_pack
+    from divert.studies.calibration import calibrate_from_registry
 
     check_sizes(persons, 12, seed)
     pack = policies.load(code)
     if from_registry is not None:
         fit = calibrate_from_registry(pack, _registry_aggregates(from_registry))
     else:
-        from divert.runner import executor_for
+        from divert.simulation.runner import executor_for
 
         if targets not in ("baseline", "backtest"):
             raise InputError(f"--targets: {targets!r} is not allowed; allowed: baseline, backtest")
@@ -850,8 +850,8 @@ def sensitivity(
 
     How much each of a pack's uncertain practice values moves the totals (Morris or Sobol'
     methods), with a tornado chart in an HTML report."""
-    from divert.runner import check_sizes, executor_for
-    from divert.sensitivity import analyse, write_report
+    from divert.simulation.runner import check_sizes, executor_for
+    from divert.studies.sensitivity import analyse, write_report
 
     check_sizes(persons, int(round(years * 12)) if years > 0 else 0, seed)
     if out_dir is not None:  # a folder that cannot be written fails now, not after the runs
@@ -900,11 +900,12 @@ def _registry_aggregates(source: str) -> Path:
 def policy_list(as_json: Annotated[bool, typer.Option(
         "--json", help="print JSON instead of a table")] = False) -> None:
     """List the packs and their rules.
+    from divert.law import policy as policies
 
     Every pack divert has, how many rules it has, and how many of them were checked against the
     law's text (verified) or not yet (unverified)."""
-    from divert import policy as policies
-    from divert.book import pack_summary
+    from divert.law import policy as policies
+    from divert.reports.book import pack_summary
 
     data = [pack_summary(p) for p in policies.iter_packs()]  # the web's policy book shows the same
     if as_json:
@@ -927,8 +928,8 @@ def policy_validate(path: Annotated[Path, typer.Argument(help="a pack folder")])
 
     Its files, rules and parameters, and that every example case gets the advice the pack
     expects (exit 1 naming the case if not)."""
-    from divert.examples import check_example
-    from divert.policy import load_pack
+    from divert.advice.examples import check_example
+    from divert.law.policy import load_pack
 
     pack = load_pack(path)
     failures = []
@@ -956,8 +957,8 @@ def policy_changes(
 
     Only the differences in its law and practice: each rule added, removed or changed (with the
     law cited on each date), each law parameter and practice value."""
-    from divert import policy as policies
-    from divert.book import changes_between
+    from divert.law import policy as policies
+    from divert.reports.book import changes_between
 
     a, b = _parse_date(start, "--from"), _parse_date(end, "--to")
     assert a is not None and b is not None
@@ -994,8 +995,8 @@ def policy_book(
 
     One page to read offline: each rule beside the law it encodes, with its citation, dates and
     sources."""
-    from divert import policy as policies
-    from divert.book import render_book
+    from divert.law import policy as policies
+    from divert.reports.book import render_book
 
     pack = policies.load(code)
     try:
@@ -1020,8 +1021,8 @@ def brief(
 
     The law today, who is convicted or treated, the problems, and what the reforms and levers
     would change."""
-    from divert import brief as briefs
-    from divert import policy as policies
+    from divert.law import policy as policies
+    from divert.reports import brief as briefs
 
     if replications < 2:
         raise InputError(f"--replications: at least 2 (an interval needs two), got {replications}")

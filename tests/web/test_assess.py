@@ -10,11 +10,11 @@ from typing import Any
 
 import pytest
 
-from divert import policy
-from divert.case import parse_case
-from divert.pathways import advise
-from divert.policy import read_yaml
-from divert.screening import score
+from divert.advice.case import parse_case
+from divert.advice.pathways import advise
+from divert.advice.screening import score
+from divert.law import policy
+from divert.law.policy import read_yaml
 
 from ..conftest import run_cli
 from .conftest import unlabelled_fields

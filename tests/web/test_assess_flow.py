@@ -15,10 +15,10 @@ from typing import Any
 
 import pytest
 
-from divert import policy
-from divert.case import parse_case
-from divert.catalogue import CATALOGUE
-from divert.pathways import advise
+from divert.advice.case import parse_case
+from divert.advice.pathways import advise
+from divert.law import policy
+from divert.law.catalogue import CATALOGUE
 from divert.registry import inputs, service
 from divert.registry.store import Registry
 
@@ -152,7 +152,7 @@ def test_substances_come_from_the_vocabulary(client_for: Any) -> None:
     page = c.get("/assess").text
     listed = re.findall(r'<option value="([^"]*)"></option>', page.split('id="substance-values"')[1]
                         .split("</datalist>")[0])
-    from divert.vocabulary import SUBSTANCES
+    from divert.law.vocabulary import SUBSTANCES
 
     assert listed == [s.replace("_", " ") for s in SUBSTANCES]
 

@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from divert import book, policy
+from divert.law import policy
+from divert.reports import book
 from divert.web.book import pack_codes
 
 from ..conftest import run_cli

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from divert import brief
+from divert.reports import brief
 from divert.web.brief import store, stored_path
 
 TINY = brief.Sizes(persons=300, replications=2, years=1, backtest_persons=300)

@@ -16,7 +16,7 @@ from typing import Any
 import pyarrow.parquet as pq
 import pytest
 
-from divert.simulation import SERIES
+from divert.simulation.run import SERIES
 from divert.web.jobs import INTERRUPTED, Job
 
 from .conftest import SECRET, Client, axe_violations, horizontal_overflow, sign_in, unlabelled_fields
@@ -70,7 +70,7 @@ def finished(tmp_path_factory: pytest.TempPathFactory, _web_template: Path,
 
 
 def test_a_comparison_runs_to_done_with_the_numbers_of_run_comparison(finished: dict[str, Any]) -> None:
-    from divert.runner import run_comparison
+    from divert.simulation.runner import run_comparison
     from divert.web.jobs import _finite
 
     created = finished["created"]

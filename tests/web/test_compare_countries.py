@@ -12,8 +12,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from divert.outcomes import interval
-from divert.simulation import SERIES
+from divert.simulation.outcomes import interval
+from divert.simulation.run import SERIES
 from divert.web.compare_countries import _difference_band, _trajectories
 
 from .conftest import axe_violations, horizontal_overflow, unlabelled_fields

@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from divert.policy import read_yaml
+from divert.law.policy import read_yaml
 from divert.registry.models import AUDITED
 from divert.registry.store import Registry
 from divert.web.accounts import PERMISSIONS, ROLES
@@ -144,7 +144,7 @@ def test_assessment_saved_as_screenings_case_and_advice(registry_url: str, clien
     advice = next(e for e in events if e["event"] == "advice")
     assert advice["id"] == advice_id and advice["jurisdiction"] == "usa"
     assert len(advice["pack_hash"]) >= 12
-    from divert.policy import load
+    from divert.law.policy import load
 
     assert advice["pack_hash"] == load("usa").hash
     page = c.get(f"/registry/participants/{code}")

@@ -1,14 +1,14 @@
 """Projected outcomes on the advice page and in the API: each open measure's simulated outcomes
-for the person beside its legal reasons (divert.projection), with intervals, and a plain word
+for the person beside its legal reasons (divert.simulation.projection), with intervals, and a plain word
 where a measure has no simulated effect."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from divert import policy
-from divert.case import parse_case
-from divert.pathways import advise
+from divert.advice.case import parse_case
+from divert.advice.pathways import advise
+from divert.law import policy
 
 from .conftest import axe_violations
 

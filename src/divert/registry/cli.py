@@ -436,7 +436,7 @@ def participant_add(
     """Add a participant: prints their new pseudonymous code."""
     case_facts = None
     if case is not None:
-        from divert.policy import read_yaml
+        from divert.law.policy import read_yaml
 
         case_facts = read_yaml(case)
     data = _gather(json_file, name=name, birth_date=birth_date, contact=contact, sex=sex,
@@ -521,7 +521,7 @@ def case_add(code: Code, case_file: Annotated[Path | None, typer.Option(
     """Add a case (in the case vocabulary) to a participant."""
     facts = None
     if case_file is not None:
-        from divert.policy import read_yaml
+        from divert.law.policy import read_yaml
 
         facts = read_yaml(case_file)
     data = _gather(json_file, facts=facts, reference=reference)
@@ -534,7 +534,7 @@ def screen(code: Code, instrument: Annotated[str, typer.Argument()],
            responses: Annotated[Path, typer.Argument(help="responses as printed (YAML or JSON)")],
            on: Day = None, db: Db = None, actor: Actor = None, json_out: JsonOut = False) -> None:
     """Score a screening instrument for a participant and keep responses and scores."""
-    from divert.policy import read_yaml
+    from divert.law.policy import read_yaml
 
     data = {"instrument": instrument, "responses": read_yaml(responses), "on": on}
     _simple("screen", inputs.ScreeningIn, lambda tx, d: service.add_screening(tx, code, d),

@@ -22,8 +22,8 @@ from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
-from divert.catalogue import CATALOGUE
 from divert.errors import InputError
+from divert.law.catalogue import CATALOGUE
 from divert.registry import court, inputs, service
 from divert.registry.crypto import FieldCipher
 from divert.registry.inputs import In
@@ -181,7 +181,7 @@ def _count(counts: dict[str, int], table: str, n: int) -> None:
 
 def _one(tx: Tx, cipher: FieldCipher, p: ImportParticipant, prog: dict[str, Any],
          rules: court.ProgrammeRules, counts: dict[str, int]) -> dict[str, Any]:
-    from divert.screening import score
+    from divert.advice.screening import score
 
     base = inputs.ParticipantIn.model_validate(p.model_dump(include=set(inputs.ParticipantIn.model_fields)))
     row = service.add_participant(tx, cipher, base)

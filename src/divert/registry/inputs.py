@@ -11,8 +11,8 @@ from typing import Annotated, Any, Literal, TypeVar
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from divert.errors import InputError
+from divert.law.vocabulary import OFFENCE_TYPES, QUADRANTS, SEXES
 from divert.registry.court import BEHAVIOURS, METHODS, RESPONSE_KINDS, RESULT_STATES
-from divert.vocabulary import OFFENCE_TYPES, QUADRANTS, SEXES
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -251,7 +251,7 @@ class ProgrammeIn(In):
     def _known_pack(cls, value: str | None) -> str | None:
         if value is None:
             return value
-        from divert.policy import pack_dirs
+        from divert.law.policy import pack_dirs
 
         known = sorted(p.name for p in pack_dirs())
         if value not in known:

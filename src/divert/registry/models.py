@@ -80,7 +80,7 @@ class Participant(Base):
 
 
 class Case(Base):
-    """The case that brought a participant in: facts in the case vocabulary (divert.case)."""
+    """The case that brought a participant in: facts in the case vocabulary (divert.advice.case)."""
 
     __tablename__ = "cases"
     id: Mapped[int] = mapped_column(Id, primary_key=True)

@@ -16,8 +16,8 @@ import numpy as np
 from sqlalchemy import Connection, func, select, text
 
 from divert import __version__
-from divert.catalogue import CATALOGUE
 from divert.errors import InputError
+from divert.law.catalogue import CATALOGUE
 from divert.registry import calendar, court, inputs
 from divert.registry.crypto import FieldCipher
 from divert.registry.freetext import open_rows
@@ -170,7 +170,7 @@ def update_participant(tx: Tx, cipher: FieldCipher, code: str, data: inputs.Part
 
 
 def _check_case(facts: Mapping[str, Any], where: str) -> dict[str, Any]:
-    from divert.case import parse_case
+    from divert.advice.case import parse_case
 
     parse_case(dict(facts), where)
     return dict(facts)
@@ -184,7 +184,7 @@ def add_case(tx: Tx, code: str, data: inputs.CaseIn) -> dict[str, Any]:
 
 def add_screening(tx: Tx, code: str, data: inputs.ScreeningIn) -> dict[str, Any]:
     """Score the responses as the instrument's manual says and keep both."""
-    from divert.screening import score
+    from divert.advice.screening import score
 
     part = participant(tx.conn, code)
     try:
@@ -200,9 +200,9 @@ def add_screening(tx: Tx, code: str, data: inputs.ScreeningIn) -> dict[str, Any]
 
 def snapshot_advice(tx: Tx, code: str, data: inputs.AdviceIn) -> dict[str, Any]:
     """Run divert's advice on the participant's case (with their screenings) and keep it all."""
-    from divert import policy as policies
-    from divert.case import parse_case
-    from divert.pathways import advise
+    from divert.advice.case import parse_case
+    from divert.advice.pathways import advise
+    from divert.law import policy as policies
 
     part = participant(tx.conn, code)
     cases = _rows(tx.conn, "cases", participant_id=part["id"])

@@ -2,8 +2,9 @@
 and the advice stage by stage (pages), with the same JSON as `divert assess --json` (API, tag
 "assessment").
 
-Scoring, triage and advice are `divert.screening`, `divert.triage` and `divert.pathways`; this
-module reads forms into the case and responses those modules take, and renders their results.
+Scoring, triage and advice are `divert.advice.screening`, `divert.advice.triage` and
+`divert.advice.pathways`; this module reads forms into the case and responses those modules
+take, and renders their results.
 """
 
 from __future__ import annotations
@@ -20,12 +21,14 @@ from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from starlette.datastructures import FormData
 
-from divert.case import Case, parse_case
-from divert.catalogue import CATALOGUE
+from divert.advice.case import Case, parse_case
+from divert.advice.pathways import Advice, advise
+from divert.advice.screening import INSTRUMENTS, ScreeningCutoffs, ScreeningResult, score
 from divert.errors import InputError
-from divert.pathways import Advice, advise
-from divert.policy import Policy, load
-from divert.projection import (
+from divert.law.catalogue import CATALOGUE
+from divert.law.policy import Policy, load
+from divert.law.vocabulary import DISORDER_LEVELS, FIELDS, LEVELS, STAGES
+from divert.simulation.projection import (
     LABELS,
     OUTCOMES,
     Settings,
@@ -34,8 +37,6 @@ from divert.projection import (
     show_difference,
     show_error,
 )
-from divert.screening import INSTRUMENTS, ScreeningCutoffs, ScreeningResult, score
-from divert.vocabulary import DISORDER_LEVELS, FIELDS, LEVELS, STAGES
 from divert.web import assess_prefill, assess_view
 from divert.web.accounts import User
 from divert.web.assess_fields import MAX_NUMBER, check_date, check_fields, choice, words
@@ -331,7 +332,7 @@ class MeasureOut(BaseModel):
     missing: list[str]
     superseded_by: str | None
     projection: dict[str, Any] | None = Field(None, description="an open measure's projected "
-                                              "outcomes for the person (divert.projection)")
+                                              "outcomes for the person (divert.simulation.projection)")
 
 
 class StageOut(BaseModel):

@@ -2,7 +2,7 @@
 field it belongs to (a form is never refused on its first error only), and a category typed by
 hand (a substance, an offence type) is matched to the vocabulary with a did-you-mean.
 
-The case model (`divert.case`) stays the authority: these checks run first so that a person sees
+The case model (`divert.advice.case`) stays the authority: these checks run first so that a person sees
 every problem at once; whatever they let through is still checked by the model.
 """
 

@@ -1,7 +1,7 @@
 """The screening instruments as guided forms: each question's wording, options and skip rule.
 
 The scoring, the checks and the skip logic that refuses impossible answers stay in
-`divert.screening`; this module only says how to ask. Question wording is a short paraphrase of
+`divert.advice.screening`; this module only says how to ask. Question wording is a short paraphrase of
 each instrument's published item (the screening module holds item keys and scores, not text), so
 the form names the item and the printed instrument stays the reference. Skip rules are data
 (`Condition`): a question is asked when every condition holds, skipped as soon as one is known
@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from divert.screening import (
+from divert.advice.screening import (
     ASSIST_DRUGS,
     ASSIST_EVER,
     ASSIST_FREQUENCY,

@@ -13,9 +13,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from divert.catalogue import CATALOGUE
 from divert.errors import InputError
-from divert.vocabulary import FIELDS
+from divert.law.catalogue import CATALOGUE
+from divert.law.vocabulary import FIELDS
 
 STAGE_LABELS = {"police": "Police", "prosecution": "Prosecution", "court": "Court",
                 "post_sentence": "After sentence"}

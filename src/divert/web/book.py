@@ -2,7 +2,7 @@
 rules for one stage side by side, follow how a rule changed over time, see only what changed
 between two dates, and search rules by measure, text or citation.
 
-Pages and the JSON API (tag "policy") share the data functions of `divert.book`.
+Pages and the JSON API (tag "policy") share the data functions of `divert.reports.book`.
 """
 
 from __future__ import annotations
@@ -14,11 +14,11 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, Field
 
-from divert import book
-from divert.catalogue import CATALOGUE
 from divert.errors import InputError
-from divert.policy import Policy, load, pack_dirs
-from divert.vocabulary import STAGES
+from divert.law.catalogue import CATALOGUE
+from divert.law.policy import Policy, load, pack_dirs
+from divert.law.vocabulary import STAGES
+from divert.reports import book
 from divert.web.accounts import User
 from divert.web.render import render, templates
 from divert.web.security import require

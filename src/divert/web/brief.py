@@ -2,7 +2,7 @@
 
 A brief runs the simulation, so it is built once per pack and stored as JSON in the app's work
 folder (`briefs/<code>.json`, written by the first request or by `store`); later requests read it.
-The sizes come from `app.state.brief_sizes` (default `divert.brief.Sizes` with modest sizes).
+The sizes come from `app.state.brief_sizes` (default `divert.reports.brief.Sizes` with modest sizes).
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 
-from divert import brief as briefs
-from divert.policy import load
+from divert.law.policy import load
+from divert.reports import brief as briefs
 from divert.web.accounts import User
 from divert.web.book import pack_codes, pack_or_error
 from divert.web.render import render, templates

@@ -2,9 +2,9 @@
 
 `build(comparisons, reform)` turns the job's comparisons (each pack's baseline against the same
 reform, paired by common random numbers, as `divert countries` runs them) into the data of
-`countries.json`: per country `divert.countries.CountryResult.headline` (the CLI's own figures:
+`countries.json`: per country `divert.studies.countries.CountryResult.headline` (the CLI's own figures:
 means, Monte Carlo errors, intervals, `resolved`), the PPP conversion of its money
-(`divert.data.ppp`), the baseline's counts in the simulated sample, the reform's effective date
+(`divert.studies.parity`), the baseline's counts in the simulated sample, the reform's effective date
 and monthly trajectories with the difference (reform minus today's law) and its 95% confidence
 interval. `page(data)` formats it for `compare/countries.html`.
 """
@@ -17,10 +17,10 @@ from typing import Any
 
 import numpy as np
 
-from divert.data.ppp import Parity, parity
-from divert.web import compare_headline as words
+from divert.studies import headline as words
+from divert.studies.parity import Parity, parity
 
-COLOURS = ("#3b3b3b", "#1f77b4")  # today's law, the reform (divert.reports.COLOURS)
+COLOURS = ("#3b3b3b", "#1f77b4")  # today's law, the reform (divert.reports.comparison.COLOURS)
 DIFFERENCE_COLOUR = "#b35806"
 CHART_METRICS = (
     ("in_prison_drug_offence", "People in prison for a drug offence", "people", False),
@@ -41,7 +41,7 @@ def _list(values: np.ndarray) -> list[float | None]:
 
 def _matrix(comparison: Any, scenario: str, metric: str, cumulative: bool) -> np.ndarray:
     """Replications x months of one metric, population units, in replication order."""
-    from divert.simulation import SERIES
+    from divert.simulation.run import SERIES
 
     j = SERIES.index(metric)
     runs = sorted(comparison.results[scenario], key=lambda r: r.replication)
@@ -52,7 +52,7 @@ def _matrix(comparison: Any, scenario: str, metric: str, cumulative: bool) -> np
 def _difference_band(d: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Monthly mean of paired differences and its 95% confidence interval (t x MCSE); the mean
     alone where one replication leaves the error unknown."""
-    from divert.outcomes import t_975
+    from divert.simulation.outcomes import t_975
 
     mean = d.mean(axis=0)
     n = d.shape[0]
@@ -63,7 +63,7 @@ def _difference_band(d: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]
 
 
 def _trajectories(comparison: Any, effective: date | None) -> dict[str, Any]:
-    from divert.simulation import add_months
+    from divert.simulation.run import add_months
 
     st = comparison.stamp
     start = date.fromisoformat(st["start"] + "-01")
@@ -93,8 +93,8 @@ def _sample(comparison: Any, headline: dict[str, Any]) -> dict[str, float]:
 
 def build(comparisons: list[Any], reform: str) -> dict[str, Any]:
     """`countries.json`: every country's headline, money conversion, sample and trajectories."""
-    from divert import countries as brief
-    from divert.reports import _overlay_info
+    from divert.reports.comparison import _overlay_info
+    from divert.studies import countries as brief
 
     out: dict[str, Any] = {"reform": reform, "countries": []}
     for c in brief.results(comparisons):

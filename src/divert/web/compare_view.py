@@ -1,7 +1,7 @@
 """What the comparison pages show: form options, and a finished job's charts and tables.
 
 The figures come from the job's own files (`summary.json` and `trajectories.json`), labelled and
-formatted as the HTML report does (`divert.reports.ROWS`, `TRAJECTORIES`, `fmt`).
+formatted as the HTML report does (`divert.reports.comparison.ROWS`, `TRAJECTORIES`, `fmt`).
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from divert.errors import DivertError, InputError
-from divert.reports import COLOURS, ROWS, TRAJECTORIES, fmt, fmt_interval
+from divert.reports.comparison import COLOURS, ROWS, TRAJECTORIES, fmt, fmt_interval
 from divert.web.jobs import FILES, Job, JobManager, files_of, packs
 
 BAND = "2.5th to 97.5th percentile across replications"
@@ -19,7 +19,7 @@ ECONOMICS = (("public", "Public budget"), ("society", "Society (adds victims' co
 
 def pack_options() -> list[dict[str, str]]:
     """Each pack's code and name (from its pack.yaml, without loading the pack), for the form."""
-    from divert.policy import policies_root, read_yaml
+    from divert.law.policy import policies_root, read_yaml
 
     out = []
     for code in packs():
@@ -33,7 +33,7 @@ def pack_options() -> list[dict[str, str]]:
 
 def overlay_options(code: str) -> list[dict[str, Any]]:
     """The reforms shipped with pack `code`: name, title and summary."""
-    from divert.scenarios import resolve_overlay, scenario_names
+    from divert.simulation.scenarios import resolve_overlay, scenario_names
 
     out = []
     for name in scenario_names(code):
@@ -63,7 +63,7 @@ def label(spec: str) -> str:
 
 def title(spec: str) -> str:
     """The overlays' titles, or the pack's law today."""
-    from divert.scenarios import resolve_overlay
+    from divert.simulation.scenarios import resolve_overlay
 
     code, *names = spec.split("+")
     if not names:
@@ -79,7 +79,7 @@ def title(spec: str) -> str:
 
 def series_of(trajectories: dict[str, Any], metrics: list[str] | None) -> dict[str, Any]:
     """The API's series: per scenario and metric, monthly mean, low and high (population)."""
-    from divert.simulation import SERIES
+    from divert.simulation.run import SERIES
 
     unknown = [m for m in metrics or [] if m not in SERIES]
     if unknown:
@@ -99,7 +99,7 @@ def _number(value: float | None, money: bool = False) -> str:
 
 def before_months(months: list[str], specs: list[str]) -> int:
     """Months of the run before the earliest reform changes the law (0 without a date)."""
-    from divert.reports import _overlay_info
+    from divert.reports.comparison import _overlay_info
 
     dates = [d for d in (_overlay_info(s)[1] for s in specs[1:]) if d is not None]
     first = f"{min(dates):%Y-%m}" if dates else None
@@ -166,9 +166,9 @@ def _table(summary: dict[str, Any], specs: list[str], finals: dict[str, dict[str
 def _economics(summary: dict[str, Any], specs: list[str], currency: str) -> list[dict[str, Any]]:
     """Each reform's net benefit in local currency and international dollars (with scale words:
     `IRR 6.96 trillion`), "not resolved at this size" where its interval includes zero."""
-    from divert.data.ppp import parity
     from divert.errors import InputError
-    from divert.outcomes import resolved
+    from divert.simulation.outcomes import resolved
+    from divert.studies.parity import parity
     from divert.web.compare_countries import money_cell
 
     try:
@@ -226,8 +226,8 @@ def results(manager: JobManager, job: Job) -> dict[str, Any]:
 
 def reform_options() -> list[dict[str, str]]:
     """The reforms every pack ships (the country brief's levers), for the side-by-side form."""
-    from divert.scenarios import scenario_names
-    from divert.web.compare_headline import REFORM_PHRASES
+    from divert.simulation.scenarios import scenario_names
+    from divert.studies.headline import REFORM_PHRASES
 
     codes = packs()
     shipped = set.intersection(*(set(scenario_names(c)) for c in codes)) if codes else set()

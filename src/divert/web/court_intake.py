@@ -18,14 +18,14 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from divert.case import parse_case
-from divert.catalogue import CATALOGUE
+from divert.advice.case import parse_case
+from divert.advice.pathways import advise
+from divert.advice.screening import INSTRUMENTS
 from divert.errors import InputError
-from divert.pathways import advise
-from divert.policy import Policy
+from divert.law.catalogue import CATALOGUE
+from divert.law.policy import Policy
 from divert.registry import inputs, service
 from divert.registry.store import Tx
-from divert.screening import INSTRUMENTS
 from divert.web import assess, assess_view
 from divert.web.accounts import User
 from divert.web.book import pack_or_error

@@ -19,12 +19,12 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel
 
-from divert.catalogue import CATALOGUE
 from divert.errors import InputError
+from divert.law.catalogue import CATALOGUE
+from divert.law.vocabulary import OFFENCE_TYPES, QUADRANTS
 from divert.registry import court, inputs, service
 from divert.registry.export import COLUMNS, aggregate_tables
 from divert.registry.store import ConflictError
-from divert.vocabulary import OFFENCE_TYPES, QUADRANTS
 from divert.web.accounts import User
 from divert.web.court_api import MIN_CELL, HearingBody, NoteIn, ResponseBody, ResultBody
 from divert.web.court_common import (

@@ -131,7 +131,7 @@ def _month(value: str) -> str:
 
 def packs() -> list[str]:
     """The codes of the packs in the policies folder."""
-    from divert.policy import pack_dirs
+    from divert.law.policy import pack_dirs
 
     return [p.name for p in pack_dirs()]
 
@@ -139,9 +139,9 @@ def packs() -> list[str]:
 def check_scenario(spec: str) -> str:
     """`CODE[+OVERLAY]...` with a known pack and its shipped overlays (never a path), loaded once
     so that a pack or overlay that does not load is refused before the job is queued."""
-    from divert.policy import pack_hash, policies_root
-    from divert.runner import load_scenario_policy
-    from divert.scenarios import scenario_dir, scenario_names
+    from divert.law.policy import pack_hash, policies_root
+    from divert.simulation.runner import load_scenario_policy
+    from divert.simulation.scenarios import scenario_dir, scenario_names
 
     text = spec.strip()
     code, *names = text.split("+")
@@ -341,8 +341,8 @@ def execute(folder_name: str, workers: int = 1) -> None:
 
 
 def _run(job: Job, folder: Path, workers: int) -> None:
-    from divert.reports import write_report
-    from divert.runner import run_comparison, write_outputs
+    from divert.reports.comparison import write_report
+    from divert.simulation.runner import run_comparison, write_outputs
 
     def progress(done: int, total: int) -> None:
         if (folder / "cancel").exists():
@@ -375,7 +375,7 @@ def _run_countries(job: Job, folder: Path, workers: int,
                    progress: Callable[[int, int], None]) -> None:
     """Every pack against the same reform on one executor (`divert countries`' grouping), then
     `countries.json` with each country's headline, money conversion and trajectories."""
-    from divert.runner import run_groups
+    from divert.simulation.runner import run_groups
     from divert.web.compare_countries import build
 
     spec = CountriesSpec(**job.spec)
@@ -417,8 +417,8 @@ def _write_trajectories(comparison: Any, folder: Path) -> None:
     replications (population units), the pack's currency and the replay command."""
     import numpy as np
 
-    from divert.reports import _replay_command  # one replay line for the report and the page
-    from divert.simulation import SERIES, add_months
+    from divert.reports.comparison import _replay_command  # one replay line for the report and the page
+    from divert.simulation.run import SERIES, add_months
 
     st = comparison.stamp
     start = date.fromisoformat(st["start"] + "-01")

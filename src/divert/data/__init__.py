@@ -1,1 +1,0 @@
-"""Reference tables divert ships beside the policy packs (each value with source and provenance)."""

@@ -1,0 +1,1 @@
+"""The law: vocabulary, measure catalogue, rule language, policy packs and their practice."""

@@ -1,0 +1,1 @@
+"""The country simulation: population, kernel, decisions, scenarios, runs, outcomes, runner."""

@@ -1,0 +1,1 @@
+"""Studies built on the simulation: calibration, validation, backtests, sensitivity, countries."""
