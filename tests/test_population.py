@@ -164,7 +164,7 @@ def test_offending_by_substance_keeps_the_population_level() -> None:
 
 def test_compiled_kernel_equals_numpy_reference_with_offending_by_substance() -> None:
     """The USA pack (offending by substance, joint draws): both engines give the same series."""
-    from divert.simulation import run
+    from divert.simulation.run import run
 
     usa = load("usa")
     fast = run(usa, 3000, 24, date(2022, 1, 1), seed=2, replication=0, warm_up=0,

@@ -13,7 +13,7 @@ import pytest
 from divert.errors import InputError
 from divert.law import policy as policies
 from divert.law.policy import Policy
-from divert.simulation import run
+from divert.simulation.run import run
 from divert.simulation.scenarios import load_scenario
 from divert.studies.validation import (
     CHECKS,
