@@ -51,21 +51,21 @@ from datetime import date
 from divert.law.policy import load
 from divert.law.practice import resolve, draw
 from divert.simulation.population import synthesise
-from divert.simulation.run import kernel_inputs
-from divert.simulation.decisions import Practice, MEASURE_IDS
+from divert.simulation.run import kernel_inputs, kernel_params
+from divert.simulation.decisions import Effects, Practice
 from divert.simulation.kernel import step, METRICS
 numba.set_num_threads({threads})
-v = draw(resolve(load('usa'), date(2025, 1, 1)), None)
+pack = load('usa')
+v = draw(resolve(pack, date(2025, 1, 1)), None)
 v['entrants_per_year'] = 0.0
 pop = synthesise({persons}, {months}, v, np.random.default_rng(1))
-k = kernel_inputs(v); pr = Practice(v, 1.0)
-c = np.zeros(len(METRICS)); occ = np.zeros(len(MEASURE_IDS))
-args = (k['fp'], k['p_od'], k['p_remit'], k['off_sev'], k['type_cum'], pr.reoffence_rr, pr.completion,
-        k['opioid'], MEASURE_IDS.index('treatment_in_prison'), c, occ)
-step(pop, 1, 99, *args)
-alive = 0; t = time.perf_counter()
+ef = Effects.of(pack); pr = Practice(v, 1.0, ef.ids)
+kp = kernel_params(kernel_inputs(v), pr, ef)
+c = np.zeros(len(METRICS)); occ = np.zeros(len(ef.ids))
+step(pop, 1, 99, kp, c, occ)
+t = time.perf_counter()
 for m in range(2, {months} + 2):
-    step(pop, m, 99, *args)
+    step(pop, m, 99, kp, c, occ)
 dt = time.perf_counter() - t
 print(c[METRICS.index('alive')] / dt)
 """

@@ -20,7 +20,7 @@ from divert.simulation.population import (
     offence_profiles,
     synthesise,
 )
-from divert.simulation.run import kernel_inputs
+from divert.simulation.run import kernel_inputs, kernel_params
 
 
 def test_roles_keep_the_packs_drug_offence_mix() -> None:
@@ -45,17 +45,14 @@ def test_an_offence_follows_from_the_persons_traits() -> None:
                                     "trafficking": 0.1}
     values["detection_prob"] = 1.0
     pop = synthesise(20000, 0, values, np.random.default_rng(4))
-    k = kernel_inputs(values)
     ef = Effects.of(policy)
     pr = Practice(values, 1.0, ef.ids)
+    kp = kernel_params(kernel_inputs(values), pr, ef)
     seen: dict[int, set[int]] = {}
     counters = np.zeros(len(METRICS) + 20)
     for month in range(1, 37):
         occ = np.zeros(len(ef.ids))
-        step(pop, month, 99, k["fp"], k["p_od"], k["p_remit"], k["off_sev"], k["type_cum"],
-             k["profile_rate"], k["type_counter"], pr.reoffence_rr, pr.completion, k["opioid"],
-             pr.duration, ef.oat_overdose_rr, ef.oat_overdose_months, counters, occ,
-             engine="numpy")
+        step(pop, month, 99, kp, counters, occ, engine="numpy")
         hit = np.flatnonzero(pop.flag == 1)
         for prof in np.unique(pop.profile[hit]):
             seen.setdefault(int(prof), set()).update(pop.off_type[hit[pop.profile[hit] == prof]]

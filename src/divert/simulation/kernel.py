@@ -12,6 +12,8 @@ Decisions at criminal-justice contacts are not made here: the kernel sets a flag
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 from numba import njit, prange
 
@@ -97,66 +99,99 @@ def uniforms(key: int, ids: np.ndarray, month: int, stream: int) -> tuple[np.nda
     return hi, lo
 
 
+
+class PersonArrays(NamedTuple):
+    """The person attributes the kernel reads and writes: views of a `Population`'s arrays (the
+    compiled kernel takes a tuple of arrays, not the dataclass)."""
+
+    status: np.ndarray
+    entry_month: np.ndarray
+    age_m: np.ndarray
+    substance: np.ndarray
+    injecting: np.ndarray
+    severity: np.ndarray
+    active: np.ndarray
+    remission_m: np.ndarray
+    risk: np.ndarray
+    profile: np.ndarray
+    treatment: np.ndarray
+    cj: np.ndarray
+    cj_timer: np.ndarray
+    measure: np.ndarray
+    since_release: np.ndarray
+    drug_prisoner: np.ndarray
+    effect_measure: np.ndarray
+    effect_until: np.ndarray
+    prior_diversion_failures: np.ndarray
+    served_m: np.ndarray
+    flag: np.ndarray
+    off_type: np.ndarray
+    cohort_month: np.ndarray
+    rearrest_month: np.ndarray
+
+    @classmethod
+    def of(cls, pop: Population) -> PersonArrays:
+        """The kernel's view of `pop` (no copy: the kernel writes into the population)."""
+        return cls(*(getattr(pop, name) for name in cls._fields))
+
+
+class KernelParams(NamedTuple):
+    """What the kernel reads besides the persons, for one month's law and practice: monthly
+    probabilities and multipliers from the pack's values (`divert.simulation.run.kernel_params`)
+    and, per measure (catalogue index), the practice and effects of the decisions."""
+
+    fp: np.ndarray                  # float64 scalars, by the `FP` names
+    p_od: np.ndarray                # monthly overdose death probability, by substance
+    p_remit: np.ndarray             # monthly remission probability, by severity
+    off_sev: np.ndarray             # offending multiplier, [severity, substance]
+    type_cum: np.ndarray            # cumulative offence-type shares, [profile, offence type]
+    profile_rate: np.ndarray        # offending rate multiplier, by profile
+    type_counter: np.ndarray        # int64: the METRICS row counting an offence type, -1 none
+    measure_rr: np.ndarray          # reoffending multiplier, by measure
+    measure_completion: np.ndarray  # completion probability, by measure
+    opioid: np.ndarray              # bool: the substance is an opioid
+    measure_duration: np.ndarray    # months a measure lasts, by measure
+    oat_rr: np.ndarray              # overdose multiplier early in a measure with OAT, by measure
+    oat_months: np.ndarray          # months that multiplier lasts, by measure
+
+
 CHUNKS = 64
 PARALLEL_MIN = 500_000  # below this many person slots one thread is faster than two
 
 
 @njit(cache=True, parallel=True)
-def step_numba(status, entry_month, age_m, substance, injecting, severity, active, remission_m,
-               risk, profile, treatment, cj, cj_timer, measure, since_release, drug_prisoner,
-               effect_measure, effect_until, prior_diversion_failures, served_m, flag, off_type,
-               cohort_month, rearrest_month, month, key, fp, p_od, p_remit, off_sev, type_cum,
-               profile_rate, type_counter, measure_rr, measure_completion, opioid,
-               measure_duration, oat_rr, oat_months, counters, occ):  # pragma: no cover
+def step_numba(a, month, key, kp, counters, occ):  # pragma: no cover
     """One month for every person (compiled, in parallel chunks). See the module docstring.
 
-    Each chunk counts into its own row; rows are added in a fixed order afterwards, and every
-    count is a whole number, so the totals do not depend on the number of threads.
+    `a` is a `PersonArrays`, `kp` a `KernelParams`. Each chunk counts into its own row; rows are
+    added in a fixed order afterwards, and every count is a whole number, so the totals do not
+    depend on the number of threads.
     """
-    n = status.shape[0]
+    n = a.status.shape[0]
     size = (n + CHUNKS - 1) // CHUNKS
     local = np.zeros((CHUNKS, counters.shape[0]))
     local_occ = np.zeros((CHUNKS, occ.shape[0]))
     for c in prange(CHUNKS):
-        _persons(c * size, min(n, (c + 1) * size), status, entry_month, age_m, substance,
-                 injecting, severity, active, remission_m, risk, profile, treatment, cj,
-                 cj_timer, measure, since_release, drug_prisoner, effect_measure,
-                 effect_until, prior_diversion_failures, served_m, flag, off_type, cohort_month,
-                 rearrest_month, month, key, fp, p_od, p_remit, off_sev, type_cum, profile_rate,
-                 type_counter, measure_rr, measure_completion, opioid, measure_duration, oat_rr,
-                 oat_months, local[c], local_occ[c])
+        _persons(c * size, min(n, (c + 1) * size), a, month, key, kp, local[c], local_occ[c])
     for c in range(CHUNKS):
         counters += local[c]
         occ += local_occ[c]
 
 
 @njit(cache=True)
-def step_numba_serial(status, entry_month, age_m, substance, injecting, severity, active,
-                      remission_m, risk, profile, treatment, cj, cj_timer, measure,
-                      since_release, drug_prisoner,
-                      effect_measure, effect_until, prior_diversion_failures, served_m, flag,
-                      off_type, cohort_month, rearrest_month, month, key, fp, p_od, p_remit,
-                      off_sev, type_cum, profile_rate, type_counter, measure_rr,
-                      measure_completion, opioid, measure_duration, oat_rr, oat_months,
-                      counters, occ):  # pragma: no cover
+def step_numba_serial(a, month, key, kp, counters, occ):  # pragma: no cover
     """One month for every person on one thread (small populations: no thread start-up)."""
-    _persons(0, status.shape[0], status, entry_month, age_m, substance, injecting, severity,
-             active, remission_m, risk, profile, treatment, cj, cj_timer, measure,
-             since_release, drug_prisoner, effect_measure, effect_until,
-             prior_diversion_failures, served_m,
-             flag, off_type, cohort_month, rearrest_month, month, key, fp, p_od, p_remit,
-             off_sev, type_cum, profile_rate, type_counter, measure_rr, measure_completion, opioid,
-             measure_duration, oat_rr, oat_months, counters, occ)
+    _persons(0, a.status.shape[0], a, month, key, kp, counters, occ)
 
 
 @njit(cache=True)
-def _persons(lo, hi, status, entry_month, age_m, substance, injecting, severity, active,
-             remission_m, risk, profile, treatment, cj, cj_timer, measure, since_release, drug_prisoner,
-             effect_measure, effect_until, prior_diversion_failures, served_m, flag, off_type,
-             cohort_month, rearrest_month, month, key, fp, p_od, p_remit, off_sev, type_cum,
-             profile_rate, type_counter, measure_rr, measure_completion, opioid, measure_duration,
-             oat_rr, oat_months, counters, occ):  # pragma: no cover
-    """The monthly step for persons lo..hi-1."""
+def _persons(lo, hi, a, month, key, kp, counters, occ):  # pragma: no cover
+    """The monthly step for persons lo..hi-1 (`a` a `PersonArrays`, `kp` a `KernelParams`)."""
+    (status, entry_month, age_m, substance, injecting, severity, active, remission_m, risk, profile,
+     treatment, cj, cj_timer, measure, since_release, drug_prisoner, effect_measure, effect_until,
+     prior_diversion_failures, served_m, flag, off_type, cohort_month, rearrest_month) = a
+    (fp, p_od, p_remit, off_sev, type_cum, profile_rate, type_counter, measure_rr,
+     measure_completion, opioid, measure_duration, oat_rr, oat_months) = kp
     key = np.uint64(key)
     for i in range(lo, hi):
         flag[i] = F_NONE
@@ -375,13 +410,11 @@ FP_CESSATION = FPI["cessation_months"]
 M_CEASED = M["exits_ceased"]
 
 
-def step_numpy(pop: Population, month: int, key: int, fp: np.ndarray, p_od: np.ndarray,
-               p_remit: np.ndarray, off_sev: np.ndarray, type_cum: np.ndarray,
-               profile_rate: np.ndarray, type_counter: np.ndarray, measure_rr: np.ndarray,
-               measure_completion: np.ndarray, opioid: np.ndarray, measure_duration: np.ndarray,
-               oat_rr: np.ndarray, oat_months: np.ndarray,
-               counters: np.ndarray, occ: np.ndarray) -> None:
+def step_numpy(pop: Population, month: int, key: int, kp: KernelParams, counters: np.ndarray,
+               occ: np.ndarray) -> None:
     """One month for every person, vectorised with NumPy: the reference for `step_numba`."""
+    (fp, p_od, p_remit, off_sev, type_cum, profile_rate, type_counter, measure_rr,
+     measure_completion, opioid, measure_duration, oat_rr, oat_months) = kp
     p = pop
     p.flag[:] = F_NONE
     ids = np.arange(p.size)
@@ -527,25 +560,11 @@ def step_numpy(pop: Population, month: int, key: int, fp: np.ndarray, p_od: np.n
     np.add.at(occ, p.measure[in_measure | in_comp], 1)
 
 
-def step(pop: Population, month: int, key: int, fp: np.ndarray, p_od: np.ndarray,
-         p_remit: np.ndarray, off_sev: np.ndarray, type_cum: np.ndarray,
-         profile_rate: np.ndarray, type_counter: np.ndarray, measure_rr: np.ndarray,
-         measure_completion: np.ndarray, opioid: np.ndarray, measure_duration: np.ndarray,
-         oat_rr: np.ndarray, oat_months: np.ndarray,
-         counters: np.ndarray, occ: np.ndarray, engine: str = "numba") -> None:
+def step(pop: Population, month: int, key: int, kp: KernelParams, counters: np.ndarray,
+         occ: np.ndarray, engine: str = "numba") -> None:
     """One month with the chosen engine: `numba` (compiled) or `numpy` (reference)."""
     if engine == "numpy":
-        step_numpy(pop, month, key, fp, p_od, p_remit, off_sev, type_cum, profile_rate,
-                   type_counter, measure_rr, measure_completion, opioid, measure_duration, oat_rr,
-                   oat_months, counters, occ)
+        step_numpy(pop, month, key, kp, counters, occ)
         return
-    p = pop
-    kernel = step_numba if p.size >= PARALLEL_MIN else step_numba_serial
-    kernel(p.status, p.entry_month, p.age_m, p.substance, p.injecting, p.severity, p.active,
-           p.remission_m, p.risk, p.profile, p.treatment, p.cj, p.cj_timer, p.measure,
-           p.since_release, p.drug_prisoner, p.effect_measure, p.effect_until,
-           p.prior_diversion_failures, p.served_m, p.flag, p.off_type, p.cohort_month,
-           p.rearrest_month, month,
-           np.uint64(key), fp, p_od, p_remit, off_sev, type_cum, profile_rate, type_counter,
-           measure_rr, measure_completion, opioid, measure_duration, oat_rr, oat_months,
-           counters, occ)
+    kernel = step_numba if pop.size >= PARALLEL_MIN else step_numba_serial
+    kernel(PersonArrays.of(pop), month, np.uint64(key), kp, counters, occ)

@@ -73,7 +73,7 @@ from divert.simulation.population import (
 )
 from divert.simulation.prison_care import PrisonCare, after_decisions, after_step, treated_in_prison
 from divert.simulation.prison_care import treated_outside as _treated_outside
-from divert.simulation.run import kernel_inputs, stream_key
+from divert.simulation.run import kernel_inputs, kernel_params, stream_key
 
 OUTCOMES = ("rearrest", "prison_months", "overdose_death", "cost")
 """What each projection reports: the share rearrested (a first police contact after the
@@ -381,6 +381,7 @@ def _run(pop: Population, decider: _CaseDecider, practice: Practice, effects: Ef
          k: dict[str, Any], care: PrisonCare, values: Mapping[str, Any], key: int,
          counters: np.ndarray, onward: np.ndarray, settings: Settings) -> Paths:
     """Months 1..horizon of the simulation for the copies, with each copy's costs and custody."""
+    kp = kernel_params(k, practice, effects)
     n, horizon, years = settings.copies, settings.horizon_months, settings.years
     prison_cost = float(values["prison_cost_per_month"])
     treatment_cost = float(values["treatment_cost_per_month"])
@@ -410,10 +411,7 @@ def _run(pop: Population, decider: _CaseDecider, practice: Practice, effects: Ef
         occ[:] = 0
         were = treated_in_prison(pop) if care.active else None
         was_alive = alive
-        step(pop, month, key, k["fp"], k["p_od"], k["p_remit"], k["off_sev"], k["type_cum"],
-             k["profile_rate"], k["type_counter"], practice.reoffence_rr, practice.completion,
-             k["opioid"], practice.duration, effects.oat_overdose_rr,
-             effects.oat_overdose_months, row, occ, engine=settings.engine)
+        step(pop, month, key, kp, row, occ, engine=settings.engine)
         if were is not None:
             after_step(pop, care, were, month, key, row)
             were = _treated_outside(pop)

@@ -20,7 +20,7 @@ from divert.law.policy import Policy
 from divert.law.practice import draw, resolve, shares, table, uncertainty_samples
 from divert.law.vocabulary import OFFENCE_TYPES, SUBSTANCES
 from divert.simulation.decisions import SECTORS, T_COMMUNITY, T_RESIDENTIAL, Decider, Effects, Practice
-from divert.simulation.kernel import FP, METRICS, M, step
+from divert.simulation.kernel import FP, METRICS, KernelParams, M, step
 from divert.simulation.population import (
     ALIVE,
     MEASURE,
@@ -143,6 +143,17 @@ def kernel_inputs(values: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def kernel_params(k: dict[str, Any], practice: Practice, effects: Effects) -> KernelParams:
+    """The kernel's parameters: `kernel_inputs` (`k`) and, per measure, the practice
+    (reoffending, completion, duration) and effects (OAT's overdose protection)."""
+    return KernelParams(
+        fp=k["fp"], p_od=k["p_od"], p_remit=k["p_remit"], off_sev=k["off_sev"],
+        type_cum=k["type_cum"], profile_rate=k["profile_rate"], type_counter=k["type_counter"],
+        measure_rr=practice.reoffence_rr, measure_completion=practice.completion,
+        opioid=k["opioid"], measure_duration=practice.duration, oat_rr=effects.oat_overdose_rr,
+        oat_months=effects.oat_overdose_months)
+
+
 WARM_UP_MIN, WARM_UP_MAX = 36, 120
 
 
@@ -230,6 +241,7 @@ def run(policy: Policy, persons: int, months: int, start: date, seed: int, repli
             values = draw(resolved, samples)
             practice = Practice(values, scale, effects.ids)
             k = kernel_inputs(values)
+            kp = kernel_params(k, practice, effects)
             decider = Decider(policy, practice, key, effects)
             care = PrisonCare.of(values)
         initiation = float(values["initiation_rr"]) if t >= burn else 1.0
@@ -256,10 +268,7 @@ def run(policy: Policy, persons: int, months: int, start: date, seed: int, repli
         counters = series_all[t]
         occ[:] = 0
         were_treated = treated_in_prison(pop) if care.active else None
-        step(pop, month, key, k["fp"], k["p_od"], k["p_remit"], k["off_sev"], k["type_cum"],
-             k["profile_rate"], k["type_counter"], practice.reoffence_rr, practice.completion,
-             k["opioid"], practice.duration, effects.oat_overdose_rr,
-             effects.oat_overdose_months, counters, occ, engine=engine)
+        step(pop, month, key, kp, counters, occ, engine=engine)
         in_kernel = occ.copy()  # occupancy as the kernel counted it (decisions add new starts)
         if were_treated is not None:
             after_step(pop, care, were_treated, month, key, counters)
