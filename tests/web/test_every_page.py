@@ -9,7 +9,9 @@ one; a stored brief); a route that cannot be filled is listed in `EXCLUDED` with
 route that is neither filled nor excluded fails `test_every_html_route_is_walked_or_excluded`. Each
 page is opened by the first role of `PREFERRED` that may see it (anonymous for the sign-in page),
 plus the states a form leads to (the advice after submitting a case, the warning before a not-eligible
-decision) and the refusal and not-found pages.
+decision, the form kept with its errors), the comparison's self-contained report as the job page
+opens it, and the refusal and not-found pages. FastAPI's own /api/v1/docs is not a page of divert's
+templates and is not walked.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ import pytest
 from fastapi.responses import HTMLResponse
 from fastapi.routing import APIRoute
 
-from divert.registry import inputs, service
+from divert.registry import inputs, scheduling, service
 from divert.registry.store import Registry
 
 from .conftest import TODAY, Client, axe_violations, horizontal_overflow, sign_in
@@ -113,6 +115,8 @@ VARIANTS: dict[str, Callable[[Seeded], list[V]]] = {
         V("/book/compare?left=usa&right=iran&stage=court", shows="table.side-by-side")],
     "/compare": lambda s: [V("/compare", "analyst", shows="#jobs table"),
                            V("/compare?pack=portugal&mine=true", "admin")],
+    "/registry/court-calendar": lambda s: [V("/registry/court-calendar", "judge",
+                                             shows="table.closed-days tbody tr")],
     "/registry/calendar": lambda s: [V("/registry/calendar", "judge", shows="table.calendar"),
                                      V("/registry/calendar", "clinician",
                                        shows="table.calendar select")],
@@ -163,9 +167,10 @@ def test_every_html_route_is_walked_or_excluded(app: Any) -> None:
 # ---- the seeded registry ---------------------------------------------------------------------------
 
 def _seed_registry(url: str) -> dict[str, Any]:
-    """Three enrolled participants with today's tests and hearings (the court sits every day), one
-    result of each kind a page shows, a sanction answering the positive test, a held hearing with a
-    note, a session, attendance and a clinical note with a long unbroken reference."""
+    """Three enrolled participants with today's tests and hearings (the court sits every day), a
+    positive and a negative result, a sanction answering the positive test and an incentive, a held
+    hearing with a note, attendance, a booked group session, a clinical note with a long address, a
+    rearrest, and a day the court is closed."""
     s = seed(url)
     reg = Registry(url)
     cipher = service.registry_cipher(reg)
@@ -189,6 +194,11 @@ def _seed_registry(url: str) -> dict[str, Any]:
                          "outpatient-opioid-agonist-treatment-programme-intake-form-2026 today")
         service.record_rearrest(tx, s["codes"][2], inputs.RearrestIn(
             on=TODAY - dt.timedelta(days=3), offence_type="possession"))
+        scheduling.book_session(tx, s["codes"][1], inputs.SessionIn(
+            on=TODAY + dt.timedelta(days=1), kind="group", note="Relapse prevention group"))
+    with reg.write("judge", "court calendar") as tx:
+        scheduling.close_day(tx, "default", inputs.ClosedDayIn(
+            day=TODAY + dt.timedelta(days=20), reason="Court staff training day"))
     reg.dispose()
     return s
 
@@ -319,7 +329,9 @@ class Walk:
 
     def check(self, page: Any, where: str) -> None:
         """axe at desktop width and at 390 px (a region that scrolls only there must be focusable),
-        and no sideways scroll at 390 px."""
+        and no sideways scroll at 390 px; folded parts (<details>) opened first, so the tables in
+        them are checked too."""
+        page.evaluate("() => document.querySelectorAll('details').forEach(d => { d.open = true; })")
         found = axe_violations(page)
         wide = horizontal_overflow(page, 390)
         if wide:
