@@ -66,7 +66,7 @@ def values(usa: Any) -> Any:
 
 def test_projection_names_no_measure() -> None:
     """The effect comes from data: no string constant of the module is a measure id."""
-    tree = ast.parse((ROOT / "src" / "divert" / "projection.py").read_text(encoding="utf-8"))
+    tree = ast.parse((ROOT / "src" / "divert" / "simulation" / "projection.py").read_text(encoding="utf-8"))
     named = sorted({node.value for node in ast.walk(tree)
                     if isinstance(node, ast.Constant) and isinstance(node.value, str)
                     and node.value in CATALOGUE and node.value not in STAGES})
