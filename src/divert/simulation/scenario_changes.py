@@ -36,6 +36,11 @@ class _Change(Strict):
     citation: str = Field(min_length=1)
     rationale: str | None = None
 
+    def law_dates(self) -> list[date] | None:
+        """The dates from which the change alters the law: [] when it changes only practice,
+        None when it has no date (it rewrites the law at every date)."""
+        return None
+
     def apply(self, ov: OverlayEdits, raw: dict[str, Any],
               change: Change) -> list[tuple[str, Any]] | None:
         """Change `raw` in place; the measures written, as (field, spec), for their conditions."""
@@ -49,6 +54,9 @@ class _Change(Strict):
 class _Dated(_Change):
     start: date | None = Field(None, alias="from")
 
+    def law_dates(self) -> list[date] | None:
+        return None if self.start is None else [self.start]
+
 
 class SetParameter(_Dated):
     """Set a law or practice parameter's value (whole) or some entries of a table, from a date."""
@@ -57,6 +65,9 @@ class SetParameter(_Dated):
     value: Value | None = None
     entries: dict[str, float] | None = None
     provenance: Provenance = "unverified"
+
+    def law_dates(self) -> list[date] | None:
+        return [] if self.set_parameter in DEFAULTS else super().law_dates()
 
     def apply(self, ov: OverlayEdits, raw: dict[str, Any], change: Change) -> None:
         s = self
@@ -82,6 +93,9 @@ class AddParameter(_Change):
     provenance: Provenance = "unverified"
     values: dict[date, Value] = Field(min_length=1)
     uncertainty: dict[str, Any] | None = None
+
+    def law_dates(self) -> list[date] | None:
+        return [min(self.values)]
 
     def apply(self, ov: OverlayEdits, raw: dict[str, Any], change: Change) -> None:
         s = self
@@ -131,6 +145,10 @@ class AddMeasure(_MeasureChange):
     measure: dict[str, Any]
     before: str | None = None
     after: str | None = None
+
+    def law_dates(self) -> list[date] | None:
+        start = self.start or (self.measure.get("in_force") or {}).get("from")
+        return None if start is None else [start]
 
     def apply(self, ov: OverlayEdits, raw: dict[str, Any], change: Change) -> list[tuple[str, Any]]:
         s = self
@@ -238,6 +256,9 @@ class SetInForce(_Change):
     start: date | None = Field(None, alias="from")
     end: date | None = Field(None, alias="to")
 
+    def law_dates(self) -> list[date] | None:
+        return [d for d in (self.start, self.end) if d is not None] or None
+
     def apply(self, ov: OverlayEdits, raw: dict[str, Any], change: Change) -> None:
         s = self
         mid = s.set_in_force
@@ -292,6 +313,9 @@ class MoveDate(_Change):
     move_date: date
     new_date: date
 
+    def law_dates(self) -> list[date] | None:
+        return [min(self.move_date, self.new_date)]
+
     def apply(self, ov: OverlayEdits, raw: dict[str, Any], change: Change) -> None:
         s = self
         old, new = s.move_date, s.new_date
@@ -335,6 +359,9 @@ class SetCapacity(_Dated):
 
     set_capacity: dict[str, float]
 
+    def law_dates(self) -> list[date] | None:
+        return []  # practice only
+
     def apply(self, ov: OverlayEdits, raw: dict[str, Any], change: Change) -> None:
         s = self
         ov._set(raw, change, "measure_capacity", None, s.set_capacity, s.start, "unverified",
@@ -350,6 +377,9 @@ class SetWeight(_Dated):
     """Relative use of measures when open (practice parameter measure_weight)."""
 
     set_weight: dict[str, float]
+
+    def law_dates(self) -> list[date] | None:
+        return []  # practice only
 
     def apply(self, ov: OverlayEdits, raw: dict[str, Any], change: Change) -> None:
         s = self
@@ -367,6 +397,9 @@ class ScaleCapacity(_Dated):
 
     scale_capacity: dict[str, float]
 
+    def law_dates(self) -> list[date] | None:
+        return []  # practice only
+
     def apply(self, ov: OverlayEdits, raw: dict[str, Any], change: Change) -> None:
         s = self
         ov._scale(raw, change, "measure_capacity", s.scale_capacity, s.start, None)
@@ -382,6 +415,9 @@ class ScaleWeight(_Dated):
     """Multiply the relative use of measures by a factor (a measure without a weight has 1)."""
 
     scale_weight: dict[str, float]
+
+    def law_dates(self) -> list[date] | None:
+        return []  # practice only
 
     def apply(self, ov: OverlayEdits, raw: dict[str, Any], change: Change) -> None:
         s = self

@@ -31,7 +31,6 @@ from divert.law.policy import (
     parse_parameters,
     policies_root,
 )
-from divert.law.practice import DEFAULTS
 from divert.law.rules import compile_condition
 from divert.law.yaml_source import line_of, read_yaml, validate_model
 from divert.simulation.scenario_changes import (
@@ -104,29 +103,11 @@ class ScenarioOverlay(OverlayEdits):
         dates: list[date] = []
         undated = False
         for c in self.changes:
-            s = c.spec
-            if c.op in _PRACTICE_OPS:
-                continue
-            if c.op == "set_parameter" and s.set_parameter in DEFAULTS:
-                continue
-            if c.op == "add_parameter":
-                dates.append(min(s.values))
-                continue
-            if c.op == "move_date":
-                dates.append(min(s.move_date, s.new_date))
-                continue
-            if c.op == "set_in_force":
-                given = [d for d in (s.start, s.end) if d is not None]
-                undated = undated or not given
-                dates.extend(given)
-                continue
-            start = s.start
-            if start is None and c.op == "add_measure":
-                start = (s.measure.get("in_force") or {}).get("from")
-            if start is None:
+            given = c.spec.law_dates()
+            if given is None:
                 undated = True
             else:
-                dates.append(start)
+                dates.extend(given)
         if undated or not dates:
             return None
         return min(dates)
