@@ -445,7 +445,8 @@ def simulate(
 
     The population month by month under a pack, optionally changed by scenario files
     (overlays); prints the totals."""
-    from divert.simulation.runner import simulate_json, write_outputs
+    from divert.cli_json import simulate_json
+    from divert.simulation.runner import write_outputs
 
     spec = "+".join([code, *(str(o) for o in overlay or [])])
     comparison = _run([spec], persons, years, start, replications, seed, workers, engine,
@@ -482,7 +483,8 @@ def compare(
 
     The same people simulated under each, the totals side by side and the differences with 95%
     intervals; writes an HTML report to --out."""
-    from divert.simulation.runner import compare_json, write_outputs
+    from divert.cli_json import compare_json
+    from divert.simulation.runner import write_outputs
 
     comparison = _run(specs, persons, years, start, replications, seed, workers, engine,
                       not no_uncertainty, as_json, cluster=cluster, out_dir=out_dir, resume=resume)

@@ -261,11 +261,16 @@ class Parameter:
 
     def at(self, day: date) -> Any:
         """The value in force on `day`, or None before the first effective date."""
-        value = None
-        for start in sorted(self.spec.values):
-            if start <= day:
-                value = self.spec.values[start]
-        return value
+        return value_at(self.spec.values, day)
+
+
+def value_at(values: Mapping[date, Any], day: date) -> Any:
+    """Of values by effective date, the one in force on `day`; None before the first date."""
+    value = None
+    for start in sorted(values):
+        if start <= day:
+            value = values[start]
+    return value
 
 
 @dataclass(frozen=True)

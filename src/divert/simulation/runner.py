@@ -36,7 +36,7 @@ from divert.simulation.aggregate import (
     totals_of,
 )
 from divert.simulation.executors import Executor, InProcess, Processes
-from divert.simulation.outcomes import FINAL, TOTALS, series_rows
+from divert.simulation.outcomes import series_rows
 from divert.simulation.run import RunResult, run
 from divert.simulation.scenarios import ScenarioSpec
 
@@ -377,48 +377,9 @@ def write_outputs(comparison: Comparison, out: Path) -> list[Path]:
     return [series_path, summary_path]
 
 
-def simulate_json(comparison: Comparison) -> dict[str, Any]:
-    """The `divert simulate --json` contract for one scenario (sample units, means)."""
-    s = comparison.scenarios[0]
-    t = comparison.totals(s)
-    keys = ("entrants", "arrests", "prosecutions", "convictions", "diversions",
-            "prison_person_months", "treatment_person_months", "overdose_deaths", "deaths",
-            "cost_total")
-    st = comparison.stamp
-    return {
-        "persons": st["persons"], "months": st["months"], "replications": st["replications"],
-        "seed": st["seed"], "scale": comparison.scale(s), "stamp": st,
-        "totals": {k: t[k] for k in keys} | {k: v for k, v in t.items() if k not in keys},
-        "totals_mcse": comparison.totals_mcse(s),
-        "final": {k: comparison.final(s)[k] for k in FINAL},
-    }
-
-
-def compare_json(comparison: Comparison) -> dict[str, Any]:
-    """The `divert compare --json` contract: totals per scenario, differences from the first."""
-    out: dict[str, Any] = {
-        "stamp": comparison.stamp, "scenarios": [],
-        "uncertainty": ("each replication draws the parameters afresh: intervals hold parameter "
-                        "uncertainty and chance together (divert countries keeps them apart)"
-                        if comparison.stamp.get("uncertainty") else
-                        "central parameter values: intervals and MCSE are chance variation only"),
-    }
-    for s in comparison.scenarios:
-        entry: dict[str, Any] = {"scenario": s, "scale": comparison.scale(s),
-                                 "totals": comparison.totals(s),
-                                 "totals_mcse": comparison.totals_mcse(s),
-                                 "final": comparison.final(s)}
-        if s != comparison.scenarios[0]:
-            entry["difference"] = {k: v for k, v in comparison.difference(s).items()
-                                   if k in TOTALS}
-            entry["economics"] = comparison.economics(s)
-        out["scenarios"].append(entry)
-    return out
-
-
 def cpu_count() -> int:
     return os.cpu_count() or 1
 
 
 __all__ = ["Task", "InProcess", "Processes", "Executor", "Comparison", "run_comparison",
-           "run_groups", "write_outputs", "simulate_json", "compare_json", "executor_for", "Iterable"]
+           "run_groups", "write_outputs", "executor_for", "Iterable"]
