@@ -234,6 +234,7 @@ def test_console_script_runs_without_traceback(tmp_path: Path) -> None:
     (["countries", "--persons", "0"], "--persons: must be"),
     (["validate", "usa", "--persons", "-5"], "--persons: must be"),
     (["sensitivity", "usa", "--out", "/proc/divert-nope"], "cannot write there"),
+    (["calibrate", "usa", "--out", "/nonexistent/dir/x.yaml"], "--out: the folder"),
 ])
 def test_simulation_sizes_are_bounded_before_any_work(args: list[str], message: str) -> None:
     """Sizes a run cannot do, and an --out that cannot be written, are one line and exit 2 at

@@ -803,6 +803,9 @@ def calibrate(
     from divert.studies.calibration import calibrate_from_registry
 
     check_sizes(persons, 12, seed)
+    if out_file is not None and not out_file.parent.is_dir():
+        raise InputError(f"--out: the folder {out_file.parent} does not exist; give a file in an "
+                         "existing folder (or leave --out out to write beside the pack)")
     pack = policies.load(code)
     if from_registry is not None:
         fit = calibrate_from_registry(pack, _registry_aggregates(from_registry))
