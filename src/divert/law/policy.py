@@ -80,7 +80,22 @@ def _conditions(value: Any) -> Any:
     return [{"test": v} if isinstance(v, str) else v for v in value]
 
 
-class MeasureSpec(Strict):
+class _Conditional(Strict):
+    """What a measure and a bar share: `when`/`unless` conditions given one or as a list, and one
+    legal basis or several."""
+
+    @field_validator("when", "unless", mode="before", check_fields=False)
+    @classmethod
+    def _norm_conditions(cls, v: Any) -> Any:
+        return _conditions(v)
+
+    @field_validator("legal_basis", mode="before", check_fields=False)
+    @classmethod
+    def _one_or_many(cls, v: Any) -> Any:
+        return [v] if isinstance(v, Mapping) else v
+
+
+class MeasureSpec(_Conditional):
     """One measure a stage offers, as written in a stage file."""
 
     id: str
@@ -94,15 +109,6 @@ class MeasureSpec(Strict):
     legal_basis: list[LegalBasis] = Field(min_length=1)
     notes: str | None = None
 
-    @field_validator("when", "unless", mode="before")
-    @classmethod
-    def _norm_conditions(cls, v: Any) -> Any:
-        return _conditions(v)
-
-    @field_validator("legal_basis", mode="before")
-    @classmethod
-    def _one_or_many(cls, v: Any) -> Any:
-        return [v] if isinstance(v, Mapping) else v
 
 
 class StageFile(Strict):
@@ -141,7 +147,7 @@ class Source(Strict):
     note: str | None = None
 
 
-class BarSpec(Strict):
+class BarSpec(_Conditional):
     """A named, cited rule of pack.yaml that bars measures of any stage when it holds.
 
     Bars carry law that cuts across measures: the age of criminal majority (adult sentences
@@ -159,15 +165,6 @@ class BarSpec(Strict):
     legal_basis: list[LegalBasis] = Field(min_length=1)
     notes: str | None = None
 
-    @field_validator("when", "unless", mode="before")
-    @classmethod
-    def _norm_conditions(cls, v: Any) -> Any:
-        return _conditions(v)
-
-    @field_validator("legal_basis", mode="before")
-    @classmethod
-    def _one_or_many(cls, v: Any) -> Any:
-        return [v] if isinstance(v, Mapping) else v
 
     @field_validator("measures")
     @classmethod

@@ -9,6 +9,7 @@ names the overlay file, the line and the field.
 
 from __future__ import annotations
 
+from abc import abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
@@ -41,14 +42,14 @@ class _Change(Strict):
         None when it has no date (it rewrites the law at every date)."""
         return None
 
+    @abstractmethod
     def apply(self, ov: OverlayEdits, raw: dict[str, Any],
               change: Change) -> list[tuple[str, Any]] | None:
         """Change `raw` in place; the measures written, as (field, spec), for their conditions."""
-        raise NotImplementedError
 
+    @abstractmethod
     def describe(self) -> str:
         """What the change does, in one plain sentence (without its rationale and citation)."""
-        raise NotImplementedError
 
 
 class _Dated(_Change):

@@ -83,15 +83,12 @@ def _now() -> str:
 # --- the spec ------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Spec:
-    """What to run: scenarios (the first is the baseline) and the sizes of the run."""
+class _RunSizes:
+    """The sizes a job spec derives: months, the start as a date, and the runs it queues."""
 
     scenarios: list[str]
-    persons: int
     years: int
     replications: int
-    seed: int
     start: str
 
     @property
@@ -105,6 +102,18 @@ class Spec:
     @property
     def runs(self) -> int:
         return len(self.scenarios) * self.replications
+
+
+@dataclass(frozen=True)
+class Spec(_RunSizes):
+    """What to run: scenarios (the first is the baseline) and the sizes of the run."""
+
+    scenarios: list[str]
+    persons: int
+    years: int
+    replications: int
+    seed: int
+    start: str
 
 
 def _bounded(name: str, value: Any) -> int:
@@ -185,7 +194,7 @@ def make_spec(scenarios: list[str], persons: Any, years: Any, replications: Any,
 
 
 @dataclass(frozen=True)
-class CountriesSpec:
+class CountriesSpec(_RunSizes):
     """Several packs side by side under one reform: each pack's law today against the same
     shipped overlay, as `divert countries` runs them; `scenarios` lists every run scenario."""
 
@@ -198,18 +207,6 @@ class CountriesSpec:
     seed: int
     start: str
     kind: str = "countries"
-
-    @property
-    def months(self) -> int:
-        return self.years * 12
-
-    @property
-    def start_date(self) -> date:
-        return date.fromisoformat(self.start + "-01")
-
-    @property
-    def runs(self) -> int:
-        return len(self.scenarios) * self.replications
 
 
 def make_countries_spec(packs_chosen: list[str], reform: Any, persons: Any, years: Any,
