@@ -31,9 +31,8 @@ from .conftest import FIXTURES
 from .test_simulation import START, practice_entry
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "divert"
-SIMULATION_MODULES = ("simulation/decisions.py", "simulation/run.py", "simulation/population.py",
-                      "simulation/scenarios.py", "law/practice.py", "law/practice_schema.py",
-                      "simulation/kernel.py")
+SIMULATION_MODULES = (*sorted(f"simulation/{p.name}" for p in (SRC / "simulation").glob("*.py")),
+                      "law/practice.py", "law/practice_schema.py")
 
 
 def test_no_simulation_module_names_a_measure() -> None:
