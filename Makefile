@@ -8,7 +8,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint venv clean
+.PHONY: run test lint venv clean messages
 
 $(STAMP): pyproject.toml requirements.lock
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -32,6 +32,10 @@ test: $(STAMP)
 		echo "make test: no PostgreSQL server binaries; registry tests run on SQLite only" >&2; \
 		$(BIN)/python -m pytest; \
 	fi
+
+# After changing a marked string: merge every domain's messages into each language's .po file.
+messages: $(STAMP)
+	$(BIN)/python scripts/update_messages.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests conftest.py

@@ -1,0 +1,25 @@
+"""Languages: the supported locales, their message catalogues (gettext, read with Babel) and
+locale-aware numbers, dates and currencies. The bottom layer: anything may import it."""
+
+from divert.i18n.catalog import DOMAINS, MESSAGES, Translator, translator
+from divert.i18n.locale import (
+    DEFAULT,
+    LOCALES,
+    RTL,
+    direction,
+    negotiate,
+    parse_locale,
+)
+
+__all__ = [
+    "DEFAULT",
+    "DOMAINS",
+    "LOCALES",
+    "MESSAGES",
+    "RTL",
+    "Translator",
+    "direction",
+    "negotiate",
+    "parse_locale",
+    "translator",
+]

@@ -1,0 +1,52 @@
+"""Which source files hold each domain's messages, and how to pull the messages out (Babel's
+extractors; Jinja2's for templates). `scripts/update_messages.py` and the catalogue tests use it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+from babel.messages.catalog import Catalog
+from babel.messages.extract import extract_from_dir
+
+SRC = Path(__file__).resolve().parents[1]  # src/divert
+JINJA = "jinja2.ext:babel_extract"
+KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "pgettext": ((1, "c"), 2), "N_": None}
+
+#: a domain's (glob relative to src/divert, extraction method): Python and Jinja2 templates
+DOMAIN_SOURCES: dict[str, tuple[tuple[str, str], ...]] = {
+    "web": (("web/**.py", "python"), ("web/templates/**.html", JINJA)),
+    "reports": (("reports/**.py", "python"), ("reports/templates/**.html", JINJA)),
+    "cli": (("cli.py", "python"), ("cli_help.py", "python"), ("cli_json.py", "python"),
+            ("registry/cli.py", "python"), ("web/cli.py", "python")),
+    "law": (("law/**.py", "python"), ("advice/**.py", "python")),
+}
+
+#: extra extractors a domain adds for data files (e.g. labels in catalogue.yaml): name -> messages
+EXTRA: dict[str, Callable[[], Iterable[tuple[str, str, int]]]] = {}
+
+
+def _options() -> dict[str, dict[str, Any]]:
+    return {"web/templates/**.html": {"extensions": "jinja2.ext.i18n", "trimmed": "true"},
+            "reports/templates/**.html": {"extensions": "jinja2.ext.i18n", "trimmed": "true"}}
+
+
+def extract(domain: str) -> Catalog:
+    """The domain's template catalogue: every message its sources mark for translation."""
+    catalog = Catalog(domain=domain, project="divert", charset="utf-8")
+    for filename, lineno, message, comments, context in _messages(domain):
+        catalog.add(message, None, [(filename, lineno)], auto_comments=comments, context=context)
+    for extra_domain, producer in EXTRA.items():
+        if extra_domain == domain:
+            for message, filename, lineno in producer():
+                catalog.add(message, None, [(filename, lineno)])
+    return catalog
+
+
+def _messages(domain: str) -> Iterator[tuple[str, int, Any, list[str], str | None]]:
+    method_map = list(DOMAIN_SOURCES[domain])
+    yield from extract_from_dir(
+        SRC, method_map=method_map, options_map=_options(), keywords=KEYWORDS,
+        comment_tags=("TRANSLATORS:",), strip_comment_tags=True,
+    )
