@@ -80,7 +80,11 @@ class Node:
 
 
 def _truth(mask: np.ndarray, known: np.ndarray) -> np.ndarray:
-    return np.where(known, np.where(mask, TRUE, FALSE), UNKNOWN).astype(np.int8)
+    out = mask.astype(np.int8)
+    out *= TRUE  # true 2, false 0
+    if not known.all():
+        out[~known] = UNKNOWN
+    return out
 
 
 @dataclass
