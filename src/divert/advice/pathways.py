@@ -17,7 +17,7 @@ from typing import Any
 from divert.advice.case import Case
 from divert.advice.screening import ScreeningCutoffs, ScreeningResult, score_all
 from divert.advice.triage import Triage, TriageConfig, assess_triage
-from divert.advice.wording import N_, Joined, Label, Message, Value, text
+from divert.advice.wording import N_, Day, Joined, Label, Message, Value, text
 from divert.errors import InputError
 from divert.i18n import DEFAULT
 from divert.law.catalogue import CATALOGUE, Measure
@@ -438,7 +438,7 @@ def _applicable(case: Case, policy: Policy, stage: str, day: date | None = None,
         (applies if code == 2 else perhaps if code == 1 else []).append(spec)
     notes = [Message(N_("Lex mitior: %(law)s (in force %(start)s) may apply to this offence; the "
                         "case lacks the facts that decide it, so the law of the offence date is "
-                        "applied."), {"law": Label(spec.law), "start": spec.start.isoformat()})
+                        "applied."), {"law": Label(spec.law), "start": Day(spec.start)})
              for spec in perhaps]
     if not applies:
         return offence, notes
@@ -450,8 +450,8 @@ def _applicable(case: Case, policy: Policy, stage: str, day: date | None = None,
              N_("Lex mitior: the offence was committed on %(offence)s, but %(law)s (in force "
                 "%(start)s) applies to pending cases and final sentences (%(cited)s); the law of "
                 "%(start)s is applied."))
-    return law.start, [Message(msgid, {"offence": offence.isoformat(), "law": Label(law.law),
-                                       "start": law.start.isoformat(), "cited": cited})]
+    return law.start, [Message(msgid, {"offence": Day(offence), "law": Label(law.law),
+                                       "start": Day(law.start), "cited": cited})]
 
 
 def advise(case: Case, policy: Policy, stages: list[str] | None = None,

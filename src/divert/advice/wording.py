@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 from divert.i18n import DEFAULT, Translator, translator
@@ -53,6 +54,14 @@ class Value:
 
 
 @dataclass(frozen=True)
+class Day:
+    """A date: ISO in English (as the advice has always written it), the language's long form
+    otherwise (1 de outubro de 2023, ۱ اکتبر ۲۰۲۳)."""
+
+    day: date
+
+
+@dataclass(frozen=True)
 class Joined:
     """Values written one after another with the language's list separator."""
 
@@ -70,6 +79,8 @@ def render(value: Any, t: Translator) -> str:
         return template % {k: render(v, t) for k, v in value.params.items()}
     if isinstance(value, Label):
         return t.gettext(value.text)
+    if isinstance(value, Day):
+        return value.day.isoformat() if t.locale == DEFAULT else t.date(value.day, "long")
     if isinstance(value, Value):
         return _value(value.value, t)
     if isinstance(value, Joined):
