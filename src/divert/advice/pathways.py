@@ -141,7 +141,7 @@ def prepare(case: Case, policy: Policy) -> Prepared:
 
 
 def _basis_json(lb: LegalBasis) -> dict[str, Any]:
-    out = lb.model_dump(mode="json", by_alias=True, exclude={"in_force"})
+    out = lb.plain(mode="json", by_alias=True, exclude={"in_force"})
     if lb.in_force.start or lb.in_force.end:
         out["in_force"] = lb.in_force.model_dump(mode="json", by_alias=True)
     return out
