@@ -58,12 +58,12 @@ class InForce(Strict):
 
 class Original(Strict):
     """The law's own words in its own language beside the English statement: the official title
-    and the article's wording, where it was read (`source`, required) and whether it was read
-    there (`verified`) or not."""
+    and, where it was read, the article's wording; where it was read (`source`, required) and
+    whether the words were read there (`verified`) or not."""
 
     language: str = Field(pattern=r"^[a-z]{2}$")
     title: str = Field(min_length=1)
-    text: str = Field(min_length=1)
+    text: str | None = Field(None, min_length=1)
     source: str = Field(min_length=1)
     provenance: Literal["verified", "unverified"]
 
@@ -78,12 +78,17 @@ class LegalBasis(Strict):
     url: str | None = None
     provenance: Provenance
     in_force: InForce = InForce()
-    original: Original | None = None
+    original: list[Original] = []
+
+    @field_validator("original", mode="before")
+    @classmethod
+    def _one_or_many(cls, v: Any) -> Any:
+        return [v] if isinstance(v, Mapping) else v
 
     def plain(self, **kwargs: Any) -> dict[str, Any]:
         """As plain data (`model_dump`), without `original` when the pack gives none."""
         out = self.model_dump(**kwargs)
-        if self.original is None:
+        if not self.original:
             out.pop("original", None)
         return out
 
