@@ -56,15 +56,41 @@ class InForce(Strict):
         return (self.start is None or self.start <= day) and (self.end is None or day < self.end)
 
 
+class Original(Strict):
+    """The law's own words in its own language beside the English statement: the official title
+    and, where it was read, the article's wording; where it was read (`source`, required) and
+    whether the words were read there (`verified`) or not."""
+
+    language: str = Field(pattern=r"^[a-z]{2}$")
+    title: str = Field(min_length=1)
+    text: str | None = Field(None, min_length=1)
+    source: str = Field(min_length=1)
+    provenance: Literal["verified", "unverified"]
+
+
 class LegalBasis(Strict):
-    """The law a rule encodes: citation, a short statement, optional link, provenance, and the
-    dates the cited text is law (absent: whenever the rule is in force)."""
+    """The law a rule encodes: citation, a short statement, optional link, provenance, the
+    dates the cited text is law (absent: whenever the rule is in force) and, where it could be
+    sourced, the law's original-language text (`original`)."""
 
     citation: str = Field(min_length=1)
     text: str = Field(min_length=1)
     url: str | None = None
     provenance: Provenance
     in_force: InForce = InForce()
+    original: list[Original] = []
+
+    @field_validator("original", mode="before")
+    @classmethod
+    def _one_or_many(cls, v: Any) -> Any:
+        return [v] if isinstance(v, Mapping) else v
+
+    def plain(self, **kwargs: Any) -> dict[str, Any]:
+        """As plain data (`model_dump`), without `original` when the pack gives none."""
+        out = self.model_dump(**kwargs)
+        if not self.original:
+            out.pop("original", None)
+        return out
 
 
 class ConditionSpec(Strict):
