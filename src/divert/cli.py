@@ -411,7 +411,7 @@ def _cluster(value: str | None) -> str | None:
 
 def _run(specs: list[str], persons: int, years: float, start: str, replications: int, seed: int,
          workers: int, engine: str, uncertainty: bool, quiet: bool, *, cluster: str | None = None,
-         out_dir: Path | None = None, resume: bool = False) -> Any:
+         out_dir: Path | None = None, resume: bool = False, oversample: float = 1.0) -> Any:
     from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
     from divert.simulation.runner import check_sizes, run_comparison
@@ -424,7 +424,8 @@ def _run(specs: list[str], persons: int, years: float, start: str, replications:
     months = int(round(years * 12))
     kwargs = dict(persons=persons, months=months, start=_parse_month(start),
                   replications=replications, seed=seed, workers=workers, engine=engine,
-                  uncertainty=uncertainty, cluster=_cluster(cluster), out=out_dir, resume=resume)
+                  uncertainty=uncertainty, cluster=_cluster(cluster), out=out_dir, resume=resume,
+                  oversample=oversample)
     if quiet or not sys.stderr.isatty():
         return run_comparison(specs, **kwargs)
     err = Console(stderr=True)
@@ -471,6 +472,9 @@ Resume = Annotated[bool, typer.Option("--resume", help="redo only the tasks --ou
 Engine = Annotated[str, typer.Option(help="numba (compiled) or numpy (reference)")]
 NoUncertainty = Annotated[bool, typer.Option("--no-uncertainty", help="use central values, no draws")]
 AsJson = Annotated[bool, typer.Option("--json", help="print JSON")]
+Oversample = Annotated[float, typer.Option(
+    help="draw this many times the persons and keep them in proportion to their offending, "
+         "weighted (1: no oversampling; up to 64)")]
 
 
 @app.command()
@@ -489,6 +493,7 @@ def simulate(
     out_dir: Annotated[Path | None, typer.Option("--out", help="folder for outputs")] = None,
     resume: Resume = False,
     as_json: AsJson = False,
+    oversample: Oversample = 1.0,
 ) -> None:
     """Simulate a country under its law.
 
@@ -499,7 +504,8 @@ def simulate(
 
     spec = "+".join([code, *(str(o) for o in overlay or [])])
     comparison = _run([spec], persons, years, start, replications, seed, workers, engine,
-                      not no_uncertainty, as_json, cluster=cluster, out_dir=out_dir, resume=resume)
+                      not no_uncertainty, as_json, cluster=cluster, out_dir=out_dir, resume=resume,
+                      oversample=oversample)
     if out_dir is not None:
         write_outputs(comparison, out_dir)
     data = simulate_json(comparison)
@@ -527,6 +533,7 @@ def compare(
     no_uncertainty: NoUncertainty = False,
     resume: Resume = False,
     as_json: AsJson = False,
+    oversample: Oversample = 1.0,
 ) -> None:
     """Compare today's law with reforms.
 
@@ -536,7 +543,8 @@ def compare(
     from divert.simulation.runner import write_outputs
 
     comparison = _run(specs, persons, years, start, replications, seed, workers, engine,
-                      not no_uncertainty, as_json, cluster=cluster, out_dir=out_dir, resume=resume)
+                      not no_uncertainty, as_json, cluster=cluster, out_dir=out_dir, resume=resume,
+                      oversample=oversample)
     write_outputs(comparison, out_dir)
     try:
         from divert.reports.comparison import write_report

@@ -38,6 +38,7 @@ from divert.simulation.population import (
     PRISON,
     RESIDENTIAL,
     Population,
+    weight_of,
 )
 
 MEASURE_IDS = tuple(CATALOGUE)
@@ -241,9 +242,10 @@ def open_measures(policy: Policy, stage: str, day: date, batch: dict[str, np.nda
 
 def choose(policy: Policy, stage: str, day: date, batch: dict[str, np.ndarray], n: int,
            u: np.ndarray, practice: Practice, occ: np.ndarray, counters: np.ndarray,
-           effects: Effects) -> np.ndarray:
+           effects: Effects, weight: np.ndarray) -> np.ndarray:
     """Each person's measure at `stage` (measure index, -1 where none is open), by practice
-    weights; a measure at capacity sends the excess to their next choice (waitlisted)."""
+    weights; a measure at capacity sends the excess to their next choice (waitlisted). Places
+    and the waitlist count the people each person stands for (`weight`)."""
     rules, open_ = open_measures(policy, stage, day, batch, n)
     if not rules:
         return np.full(n, NO_MEASURE, dtype=np.int64)
@@ -252,15 +254,23 @@ def choose(policy: Policy, stage: str, day: date, batch: dict[str, np.ndarray], 
     pick = _pick(weights, u)
     for j in np.flatnonzero(np.isfinite(practice.capacity[cat])):
         m = cat[j]
-        free = int(max(practice.capacity[m] - occ[m], 0))
         chosen = np.flatnonzero(pick == j)
-        if chosen.shape[0] > free:
-            excess = chosen[free:]
-            counters[M["waitlisted"]] += excess.shape[0]
+        fit = fitting(weight[chosen], practice.capacity[m] - occ[m])
+        if chosen.shape[0] > fit:
+            excess = chosen[fit:]
+            counters[M["waitlisted"]] += weight[excess].sum()
             weights[excess, j] = 0.0
             pick[excess] = _pick(weights[excess], u[excess])
-        occ[m] += min(chosen.shape[0], free)
+        occ[m] += weight[chosen[:fit]].sum()
     return np.where(pick >= 0, cat[np.maximum(pick, 0)], NO_MEASURE)
+
+
+def fitting(weight: np.ndarray, free: float) -> int:
+    """How many of the people in line (the people each stands for, in order) fit in `free`
+    places: the longest leading run whose total is at most `free`."""
+    if free <= 0:
+        return 0
+    return int(np.searchsorted(np.cumsum(weight, dtype=np.float64), free + 1e-9, side="right"))
 
 
 def _pick(weights: np.ndarray, u: np.ndarray) -> np.ndarray:
@@ -303,7 +313,7 @@ class Decider:
         pop.cj[ids] = np.where(compulsory, COMPULSORY, MEASURE)
         pop.measure[ids] = m
         pop.cj_timer[ids] = pr.duration[m].astype(np.int16)
-        counters[M["compulsory_admissions"]] += compulsory.sum()
+        counters[M["compulsory_admissions"]] += weight_of(pop, ids[compulsory])
         form = ef.treatment[m]
         resid = ids[form == T_RESIDENTIAL]
         new_resid = resid[pop.treatment[resid] == NO_TREATMENT]
@@ -311,7 +321,7 @@ class Decider:
         comm = ids[form == T_COMMUNITY]
         start = comm[np.isin(pop.treatment[comm], (NO_TREATMENT, IN_PRISON))]
         pop.treatment[start] = np.where(self.opioid[pop.substance[start]], OAT, OUTPATIENT)
-        counters[M["treatment_entries"]] += start.shape[0] + new_resid.shape[0]
+        counters[M["treatment_entries"]] += weight_of(pop, start) + weight_of(pop, new_resid)
 
     def _imprison(self, pop: Population, ids: np.ndarray, months: np.ndarray, month: int,
                   counters: np.ndarray) -> None:
@@ -325,7 +335,7 @@ class Decider:
         pop.drug_prisoner[ids] = _is_drug(pop.off_type[ids])
         pop.treatment[ids] = NO_TREATMENT
         _bump(pop.prior_incarcerations, ids)
-        counters[M["prison_admissions"]] += ids.shape[0]
+        counters[M["prison_admissions"]] += weight_of(pop, ids)
         self._post_sentence(pop, ids, month, "at_admission", counters)
 
     def _sentence_months(self, pop: Population, ids: np.ndarray, m: np.ndarray,
@@ -349,17 +359,17 @@ class Decider:
             return
         ef = self.effects
         alt = ef.alternative[m]
-        counters[M["diversions"]] += alt.sum()
+        counters[M["diversions"]] += weight_of(pop, ids[alt])
         _bump(pop.prior_diversions, ids[alt])
         convicted = ids[ef.conviction[m]]
-        counters[M["convictions"]] += convicted.shape[0]
+        counters[M["convictions"]] += weight_of(pop, convicted)
         _bump(pop.prior_convictions, convicted)
         _bump(pop.prior_drug_convictions, convicted[_is_drug(pop.off_type[convicted])])
         _bump(pop.prior_violent_convictions, convicted[pop.off_type[convicted] == VIOLENT])
         for k in np.unique(m):
             event = ef.event[k]
             if event is not None:
-                counters[M[event]] += int((m == k).sum())
+                counters[M[event]] += weight_of(pop, ids[m == k])
         place = ef.placement[m]
         custody = place == P_CUSTODY
         people, mm = ids[custody], m[custody]
@@ -421,12 +431,12 @@ class Decider:
                 break
             people = ids[pos]
             if s == "prosecution":
-                counters[M["arrests"]] += pos.shape[0]
+                counters[M["arrests"]] += weight_of(pop, people)
                 _bump(pop.prior_drug_arrests, people[_is_drug(pop.off_type[people])])
             detained = None
             pre_months = 0
             if s == "court":
-                counters[M["prosecutions"]] += pos.shape[0]
+                counters[M["prosecutions"]] += weight_of(pop, people)
                 u_conv, u_pre = uniforms(self.key, people, month, S_CONVICTION)
                 convicted = u_conv < float(pr.values["conviction_prob"])
                 pos, people, u_pre = pos[convicted], people[convicted], u_pre[convicted]
@@ -435,7 +445,7 @@ class Decider:
             sub = batch if pos.shape[0] == n_ids else {k: v[pos] for k, v in batch.items()}
             u, _ = uniforms(self.key, people, month, S_STAGE[s])
             chosen = choose(self.policy, s, self.day, sub, pos.shape[0], u, pr, self._occ,
-                            counters, ef)
+                            counters, ef, pop.weight[people].astype(np.float64))
             has = chosen >= 0
             onward = has & (ef.placement[np.maximum(chosen, 0)] == P_NEXT)
             ends = has & ~onward
@@ -505,11 +515,11 @@ class Decider:
             take = open_[:, j] & ~taken & draw[candidate]
             chosen = np.flatnonzero(take)
             if np.isfinite(pr.capacity[m]):
-                free = int(max(pr.capacity[m] - self._occ[m], 0))
-                if chosen.shape[0] > free:
-                    counters[M["waitlisted"]] += chosen.shape[0] - free
-                    chosen = chosen[:free]
-            self._occ[m] += chosen.shape[0]
+                fit = fitting(pop.weight[ids[chosen]], pr.capacity[m] - self._occ[m])
+                if chosen.shape[0] > fit:
+                    counters[M["waitlisted"]] += weight_of(pop, ids[chosen[fit:]])
+                    chosen = chosen[:fit]
+            self._occ[m] += weight_of(pop, ids[chosen])
             taken[chosen] = True
             self._apply_post(pop, ids[chosen], m, month, counters)
 
@@ -519,12 +529,12 @@ class Decider:
         if ids.shape[0] == 0:
             return
         ef = self.effects
-        counters[M["diversions"]] += ids.shape[0] if ef.alternative[m] else 0
+        counters[M["diversions"]] += weight_of(pop, ids) if ef.alternative[m] else 0.0
         place = ef.placement[m]
         if place == P_STAY:
             if ef.treatment[m] == T_IN_PRISON:
                 pop.treatment[ids] = IN_PRISON
-                counters[M["treatment_entries"]] += ids.shape[0]
+                counters[M["treatment_entries"]] += weight_of(pop, ids)
             pop.measure[ids] = m
             return
         if ef.releases[m]:
@@ -536,7 +546,7 @@ class Decider:
             pop.effect_measure[had] = pop.measure[had]
             pop.effect_until[had] = month + 36
             pop.treatment[in_prison[pop.treatment[in_prison] == IN_PRISON]] = NO_TREATMENT
-            counters[M["prison_releases"]] += in_prison.shape[0]
+            counters[M["prison_releases"]] += weight_of(pop, in_prison)
         if place in (P_PROGRAMME, P_COMPULSORY):
             self._start(pop, ids, np.full(ids.shape[0], m), counters)
 

@@ -137,6 +137,7 @@ class PersonArrays(NamedTuple):
     off_type: np.ndarray
     cohort_month: np.ndarray
     rearrest_month: np.ndarray
+    weight: np.ndarray
 
     @classmethod
     def of(cls, pop: Population) -> PersonArrays:
@@ -172,9 +173,9 @@ PARALLEL_MIN = 500_000  # below this many person slots one thread is faster than
 def step_numba(a, month, key, kp, counters, occ):  # pragma: no cover
     """One month for every person (compiled, in parallel chunks). See the module docstring.
 
-    `a` is a `PersonArrays`, `kp` a `KernelParams`. Each chunk counts into its own row; rows are
-    added in a fixed order afterwards, and every count is a whole number, so the totals do not
-    depend on the number of threads.
+    `a` is a `PersonArrays`, `kp` a `KernelParams`. Each chunk (its bounds set by the population's
+    size alone) adds its persons' weights into its own row; rows are added in a fixed order
+    afterwards, so the totals do not depend on the number of threads.
     """
     n = a.status.shape[0]
     size = (n + CHUNKS - 1) // CHUNKS
@@ -198,24 +199,25 @@ def _persons(lo, hi, a, month, key, kp, counters, occ):  # pragma: no cover
     """The monthly step for persons lo..hi-1 (`a` a `PersonArrays`, `kp` a `KernelParams`)."""
     (status, entry_month, age_m, substance, injecting, severity, active, remission_m, risk, profile,
      treatment, cj, cj_timer, measure, since_release, drug_prisoner, effect_measure, effect_until,
-     prior_diversion_failures, served_m, flag, off_type, cohort_month, rearrest_month) = a
+     prior_diversion_failures, served_m, flag, off_type, cohort_month, rearrest_month, weight) = a
     (fp, p_od, p_remit, off_sev, type_cum, profile_rate, type_counter, measure_rr,
      measure_completion, opioid, measure_duration, oat_rr, oat_months) = kp
     key = np.uint64(key)
     for i in range(lo, hi):
         flag[i] = F_NONE
+        w = float(weight[i])
         s = status[i]
         if s == UNBORN:
             if entry_month[i] != month:
                 continue
             status[i] = ALIVE
-            counters[M_ENTRANTS] += 1
+            counters[M_ENTRANTS] += w
         elif s != ALIVE:
             continue
         age_m[i] += 1
         if age_m[i] >= fp[FP_EXIT_AGE]:
             status[i] = EXITED
-            counters[M_EXITS] += 1
+            counters[M_EXITS] += w
             continue
         c = cj[i]
         custody = c == PRISON or c == PRETRIAL or c == COMPULSORY
@@ -248,22 +250,22 @@ def _persons(lo, hi, a, month, key, kp, counters, occ):  # pragma: no cover
         p_overdose = p_od[substance[i]] * rr
         if u_death < p_overdose:
             status[i] = DEAD
-            counters[M_OD] += 1
-            counters[M_DEATHS] += 1
+            counters[M_OD] += w
+            counters[M_DEATHS] += w
             if since_release[i] >= 0 and since_release[i] < 12:
-                counters[M_OD_RELEASE] += 1
+                counters[M_OD_RELEASE] += w
                 if since_release[i] == 0:
-                    counters[M_OD_RELEASE1] += 1
+                    counters[M_OD_RELEASE1] += w
             lost = fp[FP_LE] - age_m[i]
             if lost > 0:
-                counters[M_LYL] += lost
+                counters[M_LYL] += lost * w
             continue
         if u_death < p_overdose + fp[FP_P_OTHER]:
             status[i] = DEAD
-            counters[M_DEATHS] += 1
+            counters[M_DEATHS] += w
             lost = fp[FP_LE] - age_m[i]
             if lost > 0:
-                counters[M_LYL] += lost
+                counters[M_LYL] += lost * w
             continue
         # drug use
         t = treatment[i]
@@ -280,8 +282,8 @@ def _persons(lo, hi, a, month, key, kp, counters, occ):  # pragma: no cover
                 remission_m[i] += 1
             if c == COMMUNITY and fp[FP_CESSATION] > 0 and remission_m[i] >= fp[FP_CESSATION]:
                 status[i] = EXITED  # sustained remission: no longer a person who uses drugs
-                counters[M_EXITS] += 1
-                counters[M_CEASED] += 1
+                counters[M_EXITS] += w
+                counters[M_CEASED] += w
                 continue
         else:
             remission_m[i] = 0
@@ -293,7 +295,7 @@ def _persons(lo, hi, a, month, key, kp, counters, occ):  # pragma: no cover
             if t == NO_TREATMENT:
                 if active[i] == 1 and severity[i] >= 2 and u_treat < fp[FP_P_ENTRY]:
                     treatment[i] = OAT if opioid[substance[i]] else OUTPATIENT
-                    counters[M_TREAT_ENTRIES] += 1
+                    counters[M_TREAT_ENTRIES] += w
             elif u_treat < fp[FP_P_DROPOUT]:
                 treatment[i] = NO_TREATMENT
         if c != COMMUNITY and cj_timer[i] > 0:
@@ -315,7 +317,7 @@ def _persons(lo, hi, a, month, key, kp, counters, occ):  # pragma: no cover
                         effect_measure[i] = measure[i]
                         effect_until[i] = month + EFFECT_MONTHS
                         measure[i] = -1
-                    counters[M_RELEASES] += 1
+                    counters[M_RELEASES] += w
                     flag[i] = F_RELEASE
                 else:
                     m = measure[i]
@@ -328,12 +330,12 @@ def _persons(lo, hi, a, month, key, kp, counters, occ):  # pragma: no cover
                         effect_measure[i] = m
                         effect_until[i] = month + EFFECT_MONTHS
                         measure[i] = -1
-                        counters[M_COMPLETIONS] += 1
+                        counters[M_COMPLETIONS] += w
                     else:
                         cj[i] = COMMUNITY
                         if prior_diversion_failures[i] < 100:
                             prior_diversion_failures[i] += 1
-                        counters[M_FAILURES] += 1
+                        counters[M_FAILURES] += w
                         flag[i] = F_FAILED
         # offences
         c = cj[i]
@@ -352,45 +354,45 @@ def _persons(lo, hi, a, month, key, kp, counters, occ):  # pragma: no cover
                 p *= measure_rr[effect_measure[i]]
             h = _hash(key, i, month, S_OFFENCE)
             if float(h >> np.uint64(32)) * TO_UNIT < min(p, 1.0):
-                counters[M_OFFENCES] += 1
+                counters[M_OFFENCES] += w
                 h2 = _hash(key, i, month, S_TYPE)
                 u_type = float(h2 >> np.uint64(32)) * TO_UNIT
                 k = 0
                 while k < type_cum.shape[1] - 1 and u_type >= type_cum[prof, k]:
                     k += 1
                 if type_counter[k] >= 0:
-                    counters[type_counter[k]] += 1
+                    counters[type_counter[k]] += w
                 if float(h & np.uint64(0xFFFFFFFF)) * TO_UNIT < fp[FP_P_DETECT]:
                     off_type[i] = k
                     flag[i] = F_CONTACT
-                    counters[M_CONTACTS] += 1
+                    counters[M_CONTACTS] += w
                     if cohort_month[i] >= 0 and rearrest_month[i] < 0:
                         rearrest_month[i] = month
         # stocks
         c = cj[i]
         if c == PRISON and flag[i] == F_NONE:
             flag[i] = F_IN_PRISON  # listed for the month's post-sentence decisions
-        counters[M_ALIVE] += 1
+        counters[M_ALIVE] += w
         if active[i] == 1:
-            counters[M_ACTIVE] += 1
+            counters[M_ACTIVE] += w
             if severity[i] >= 2:
-                counters[M_ACTIVE_DISORDER] += 1
+                counters[M_ACTIVE_DISORDER] += w
         if c == PRISON or c == PRETRIAL:
-            counters[M_IN_PRISON] += 1
+            counters[M_IN_PRISON] += w
             if drug_prisoner[i] == 1:
-                counters[M_IN_PRISON_DRUG] += 1
+                counters[M_IN_PRISON_DRUG] += w
         if treatment[i] != NO_TREATMENT:
-            counters[M_IN_TREATMENT] += 1
+            counters[M_IN_TREATMENT] += w
             if treatment[i] != IN_PRISON and c != COMPULSORY:
-                counters[M_IN_COMMUNITY_TREATMENT] += 1
+                counters[M_IN_COMMUNITY_TREATMENT] += w
         if c == PRISON and measure[i] >= 0:
-            occ[measure[i]] += 1
+            occ[measure[i]] += w
         if c == MEASURE:
-            counters[M_IN_MEASURE] += 1
-            occ[measure[i]] += 1
+            counters[M_IN_MEASURE] += w
+            occ[measure[i]] += w
         elif c == COMPULSORY:
-            counters[M_IN_COMPULSORY] += 1
-            occ[measure[i]] += 1
+            counters[M_IN_COMPULSORY] += w
+            occ[measure[i]] += w
 
 
 # index constants the compiled kernel reads as globals
@@ -427,14 +429,15 @@ def step_numpy(pop: Population, month: int, key: int, kp: KernelParams, counters
     p = pop
     p.flag[:] = F_NONE
     ids = np.arange(p.size)
+    w = p.weight.astype(np.float64)
     born = (p.status == UNBORN) & (p.entry_month == month)
     p.status[born] = ALIVE
-    counters[M_ENTRANTS] += born.sum()
+    counters[M_ENTRANTS] += w[born].sum()
     live = p.status == ALIVE
     p.age_m[live] += 1
     leaving = live & (p.age_m >= fp[FP_EXIT_AGE])
     p.status[leaving] = EXITED
-    counters[M_EXITS] += leaving.sum()
+    counters[M_EXITS] += w[leaving].sum()
     live &= ~leaving
     c = p.cj.copy()
     custody = (c == PRISON) | (c == PRETRIAL) | (c == COMPULSORY)
@@ -459,11 +462,11 @@ def step_numpy(pop: Population, month: int, key: int, kp: KernelParams, counters
     overdose = live & (u_death < p_overdose)
     other = live & ~overdose & (u_death < p_overdose + fp[FP_P_OTHER])
     died = overdose | other
-    counters[M_OD] += overdose.sum()
-    counters[M_OD_RELEASE] += (overdose & (sr >= 0) & (sr < 12)).sum()
-    counters[M_OD_RELEASE1] += (overdose & (sr == 0)).sum()
-    counters[M_DEATHS] += died.sum()
-    lost = fp[FP_LE] - p.age_m[died]
+    counters[M_OD] += w[overdose].sum()
+    counters[M_OD_RELEASE] += w[overdose & (sr >= 0) & (sr < 12)].sum()
+    counters[M_OD_RELEASE1] += w[overdose & (sr == 0)].sum()
+    counters[M_DEATHS] += w[died].sum()
+    lost = (fp[FP_LE] - p.age_m[died]) * w[died]
     counters[M_LYL] += lost[lost > 0].sum()
     p.status[died] = DEAD
     live &= ~died
@@ -479,15 +482,15 @@ def step_numpy(pop: Population, month: int, key: int, kp: KernelParams, counters
     ceased = (quiet & (c == COMMUNITY) & (fp[FP_CESSATION] > 0)
               & (p.remission_m >= fp[FP_CESSATION]))
     p.status[ceased] = EXITED
-    counters[M_EXITS] += ceased.sum()
-    counters[M_CEASED] += ceased.sum()
+    counters[M_EXITS] += w[ceased].sum()
+    counters[M_CEASED] += w[ceased].sum()
     live &= ~ceased
     # voluntary treatment and timers
     u_treat, u_timer = uniforms(key, ids, month, S_TREAT_TIMER)
     comm = live & (c == COMMUNITY)
     enter = comm & (t == NO_TREATMENT) & (p.active == 1) & (p.severity >= 2) & (u_treat < fp[FP_P_ENTRY])
     p.treatment[enter] = np.where(opioid[p.substance[enter]], OAT, OUTPATIENT)
-    counters[M_TREAT_ENTRIES] += enter.sum()
+    counters[M_TREAT_ENTRIES] += w[enter].sum()
     p.treatment[comm & (t != NO_TREATMENT) & (u_treat < fp[FP_P_DROPOUT])] = NO_TREATMENT
     ticking = live & (c != COMMUNITY) & (p.cj_timer > 0)
     p.cj_timer[ticking] -= 1
@@ -505,7 +508,7 @@ def step_numpy(pop: Population, month: int, key: int, kp: KernelParams, counters
     p.effect_measure[served] = p.measure[served]
     p.effect_until[served] = month + EFFECT_MONTHS
     p.measure[served] = -1
-    counters[M_RELEASES] += release.sum()
+    counters[M_RELEASES] += w[release].sum()
     p.flag[release] = F_RELEASE
     finish = ends & ((c == MEASURE) | (c == COMPULSORY))
     from_compulsory = finish & (c == COMPULSORY)
@@ -518,10 +521,10 @@ def step_numpy(pop: Population, month: int, key: int, kp: KernelParams, counters
     p.effect_measure[success] = p.measure[success]
     p.effect_until[success] = month + EFFECT_MONTHS
     p.measure[success] = -1
-    counters[M_COMPLETIONS] += success.sum()
+    counters[M_COMPLETIONS] += w[success].sum()
     bumpf = failure & (p.prior_diversion_failures < 100)
     p.prior_diversion_failures[bumpf] += 1
-    counters[M_FAILURES] += failure.sum()
+    counters[M_FAILURES] += w[failure].sum()
     p.flag[failure] = F_FAILED
     # offences
     c = p.cj
@@ -536,37 +539,38 @@ def step_numpy(pop: Population, month: int, key: int, kp: KernelParams, counters
     po[eff] *= measure_rr[p.effect_measure[eff]]
     u_off, u_det = uniforms(key, ids, month, S_OFFENCE)
     offend = can & (u_off < np.minimum(po, 1.0))
-    counters[M_OFFENCES] += offend.sum()
+    counters[M_OFFENCES] += w[offend].sum()
     contact = offend & (u_det < fp[FP_P_DETECT])
     u_type, _ = uniforms(key, ids, month, S_TYPE)
     cum = type_cum[p.profile]
     k = np.minimum((u_type[:, None] >= cum).sum(axis=1), type_cum.shape[1] - 1)
     counted = offend & (type_counter[k] >= 0)
-    np.add.at(counters, type_counter[k[counted]], 1)
+    np.add.at(counters, type_counter[k[counted]], w[counted])
     p.off_type[contact] = k[contact]
     p.flag[contact] = F_CONTACT
-    counters[M_CONTACTS] += contact.sum()
+    counters[M_CONTACTS] += w[contact].sum()
     first = contact & (p.cohort_month >= 0) & (p.rearrest_month < 0)
     p.rearrest_month[first] = month
     # stocks
     c = p.cj
     p.flag[live & (c == PRISON) & (p.flag == F_NONE)] = F_IN_PRISON
-    counters[M_ALIVE] += live.sum()
-    counters[M_ACTIVE] += (live & (p.active == 1)).sum()
-    counters[M_ACTIVE_DISORDER] += (live & (p.active == 1) & (p.severity >= 2)).sum()
+    counters[M_ALIVE] += w[live].sum()
+    counters[M_ACTIVE] += w[live & (p.active == 1)].sum()
+    counters[M_ACTIVE_DISORDER] += w[live & (p.active == 1) & (p.severity >= 2)].sum()
     jail = live & ((c == PRISON) | (c == PRETRIAL))
-    counters[M_IN_PRISON] += jail.sum()
-    counters[M_IN_PRISON_DRUG] += (jail & (p.drug_prisoner == 1)).sum()
+    counters[M_IN_PRISON] += w[jail].sum()
+    counters[M_IN_PRISON_DRUG] += w[jail & (p.drug_prisoner == 1)].sum()
     treated = live & (p.treatment != NO_TREATMENT)
-    counters[M_IN_TREATMENT] += treated.sum()
-    counters[M_IN_COMMUNITY_TREATMENT] += (treated & (p.treatment != IN_PRISON)
-                                           & (c != COMPULSORY)).sum()
-    np.add.at(occ, p.measure[live & (c == PRISON) & (p.measure >= 0)], 1)
+    counters[M_IN_TREATMENT] += w[treated].sum()
+    counters[M_IN_COMMUNITY_TREATMENT] += w[treated & (p.treatment != IN_PRISON)
+                                             & (c != COMPULSORY)].sum()
+    held = live & (c == PRISON) & (p.measure >= 0)
+    np.add.at(occ, p.measure[held], w[held])
     in_measure = live & (c == MEASURE)
     in_comp = live & (c == COMPULSORY)
-    counters[M_IN_MEASURE] += in_measure.sum()
-    counters[M_IN_COMPULSORY] += in_comp.sum()
-    np.add.at(occ, p.measure[in_measure | in_comp], 1)
+    counters[M_IN_MEASURE] += w[in_measure].sum()
+    counters[M_IN_COMPULSORY] += w[in_comp].sum()
+    np.add.at(occ, p.measure[in_measure | in_comp], w[in_measure | in_comp])
 
 
 def step(pop: Population, month: int, key: int, kp: KernelParams, counters: np.ndarray,

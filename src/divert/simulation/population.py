@@ -2,7 +2,7 @@
 
 One slot per person, including the entrants who join during the run (they wait in slots marked
 `UNBORN` until their month comes), so a person's id is their slot index and a replication's people
-are the same in every scenario (common random numbers). About 46 bytes per person.
+are the same in every scenario (common random numbers). About 50 bytes per person.
 """
 
 from __future__ import annotations
@@ -136,6 +136,8 @@ class Population:
     cohort_path: np.ndarray     # int8: disposition at the first decision in the run, -1 none
     cohort_month: np.ndarray    # int16: month of that decision
     rearrest_month: np.ndarray  # int16: first police contact after it, -1 none
+    weight: np.ndarray          # float32: people this slot stands for, relative (1 unless the
+    #                             sample oversamples, `divert.simulation.oversampling`)
 
     @property
     def size(self) -> int:
@@ -147,6 +149,11 @@ class Population:
 
     def copy(self) -> Population:
         return Population(**{f.name: getattr(self, f.name).copy() for f in fields(self)})
+
+
+def weight_of(pop: Population, ids: np.ndarray) -> float:
+    """The people the slots `ids` (indices or a mask) stand for."""
+    return float(pop.weight[ids].sum(dtype=np.float64))
 
 
 def capacity(persons: int, months: int, values: Mapping[str, Any]) -> tuple[int, int]:
@@ -305,7 +312,7 @@ def synthesise(persons: int, months: int, values: Mapping[str, Any],
         sentence_m=timer.copy(), served_m=np.zeros(n, dtype=np.int16),
         flag=np.zeros(n, dtype=np.int8), off_type=np.full(n, -1, dtype=np.int8),
         cohort_path=np.full(n, -1, dtype=np.int8), cohort_month=np.full(n, -1, dtype=np.int16),
-        rearrest_month=np.full(n, -1, dtype=np.int16),
+        rearrest_month=np.full(n, -1, dtype=np.int16), weight=np.ones(n, dtype=np.float32),
     )
 
 

@@ -27,6 +27,7 @@ from divert.simulation.population import (
     PRETRIAL,
     PRISON,
     Population,
+    weight_of,
 )
 
 S_ENTRY, S_DROPOUT, S_CONTINUE_IN, S_CONTINUE_OUT = 40, 41, 42, 43
@@ -88,7 +89,7 @@ def after_step(pop: Population, care: PrisonCare, were_treated: np.ndarray, mont
         u, _ = uniforms(key, ids, month, S_CONTINUE_OUT)
         keep = ids[u < care.continuity_out]
         pop.treatment[keep] = community_form(pop, keep)
-        counters[M["treatment_entries"]] += keep.shape[0]
+        counters[M["treatment_entries"]] += weight_of(pop, keep)
     if care.entry > 0:
         inside = (pop.status == ALIVE) & (pop.cj == PRISON)
         ids = np.flatnonzero(inside & (pop.treatment == NO_TREATMENT) & (pop.active == 1)
@@ -96,7 +97,7 @@ def after_step(pop: Population, care: PrisonCare, were_treated: np.ndarray, mont
         u, _ = uniforms(key, ids, month, S_ENTRY)
         enter = ids[u < care.entry]
         pop.treatment[enter] = IN_PRISON
-        counters[M["treatment_entries"]] += enter.shape[0]
+        counters[M["treatment_entries"]] += weight_of(pop, enter)
         voluntary = np.flatnonzero(inside & (pop.treatment == IN_PRISON)
                                    & (pop.measure == NO_MEASURE))
         voluntary = np.setdiff1d(voluntary, enter, assume_unique=True)
@@ -114,13 +115,13 @@ def after_decisions(pop: Population, care: PrisonCare, were_treated: np.ndarray,
     pop.treatment[ids[u < care.continuity_in]] = IN_PRISON
 
 
-def in_prison_treatment(pop: Population) -> int:
+def in_prison_treatment(pop: Population) -> float:
     """People in custody in treatment in prison (any route)."""
-    return int(((pop.status == ALIVE) & ((pop.cj == PRISON) | (pop.cj == PRETRIAL))
-                & (pop.treatment == IN_PRISON)).sum())
+    return weight_of(pop, (pop.status == ALIVE) & ((pop.cj == PRISON) | (pop.cj == PRETRIAL))
+                     & (pop.treatment == IN_PRISON))
 
 
-def voluntary_in_prison(pop: Population) -> int:
+def voluntary_in_prison(pop: Population) -> float:
     """Prisoners in treatment in prison outside a post-sentence measure (costed as treatment)."""
-    return int(((pop.status == ALIVE) & (pop.cj == PRISON) & (pop.treatment == IN_PRISON)
-                & (pop.measure == NO_MEASURE)).sum())
+    return weight_of(pop, (pop.status == ALIVE) & (pop.cj == PRISON) & (pop.treatment == IN_PRISON)
+                     & (pop.measure == NO_MEASURE))

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import date
 from typing import Any
 
@@ -21,14 +21,17 @@ from divert.law.practice import draw, resolve, shares, table, uncertainty_sample
 from divert.law.vocabulary import OFFENCE_TYPES, SUBSTANCES
 from divert.simulation.decisions import SECTORS, T_COMMUNITY, T_RESIDENTIAL, Decider, Effects, Practice
 from divert.simulation.kernel import FP, METRICS, KernelParams, M, step
+from divert.simulation.oversampling import select
 from divert.simulation.population import (
     ALIVE,
     MEASURE,
     OPIOIDS,
+    Population,
     extend,
     offence_profiles,
     schedule,
     synthesise,
+    weight_of,
 )
 from divert.simulation.prison_care import (
     PrisonCare,
@@ -102,6 +105,33 @@ def offending_multipliers(values: dict[str, Any]) -> np.ndarray:
     return np.outer(table(values, "offence_rr_by_disorder", 1.0), relative)
 
 
+def offending_size(pop: Population, values: dict[str, Any]) -> np.ndarray:
+    """Each person's expected rate of offending relative to the pack's base rate (profile,
+    disorder and substance, criminogenic risk): the size oversampling draws in proportion to."""
+    rate = offence_profiles(values).rate[pop.profile] * offending_multipliers(values)[
+        pop.severity, pop.substance]
+    size: np.ndarray = np.where(pop.risk == 1, rate * float(values["offence_rr_high_risk"]), rate)
+    return size
+
+
+def sample(persons: int, entrant_slots: int, values: dict[str, Any], rng: np.random.Generator,
+           oversample: float = 1.0) -> Population:
+    """`persons` people and `entrant_slots` entrant slots, drawn as `synthesise` draws them or,
+    with `oversample` > 1, kept from that many times more candidates in proportion to their
+    offending (`divert.simulation.oversampling`), each weighted by the people they stand for."""
+    if oversample <= 1.0:
+        return synthesise(persons, 0, values, rng, entrant_slots=entrant_slots)
+    many, slots = math.ceil(persons * oversample), math.ceil(entrant_slots * oversample)
+    pool = synthesise(many, 0, values, rng, entrant_slots=slots)
+    size = offending_size(pool, values)
+    parts = []
+    for lo, hi, keep in ((0, many, persons), (many, many + slots, entrant_slots)):
+        if keep:
+            part = Population(**{f.name: getattr(pool, f.name)[lo:hi] for f in fields(pool)})
+            parts.append(select(part, size[lo:hi], keep, rng))
+    return parts[0] if len(parts) == 1 else extend(parts[0], parts[1])
+
+
 def kernel_inputs(values: dict[str, Any]) -> dict[str, Any]:
     """Practice values as the kernel's vectors of monthly probabilities and multipliers."""
     v = values
@@ -172,7 +202,7 @@ def warm_up_months(values: dict[str, Any]) -> int:
 
 def run(policy: Policy, persons: int, months: int, start: date, seed: int, replication: int,
         *, scenario: str = "", engine: str = "numba", uncertainty: bool = True,
-        warm_up: int | None = None) -> RunResult:
+        warm_up: int | None = None, oversample: float = 1.0) -> RunResult:
     """Simulate `persons` people for `months` months from `start` (replication `replication`).
 
     A burn-in of `warm_up` months (None: `warm_up_months`, chosen from the pack's practice) is
@@ -195,15 +225,18 @@ def run(policy: Policy, persons: int, months: int, start: date, seed: int, repli
     scale = float(report_values["population_size"]) / persons
     balanced = burn > 0
     next_slot = persons
-    cache_key = (_burn_key(policy, before, persons, seed, replication, burn, engine, uncertainty)
-                 if burn else "")
+    if oversample > 1.0 and not balanced:
+        raise ValueError("--oversample: needs the burn-in (entrants are then drawn as exits "
+                         "happen); allowed: 1 without it")
+    cache_key = (_burn_key(policy, before, persons, seed, replication, burn, engine, uncertainty,
+                           oversample) if burn else "")
     hit = bool(cache_key) and cache_key in _BURN_CACHE
     slots_rng = np.random.default_rng([seed, replication, 1])
     if hit:
         pop = _BURN_CACHE[cache_key][0].copy()
     elif balanced:  # slots for about 0.4% of the people entering a month; more are added
-        pop = synthesise(persons, 0, values, slots_rng,
-                         entrant_slots=max(256, int(persons * 0.004 * (burn + months))))
+        pop = sample(persons, max(256, int(persons * 0.004 * (burn + months))), values,
+                     slots_rng, oversample)
     else:
         pop = synthesise(persons, months, values, slots_rng)
     key = stream_key(seed, replication, 3)
@@ -261,8 +294,8 @@ def run(policy: Policy, persons: int, months: int, start: date, seed: int, repli
                 carry -= want
             while next_slot + want > pop.size:
                 blocks += 1
-                more = synthesise(0, 0, start_values, np.random.default_rng(
-                    [seed, replication, 1, blocks]), entrant_slots=max(256, pop.size // 4))
+                more = sample(0, max(256, pop.size // 4), start_values, np.random.default_rng(
+                    [seed, replication, 1, blocks]), oversample)
                 pop = extend(pop, more)
             next_slot = schedule(pop, month, want, next_slot)
         counters = series_all[t]
@@ -282,7 +315,8 @@ def run(policy: Policy, persons: int, months: int, start: date, seed: int, repli
             length = practice.duration[pop.measure[in_court]]
             elapsed = np.clip(length - pop.cj_timer[in_court], 0, length - 1)
             phase = (elapsed * COURT_PHASES // length).astype(np.int64)
-            counts = np.bincount(phase, minlength=COURT_PHASES)
+            counts = np.bincount(phase, weights=pop.weight[in_court].astype(np.float64),
+                                 minlength=COURT_PHASES)
             first = SERIES.index("treatment_court_phase_1")
             counters[first:first + COURT_PHASES] = counts[:COURT_PHASES]
         counters[SERIES.index("in_prison_treatment")] = in_prison_treatment(pop)
@@ -321,7 +355,7 @@ of everything it depends on: a scenario of the same replication branches from it
 
 
 def _burn_key(policy: Policy, day: date, persons: int, seed: int, replication: int, burn: int,
-              engine: str, uncertainty: bool) -> str:
+              engine: str, uncertainty: bool, oversample: float = 1.0) -> str:
     """Digest of what a burn-in depends on: the law, parameters, effects and practice in force on
     `day`, the sizes and the seeds."""
     from divert.law.vocabulary import STAGES
@@ -333,7 +367,8 @@ def _burn_key(policy: Policy, day: date, persons: int, seed: int, replication: i
                for m in policy.measures.values()),
              *(f"{k}={pv.value!r}|{pv.uncertainty!r}" for k, pv in sorted(
                  resolve(policy, day).items())),
-             repr((persons, seed, replication, burn, engine, uncertainty))]
+             repr((persons, seed, replication, burn, engine, uncertainty)
+                  + ((oversample,) if oversample > 1.0 else ()))]
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()
 
 
@@ -355,9 +390,10 @@ def cohort_table(pop: Any, months: int, pathways: int, burn: int = 0) -> np.ndar
     path[path < 0] = pathways - 1
     gap = (pop.rearrest_month[decided] - pop.cohort_month[decided]).astype(np.int64)
     again = pop.rearrest_month[decided] > 0
-    np.add.at(out[:, 0], path, 1)
+    w = pop.weight[decided].astype(np.float64)
+    np.add.at(out[:, 0], path, w)
     for j, years in enumerate(COHORT_YEARS):
-        np.add.at(out[:, 1 + j], path, (again & (gap <= 12 * years)).astype(np.float64))
+        np.add.at(out[:, 1 + j], path, w * (again & (gap <= 12 * years)))
     return out
 
 
@@ -367,7 +403,7 @@ def final_state(pop: Any) -> dict[str, float]:
 
     alive = pop.status == ALIVE
     return {
-        "alive": float(alive.sum()),
-        "in_prison": float((alive & ((pop.cj == PRISON) | (pop.cj == PRETRIAL))).sum()),
-        "in_treatment": float((alive & (pop.treatment != NO_TREATMENT)).sum()),
+        "alive": weight_of(pop, alive),
+        "in_prison": weight_of(pop, alive & ((pop.cj == PRISON) | (pop.cj == PRETRIAL))),
+        "in_treatment": weight_of(pop, alive & (pop.treatment != NO_TREATMENT)),
     }

@@ -37,6 +37,7 @@ from divert.simulation.aggregate import (
 )
 from divert.simulation.executors import Executor, InProcess, Processes
 from divert.simulation.outcomes import series_rows
+from divert.simulation.oversampling import check_factor
 from divert.simulation.run import RunResult, run
 from divert.simulation.scenarios import ScenarioSpec
 
@@ -55,6 +56,7 @@ class Task:
     uncertainty: bool = True
     factors: tuple[tuple[str, float], ...] = ()  # practice parameters multiplied (sensitivity)
     policies: str | None = None                  # the client's packs folder, used where it exists
+    oversample: float = 1.0                      # weighted oversampling (simulation.oversampling)
 
 
 def load_scenario_policy(spec: str, root: Path | None = None) -> Policy:
@@ -98,7 +100,8 @@ def run_task(task: Task) -> RunResult:
 
         policy = scaled(policy, dict(task.factors))
     return run(policy, task.persons, task.months, task.start, task.seed, task.replication,
-               scenario=task.scenario, engine=task.engine, uncertainty=task.uncertainty)
+               scenario=task.scenario, engine=task.engine, uncertainty=task.uncertainty,
+               oversample=task.oversample)
 
 
 def executor_for(workers: int = 1, cluster: str | None = None, *,
@@ -209,9 +212,11 @@ def check_sizes(persons: int, months: int, seed: int = 0) -> None:
 
 def stamp(scenarios: list[str], policies: dict[str, Policy], *, persons: int, months: int,
           start: date, replications: int, seed: int, engine: str,
-          uncertainty: bool) -> dict[str, Any]:
-    """What replays a result exactly: version, packs and their hashes, overlays, seed, sizes."""
-    return {
+          uncertainty: bool, oversample: float = 1.0) -> dict[str, Any]:
+    """What replays a result exactly: version, packs and their hashes, overlays, seed, sizes
+    (and the oversampling factor where the sample is weighted)."""
+    weighted = {"oversample": oversample, "sampling": OVERSAMPLING} if oversample > 1.0 else {}
+    return weighted | {
         "divert": __version__, "seed": seed, "persons": persons, "months": months,
         "start": start.strftime("%Y-%m"), "replications": replications, "engine": engine,
         "uncertainty": uncertainty,
@@ -221,6 +226,11 @@ def stamp(scenarios: list[str], policies: dict[str, Policy], *, persons: int, mo
         "burn_in": "automatic: 3 x the longest mean stay in the stocks, 36-120 months, under the "
                    "law in force before the start (simulation.warm_up_months)",
     }
+
+
+OVERSAMPLING = ("weighted: oversample x persons candidates drawn from the pack, persons kept by "
+                "systematic sampling with probability proportional to expected offending, each "
+                "weighted 1/pi (Horvitz-Thompson; simulation.oversampling)")
 
 
 def _burn_in(policy: Policy, start: date) -> int:
@@ -236,7 +246,7 @@ def run_comparison(scenarios: list[str], *, persons: int, months: int, start: da
                    uncertainty: bool = True,
                    progress: Callable[[int, int], None] | None = None,
                    cluster: str | None = None, out: Path | None = None, resume: bool = False,
-                   executor: Executor | None = None) -> Comparison:
+                   executor: Executor | None = None, oversample: float = 1.0) -> Comparison:
     """Run every scenario for every replication; `progress(done, total)` after each task.
 
     `cluster` sends the tasks to Dask (see `executor_for`); `out` streams each result to
@@ -245,7 +255,7 @@ def run_comparison(scenarios: list[str], *, persons: int, months: int, start: da
     return run_groups([scenarios], persons=persons, months=months, start=start,
                       replications=replications, seed=seed, workers=workers, engine=engine,
                       uncertainty=uncertainty, progress=progress, cluster=cluster, out=out,
-                      resume=resume, executor=executor)[0]
+                      resume=resume, executor=executor, oversample=oversample)[0]
 
 
 def run_groups(groups: list[list[str]], *, persons: int, months: int, start: date,
@@ -253,7 +263,8 @@ def run_groups(groups: list[list[str]], *, persons: int, months: int, start: dat
                uncertainty: bool = True,
                progress: Callable[[int, int], None] | None = None,
                cluster: str | None = None, out: Path | None = None, resume: bool = False,
-               executor: Executor | None = None, first_replication: int = 0) -> list[Comparison]:
+               executor: Executor | None = None, first_replication: int = 0,
+               oversample: float = 1.0) -> list[Comparison]:
     """Several comparisons (each a baseline and its scenarios) on one executor.
 
     `first_replication` numbers the replications from there (a later batch of the same run, or
@@ -265,6 +276,10 @@ def run_groups(groups: list[list[str]], *, persons: int, months: int, start: dat
         raise InputError(f"--replications: must be at least 1, got {replications}")
     if engine not in ("numba", "numpy"):
         raise InputError(f"--engine: {engine!r} is not allowed; allowed: numba, numpy")
+    try:
+        oversample = check_factor(oversample)
+    except ValueError as exc:
+        raise InputError(str(exc)) from None
     if resume and out is None:
         raise InputError("--resume: needs --out, the folder of the run to resume")
     if first_replication and out is not None:
@@ -273,11 +288,11 @@ def run_groups(groups: list[list[str]], *, persons: int, months: int, start: dat
     policies = {s: load_scenario_policy(s) for s in every}  # errors surface before running
     root = str(policies_root().resolve())
     reps = range(first_replication, first_replication + replications)
-    tasks = [Task(s, r, persons, months, start, seed, engine, uncertainty, policies=root)
-             for r in reps for s in every]
+    tasks = [Task(s, r, persons, months, start, seed, engine, uncertainty, policies=root,
+                  oversample=oversample) for r in reps for s in every]
     sizes: dict[str, Any] = dict(persons=persons, months=months, start=start,
                                  replications=replications, seed=seed, engine=engine,
-                                 uncertainty=uncertainty)
+                                 uncertainty=uncertainty, oversample=oversample)
     owned = executor is None
     ex = executor if executor is not None else executor_for(workers, cluster)
     try:
