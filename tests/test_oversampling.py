@@ -11,9 +11,9 @@ import pytest
 
 from divert.law.policy import load
 from divert.law.practice import draw, resolve
-from divert.simulation.oversampling import check_factor, inclusion, select, systematic
+from divert.simulation.oversampling import check_factor, inclusion, select, systematic, thin
 from divert.simulation.population import synthesise
-from divert.simulation.run import offending_size, run, sample
+from divert.simulation.run import involvement, run
 
 from .conftest import run_cli
 
@@ -48,7 +48,7 @@ def test_weights_make_totals_unbiased_over_the_candidates() -> None:
     candidates' total scaled to the sample (weights average one over the candidates)."""
     values = draw(resolve(load("usa"), date(2026, 1, 1)), None)
     pool = synthesise(20000, 0, values, np.random.default_rng(2), entrant_slots=0)
-    size = offending_size(pool, values)
+    size = involvement(pool, np.arange(pool.size), values)
     target = float((pool.severity >= 2).mean())
     estimates = []
     for k in range(40):
@@ -58,18 +58,27 @@ def test_weights_make_totals_unbiased_over_the_candidates() -> None:
     est = np.array(estimates)
     assert abs(est.mean() - target) < 4 * est.std(ddof=1) / np.sqrt(est.shape[0]) + 1e-3
     # the oversampled really are the people who offend most: more of them kept than drawn
-    assert (offending_size(kept, values) * kept.weight).mean() == pytest.approx(
-        size.mean(), rel=0.1)
-    assert offending_size(kept, values).mean() > 1.3 * size.mean()
+    kept_size = involvement(kept, np.arange(kept.size), values)
+    assert (kept_size * kept.weight).mean() == pytest.approx(size.mean(), rel=0.1)
+    assert kept_size.mean() > 1.3 * size.mean()
 
 
-def test_sample_without_oversampling_is_synthesis_with_unit_weights() -> None:
+def test_thinning_keeps_the_share_by_record_and_weights_it_up() -> None:
     values = draw(resolve(load("usa"), date(2026, 1, 1)), None)
-    a = sample(3000, 500, values, np.random.default_rng(4))
-    b = synthesise(3000, 0, values, np.random.default_rng(4), entrant_slots=500)
-    assert np.array_equal(a.profile, b.profile) and np.all(a.weight == 1.0)
-    c = sample(3000, 500, values, np.random.default_rng(4), oversample=4.0)
-    assert c.size == 3500 and (c.status == 1).sum() == 3000 and c.weight.std() > 0
+    pop = synthesise(8000, 0, values, np.random.default_rng(4), entrant_slots=500)
+    pop.weight[:] = 0.25
+    pop.status[:100] = 2  # dead slots are dropped
+    pop.prior_incarcerations[100:1100] = 3
+    alive = np.flatnonzero(pop.status[:8000] == 1)
+    size = involvement(pop, alive, values)
+    out, next_slot = thin(pop, alive, 8000, size, 0.25, np.random.default_rng(1))
+    assert next_slot == round(alive.shape[0] * 0.25) and np.all(out.status[:next_slot] == 1)
+    assert np.all(out.weight[next_slot:] == 1.0) and np.all(out.status[next_slot:] == 0)
+    # the people with a record are kept more often, and stand for fewer each
+    record = out.prior_incarcerations[:next_slot] == 3
+    assert record.mean() > 2 * (1000 / alive.shape[0])
+    assert out.weight[:next_slot][record].mean() < out.weight[:next_slot][~record].mean()
+    assert out.weight[:next_slot].sum() == pytest.approx(alive.shape[0] * 0.25, rel=0.05)
 
 
 def test_a_weighted_run_keeps_its_books_balanced() -> None:

@@ -473,8 +473,8 @@ Engine = Annotated[str, typer.Option(help="numba (compiled) or numpy (reference)
 NoUncertainty = Annotated[bool, typer.Option("--no-uncertainty", help="use central values, no draws")]
 AsJson = Annotated[bool, typer.Option("--json", help="print JSON")]
 Oversample = Annotated[float, typer.Option(
-    help="draw this many times the persons and keep them in proportion to their offending, "
-         "weighted (1: no oversampling; up to 64)")]
+    help="run the burn-in with this many times the persons, then keep --persons of them in "
+         "proportion to their record, weighted (1: no oversampling; up to 64)")]
 
 
 @app.command()

@@ -1,14 +1,15 @@
-"""Weighted oversampling: more of the rare people who reach the justice system, each weighted by
-the people they stand for, so that every count stays unbiased.
+"""Weighted oversampling: more of the people who reach the justice system, each weighted by the
+people they stand for, so that every count stays unbiased.
 
-A run oversampling by `factor` f > 1 synthesises f x n candidates from the pack (the same draws as
-an unweighted run of f x n people) and keeps exactly n of them by systematic sampling with
-probability proportional to size (Madow 1949; Särndal, Swensson and Wretman, *Model Assisted
-Survey Sampling*, 1992, sections 3.6 and 2.8). A candidate's size is their expected rate of
-offending, so nearly everyone likely to meet the police is kept and people who rarely offend are
-thinned to about 1/f. Each kept person carries the Horvitz-Thompson weight 1 / pi, scaled by n / N
-so that the weights average one over the candidates: a weighted total times the run's scale
-estimates the population's total without bias, and an unweighted run is the case f = 1.
+With `--oversample F` a run's burn-in simulates F x persons people, each standing for 1/F, so
+that at the reported start everyone has a criminal history. `thin` then keeps `persons` of the
+living by systematic sampling with probability proportional to size (Madow 1949; Särndal,
+Swensson and Wretman, *Model Assisted Survey Sampling*, 1992, sections 2.8 and 3.6), the size
+being how likely the person is to meet the justice system again (`run.involvement`: offending
+times record, more while held), and weights each by 1 / pi (Horvitz-Thompson): weighted totals
+times the run's scale estimate the population's without bias. Scenarios branch after the
+burn-in and thin the same people, so common random numbers still pair them. F = 1 is the
+unweighted design. Whether it pays depends on the question: bench/oversampling_bench.py.
 """
 
 from __future__ import annotations
@@ -72,6 +73,23 @@ def select(candidates: Population, size: np.ndarray, keep: int,
     return out
 
 
+def thin(pop: Population, alive: np.ndarray, next_slot: int, size: np.ndarray, share: float,
+         rng: np.random.Generator) -> tuple[Population, int]:
+    """The population kept at the end of an oversampled burn-in: about `share` of the `alive`
+    people, drawn in proportion to `size` and weighted up by 1 / pi; the dead and exited slots
+    dropped; the unscheduled entrant slots (from `next_slot` on) kept, standing for one person
+    each. Returns the population and its next free entrant slot."""
+    keep = int(round(alive.shape[0] * share))
+    pi = inclusion(size, keep)
+    kept = alive[systematic(pi, rng)]
+    weight = pop.weight[kept] / pi[np.searchsorted(alive, kept)]
+    free = np.arange(next_slot, pop.size)[: max(256, int((pop.size - next_slot) * share))]
+    slots = np.concatenate([kept, free])
+    out = Population(**{f.name: getattr(pop, f.name)[slots] for f in fields(pop)})
+    out.weight = np.concatenate([weight, np.ones(free.shape[0])]).astype(np.float32)
+    return out, kept.shape[0]
+
+
 def check_factor(factor: float) -> float:
     """The oversampling factor, or a ValueError naming what is allowed."""
     if not 1.0 <= float(factor) <= MAX_FACTOR or not np.isfinite(factor):
@@ -80,4 +98,4 @@ def check_factor(factor: float) -> float:
     return float(factor)
 
 
-__all__ = ["inclusion", "systematic", "select", "check_factor", "MAX_FACTOR"]
+__all__ = ["inclusion", "systematic", "select", "thin", "check_factor", "MAX_FACTOR"]

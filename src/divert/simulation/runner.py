@@ -228,9 +228,9 @@ def stamp(scenarios: list[str], policies: dict[str, Policy], *, persons: int, mo
     }
 
 
-OVERSAMPLING = ("weighted: oversample x persons candidates drawn from the pack, persons kept by "
-                "systematic sampling with probability proportional to expected offending, each "
-                "weighted 1/pi (Horvitz-Thompson; simulation.oversampling)")
+OVERSAMPLING = ("weighted: a burn-in of oversample x persons people, persons of them kept at the "
+                "start by systematic sampling with probability proportional to their record and "
+                "offending, each weighted 1/pi (Horvitz-Thompson; simulation.oversampling)")
 
 
 def _burn_in(policy: Policy, start: date) -> int:
