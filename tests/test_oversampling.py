@@ -126,3 +126,16 @@ def test_the_factor_is_checked_and_stamped(capsys: pytest.CaptureFixture[str]) -
     code, out, _ = run_cli(["simulate", "model", "--persons", "1000", "--years", "1",
                             "--no-uncertainty", "--json"], capsys)
     assert code == 0 and "oversample" not in json.loads(out)["stamp"]
+
+
+def test_an_oversampled_comparison_replays_with_its_factor() -> None:
+    from divert.reports.comparison import _replay_command
+    from divert.simulation.runner import run_comparison
+
+    comp = run_comparison(["model"], persons=1000, months=12, start=date(2026, 1, 1),
+                          replications=1, seed=2, uncertainty=False, oversample=3.0)
+    assert comp.stamp["oversample"] == 3.0
+    assert "--oversample 3" in _replay_command(comp)
+    plain = run_comparison(["model"], persons=1000, months=12, start=date(2026, 1, 1),
+                           replications=1, seed=2, uncertainty=False)
+    assert "--oversample" not in _replay_command(plain)

@@ -327,6 +327,8 @@ def _replay_command(comparison: Comparison) -> str:
              str(st["replications"]), "--seed", str(st["seed"]), "--engine", st["engine"]]
     if not st.get("uncertainty", True):
         parts.append("--no-uncertainty")
+    if st.get("oversample", 1.0) > 1.0:
+        parts += ["--oversample", f"{st['oversample']:g}"]
     parts += ["--out", "DIR"]
     return shlex.join(parts)
 
