@@ -7,6 +7,7 @@ code 2; never a traceback.
 from __future__ import annotations
 
 import json
+import os
 import sys
 from datetime import date
 from pathlib import Path
@@ -20,6 +21,7 @@ from typer.exceptions import TyperException
 
 from divert.cli_help import add_examples, epilog
 from divert.errors import DivertError, InputError
+from divert.i18n import DEFAULT, LOCALES, parse_locale, translator
 from divert.law.vocabulary import STAGES
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
@@ -51,11 +53,58 @@ def _show_version(value: bool) -> None:
         raise typer.Exit(0)
 
 
+_LANG: dict[str, str | None] = {"lang": None}
+"""The language given with the global --lang (None: not given)."""
+
+
+def _set_lang(value: str | None) -> str | None:
+    if value is not None:
+        _LANG["lang"] = parse_locale(value, "--lang")
+    return value
+
+
 @app.callback()
 def _root(version: Annotated[bool, typer.Option(
         "--version", is_eager=True, callback=_show_version,
-        help="Print divert's version and stop.")] = False) -> None:
-    """Options for every command (--version)."""
+        help="Print divert's version and stop.")] = False,
+          lang: Annotated[str | None, typer.Option(
+        "--lang", callback=_set_lang, metavar="LANG",
+        help="Language of the messages and reports: en, pt, fr, nl, fa or ms (default "
+             "$DIVERT_LANG, then $LC_ALL/$LANG for messages; English).")] = None) -> None:
+    """Options for every command (--version, --lang)."""
+
+
+def report_lang(lang: str | None) -> str:
+    """A report's language: the command's --lang, else the global --lang, else $DIVERT_LANG,
+    else English."""
+    from divert.reports.i18n import report_locale
+
+    return report_locale(parse_locale(lang, "--lang") if lang else _LANG["lang"])
+
+
+def message_lang(argv: list[str]) -> str:
+    """The language of the CLI's own messages: --lang on the command line, else $DIVERT_LANG,
+    else $LC_ALL, $LC_MESSAGES or $LANG when divert speaks it, else English. A bad --lang or
+    $DIVERT_LANG is an error (raised); an unsupported system locale is English."""
+    for i, arg in enumerate(argv):
+        if arg == "--lang" and i + 1 < len(argv):
+            return parse_locale(argv[i + 1], "--lang")
+        if arg.startswith("--lang="):
+            return parse_locale(arg.split("=", 1)[1], "--lang")
+    if os.environ.get("DIVERT_LANG"):
+        return parse_locale(os.environ["DIVERT_LANG"], "DIVERT_LANG")
+    for name in ("LC_ALL", "LC_MESSAGES", "LANG"):
+        value = os.environ.get(name)
+        if value:
+            code = value.split(".")[0].replace("-", "_").split("_")[0].lower()
+            return code if code in LOCALES else DEFAULT
+    return DEFAULT
+
+
+def _(msgid: str, /, **values: Any) -> str:
+    """A message of the CLI in the language chosen for this run."""
+    text = translator(_LANG.get("messages") or DEFAULT, "cli").gettext(msgid)
+    return text % values if values else text
 
 out = Console(highlight=False, soft_wrap=False,
               width=None if sys.stdout.isatty() else 150)
@@ -995,6 +1044,8 @@ def policy_changes(
 def policy_book(
     code: Annotated[str, typer.Argument(help="pack code")],
     out_file: Annotated[Path, typer.Option("--out", help="HTML file to write")],
+    lang: Annotated[str | None, typer.Option(
+        "--lang", help="language of the book: en, pt, fr, nl, fa or ms")] = None,
 ) -> None:
     """Write a pack as an HTML book.
 
@@ -1003,13 +1054,14 @@ def policy_book(
     from divert.law import policy as policies
     from divert.reports.book import render_book
 
+    locale = report_lang(lang)
     pack = policies.load(code)
     try:
         out_file.parent.mkdir(parents=True, exist_ok=True)
-        out_file.write_text(render_book(pack), encoding="utf-8")
+        out_file.write_text(render_book(pack, locale=locale), encoding="utf-8")
     except OSError as exc:
         raise InputError(f"--out: cannot write {out_file}: {exc.strerror}") from None
-    out.print(f"wrote {out_file}")
+    out.print(_("wrote %(path)s", path=out_file))
 
 
 @app.command("brief")
@@ -1021,6 +1073,8 @@ def brief(
     replications: Annotated[int, typer.Option(help="replications of each scenario")] = 2,
     years: Annotated[int, typer.Option(help="years simulated")] = 10,
     seed: Annotated[int, typer.Option(help="root seed")] = 0,
+    lang: Annotated[str | None, typer.Option(
+        "--lang", help="language of the brief: en, pt, fr, nl, fa or ms")] = None,
 ) -> None:
     """Write a country brief.
 
@@ -1029,6 +1083,7 @@ def brief(
     from divert.law import policy as policies
     from divert.reports import brief as briefs
 
+    locale = report_lang(lang)
     if replications < 2:
         raise InputError(f"--replications: at least 2 (an interval needs two), got {replications}")
     policies.load(code)
@@ -1038,13 +1093,13 @@ def brief(
     if out_file is not None:
         try:
             out_file.parent.mkdir(parents=True, exist_ok=True)
-            out_file.write_text(briefs.render_html(data), encoding="utf-8")
+            out_file.write_text(briefs.render_html(data, locale), encoding="utf-8")
         except OSError as exc:
             raise InputError(f"--out: cannot write {out_file}: {exc.strerror}") from None
     if as_json:
         _emit_json(data)
     elif out_file is not None:
-        out.print(f"wrote {out_file}")
+        out.print(_("wrote %(path)s", path=out_file))
     else:
         out.print(briefs.summary_text(data))
 
@@ -1080,19 +1135,21 @@ def main(argv: list[str] | None = None) -> None:
     if not args or args[0] in ("serve", "admin", "--help", "-h"):
         _add_web()
     command = typer.main.get_command(app)
+    _LANG.update(lang=None, messages=DEFAULT)
     try:
+        _LANG["messages"] = message_lang(args)
         code = command.main(args=args, prog_name="divert", standalone_mode=False)
     except DivertError as exc:
-        sys.stderr.write(f"error: {exc}\n")
+        sys.stderr.write(_("error: %(message)s", message=exc) + "\n")
         sys.exit(2)
     except TyperException as exc:  # usage errors: bad option, missing argument
         message = " ".join(exc.format_message().split())
-        sys.stderr.write(f"error: {message}\n")
+        sys.stderr.write(_("error: %(message)s", message=message) + "\n")
         sys.exit(exc.exit_code)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
     except typer.Abort:
-        sys.stderr.write("aborted\n")
+        sys.stderr.write(_("aborted") + "\n")
         sys.exit(1)
     if isinstance(code, int) and code != 0:
         sys.exit(code)

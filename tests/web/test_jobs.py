@@ -16,10 +16,13 @@ from divert.web.jobs import (
     INTERRUPTED,
     MAX_WAITING,
     ConflictError,
+    CountriesSpec,
     Job,
     JobManager,
     JobNotFound,
+    Spec,
     TooManyJobs,
+    make_countries_spec,
     make_spec,
 )
 
@@ -69,6 +72,22 @@ def test_a_good_spec_is_kept_as_given() -> None:
     spec = make_spec(["usa", "usa+treatment_not_conviction"], **TINY)
     assert spec.scenarios == ["usa", "usa+treatment_not_conviction"]
     assert (spec.months, spec.runs, spec.start) == (12, 4, "2025-01")
+
+
+def test_a_spec_stored_before_the_shared_sizes_moved_still_loads() -> None:
+    """Stored job.json files keep their keys in the old order (scenarios or packs first, then
+    the sizes); a spec is read back by name, so that order must not matter."""
+    old = json.loads('{"scenarios": ["usa", "usa+treatment_not_conviction"], "persons": 1000, '
+                     '"years": 1, "replications": 2, "seed": 3, "start": "2025-01"}')
+    assert Spec(**old) == make_spec(["usa", "usa+treatment_not_conviction"], **TINY)
+    old_countries = json.loads(
+        '{"packs": ["usa", "portugal"], "reform": "treatment_not_conviction", "scenarios": '
+        '["usa", "usa+treatment_not_conviction", "portugal", "portugal+treatment_not_conviction"], '
+        '"persons": 1000, "years": 1, "replications": 2, "seed": 3, "start": "2025-01", '
+        '"kind": "countries"}')
+    made = make_countries_spec(["usa", "portugal"], "treatment_not_conviction", **TINY)
+    assert CountriesSpec(**old_countries) == made
+    assert (made.months, made.runs, made.kind) == (12, 8, "countries")
 
 
 def test_a_queued_job_is_cancelled_at_once_and_only_once(paused: JobManager) -> None:

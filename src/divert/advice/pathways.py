@@ -10,14 +10,16 @@ recommended until consent is recorded.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 
 from divert.advice.case import Case
 from divert.advice.screening import ScreeningCutoffs, ScreeningResult, score_all
 from divert.advice.triage import Triage, TriageConfig, assess_triage
+from divert.advice.wording import N_, Day, Joined, Label, Message, Value, text
 from divert.errors import InputError
+from divert.i18n import DEFAULT
 from divert.law.catalogue import CATALOGUE, Measure
 from divert.law.policy import LegalBasis, LexMitiorSpec, Policy, Rule, basis_at
 from divert.law.rules import TraceStep, encode_batch, truth_value
@@ -42,6 +44,7 @@ class MeasureAdvice:
     missing: list[str] = field(default_factory=list)
     superseded_by: str | None = None
     projection: dict[str, Any] | None = None  # simulated outcomes (divert.simulation.projection), if asked
+    reason_messages: list[Message] = field(default_factory=list, repr=False)  # reasons, to translate
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -65,6 +68,7 @@ class StageAdvice:
     seek_consent_for: str | None = None
     notes: list[str] = field(default_factory=list)
     projection_reference: dict[str, Any] | None = None  # the conventional path, if projected
+    note_messages: list[Message] = field(default_factory=list, repr=False)  # notes, to translate
 
     @property
     def eligible(self) -> list[str]:
@@ -137,42 +141,59 @@ def prepare(case: Case, policy: Policy) -> Prepared:
 
 
 def _basis_json(lb: LegalBasis) -> dict[str, Any]:
-    out = lb.model_dump(mode="json", by_alias=True, exclude={"in_force"})
+    out = lb.plain(mode="json", by_alias=True, exclude={"in_force"})
     if lb.in_force.start or lb.in_force.end:
         out["in_force"] = lb.in_force.model_dump(mode="json", by_alias=True)
     return out
 
 
-def _reasons(rule: Rule, when: list[TraceStep], unless: list[TraceStep]) -> list[str]:
-    out = []
-    for step in when:
-        verdict = {True: "met", False: "not met", None: "unknown"}[step.holds]
-        out.append(f"{verdict}: {_describe(step)}")
-    for step in unless:
-        verdict = {True: "excluded by", False: "no exclusion", None: "exclusion unknown"}[
-            step.holds]
-        out.append(f"{verdict}: {_describe(step)}")
+_WHEN = {True: N_("met: %(condition)s"), False: N_("not met: %(condition)s"),
+         None: N_("unknown: %(condition)s")}
+_UNLESS = {True: N_("excluded by: %(condition)s"), False: N_("no exclusion: %(condition)s"),
+           None: N_("exclusion unknown: %(condition)s")}
+
+
+def _reasons(rule: Rule, when: list[TraceStep], unless: list[TraceStep]) -> list[Message]:
+    out = [Message(_WHEN[step.holds], {"condition": _describe(step)}) for step in when]
+    out += [Message(_UNLESS[step.holds], {"condition": _describe(step)}) for step in unless]
     if not when and not unless:
-        out.append("open without conditions under the law cited")
+        out.append(Message(N_("open without conditions under the law cited")))
     return out
 
 
-def _describe(step: TraceStep) -> str:
-    what = step.label or step.condition
-    values = ", ".join(f"{k} = {_show(v)}" for k, v in step.values.items())
+def _describe(step: TraceStep) -> Message | str:
+    values = Joined([Message(N_("%(field)s = %(value)s"), {"field": k, "value": Value(v)})
+                     for k, v in step.values.items()])
     if step.label:
-        what = f"{what} [{step.condition}]"
-    return f"{what} ({values})" if values else what
+        what = {"label": Label(step.label), "condition": step.condition}
+        if step.values:
+            return Message(N_("%(label)s [%(condition)s] (%(values)s)"), what | {"values": values})
+        return Message(N_("%(label)s [%(condition)s]"), what)
+    if step.values:
+        return Message(N_("%(condition)s (%(values)s)"),
+                       {"condition": step.condition, "values": values})
+    return step.condition
 
 
-def _show(value: Any) -> str:
-    if value is None:
-        return "unknown"
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    if isinstance(value, list):
-        return "[" + ", ".join(value) + "]" if value else "none"
-    return str(value)
+def _bar_reason(bar_label: str, bar_id: str, holds: bool | None, shown: list[Message | str],
+                ) -> Message:
+    what: dict[str, Any] = {"bar": Label(bar_label), "id": bar_id}
+    if shown:
+        msgid = (N_("barred by %(bar)s [bar %(id)s]: %(details)s") if holds
+                 else N_("perhaps barred by %(bar)s [bar %(id)s]: %(details)s"))
+        return Message(msgid, what | {"details": Joined(shown, "; ")})
+    return Message(N_("barred by %(bar)s [bar %(id)s]") if holds
+                   else N_("perhaps barred by %(bar)s [bar %(id)s]"), what)
+
+
+_SUPERSEDED = {
+    (True, False): N_("superseded: %(measure)s is open and takes precedence (%(law)s)"),
+    (False, False): N_("superseded: %(measure)s is possibly open and takes precedence (%(law)s)"),
+    (True, True): N_("superseded: %(measure)s is open if the person consents and takes "
+                     "precedence (%(law)s)"),
+    (False, True): N_("superseded: %(measure)s is possibly open if the person consents and takes "
+                      "precedence (%(law)s)"),
+}
 
 
 def fit_key(measure: Measure, index: int, need: str | None,
@@ -254,31 +275,31 @@ def decide_prepared(prepared: Prepared, policy: Policy, stage: str, day: date) -
             if holds is False:
                 continue
             barred.append((bar, steps, lifts))
-            verdict = "barred by" if holds else "perhaps barred by"
             shown = [_describe(st) for st in steps if st.holds is not False]
-            shown += [f"not {_describe(st)}" for st in lifts if st.holds is not True]
-            reasons.append(f"{verdict} {bar.spec.label} [bar {bar.id}]"
-                           + (f": {'; '.join(shown)}" if shown else ""))
+            shown += [Message(N_("not %(condition)s"), {"condition": _describe(st)})
+                      for st in lifts if st.holds is not True]
+            reasons.append(_bar_reason(bar.spec.label, bar.id, holds, shown))
             bases = [*bases, *basis_at(bar.spec.legal_basis, day)]
         superseded = None
         for other in rules:
             strength = int(policy.precedence_strength(other, truth[other.id], batch, 1)[0])
             if rule.id in other.spec.precedence_over and strength != 0:
                 superseded = other.id
-                state = "open" if truth_value(int(truth[other.id][0])) else "possibly open"
-                if other.needs_consent and strength == 1:
-                    state += " if the person consents"
-                reasons.append(f"superseded: {other.id} is {state} and takes precedence "
-                               f"({'; '.join(other.citations)})")
+                key = (bool(truth_value(int(truth[other.id][0]))),
+                       bool(other.needs_consent and strength == 1))
+                reasons.append(Message(_SUPERSEDED[key], {
+                    "measure": other.id, "law": Joined(other.citations, "; ")}))
         bar_steps = [st for _, steps, lifts in barred for st in (*steps, *lifts)]
         missing = sorted({n for s in (*when, *unless, *bar_steps) for n in s.missing()})
         status = {2: "eligible", 0: "not_eligible", 1: "undetermined"}[code]
         if status == "undetermined" and missing:
-            reasons.append("undetermined: needs " + ", ".join(missing))
+            reasons.append(Message(N_("undetermined: needs %(facts)s"),
+                                   {"facts": Joined(missing)}))
         measures.append(MeasureAdvice(
             id=rule.id, label=rule.label, kind=rule.measure.kind, eligible=code == 2,
             status=status, consent_required=rule.spec.consent_required,
-            discretionary=rule.spec.discretionary, reasons=reasons,
+            discretionary=rule.spec.discretionary, reasons=[text(r) for r in reasons],
+            reason_messages=reasons,
             citations=[lb.citation for lb in bases],
             legal_basis=[_basis_json(lb) for lb in bases],
             trace=[s.to_json() for s in (*when, *unless, *bar_steps)], missing=missing,
@@ -287,53 +308,90 @@ def decide_prepared(prepared: Prepared, policy: Policy, stage: str, day: date) -
     recommended, pending = recommend(measures, prepared.triage.need, prepared.triage.risk,
                                      consent, policy.measures)
     notes = _notes(measures, recommended, pending, consent)
-    unknown = [w for w, v in (("need", prepared.triage.need), ("risk", prepared.triage.risk))
-               if v is None]
+    unknown = tuple(w for w, v in (("need", prepared.triage.need), ("risk", prepared.triage.risk))
+                    if v is None)
     if unknown and any(m.eligible and m.kind == "alternative" for m in measures):
-        notes.append(f"{' and '.join(unknown).capitalize()} unknown (no screening or facts show "
-                     f"{'them' if len(unknown) > 1 else 'it'}): the least intensive eligible "
-                     "alternative is ranked first; screen (e.g. DAST-10, ASSIST, PSA) to fit "
-                     "the measure to the person.")
+        notes.append(Message(_UNKNOWN[unknown]))
     unfit = [m.id for m in measures if m.eligible and m.kind == "alternative"
              and not fits(policy.measures[m.id], prepared.triage.need, prepared.triage.risk)]
     if unfit:
-        notes.append(f"Open but too intensive for {prepared.triage.quadrant} (risk-need-"
-                     f"responsivity), so not recommended: {', '.join(unfit)}.")
-    return StageAdvice(stage, day, measures, recommended, pending, notes)
+        notes.append(Message(N_("Open but too intensive for %(quadrant)s (risk-need-"
+                                "responsivity), so not recommended: %(measures)s."),
+                             {"quadrant": prepared.triage.quadrant, "measures": Joined(unfit)}))
+    return StageAdvice(stage, day, measures, recommended, pending, [text(n) for n in notes],
+                       note_messages=notes)
+
+
+_UNKNOWN = {
+    ("need",): N_("Need unknown (no screening or facts show it): the least intensive eligible "
+                  "alternative is ranked first; screen (e.g. DAST-10, ASSIST, PSA) to fit the "
+                  "measure to the person."),
+    ("risk",): N_("Risk unknown (no screening or facts show it): the least intensive eligible "
+                  "alternative is ranked first; screen (e.g. DAST-10, ASSIST, PSA) to fit the "
+                  "measure to the person."),
+    ("need", "risk"): N_("Need and risk unknown (no screening or facts show them): the least "
+                         "intensive eligible alternative is ranked first; screen (e.g. DAST-10, "
+                         "ASSIST, PSA) to fit the measure to the person."),
+}
 
 
 def _notes(measures: list[MeasureAdvice], recommended: str | None, pending: str | None,
-           consent: bool | None) -> list[str]:
+           consent: bool | None) -> list[Message]:
     notes = []
     if pending:
         if consent is False:
-            notes.append(f"{pending} fits best but the person has refused consent; it cannot be "
-                         "recommended.")
+            notes.append(Message(N_("%(measure)s fits best but the person has refused consent; "
+                                    "it cannot be recommended."), {"measure": pending}))
         else:
-            notes.append(f"{pending} fits best: seek and record the person's informed consent "
-                         "before it can be recommended.")
+            notes.append(Message(N_("%(measure)s fits best: seek and record the person's "
+                                    "informed consent before it can be recommended."),
+                                 {"measure": pending}))
     coercive = [m.id for m in measures if m.kind == "coercive" and m.status != "not_eligible"]
     if coercive:
-        notes.append("The law provides " + ", ".join(coercive) + ": coercive measures are "
-                     "reported as facts of the law, never recommended.")
+        notes.append(Message(N_("The law provides %(measures)s: coercive measures are reported "
+                                "as facts of the law, never recommended."),
+                             {"measures": Joined(coercive)}))
     if not any(m.eligible and m.kind == "alternative" for m in measures):
-        notes.append("No alternative to conviction or punishment is open at this stage.")
+        notes.append(Message(N_("No alternative to conviction or punishment is open at this "
+                                "stage.")))
     if any(m.status == "undetermined" for m in measures):
-        notes.append("Some measures are undetermined: the case lacks facts their rules need.")
+        notes.append(Message(N_("Some measures are undetermined: the case lacks facts their "
+                                "rules need.")))
     if recommended is None and pending is None and any(
             m.eligible and m.kind == "alternative" for m in measures):
-        notes.append("No eligible alternative can be recommended without consent.")
+        notes.append(Message(N_("No eligible alternative can be recommended without consent.")))
     return notes
 
 
-def decide(case: Case, policy: Policy, stage: str, day: date | None = None) -> StageAdvice:
+def decide(case: Case, policy: Policy, stage: str, day: date | None = None,
+           locale: str = DEFAULT) -> StageAdvice:
     """The advice at one stage for a case under `policy` on `day` (default: the law that applies
-    to the offence, see `applicable_date`)."""
-    when, why = applicable_date(case, policy, stage, day)
+    to the offence, see `applicable_date`), its words in `locale` (English by default)."""
+    when, why = _applicable(case, policy, stage, day)
     advice = decide_prepared(prepare(case, policy), policy, stage, when)
-    if why:
-        advice.notes.insert(0, why)
-    return advice
+    _note_first(advice, why)
+    return localized_stage(advice, locale) if locale != DEFAULT else advice
+
+
+def _note_first(advice: StageAdvice, notes: list[Message]) -> None:
+    """Put the applicable-law notes first (one note in English, as `applicable_date` gives)."""
+    if notes:
+        advice.notes.insert(0, " ".join(text(n) for n in notes))
+        advice.note_messages[:0] = notes
+
+
+def localized_stage(advice: StageAdvice, locale: str) -> StageAdvice:
+    """A copy of the stage advice with its labels, reasons and notes written in `locale`."""
+    measures = [replace(m, label=text(Label(m.label), locale),
+                        reasons=[text(r, locale) for r in m.reason_messages])
+                for m in advice.measures]
+    return replace(advice, measures=measures,
+                   notes=[text(n, locale) for n in advice.note_messages])
+
+
+def localized(advice: Advice, locale: str) -> Advice:
+    """A copy of the advice written in `locale` (codes, ids and values unchanged)."""
+    return replace(advice, stages=[localized_stage(s, locale) for s in advice.stages])
 
 
 def decision_date(case: Case, day: date | None) -> date:
@@ -356,8 +414,15 @@ def applicable_date(case: Case, policy: Policy, stage: str, day: date | None = N
     conditions hold. The latest such law's date is then the decision date: the law a court
     would apply today. A law whose reach is unknown (a fact missing) is named, not applied.
     """
+    when, notes = _applicable(case, policy, stage, day, today)
+    return when, (" ".join(text(n) for n in notes) or None)
+
+
+def _applicable(case: Case, policy: Policy, stage: str, day: date | None = None,
+                today: date | None = None) -> tuple[date, list[Message]]:
+    """`applicable_date` with its notes as messages."""
     if day is not None:
-        return day, None
+        return day, []
     offence = decision_date(case, None)
     today = today or date.today()
     batch = encode_batch([prepare(case, policy).facts])
@@ -371,31 +436,36 @@ def applicable_date(case: Case, policy: Policy, stage: str, day: date | None = N
             continue
         code = compiled.reaches(batch, policy.params_at(spec.start))
         (applies if code == 2 else perhaps if code == 1 else []).append(spec)
-    notes = [f"Lex mitior: {spec.law} (in force {spec.start.isoformat()}) may apply to this "
-             "offence; the case lacks the facts that decide it, so the law of the offence date "
-             "is applied." for spec in perhaps]
+    notes = [Message(N_("Lex mitior: %(law)s (in force %(start)s) may apply to this offence; the "
+                        "case lacks the facts that decide it, so the law of the offence date is "
+                        "applied."), {"law": Label(spec.law), "start": Day(spec.start)})
+             for spec in perhaps]
     if not applies:
-        return offence, (" ".join(notes) or None)
+        return offence, notes
     law = max(applies, key=lambda x: x.start)
-    cited = "; ".join(lb.citation for lb in basis_at(law.legal_basis, law.start))
-    reach = "pending cases" if law.applies_to == "pending" else "pending cases and final sentences"
-    return law.start, (f"Lex mitior: the offence was committed on {offence.isoformat()}, but "
-                       f"{law.law} (in force {law.start.isoformat()}) applies to {reach} "
-                       f"({cited}); the law of {law.start.isoformat()} is applied.")
+    cited = Joined([lb.citation for lb in basis_at(law.legal_basis, law.start)], "; ")
+    msgid = (N_("Lex mitior: the offence was committed on %(offence)s, but %(law)s (in force "
+                "%(start)s) applies to pending cases (%(cited)s); the law of %(start)s is "
+                "applied.") if law.applies_to == "pending" else
+             N_("Lex mitior: the offence was committed on %(offence)s, but %(law)s (in force "
+                "%(start)s) applies to pending cases and final sentences (%(cited)s); the law of "
+                "%(start)s is applied."))
+    return law.start, [Message(msgid, {"offence": Day(offence), "law": Label(law.law),
+                                       "start": Day(law.start), "cited": cited})]
 
 
 def advise(case: Case, policy: Policy, stages: list[str] | None = None,
-           day: date | None = None, today: date | None = None) -> Advice:
+           day: date | None = None, today: date | None = None, locale: str = DEFAULT) -> Advice:
     """Advice for every requested stage (default all four, in order), each under the law that
-    applies to it (`applicable_date`)."""
+    applies to it (`applicable_date`), its words in `locale` (English by default)."""
     prepared = prepare(case, policy)
     chosen = stages or list(STAGES)
     out = []
     for s in chosen:
-        when, why = applicable_date(case, policy, s, day, today)
+        when, why = _applicable(case, policy, s, day, today)
         advice = decide_prepared(prepared, policy, s, when)
-        if why:
-            advice.notes.insert(0, why)
+        _note_first(advice, why)
         out.append(advice)
     main = next((a for a in out if a.stage != "post_sentence"), out[0])
-    return Advice(policy.code, main.date, policy.hash, prepared.triage, prepared.screening, out)
+    advice_ = Advice(policy.code, main.date, policy.hash, prepared.triage, prepared.screening, out)
+    return localized(advice_, locale) if locale != DEFAULT else advice_

@@ -11,12 +11,12 @@ import datetime as dt
 import hashlib
 import math
 import os
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, TypeVar, cast
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -56,15 +56,41 @@ class InForce(Strict):
         return (self.start is None or self.start <= day) and (self.end is None or day < self.end)
 
 
+class Original(Strict):
+    """The law's own words in its own language beside the English statement: the official title
+    and, where it was read, the article's wording; where it was read (`source`, required) and
+    whether the words were read there (`verified`) or not."""
+
+    language: str = Field(pattern=r"^[a-z]{2}$")
+    title: str = Field(min_length=1)
+    text: str | None = Field(None, min_length=1)
+    source: str = Field(min_length=1)
+    provenance: Literal["verified", "unverified"]
+
+
 class LegalBasis(Strict):
-    """The law a rule encodes: citation, a short statement, optional link, provenance, and the
-    dates the cited text is law (absent: whenever the rule is in force)."""
+    """The law a rule encodes: citation, a short statement, optional link, provenance, the
+    dates the cited text is law (absent: whenever the rule is in force) and, where it could be
+    sourced, the law's original-language text (`original`)."""
 
     citation: str = Field(min_length=1)
     text: str = Field(min_length=1)
     url: str | None = None
     provenance: Provenance
     in_force: InForce = InForce()
+    original: list[Original] = []
+
+    @field_validator("original", mode="before")
+    @classmethod
+    def _one_or_many(cls, v: Any) -> Any:
+        return [v] if isinstance(v, Mapping) else v
+
+    def plain(self, **kwargs: Any) -> dict[str, Any]:
+        """As plain data (`model_dump`), without `original` when the pack gives none."""
+        out = self.model_dump(**kwargs)
+        if not self.original:
+            out.pop("original", None)
+        return out
 
 
 class ConditionSpec(Strict):
@@ -359,6 +385,9 @@ class Bar:
         return result.astype(np.int8)
 
 
+_T = TypeVar("_T")
+
+
 @dataclass
 class Policy:
     """A loaded, validated and compiled policy pack."""
@@ -378,18 +407,36 @@ class Policy:
     bars: list[Bar] = field(default_factory=list)
     lex_mitior: list[LexMitior] = field(default_factory=list)
 
+    def by_day(self, what: str, day: date, compute: Callable[[], _T]) -> _T:
+        """`compute()`, remembered for this loaded pack by (`what`, `day`): a loaded pack does
+        not change, and the simulation asks the same date's law several times a month. The memo
+        is not a field, so `dataclasses.replace` (a pack with other practice) starts afresh."""
+        memo: dict[tuple[str, date], Any] = self.__dict__.setdefault("_by_day", {})
+        key = (what, day)
+        if key not in memo:
+            memo[key] = compute()
+        return cast(_T, memo[key])
+
+    def _rules_on(self, stage: str, day: date) -> list[Rule]:
+        return self.by_day("rules:" + stage, day, lambda: [
+            r for r in self.rules.get(stage, []) if r.spec.in_force.covers(day)])
+
+    def _params_on(self, day: date) -> dict[str, Any]:
+        return self.by_day("params", day, lambda: {
+            name: p.at(day) for name, p in self.parameters.items()})
+
     def rules_in_force(self, stage: str, day: date) -> list[Rule]:
         """The version of each measure of `stage` that is in force on `day`, in file order."""
-        return [r for r in self.rules.get(stage, []) if r.spec.in_force.covers(day)]
+        return list(self._rules_on(stage, day))
 
     def bars_in_force(self, day: date, measure: str | None = None) -> list[Bar]:
         """The pack's bars in force on `day` (only those naming `measure`, if given)."""
-        return [b for b in self.bars if b.spec.in_force.covers(day)
-                and (measure is None or measure in b.spec.measures)]
+        on = self.by_day("bars", day, lambda: [b for b in self.bars if b.spec.in_force.covers(day)])
+        return [b for b in on if measure is None or measure in b.spec.measures]
 
     def params_at(self, day: date) -> dict[str, Any]:
         """Every parameter's value on `day` (None where not yet in force)."""
-        return {name: p.at(day) for name, p in self.parameters.items()}
+        return dict(self._params_on(day))
 
     def evaluate(self, stage: str, day: date, batch: Mapping[str, np.ndarray],
                  size: int) -> dict[str, np.ndarray]:
@@ -401,9 +448,9 @@ class Policy:
         whose consent is unknown, the measures it would supersede are undetermined). The pack's
         bars apply before precedence (a barred measure is not open).
         """
-        params = self.params_at(day)
+        params = self._params_on(day)
         out: dict[str, np.ndarray] = {}
-        rules = self.rules_in_force(stage, day)
+        rules = self._rules_on(stage, day)
         for rule in rules:
             result = np.full(size, 2, dtype=np.int8)
             for cond in rule.when:

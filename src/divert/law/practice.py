@@ -13,6 +13,7 @@ probabilistic sensitivity analysis:
 
 from __future__ import annotations
 
+import bisect
 import dataclasses
 import math
 from collections.abc import Mapping
@@ -46,8 +47,17 @@ def resolve(policy: Policy, day: date) -> dict[str, PracticeValue]:
 
     Before a pack value's first date its earliest value holds. A table keyed by measure takes its
     defaults from the measures' effects (the pack's own measures included) and the pack's
-    entries over them.
+    entries over them. Remembered per loaded pack and period between the dates its values change.
     """
+    changes = policy.by_day("practice changes", date.min, lambda: sorted(
+        {d for p in policy.practice.values() for d in p.spec.values}))
+    # the values only change on the pack's dates: remember one mapping per period between them
+    period = changes[bisect.bisect_right(changes, day) - 1] if changes and day >= changes[0] \
+        else date.min
+    return dict(policy.by_day("practice", period, lambda: _resolve(policy, day)))
+
+
+def _resolve(policy: Policy, day: date) -> dict[str, PracticeValue]:
     out: dict[str, PracticeValue] = {}
     for name, d in DEFAULTS.items():
         p: Parameter | None = policy.practice.get(name)

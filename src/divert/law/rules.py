@@ -17,6 +17,7 @@ import difflib
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Literal
 
 import numpy as np
@@ -80,7 +81,11 @@ class Node:
 
 
 def _truth(mask: np.ndarray, known: np.ndarray) -> np.ndarray:
-    return np.where(known, np.where(mask, TRUE, FALSE), UNKNOWN).astype(np.int8)
+    out = mask.astype(np.int8)
+    out *= TRUE  # true 2, false 0
+    if not known.all():
+        out[~known] = UNKNOWN
+    return out
 
 
 @dataclass
@@ -159,7 +164,8 @@ class Lookup(Node):
             out = np.full(ctx.size, math.nan)
         else:
             vector = table_vector(table, self.table.keys)
-            out = np.where(codes >= 0, vector[np.clip(codes, 0, n_keys - 1)], math.nan)
+            out = np.where(codes >= 0, vector[np.minimum(np.maximum(codes, 0), n_keys - 1)],
+                           math.nan)
         if ctx.record is not None:
             ctx.record[self.text] = None if math.isnan(out[0]) else float(out[0])
         return out
@@ -287,17 +293,25 @@ class Member(Node):
             assert isinstance(self.container, ListConst)
             values = self.element.eval(ctx)
             if self.element.type.kind == "category":
-                field_ = self.element.type.field
-                assert field_ is not None
-                lookup = np.zeros(len(field_.values) + 1, dtype=bool)  # slot 0: missing
-                for v in self.container.values:
-                    lookup[field_.code(v) + 1] = True
+                lookup = self._lookup
                 codes = values.astype(np.int64)
-                result = _truth(lookup[np.clip(codes + 1, 0, len(field_.values))], codes >= 0)
+                slot = np.minimum(np.maximum(codes + 1, 0), lookup.shape[0] - 1)
+                result = _truth(lookup[slot], codes >= 0)
             else:
                 result = _truth(np.isin(values, np.array(self.container.values, dtype=float)),
                                 ~np.isnan(values))
         return (TRUE - result).astype(np.int8) if self.negate else result
+
+    @cached_property
+    def _lookup(self) -> np.ndarray:
+        """Per category code + 1 (slot 0: missing), whether it is in the list."""
+        assert isinstance(self.container, ListConst)
+        field_ = self.element.type.field
+        assert field_ is not None
+        lookup = np.zeros(len(field_.values) + 1, dtype=bool)
+        for v in self.container.values:
+            lookup[field_.code(v) + 1] = True
+        return lookup
 
     def names(self) -> list[str]:
         return [*self.element.names(), *self.container.names()]

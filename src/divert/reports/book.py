@@ -13,13 +13,18 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 from divert import __version__
 from divert.errors import InputError
+from divert.i18n import DEFAULT
 from divert.law.catalogue import CATALOGUE, measures_of
 from divert.law.policy import Policy, Rule
 from divert.law.vocabulary import STAGES
+from divert.reports.i18n import FILTERS, messages
 
 _ENV = Environment(loader=PackageLoader("divert.reports", "templates"),
-                   autoescape=select_autoescape(["html"]), trim_blocks=True, lstrip_blocks=True)
+                   autoescape=select_autoescape(["html"]), trim_blocks=True, lstrip_blocks=True,
+                   extensions=["jinja2.ext.i18n"])
+_ENV.install_null_translations(newstyle=True)  # type: ignore[attr-defined]
 _ENV.filters["href"] = lambda url: safe_href(url)
+_ENV.filters.update(FILTERS)
 
 
 def book_context(pack: Policy, on: date | None = None) -> dict[str, Any]:
@@ -33,10 +38,11 @@ def book_context(pack: Policy, on: date | None = None) -> dict[str, Any]:
                 practice=practice, practice_date=on, rule_counts=rule_counts(pack))
 
 
-def render_book(pack: Policy, on: date | None = None) -> str:
+def render_book(pack: Policy, on: date | None = None, locale: str = DEFAULT) -> str:
     """Self-contained HTML (no network) of the pack: parameters, rules by stage, examples, and
-    the practice values the simulation uses on `on` (default today), each with its source."""
-    return _ENV.get_template("book.html").render(**book_context(pack, on))
+    the practice values the simulation uses on `on` (default today), each with its source, in
+    `locale` (the law's original-language text beside the English where the pack has it)."""
+    return _ENV.get_template("book.html").render(**book_context(pack, on), **messages(locale))
 
 
 def pack_summary(pack: Policy) -> dict[str, Any]:
@@ -65,7 +71,7 @@ def rule_json(rule: Rule) -> dict[str, Any]:
         "precedence_over": list(spec.precedence_over),
         "consent_required": spec.consent_required, "discretionary": spec.discretionary,
         "citations": rule.citations,
-        "legal_basis": [lb.model_dump() for lb in spec.legal_basis],
+        "legal_basis": [lb.plain() for lb in spec.legal_basis],
         "notes": spec.notes, "provenance": rule.provenance,
     }
 

@@ -14,12 +14,15 @@ from datetime import date
 from typing import Any
 
 import numpy as np
-from jinja2 import ChoiceLoader, Environment, PackageLoader, select_autoescape
+from jinja2 import ChoiceLoader, Environment, PackageLoader, pass_context, select_autoescape
+from jinja2.runtime import Context
 
 from divert import __version__
+from divert.i18n import DEFAULT, translator
 from divert.law.catalogue import measures_of
 from divert.law.policy import Policy, load, read_yaml
 from divert.law.vocabulary import STAGES
+from divert.reports.i18n import FILTERS, messages
 from divert.simulation.outcomes import PUBLIC, costs, interval, resolved
 from divert.simulation.run import SERIES
 from divert.simulation.runner import Comparison, check_sizes, run_comparison
@@ -407,11 +410,15 @@ def unsourced(brief: dict[str, Any]) -> list[str]:
 
 _ENV = Environment(loader=ChoiceLoader([PackageLoader("divert.reports", "templates"),
                                        PackageLoader("divert", "web/templates")]),
-                   autoescape=select_autoescape(["html"]), trim_blocks=True, lstrip_blocks=True)
+                   autoescape=select_autoescape(["html"]), trim_blocks=True, lstrip_blocks=True,
+                   extensions=["jinja2.ext.i18n"])
+_ENV.install_null_translations(newstyle=True)  # type: ignore[attr-defined]
+_ENV.filters.update(FILTERS)
 
 
-def number(value: Any) -> str:
-    """A figure in plain words: thousands separated, a few significant digits."""
+def number(value: Any, locale: str = DEFAULT) -> str:
+    """A figure in plain words: thousands separated, a few significant digits (in `locale`'s
+    digits and separators)."""
     if value is None:
         return "-"
     if isinstance(value, bool) or not isinstance(value, int | float):
@@ -419,12 +426,24 @@ def number(value: Any) -> str:
     v = float(value)
     if v != v:
         return "-"
+    if locale != DEFAULT:
+        t = translator(locale, "reports")
+        if abs(v) >= 100:
+            return t.number(round(v), 0)
+        if abs(v) < 1:
+            return t.number(float(f"{v:.2g}"))
+        return t.number(v, 1)
     if abs(v) >= 100:
         return f"{v:,.0f}"
     return f"{v:.2g}" if abs(v) < 1 else f"{v:.1f}"
 
 
-_ENV.filters["number"] = number
+@pass_context
+def _number(context: Context, value: Any) -> str:
+    return number(value, str(context.get("lang") or DEFAULT))
+
+
+_ENV.filters["number"] = _number
 
 
 def referenced(brief: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
@@ -450,9 +469,11 @@ def context(brief: dict[str, Any]) -> dict[str, Any]:
     return {"b": b, "sources": sources, "stages": STAGES}
 
 
-def render_html(brief: dict[str, Any]) -> str:
-    """The brief as one self-contained, printable HTML page (no network)."""
-    return _ENV.get_template("brief.html").render(**context(brief))
+def render_html(brief: dict[str, Any], locale: str = DEFAULT) -> str:
+    """The brief as one self-contained, printable HTML page (no network), in `locale` (the
+    reports catalogue, then the web's for the body the brief shares with the web)."""
+    return _ENV.get_template("brief.html").render(**context(brief),
+                                                  **messages(locale, ("reports", "web")))
 
 
 def summary_text(brief: dict[str, Any]) -> str:

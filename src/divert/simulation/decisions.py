@@ -46,6 +46,7 @@ NO_MEASURE = -1
 PATHWAYS = (*MEASURE_IDS, "no_sanction")  # cohort pathways of a pack without measures of its own
 DRUG_TYPES = np.array([OFFENCE_TYPES.index(t) for t in (
     "use", "possession", "possession_for_supply", "supply", "trafficking", "cultivation")])
+_IS_DRUG = np.isin(np.arange(-1, len(OFFENCE_TYPES)), DRUG_TYPES)  # by offence type + 1 (0: none)
 VIOLENT = OFFENCE_TYPES.index("violent")
 CULTIVATION = OFFENCE_TYPES.index("cultivation")
 CONTACT_STAGES = ("police", "prosecution", "court")
@@ -156,6 +157,11 @@ class Practice:
         self.supply_factor = table(v, "supply_quantity_factor", 1.0)
         self.sentence = table(v, "prison_sentence_months", 6.0)
         self.failure_to = np.rint(table(v, "measure_failure_to", 0.0, ids)).astype(np.int64)
+
+
+def _is_drug(types: np.ndarray) -> np.ndarray:
+    """Whether each offence type (-1: none) is a drug offence."""
+    return _IS_DRUG[types.astype(np.int64) + 1]
 
 
 def facts_batch(pop: Population, ids: np.ndarray, month: int, key: int,
@@ -316,7 +322,7 @@ class Decider:
         pop.sentence_m[ids] = pop.cj_timer[ids]
         pop.served_m[ids] = 0
         pop.measure[ids] = NO_MEASURE
-        pop.drug_prisoner[ids] = np.isin(pop.off_type[ids], DRUG_TYPES)
+        pop.drug_prisoner[ids] = _is_drug(pop.off_type[ids])
         pop.treatment[ids] = NO_TREATMENT
         _bump(pop.prior_incarcerations, ids)
         counters[M["prison_admissions"]] += ids.shape[0]
@@ -348,7 +354,7 @@ class Decider:
         convicted = ids[ef.conviction[m]]
         counters[M["convictions"]] += convicted.shape[0]
         _bump(pop.prior_convictions, convicted)
-        _bump(pop.prior_drug_convictions, convicted[np.isin(pop.off_type[convicted], DRUG_TYPES)])
+        _bump(pop.prior_drug_convictions, convicted[_is_drug(pop.off_type[convicted])])
         _bump(pop.prior_violent_convictions, convicted[pop.off_type[convicted] == VIOLENT])
         for k in np.unique(m):
             event = ef.event[k]
@@ -416,7 +422,7 @@ class Decider:
             people = ids[pos]
             if s == "prosecution":
                 counters[M["arrests"]] += pos.shape[0]
-                _bump(pop.prior_drug_arrests, people[np.isin(pop.off_type[people], DRUG_TYPES)])
+                _bump(pop.prior_drug_arrests, people[_is_drug(pop.off_type[people])])
             detained = None
             pre_months = 0
             if s == "court":

@@ -93,9 +93,18 @@ def hash_numpy(key: int, ids: np.ndarray, month: int, stream: int) -> np.ndarray
 
 def uniforms(key: int, ids: np.ndarray, month: int, stream: int) -> tuple[np.ndarray, np.ndarray]:
     """Two independent uniforms in [0, 1) per person from one hash (high and low 32 bits)."""
-    h = hash_numpy(key, ids, month, stream)
-    hi = (h >> np.uint64(32)).astype(np.float64) * TO_UNIT
-    lo = (h & np.uint64(0xFFFFFFFF)).astype(np.float64) * TO_UNIT
+    return _uniforms(np.uint64(key), ids.astype(np.int64), month, stream)
+
+
+@njit(cache=True)
+def _uniforms(key: np.uint64, ids: np.ndarray, month: int,
+              stream: int) -> tuple[np.ndarray, np.ndarray]:  # pragma: no cover - compiled
+    hi = np.empty(ids.shape[0])
+    lo = np.empty(ids.shape[0])
+    for j in range(ids.shape[0]):
+        h = _hash(key, ids[j], month, stream)
+        hi[j] = np.float64(h >> np.uint64(32)) * TO_UNIT
+        lo[j] = np.float64(h & np.uint64(0xFFFFFFFF)) * TO_UNIT
     return hi, lo
 
 

@@ -83,12 +83,16 @@ def _now() -> str:
 # --- the spec ------------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True, kw_only=True)
 class _RunSizes:
-    """The sizes a job spec derives: months, the start as a date, and the runs it queues."""
+    """The scenarios and sizes every job spec has, and what they derive: months, the start as a
+    date, and the runs it queues. Keyword-only, so a spec's own fields come first."""
 
     scenarios: list[str]
+    persons: int
     years: int
     replications: int
+    seed: int
     start: str
 
     @property
@@ -107,13 +111,6 @@ class _RunSizes:
 @dataclass(frozen=True)
 class Spec(_RunSizes):
     """What to run: scenarios (the first is the baseline) and the sizes of the run."""
-
-    scenarios: list[str]
-    persons: int
-    years: int
-    replications: int
-    seed: int
-    start: str
 
 
 def _bounded(name: str, value: Any) -> int:
@@ -179,6 +176,13 @@ _LOADED: set[tuple[Any, ...]] = set()
 """Scenarios that loaded, by their files' state: a second request does not load them again."""
 
 
+def _sizes(persons: Any, years: Any, replications: Any, seed: Any, start: Any) -> dict[str, Any]:
+    """The checked run sizes every spec shares, by field name."""
+    return {"persons": _bounded("persons", persons), "years": _bounded("years", years),
+            "replications": _bounded("replications", replications),
+            "seed": _bounded("seed", seed), "start": _month(start)}
+
+
 def make_spec(scenarios: list[str], persons: Any, years: Any, replications: Any, seed: Any,
               start: Any) -> Spec:
     """A checked spec, or an InputError naming the field and what is allowed."""
@@ -189,8 +193,7 @@ def make_spec(scenarios: list[str], persons: Any, years: Any, replications: Any,
     checked = [check_scenario(str(s)) for s in scenarios]
     if len(set(checked)) != len(checked):
         raise InputError("scenarios: the same scenario is listed twice")
-    return Spec(checked, _bounded("persons", persons), _bounded("years", years),
-                _bounded("replications", replications), _bounded("seed", seed), _month(start))
+    return Spec(scenarios=checked, **_sizes(persons, years, replications, seed, start))
 
 
 @dataclass(frozen=True)
@@ -200,12 +203,6 @@ class CountriesSpec(_RunSizes):
 
     packs: list[str]
     reform: str
-    scenarios: list[str]
-    persons: int
-    years: int
-    replications: int
-    seed: int
-    start: str
     kind: str = "countries"
 
 
@@ -234,9 +231,8 @@ def make_countries_spec(packs_chosen: list[str], reform: Any, persons: Any, year
         except InputError as exc:
             raise InputError(f"reform: {lever[:40]!r} cannot be run for {code}: "
                              f"{str(exc).removeprefix('scenarios: ')}") from None
-    return CountriesSpec(chosen, lever, scenarios, _bounded("persons", persons),
-                         _bounded("years", years), _bounded("replications", replications),
-                         _bounded("seed", seed), _month(start))
+    return CountriesSpec(packs=chosen, reform=lever, scenarios=scenarios,
+                         **_sizes(persons, years, replications, seed, start))
 
 
 def files_of(spec: dict[str, Any]) -> dict[str, tuple[str, str]]:
