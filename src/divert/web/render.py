@@ -9,6 +9,7 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
+from jinja2 import pass_context
 
 from divert import __version__
 from divert.i18n import LOCALES, current_locale, direction, translator
@@ -25,6 +26,30 @@ templates.env.globals.update(divert_version=__version__, roles=ROLES, languages=
 templates.env.add_extension("jinja2.ext.i18n")
 templates.env.install_gettext_callables(  # type: ignore[attr-defined]
     gettext=_, ngettext=ngettext, pgettext=pgettext, newstyle=True)
+
+
+def _localised(variables: dict[str, Any]) -> dict[str, Any]:
+    """A message's numbers and dates in the page's digits (Persian digits in fa), written as they
+    are otherwise (no separators, ISO dates), so an id or a count reads the same in every language."""
+    return {key: _digits(value) if not isinstance(value, bool)
+            and isinstance(value, int | float | dt.date) else value
+            for key, value in variables.items()}
+
+
+def _with_digits(make: Any, counted: bool = False) -> Any:
+    """Jinja's newstyle gettext callable, its %(name)s values first written in the page's digits
+    (`counted`: ngettext, whose count is also its %(num)s)."""
+    @pass_context
+    def call(context: Any, *args: Any, **variables: Any) -> Any:
+        if counted and "num" not in variables and len(args) >= 3:
+            variables["num"] = args[2]
+        return make(context, *args, **_localised(variables))
+    return call
+
+
+templates.env.globals.update(gettext=_with_digits(templates.env.globals["gettext"]),
+                             ngettext=_with_digits(templates.env.globals["ngettext"], counted=True),
+                             pgettext=_with_digits(templates.env.globals["pgettext"]))
 
 
 def _web() -> Any:
