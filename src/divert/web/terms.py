@@ -28,6 +28,10 @@ TERMS: dict[str, str] = {
     "missed_session": N_("missed session"), "new_arrest": N_("new arrest"),
     "negative_test": N_("negative test"), "attendance": N_("attendance"),
     "milestone": N_("milestone"), "other": N_("other"),
+    "female": N_("female"), "male": N_("male"),
+    "use": N_("use"), "possession": N_("possession"), "possession_for_supply": N_("possession for supply"),
+    "supply": N_("supply"), "trafficking": N_("trafficking"), "cultivation": N_("cultivation"),
+    "property": N_("property"), "violent": N_("violent"),
     # test methods and session kinds
     "urine": N_("urine"), "oral_fluid": N_("oral fluid"), "sweat_patch": N_("sweat patch"),
     "breath": N_("breath"), "blood": N_("blood"), "hair": N_("hair"),
