@@ -32,16 +32,16 @@ def test_migrations_ship_inside_the_package() -> None:
 
     assert database.MIGRATIONS.is_relative_to(Path(divert.__file__).parent)
     assert (database.MIGRATIONS / "env.py").exists()
-    assert database.head_revision() == "0005"
+    assert database.head_revision() == "0006"
 
 
 def test_init_creates_schema_and_default_programme(db_url: str, capsys: pytest.CaptureFixture[str]
                                                    ) -> None:
     code, out, err = run(["registry", "init", "--db", db_url], capsys)
     assert code == 0, err
-    assert "schema 0005 (created)" in out
+    assert "schema 0006 (created)" in out
     code, out, _ = run(["registry", "init", "--db", db_url], capsys)
-    assert "schema 0005 (up to date)" in out
+    assert "schema 0006 (up to date)" in out
     code, out, _ = run(["registry", "programme", "show", "--db", db_url], capsys)
     assert "default" in out and "phase 1 stabilisation: 3.0 tests/week" in out
 
@@ -155,7 +155,7 @@ def test_registry_refuses_an_unknown_schema_revision(registry: str) -> None:
     reg = Registry(registry)
     from divert.registry.database import RegistryError
 
-    with pytest.raises(RegistryError, match="is at schema 0000, this divert needs 0005"), reg.read():
+    with pytest.raises(RegistryError, match="is at schema 0000, this divert needs 0006"), reg.read():
         pass
     reg.dispose()
     assert os.environ.get("DIVERT_KEY") is None
@@ -171,6 +171,6 @@ def test_init_upgrades_a_registry_of_schema_0001(db_url: str, capsys: pytest.Cap
     engine.dispose()
     code, out, err = run(["registry", "init", "--db", db_url], capsys)
     assert code == 0, err
-    assert "schema 0005 (upgraded from 0001)" in out
+    assert "schema 0006 (upgraded from 0001)" in out
     code, out, err = run(["registry", "verify", "--db", db_url], capsys)
     assert code == 0, out + err

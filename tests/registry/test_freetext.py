@@ -197,11 +197,12 @@ def test_init_upgrades_plaintext_rows_of_schema_0003(db_url: str, tmp_path: Path
         old.setattr(database, "head_revision", lambda: "0003")
         old.setattr(freetext, "FIELDS", {})
         old.setattr("divert.registry.store.FIELDS", {})
-        # nor the tables of 0005: no court calendar (Monday to Friday), no result history
+        # nor the tables of 0005 and 0006: no court calendar (Monday to Friday), no result history,
+        # no account settings
         old.setattr(service, "calendar_of", lambda conn, programme_id: calendar.CourtCalendar())
         old.setattr("divert.registry.audit.AUDITED", {
             k: v for k, v in AUDITED.items()
-            if k not in ("court_calendars", "closed_days", "test_results")})
+            if k not in ("court_calendars", "closed_days", "test_results", "user_settings")})
         assert "schema 0003 (created)" in cli("init")[1]
         code = populate(cli, tmp_path)
         assert cli("verify")[0] == 0
@@ -211,7 +212,7 @@ def test_init_upgrades_plaintext_rows_of_schema_0003(db_url: str, tmp_path: Path
     rc, _, err = cli("timeline", code, ok=False)
     assert rc == 2 and "is at schema 0003" in err and "registry init" in err
     _, out, _ = cli("init")
-    assert "schema 0005 (upgraded from 0003)" in out
+    assert "schema 0006 (upgraded from 0003)" in out
     assert "encrypted the free text and case references of 9 rows" in out
     stored = dump(db_url, before_0005)
     for text in MARKERS.values():

@@ -2,6 +2,7 @@
 locale-aware numbers, dates and currencies. The bottom layer: anything may import it."""
 
 from divert.i18n.catalog import DOMAINS, MESSAGES, Translator, translator
+from divert.i18n.current import current_locale, set_locale, using
 from divert.i18n.locale import (
     DEFAULT,
     LOCALES,
@@ -18,8 +19,11 @@ __all__ = [
     "MESSAGES",
     "RTL",
     "Translator",
+    "current_locale",
     "direction",
     "negotiate",
     "parse_locale",
+    "set_locale",
     "translator",
+    "using",
 ]

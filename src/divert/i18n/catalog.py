@@ -62,6 +62,10 @@ class Translator:
     def _native(self, text: str) -> str:
         return text.translate(self._digits) if self._digits else text
 
+    def digits(self, text: str) -> str:
+        """Text with its digits written the locale's way (Persian digits in fa): a date, a code."""
+        return self._native(text)
+
     def gettext(self, message: str) -> str:
         return self._t.gettext(message)
 

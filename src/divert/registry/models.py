@@ -386,6 +386,17 @@ class UserProgramme(Base):
                       Index("ix_user_programmes_user", "user_id"))
 
 
+class UserSetting(Base):
+    """An account's own settings: the language of its pages (none: the browser's). A table of its
+    own, so that adding it left the rows of `users` and their audit digests unchanged."""
+
+    __tablename__ = "user_settings"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), unique=True, nullable=False)
+    locale: Mapped[str | None] = mapped_column(String(8))
+    version: Mapped[int] = _version()
+
+
 class AuditRecord(Base):
     """One change, hash-chained to the one before: who, when, what, before and after."""
 
@@ -424,7 +435,7 @@ AUDITED: dict[str, Table] = {
     m.__tablename__: _table(m) for m in (
         Programme, Participant, Case, Screening, AdviceSnapshot, Consent, Enrolment, Attendance,
         DrugTest, Hearing, Response, PhaseChange, Rearrest, ScheduleRun, User, Note, SessionEpoch,
-        UserProgramme, CourtCalendar, ClosedDay, ResultEntry)
+        UserProgramme, CourtCalendar, ClosedDay, ResultEntry, UserSetting)
 }
 
 metadata = Base.metadata

@@ -30,28 +30,29 @@ from sqlalchemy import Connection, select
 from divert.errors import InputError
 from divert.registry.models import AUDITED
 from divert.registry.store import Tx, utcnow
+from divert.web.lang import N_
 
 ROLES: tuple[str, ...] = ("judge", "prosecutor", "defence", "clinician", "case_manager", "analyst",
                           "admin")
 
 #: capability -> what it allows (shown on the accounts page and in refusals)
 CAPABILITIES: dict[str, str] = {
-    "assess": "screen a person and see the advice the law allows",
-    "book": "read the policy book",
-    "simulate": "run and read country comparisons",
-    "registry.read": "see participants by pseudonymous code, their timeline and today's calendar",
-    "registry.identify": "see a participant's name, birth date and contact",
-    "registry.aggregates": "see de-identified aggregates of the registry",
-    "tests.record": "schedule drug tests and record their results",
-    "responses.record": "record incentives, sanctions and therapeutic adjustments",
-    "hearings.record": "record hearings and hearing notes",
-    "notes.clinical": "read and write clinical notes",
-    "participants.manage": "add participants, record consent, enrol, save assessments and record "
-                           "rearrests",
-    "enrolment.decide": "move phases and end enrolments (graduate, terminate, withdraw)",
-    "advice.confirm": "confirm advice with the decision taken (the decision maker: judge, prosecutor "
-                      "or case manager)",
-    "users.manage": "create and deactivate accounts, reset passwords, assign programmes",
+    "assess": N_("screen a person and see the advice the law allows"),
+    "book": N_("read the policy book"),
+    "simulate": N_("run and read country comparisons"),
+    "registry.read": N_("see participants by pseudonymous code, their timeline and today's calendar"),
+    "registry.identify": N_("see a participant's name, birth date and contact"),
+    "registry.aggregates": N_("see de-identified aggregates of the registry"),
+    "tests.record": N_("schedule drug tests and record their results"),
+    "responses.record": N_("record incentives, sanctions and therapeutic adjustments"),
+    "hearings.record": N_("record hearings and hearing notes"),
+    "notes.clinical": N_("read and write clinical notes"),
+    "participants.manage": N_("add participants, record consent, enrol, save assessments and record "
+                           "rearrests"),
+    "enrolment.decide": N_("move phases and end enrolments (graduate, terminate, withdraw)"),
+    "advice.confirm": N_("confirm advice with the decision taken (the decision maker: judge, prosecutor "
+                      "or case manager)"),
+    "users.manage": N_("create and deactivate accounts, reset passwords, assign programmes"),
 }
 
 ALL_PRACTICE = {"assess", "book"}
@@ -91,6 +92,8 @@ class User:
     #: ids of the programmes the account may see; None: every programme (programme-wide)
     programmes: frozenset[int] | None = frozenset()
     epoch: int = 0
+    #: the language the account chose for its pages; None: the browser's (Accept-Language)
+    locale: str | None = None
 
     def can(self, capability: str) -> bool:
         return capability in PERMISSIONS.get(self.role, frozenset())
@@ -132,7 +135,24 @@ def hash_password(password: str) -> str:
 def _from_row(conn: Connection, row: Any) -> User:
     uid = int(row["id"])
     return User(uid, row["username"], row["role"], row["display_name"], programmes_of(conn, uid),
-                session_epoch(conn, uid))
+                session_epoch(conn, uid), locale_of(conn, uid))
+
+
+def locale_of(conn: Connection, user_id: int) -> str | None:
+    """The language the account chose (None: none chosen, the browser's applies)."""
+    t = AUDITED["user_settings"]
+    found = conn.execute(select(t.c.locale).where(t.c.user_id == user_id)).scalar()
+    return str(found) if found else None
+
+
+def set_locale(tx: Tx, user_id: int, locale: str | None) -> None:
+    """Keep the account's language (a code of `divert.i18n.LOCALES`, checked by the caller)."""
+    t = AUDITED["user_settings"]
+    row = tx.conn.execute(select(t).where(t.c.user_id == user_id)).mappings().first()
+    if row is None:
+        tx.insert("user_settings", {"user_id": user_id, "locale": locale})
+    elif row["locale"] != locale:
+        tx.update("user_settings", dict(row), {"locale": locale})
 
 
 def programmes_of(conn: Connection, user_id: int) -> frozenset[int] | None:

@@ -22,11 +22,12 @@ from starlette.middleware.sessions import SessionMiddleware
 
 from divert import __version__
 from divert.errors import DivertError, InputError
+from divert.i18n import parse_locale
 from divert.registry.audit import image
 from divert.registry.database import RegistryError
 from divert.registry.models import AUDITED
 from divert.registry.store import ConflictError, Registry
-from divert.web import accounts
+from divert.web import accounts, lang
 from divert.web.render import STATIC, render
 from divert.web.security import (
     SESSION_COOKIE,
@@ -94,6 +95,7 @@ def create_app(database_url: str | None = None, *, secret: str | None = None,
     app.state.registry = Registry(database_url)
     app.state.throttle = accounts.Throttle()
     app.state.work_dir = (work_dir or Path("divert-web")).resolve()
+    app.add_middleware(lang.Language)  # inside the session: the account's setting is in reach
     app.add_middleware(SessionMiddleware, secret_key=secret or session_secret(),
                        session_cookie=SESSION_COOKIE, max_age=SESSION_HOURS * 3600,
                        same_site="strict", https_only=https_only)
@@ -114,7 +116,7 @@ def create_app(database_url: str | None = None, *, secret: str | None = None,
     app.add_middleware(HeadAsGet)
     _errors(app)
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
-    app.include_router(_core_pages())
+    app.include_router(_core_pages(https_only))
     app.include_router(_core_api(), prefix=API_PREFIX)
     for area in AREAS:
         module = importlib.import_module(f"divert.web.{area}")
@@ -135,7 +137,9 @@ def _errors(app: FastAPI) -> None:
     async def refused(request: Request, exc: Refused) -> Response:
         if _is_api(request):
             return JSONResponse({"error": str(exc)}, 403)
-        return render(request, "refused.html", status_code=403, message=str(exc))
+        what = lang._(accounts.CAPABILITIES.get(exc.capability, exc.capability))
+        message = lang._("the role %(role)s may not %(what)s") % {"role": repr(exc.user.role), "what": what}
+        return render(request, "refused.html", status_code=403, message=message)
 
     @app.exception_handler(RegistryError)
     async def registry_missing(request: Request, exc: RegistryError) -> Response:
@@ -212,7 +216,7 @@ def _programme_codes(text: str) -> list[str] | None:
     return codes
 
 
-def _core_pages() -> APIRouter:
+def _core_pages(https_only: bool = False) -> APIRouter:
     router = APIRouter(include_in_schema=False)
 
     @router.get("/", response_class=HTMLResponse)
@@ -234,9 +238,23 @@ def _core_pages() -> APIRouter:
         if user is None:
             return render(request, "login.html", status_code=429 if refused else 401,
                           next=_safe_next(next),
-                          error=refused or "Unknown username or wrong password.")
+                          error=refused or lang._("Unknown username or wrong password."))
         sign_in(request, user)
         return RedirectResponse(_safe_next(next), status_code=303)
+
+    @router.post("/language")
+    def language(request: Request, locale: str = Form(""), next: str = Form("/")) -> Response:
+        """The language switcher: kept on the account when signed in, and in a cookie for the
+        signed-out pages (the sign-in form)."""
+        chosen = parse_locale(locale)
+        user = optional_user(request)
+        if user is not None:
+            with registry_of(request).write(user.username, "web set-language") as tx:
+                accounts.set_locale(tx, user.id, chosen)
+        response = RedirectResponse(_safe_next(next), status_code=303)
+        response.set_cookie(lang.COOKIE, chosen, max_age=lang.COOKIE_DAYS * 86400, httponly=True,
+                            samesite="strict", secure=https_only)
+        return response
 
     @router.post("/logout")
     def logout(request: Request) -> Response:

@@ -43,6 +43,7 @@ from divert.web.assess_fields import MAX_NUMBER, check_date, check_fields, choic
 from divert.web.assess_forms import FORMS, InstrumentForm, answered, responses
 from divert.web.book import pack_codes, pack_or_error, parse_day
 from divert.web.court_common import CODE
+from divert.web.lang import N_
 from divert.web.render import render, templates
 from divert.web.security import require
 
@@ -119,9 +120,9 @@ def _case_fields() -> list[CaseField]:
 
 
 CASE_FIELDS: list[CaseField] = _case_fields()
-CASE_PARTS = (("person", "The person"), ("offence", "The offence"), ("history", "History"),
-              ("sentence", "Sentence (for post-sentence measures)"),
-              ("", "Consent and stated triage"))
+CASE_PARTS = (("person", N_("The person")), ("offence", N_("The offence")), ("history", N_("History")),
+              ("sentence", N_("Sentence (for post-sentence measures)")),
+              ("", N_("Consent and stated triage")))
 
 
 def _number(text: str) -> Any:

@@ -23,6 +23,7 @@ from divert.registry.store import ConflictError
 from divert.web.accounts import User
 from divert.web.court_common import participant_or_404
 from divert.web.court_pages import _day, _flash, _form, _names, _page
+from divert.web.lang import N_
 from divert.web.security import Refused, registry_of, require
 
 router = APIRouter(prefix="/registry", include_in_schema=False)
@@ -315,15 +316,15 @@ async def remove_closed(request: Request, closed_id: int,
 # ---- reminders ---------------------------------------------------------------------------------------
 
 REMINDER_TITLES = (
-    ("hearings_due", "Status hearings in the next 7 days"),
-    ("sessions_due", "Treatment sessions in the next 7 days"),
-    ("tests_missed", "Test window closed, no result"),
-    ("hearings_unrecorded", "Hearings past with nothing recorded"),
-    ("sessions_unrecorded", "Sessions past with no attendance recorded"),
-    ("needs_response", "Tests awaiting a response"),
-    ("sanctions_pending", "Sanctions still pending"),
-    ("results_unconfirmed", "Results pending confirmation or contested"),
-    ("planned_end_passed", "Planned end passed, still active"),
+    ("hearings_due", N_("Status hearings in the next 7 days")),
+    ("sessions_due", N_("Treatment sessions in the next 7 days")),
+    ("tests_missed", N_("Test window closed, no result")),
+    ("hearings_unrecorded", N_("Hearings past with nothing recorded")),
+    ("sessions_unrecorded", N_("Sessions past with no attendance recorded")),
+    ("needs_response", N_("Tests awaiting a response")),
+    ("sanctions_pending", N_("Sanctions still pending")),
+    ("results_unconfirmed", N_("Results pending confirmation or contested")),
+    ("planned_end_passed", N_("Planned end passed, still active")),
 )
 
 
