@@ -20,24 +20,15 @@ import argparse
 import json
 import math
 import platform
-import sys
 import time
-from datetime import date
-from pathlib import Path
 
 import numpy as np
+from precision_bench import MONTHS, OUT, SCENARIOS, START  # the same question, one definition
 
-ROOT = Path(__file__).resolve().parents[1]
-OUT = ROOT / "bench" / "results"
-sys.path.insert(0, str(ROOT / "src"))
+from divert.simulation.outcomes import t_975
+from divert.simulation.run import SERIES
+from divert.simulation.runner import run_comparison
 
-from divert.simulation.outcomes import t_975  # noqa: E402
-from divert.simulation.run import SERIES  # noqa: E402
-from divert.simulation.runner import run_comparison  # noqa: E402
-
-SCENARIOS = ["usa", "usa+treatment_not_conviction"]
-START = date(2025, 1, 1)
-MONTHS = 120
 METRICS = ("in_prison_drug_offence", "in_prison", "in_treatment", "overdose_deaths")
 
 

@@ -213,7 +213,6 @@ def run(policy: Policy, persons: int, months: int, start: date, seed: int, repli
     report_values = draw(resolve(policy, start), samples)
     scale = float(report_values["population_size"]) / persons
     balanced = burn > 0
-    next_slot = persons
     if oversample > 1.0 and not balanced:
         raise ValueError("--oversample: needs the burn-in (entrants are then drawn as exits "
                          "happen); allowed: 1 without it")
