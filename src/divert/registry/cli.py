@@ -73,6 +73,20 @@ def _say(text: str) -> None:
     sys.stdout.write(text + "\n")
 
 
+def _warn(warnings: list[str]) -> None:
+    for w in warnings:
+        sys.stderr.write(f"warning: {w}\n")
+
+
+def _answer_warned(row: dict[str, Any], warnings: list[str], as_json: bool, text: str) -> None:
+    """A write that the service accepted with warnings: the warnings on stderr, then the row."""
+    _warn(warnings)
+    if as_json:
+        _emit({**row, "warnings": warnings})
+    else:
+        _say(text)
+
+
 def _read_json(path: Path, what: str = "--json") -> Any:
     try:
         text = sys.stdin.read() if str(path) == "-" else path.read_text(encoding="utf-8")
@@ -214,8 +228,7 @@ def init(
             if tx.conn.execute(select(service.T["programmes"].c.id)).first() is None:
                 _, warnings = service.add_programme(tx, inputs.validate(inputs.ProgrammeIn, {
                     "code": "default", "name": "Default programme", "rules": rules_data}, "--rules"))
-                for w in warnings:
-                    sys.stderr.write(f"warning: {w}\n")
+                _warn(warnings)
     finally:
         reg.dispose()
     state = ("created" if before is None else "up to date" if before == after
@@ -392,12 +405,7 @@ def programme_add(
                    rules=_read_json(rules, "--rules") if rules else None)
     parsed = inputs.validate(inputs.ProgrammeIn, data)
     row, warnings = _write(db, actor, "programme add", lambda tx: service.add_programme(tx, parsed))
-    for w in warnings:
-        sys.stderr.write(f"warning: {w}\n")
-    if json_out or json_file:
-        _emit({**row, "warnings": warnings})
-    else:
-        _say(f"programme {row['code']} added")
+    _answer_warned(row, warnings, bool(json_out or json_file), f"programme {row['code']} added")
 
 
 @programme_app.command("show")
@@ -833,12 +841,8 @@ def respond(code: Code, json_file: JsonIn = None,
                    jail_days=jail_days, test=test, on=on, completed_on=completed_on, note=note)
     parsed = inputs.validate(inputs.ResponseIn, data)
     row, warnings = _write(db, actor, "respond", lambda tx: service.add_response(tx, code, parsed))
-    for w in warnings:
-        sys.stderr.write(f"warning: {w}\n")
-    if json_out or json_file:
-        _emit({**row, "warnings": warnings})
-    else:
-        _say(f"{row['kind']} {row['id']}: {row['type']} on {row['day']} ({row['status']})")
+    _answer_warned(row, warnings, bool(json_out or json_file),
+                   f"{row['kind']} {row['id']}: {row['type']} on {row['day']} ({row['status']})")
 
 
 @app.command("complete")
