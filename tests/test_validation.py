@@ -357,3 +357,21 @@ def test_usa_drug_court_costs_what_wsipp_published_per_participant() -> None:
     usa = _one(policies.load("usa"), "drug_court_economics", 20000)
     assert 3000 < usa.extra["net_cost"] < 6500, usa.detail
     assert 0 < usa.extra["imprisoned"] < 1
+
+
+def test_portugal_traffickers_were_sanctioned_harder_before_the_reform() -> None:
+    """Laqueur 2015: imprisonment for trafficking fell nearly 50% after 2001 with arrests about
+    unchanged. The pack's pre-reform sentencing imprisons more (1999 drug-offence prisoners) and
+    so makes the fall across the reform larger than the same pack sentencing as in 2001-2012."""
+    from divert.studies.validation import Dated, with_practice
+
+    pack = policies.load("portugal")
+    weights = pack.practice["measure_weight"].spec.values
+    first, reform = sorted(weights)[:2]
+    assert weights[first]["imprisonment"] > weights[reform]["imprisonment"]
+    same = with_practice(pack, {"measure_weight": Dated({first: dict(weights[reform]),
+                                                         reform: dict(weights[reform])})})
+    (a,) = validate(pack, persons=20000, checks=["portugal_prisoners"])
+    (b,) = validate(same, persons=20000, checks=["portugal_prisoners"])
+    assert a.extra["before"] > 1.05 * b.extra["before"], (a.detail, b.detail)
+    assert a.simulated < b.simulated, (a.detail, b.detail)
