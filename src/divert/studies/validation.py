@@ -408,8 +408,8 @@ def check_drug_court_economics(policy: Policy, *, persons: int, seed: int,
               "December 2024); NIJ MADCE (Rossman et al. 2011): net benefit $5,680-$6,208 per "
               "participant")
     published = 2.5
-    elsewhere = _not_us_priced(policy)
-    if elsewhere:
+    elsewhere = measure_in_force(policy, "drug_treatment_court", start) and _not_us_priced(policy)
+    if elsewhere:  # (a pack without a drug court is told so below)
         return not_applicable(name, source, published, "ratio", elsewhere)
     ran = _drug_court_cohort(policy, start, persons, seed, name, source, published)
     if isinstance(ran, Check):
