@@ -293,12 +293,32 @@ def test_release_time_measures_see_the_sentence() -> None:
     """A person released this month is decided with the facts of the sentence just served."""
     policy = load("model")
     decider, batch = synthetic_batch(policy, date(2026, 1, 1), 9, 300)
-    released = batch["sentence.months"] == batch["sentence.months"]  # not NaN
+    released = batch["sentence.served_months"] == batch["sentence.served_months"]  # not NaN
     assert released.sum() > 50
     rules, open_ = open_measures(policy, "post_sentence", date(2026, 1, 1), batch, 300)
     j = [r.id for r in rules].index("release_with_aftercare")
-    assert open_[:, j].any()
-    assert not open_[~released, j].any()
+    # the simulation decides post-sentence measures for prisoners and people released only (the
+    # others carry the term their offence would bring, for the court's rules)
+    assert open_[released, j].any()
+
+
+def test_court_sees_the_prison_term_the_offence_would_bring() -> None:
+    """Before sentence a person's `sentence.months` is the term the offence would bring this month
+    (the same draw the prison then imposes), so a rule that suspends or replaces a short term
+    can open: Portugal's suspension (up to 5 years since 2007) for supply convictions."""
+    policy = load("portugal")
+    day = date(2008, 6, 1)
+    decider, batch = synthetic_batch(policy, day, 5, 400)
+    free = batch["sentence.served_months"] != batch["sentence.served_months"]  # not in prison
+    months = batch["sentence.months"][free]
+    assert np.isfinite(months).all()
+    mean = decider.practice.sentence[batch["offence.type"][free].astype(np.int64)]
+    assert (months >= np.floor(0.5 * mean)).all() and (months <= np.ceil(1.5 * mean)).all()
+    rules, open_ = open_measures(policy, "court", day, batch, 400)
+    j = [r.id for r in rules].index("suspended_sentence_with_treatment")
+    supply = free & (batch["offence.type"] == OFFENCE_TYPES.index("supply"))
+    assert open_[supply, j].any()
+    assert not open_[free & (batch["sentence.months"] > 60), j].any()
 
 
 def test_aftercare_lowers_post_release_overdose_by_its_sourced_effect() -> None:

@@ -339,3 +339,39 @@ def test_drug_court_economics_follow_the_programme_cost(tmp_path: Path) -> None:
         parts = (c.extra["public_benefit"] + c.extra["victim_benefit"]) / c.extra["net_cost"]
         assert c.simulated == pytest.approx(parts, abs=1e-3)
     assert b.simulated < a.simulated / 5
+
+
+def test_drug_court_economics_do_not_apply_to_a_pack_priced_elsewhere() -> None:
+    """The published ratios are of US courts at US costs: Belgium's (EUR) check is not applicable
+    and says why, citing the Ghent chamber's evaluation; the USA's is applicable."""
+    (belgium,) = validate(policies.load("belgium"), persons=1000, checks=["drug_court_economics"])
+    assert belgium.passed is None and belgium.simulated is None
+    assert "EUR" in belgium.detail and "Vander Laenen" in belgium.detail
+
+
+def test_usa_drug_court_costs_what_wsipp_published_per_participant() -> None:
+    """WSIPP's $11,227 is a drug court's cost per participant, against $7,335 for usual processing
+    (2003$; a net $3,892, WSIPP's published net cost of $4,924 per participant at 2016 prices): the
+    simulated net programme cost per participant lies near it, not at the double that reading the
+    cost as a year gave (10,053)."""
+    usa = _one(policies.load("usa"), "drug_court_economics", 20000)
+    assert 3000 < usa.extra["net_cost"] < 6500, usa.detail
+    assert 0 < usa.extra["imprisoned"] < 1
+
+
+def test_portugal_traffickers_were_sanctioned_harder_before_the_reform() -> None:
+    """Laqueur 2015: imprisonment for trafficking fell nearly 50% after 2001 with arrests about
+    unchanged. The pack's pre-reform sentencing imprisons more (1999 drug-offence prisoners) and
+    so makes the fall across the reform larger than the same pack sentencing as in 2001-2012."""
+    from divert.studies.validation import Dated, with_practice
+
+    pack = policies.load("portugal")
+    weights = pack.practice["measure_weight"].spec.values
+    first, reform = sorted(weights)[:2]
+    assert weights[first]["imprisonment"] > weights[reform]["imprisonment"]
+    same = with_practice(pack, {"measure_weight": Dated({first: dict(weights[reform]),
+                                                         reform: dict(weights[reform])})})
+    (a,) = validate(pack, persons=20000, checks=["portugal_prisoners"])
+    (b,) = validate(same, persons=20000, checks=["portugal_prisoners"])
+    assert a.extra["before"] > 1.05 * b.extra["before"], (a.detail, b.detail)
+    assert a.simulated < b.simulated, (a.detail, b.detail)

@@ -172,7 +172,9 @@ def facts_batch(pop: Population, ids: np.ndarray, month: int, key: int,
     Offence facts (quantity, plants, aggravators, admission) are drawn here for the offence that
     brought the contact; consent to an alternative is drawn once per person and month. Sentence
     facts are those of a person in prison, or released from prison this month (decided at
-    release, before they leave). Triage follows the pack's cut-offs (`triage`).
+    release, before they leave); for anyone else `sentence.months` is the prison term the offence
+    would bring this month (what a court weighs when it may suspend or replace a short term).
+    Triage follows the pack's cut-offs (`triage`).
     """
     n = ids.shape[0]
     batch: dict[str, np.ndarray] = {}
@@ -213,7 +215,13 @@ def facts_batch(pop: Population, ids: np.ndarray, month: int, key: int,
     batch["history.fta_past_2_years"] = np.zeros(n)
     batch["history.fta_older"] = np.zeros(n)
     in_prison = (p.cj[ids] == PRISON) | (p.flag[ids] == F_RELEASE)
-    batch["sentence.months"] = np.where(in_prison, p.sentence_m[ids], np.nan).astype(np.float64)
+    # Before the sentence (a court deciding whether to suspend a prison term or replace it with
+    # community work) the prison term is the one the person would serve for the offence this
+    # month: the same draw `Decider._sentence_months` imposes, so the rule and the prison agree.
+    u_sentence, _ = uniforms(key, ids, month, S_SENTENCE)
+    prospective = np.round(practice.sentence[np.maximum(off, 0)] * (0.5 + u_sentence))
+    batch["sentence.months"] = np.where(in_prison, p.sentence_m[ids],
+                                        prospective).astype(np.float64)
     batch["sentence.served_months"] = np.where(in_prison, p.served_m[ids],
                                                np.nan).astype(np.float64)
     batch["screening.disorder"] = sev.astype(np.int16)

@@ -408,6 +408,9 @@ def check_drug_court_economics(policy: Policy, *, persons: int, seed: int,
               "December 2024); NIJ MADCE (Rossman et al. 2011): net benefit $5,680-$6,208 per "
               "participant")
     published = 2.5
+    elsewhere = measure_in_force(policy, "drug_treatment_court", start) and _not_us_priced(policy)
+    if elsewhere:  # (a pack without a drug court is told so below)
+        return not_applicable(name, source, published, "ratio", elsewhere)
     ran = _drug_court_cohort(policy, start, persons, seed, name, source, published)
     if isinstance(ran, Check):
         return ran
@@ -426,19 +429,55 @@ def check_drug_court_economics(policy: Policy, *, persons: int, seed: int,
                               f"({net_cost:,.0f} a participant), so there is no ratio")
     ratio = (public + victims) / net_cost
     se = abs(ratio) * _relative_error(exp, chosen)
+    # Months in prison cannot end in an offence: the more of the comparison arm the pack's law
+    # imprisons, the more prison it saves and the less crime the court avoids in the window. US
+    # state courts sentenced 69% of felony convictions to confinement in 2006 (41% prison, 28%
+    # jail; BJS Felony Sentences in State Courts 2006, NCJ 226846), so a comparison arm mostly
+    # imprisoned is not out of line with processing as usual; with almost no time in prison
+    # (0.5 months a sentence) the ratio was 0.88, its benefits then all crime avoided (measured
+    # for this check, 2026-12-04).
+    imprisoned = float((c.pop.cohort_path[chosen] == PATHWAYS.index("imprisonment")).mean())
     # Tolerance: the published ratios run from 1.64 to 2.83 with horizons of 30 months to a
     # lifetime (the experiment follows 4 years), so 0.9 either side of Carey & Finigan's 2.5, plus
     # twice the simulated ratio's standard error.
     tolerance = 0.9 + 2 * se
     detail = (f"{n} people sent to the drug court against the same people processed "
-              f"conventionally, 4 years from the cohort's start (undiscounted, "
+              f"conventionally ({imprisoned:.0%} of them imprisoned), 4 years from the cohort's "
+              f"start (undiscounted, "
               f"{policy.meta.currency or 'local currency'} of the pack's price years): net "
               f"programme cost {net_cost:,.0f} a participant; public costs avoided "
               f"{public:,.0f} (police, courts, prison, health); crime avoided {victims:,.0f} "
               f"(victim costs); net benefit {public + victims - net_cost:,.0f}; ratio "
               f"{ratio:.2f} (SE {se:.2f})")
     return _judge(name, source, published, ratio, tolerance, "ratio", detail, people=n,
-                  net_cost=net_cost, public_benefit=public, victim_benefit=victims, se=se)
+                  net_cost=net_cost, public_benefit=public, victim_benefit=victims, se=se,
+                  imprisoned=imprisoned)
+
+
+# The published benefit-cost ratios are of US drug courts against US processing as usual, each
+# priced at US costs (courts, prison, probation, victims). Where a pack's country has its own
+# evaluation of its treatment court, what it measured (and that it published no costs) is said.
+OWN_EVALUATIONS = {
+    # BELSPO project DR/61 (QUALECT) description, belspo.be/belspo/Fedra/proj.asp?COD=DR%2F61;
+    # VAD research page on the process evaluation ("omvat geen effectstudie"): both read
+    "belgium": ("the Ghent drug treatment chamber (DBK, from May 2008) was evaluated for process "
+                "(Colman et al. 2011, without an effect study) and for outcomes in life domains "
+                "and recidivism (Vander Laenen et al. 2013, BELSPO DR/61 QUALECT, with the Dienst "
+                "voor het Strafrechtelijk Beleid); neither project description includes costs"),
+}
+US_PRICED = ("USD", "XTS")  # the US dollar, and the ISO code of test packs' money
+
+
+def _not_us_priced(policy: Policy) -> str:
+    """Why the US benefit-cost ratios do not apply to the pack ("" where they do): a pack priced
+    in another country's money has another country's costs and processing as usual."""
+    currency = policy.meta.currency
+    if currency is None or currency in US_PRICED:
+        return ""
+    own = OWN_EVALUATIONS.get(policy.code)
+    return ("the published ratios are of US drug courts against US processing as usual at US "
+            f"costs, and this pack's costs are in {currency}"
+            + (f"; {own}" if own else "; no benefit-cost result of this country's court is cited"))
 
 
 def _relative_error(exp: Paired, chosen: np.ndarray) -> float:
@@ -727,7 +766,9 @@ def check_portugal_prisoners(policy: Policy, *, persons: int, seed: int, start: 
                               "the published change is Portugal's across its 2001 reform")
     first = date(1999, 1, 1)
     months = 120  # 1999-2008
-    run = observe_run(policy, persons, months, first, seed).result
+    # after the automatic burn-in, so the 1999 stock is the one the pre-reform law and practice
+    # produce (not the pack's initial prisoners) and both years are set by the same flows
+    run = observe_run(policy, persons, months, first, seed, warm_up=None).result
     stock = run.metric("in_prison_drug_offence")
     before, after = float(stock[:12].mean()), float(stock[-12:].mean())
     if before < 30:
