@@ -281,8 +281,11 @@ def _persons(lo, hi, a, month, key, kp, counters, occ):  # pragma: no cover
         if active[i] == 0:
             if remission_m[i] < NEVER_UNTIL:
                 remission_m[i] += 1
-            if c == COMMUNITY and fp[FP_CESSATION] > 0 and remission_m[i] >= fp[FP_CESSATION]:
-                status[i] = EXITED  # sustained remission: no longer a person who uses drugs
+            # sustained remission: no longer a person who uses drugs; not while on opioid agonist
+            # maintenance (DSM-5: "in sustained remission, on maintenance therapy")
+            if (c == COMMUNITY and fp[FP_CESSATION] > 0 and remission_m[i] >= fp[FP_CESSATION]
+                    and t != OAT):
+                status[i] = EXITED
                 counters[M_EXITS] += w
                 counters[M_CEASED] += w
                 continue
@@ -481,7 +484,7 @@ def step_numpy(pop: Population, month: int, key: int, kp: KernelParams, counters
     p.remission_m[quiet & (p.remission_m < NEVER_UNTIL)] += 1
     p.remission_m[live & (p.active == 1)] = 0
     ceased = (quiet & (c == COMMUNITY) & (fp[FP_CESSATION] > 0)
-              & (p.remission_m >= fp[FP_CESSATION]))
+              & (p.remission_m >= fp[FP_CESSATION]) & (t != OAT))
     p.status[ceased] = EXITED
     counters[M_EXITS] += w[ceased].sum()
     counters[M_CEASED] += w[ceased].sum()
