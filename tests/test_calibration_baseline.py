@@ -30,10 +30,6 @@ GAPS = {
     ("belgium", "drug_prisoners_latest"): "the fit reaches the top of prison_sentence_months' "
         "uncertainty range (x1.5) and stays about a third below SPACE I's 51%, itself inflated "
         "by double counting of offences",
-    ("iran", "rehabilitation_services_a_year"): "about 465,000 simulated people treated outside "
-        "prison or held in a compulsory centre in the year against the official 500,000-700,000 "
-        "people a year; voluntary entry is the divert default (0.08 a year), no Iranian figure for "
-        "it was found, and the figure is held out, so it is not fitted",
     ("malaysia", "drug_prisoners_latest"): "a fit at the bottom of prison_sentence_months' "
         "range (x0.6) still held about twice the 36,313 drug convicts of 2018 (remand prisoners "
         "are not in that count) and drifted the prison stock 27% in 10 years, so it was not kept",
