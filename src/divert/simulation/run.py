@@ -183,8 +183,8 @@ WARM_UP_MIN, WARM_UP_MAX = 36, 120
 def warm_up_months(values: dict[str, Any]) -> int:
     """The burn-in before the reported start: three times the longest mean stay in the stocks
     (time served by the offence mix, the longest non-custodial measure, a spell of voluntary
-    treatment in its longest-kept form), in whole years, within 3 and 10 years, so that prison and treatment stocks and
-    criminal histories have settled when the report begins."""
+    treatment in its longest-kept form), in whole years, within 3 and 10 years, so that prison
+    and treatment stocks and criminal histories have settled when the report begins."""
     mix = shares(values, "offence_type_share")
     served = float(mix @ table(values, "prison_sentence_months", 6.0))
     longest_measure = max([float(x) for x in values["measure_duration_months"].values()] or [0])
