@@ -26,14 +26,7 @@ PERSONS = 8000  # small: the tolerance adds twice the Monte Carlo error of this 
 
 # Targets and held-out figures the fitted baseline does not reproduce, each with its reason
 # (`divert validate` reports them as failures; the tests mark them strict xfail, not pass).
-GAPS = {
-    ("portugal", "opioid_substitution_clients_2017"): "the pack's treatment mix puts few people in "
-        "opioid agonist treatment (about a tenth of the OST clients)",
-    ("portugal", "opioid_substitution_clients_2015"): "as opioid_substitution_clients_2017",
-    ("iran", "rehabilitation_services_a_year"): "about 410,000 simulated people with a disorder "
-        "treated in the year against the official 500,000-700,000 services a year (which may "
-        "count admissions and people without a disorder); not fitted",
-}
+GAPS: dict[tuple[str, str], str] = {}
 
 
 @pytest.fixture(scope="session")

@@ -300,3 +300,45 @@ def test_parallel_kernel_equals_serial_and_reference(pack: Policy,
     reference = run(pack, 3000, 30, START, seed=4, replication=0, engine="numpy")
     assert np.array_equal(serial.series, parallel.series)
     assert np.array_equal(parallel.series, reference.series)
+
+
+def test_opioid_agonist_treatment_has_its_own_entry_and_dropout(tmp_path: Path) -> None:
+    """treatment_entry_rr_by_substance and opioid_agonist_dropout_rr change who enters and how
+    long opioid agonist treatment lasts; the compiled kernel still equals the NumPy reference."""
+    from divert.studies.observation import observe_run
+
+    longer = simland(tmp_path, practice_entry("opioid_agonist_dropout_rr", "0.2")
+                     + practice_entry("treatment_entry_rr_by_substance", "{heroin: 3.0}",
+                                      "offence.substance"), name="oat")
+    fast = run(longer, 3000, 36, START, seed=2, replication=0, engine="numba")
+    slow = run(longer, 3000, 36, START, seed=2, replication=0, engine="numpy")
+    assert np.array_equal(fast.series, slow.series)
+    base = observe_run(simland(tmp_path), 6000, 24, START, seed=2, warm_up=None)
+    more = observe_run(longer, 6000, 24, START, seed=2, warm_up=None)
+    oat, treated = "in_opioid_agonist_treatment", "in_community_treatment"
+    assert more.series(oat).mean() > 1.5 * base.series(oat).mean()
+    others = [o.series(treated).mean() - o.series(oat).mean() for o in (base, more)]
+    assert abs(others[1] - others[0]) < 0.35 * others[0]  # cannabis: same entry and dropout
+
+
+def test_no_sustained_remission_exit_while_on_opioid_agonist_maintenance(pack: Policy) -> None:
+    """DSM-5's "in sustained remission, on maintenance therapy": a person in opioid agonist
+    treatment stays in the population; people in other treatment can leave it."""
+    from divert.simulation.population import EXITED, OAT, OUTPATIENT
+    from divert.studies.observation import observe_run
+
+    obs = observe_run(pack, 6000, 48, START, seed=3, warm_up=None)
+    p = obs.pop
+    exit_age = float(resolve(pack, START)["exit_age_years"].value) * 12
+    ceased = (p.status == EXITED) & (p.remission_m >= 12) & (p.age_m < exit_age)
+    assert (ceased & (p.treatment == OUTPATIENT)).sum() > 0
+    assert (ceased & (p.treatment == OAT)).sum() == 0
+
+
+def test_treatment_services_count_everyone_treated_in_the_year(pack: Policy) -> None:
+    from divert.studies.observation import observe_run
+
+    obs = observe_run(pack, 4000, 12, START, seed=1, warm_up=None)
+    services = obs.series("treatment_services_past_year")
+    assert services[-1] > 0
+    assert (services >= obs.series("treated_past_year_with_disorder")).all()

@@ -173,6 +173,18 @@ _DEFAULTS = [
     Default("treatment_dropout_rate_per_year", 0.6, "per year", "leaving voluntary treatment",
             "White & Albert 2023 (arXiv 2311.05076): 51.3% completed treatment", U,
             uncertainty=_T),
+    Default("treatment_entry_rr_by_substance", {}, "ratio",
+            "voluntary treatment entry multiplier by primary substance (relative to "
+            "treatment_entry_rate_per_year); none listed: entry does not depend on the substance",
+            "divert default: no difference by substance; a pack cites its own (the primary drug "
+            "of treatment entrants against that of people with a disorder)", U,
+            keys="offence.substance"),
+    Default("opioid_agonist_dropout_rr", 1.0, "ratio",
+            "leaving opioid agonist (substitution) treatment relative to "
+            "treatment_dropout_rate_per_year (the other forms); 1: the same dropout",
+            "divert default: the same dropout for every form; a pack cites its own (O'Connor et "
+            "al. 2020, PLOS ONE 15(5):e0232086: median retention in opioid substitution "
+            "treatment 57% at 12 months, 38.4% at three years)", U),
     Default("prison_treatment_entry_rr", 0.0, "ratio",
             "voluntary treatment entry in prison (active moderate or severe disorder) relative to "
             "the community's treatment_entry_rate_per_year, with the community's dropout; 0: no "

@@ -55,7 +55,7 @@ FP = ("rr_injecting", "rr_in_treatment", "rr_remission", "rr_custody", "rr_relea
       "rr_release_year", "p_other_death", "p_relapse", "p_treatment_entry", "p_dropout",
       "treatment_remission_rr", "p_offence", "rr_offence_high_risk", "rr_offence_treatment",
       "rr_offence_remission", "p_detection", "exit_age_months", "life_expectancy_months",
-      "cessation_months")
+      "cessation_months", "p_dropout_oat")
 FPI = {name: i for i, name in enumerate(FP)}
 
 GOLDEN = np.uint64(0x9E3779B97F4A7C15)
@@ -163,6 +163,7 @@ class KernelParams(NamedTuple):
     measure_duration: np.ndarray    # months a measure lasts, by measure
     oat_rr: np.ndarray              # overdose multiplier early in a measure with OAT, by measure
     oat_months: np.ndarray          # months that multiplier lasts, by measure
+    p_entry: np.ndarray             # monthly voluntary treatment entry probability, by substance
 
 
 CHUNKS = 64
@@ -201,7 +202,7 @@ def _persons(lo, hi, a, month, key, kp, counters, occ):  # pragma: no cover
      treatment, cj, cj_timer, measure, since_release, drug_prisoner, effect_measure, effect_until,
      prior_diversion_failures, served_m, flag, off_type, cohort_month, rearrest_month, weight) = a
     (fp, p_od, p_remit, off_sev, type_cum, profile_rate, type_counter, measure_rr,
-     measure_completion, opioid, measure_duration, oat_rr, oat_months) = kp
+     measure_completion, opioid, measure_duration, oat_rr, oat_months, p_entry) = kp
     key = np.uint64(key)
     for i in range(lo, hi):
         flag[i] = F_NONE
@@ -280,8 +281,11 @@ def _persons(lo, hi, a, month, key, kp, counters, occ):  # pragma: no cover
         if active[i] == 0:
             if remission_m[i] < NEVER_UNTIL:
                 remission_m[i] += 1
-            if c == COMMUNITY and fp[FP_CESSATION] > 0 and remission_m[i] >= fp[FP_CESSATION]:
-                status[i] = EXITED  # sustained remission: no longer a person who uses drugs
+            # sustained remission: no longer a person who uses drugs; not while on opioid agonist
+            # maintenance (DSM-5: "in sustained remission, on maintenance therapy")
+            if (c == COMMUNITY and fp[FP_CESSATION] > 0 and remission_m[i] >= fp[FP_CESSATION]
+                    and t != OAT):
+                status[i] = EXITED
                 counters[M_EXITS] += w
                 counters[M_CEASED] += w
                 continue
@@ -293,10 +297,10 @@ def _persons(lo, hi, a, month, key, kp, counters, occ):  # pragma: no cover
         u_timer = float(h & np.uint64(0xFFFFFFFF)) * TO_UNIT
         if c == COMMUNITY:
             if t == NO_TREATMENT:
-                if active[i] == 1 and severity[i] >= 2 and u_treat < fp[FP_P_ENTRY]:
+                if active[i] == 1 and severity[i] >= 2 and u_treat < p_entry[substance[i]]:
                     treatment[i] = OAT if opioid[substance[i]] else OUTPATIENT
                     counters[M_TREAT_ENTRIES] += w
-            elif u_treat < fp[FP_P_DROPOUT]:
+            elif u_treat < (fp[FP_P_DROPOUT_OAT] if t == OAT else fp[FP_P_DROPOUT]):
                 treatment[i] = NO_TREATMENT
         if c != COMMUNITY and cj_timer[i] > 0:
             cj_timer[i] -= 1
@@ -417,7 +421,7 @@ FP_P_DROPOUT, FP_TREAT_REMIT, FP_P_OFFENCE = FPI["p_dropout"], FPI["treatment_re
 FP_RR_HIGH, FP_RR_TREAT_OFF = FPI["rr_offence_high_risk"], FPI["rr_offence_treatment"]
 FP_RR_REMIT_OFF, FP_P_DETECT = FPI["rr_offence_remission"], FPI["p_detection"]
 FP_EXIT_AGE, FP_LE = FPI["exit_age_months"], FPI["life_expectancy_months"]
-FP_CESSATION = FPI["cessation_months"]
+FP_CESSATION, FP_P_DROPOUT_OAT = FPI["cessation_months"], FPI["p_dropout_oat"]
 M_CEASED = M["exits_ceased"]
 
 
@@ -425,7 +429,7 @@ def step_numpy(pop: Population, month: int, key: int, kp: KernelParams, counters
                occ: np.ndarray) -> None:
     """One month for every person, vectorised with NumPy: the reference for `step_numba`."""
     (fp, p_od, p_remit, off_sev, type_cum, profile_rate, type_counter, measure_rr,
-     measure_completion, opioid, measure_duration, oat_rr, oat_months) = kp
+     measure_completion, opioid, measure_duration, oat_rr, oat_months, p_entry) = kp
     p = pop
     p.flag[:] = F_NONE
     ids = np.arange(p.size)
@@ -480,7 +484,7 @@ def step_numpy(pop: Population, month: int, key: int, kp: KernelParams, counters
     p.remission_m[quiet & (p.remission_m < NEVER_UNTIL)] += 1
     p.remission_m[live & (p.active == 1)] = 0
     ceased = (quiet & (c == COMMUNITY) & (fp[FP_CESSATION] > 0)
-              & (p.remission_m >= fp[FP_CESSATION]))
+              & (p.remission_m >= fp[FP_CESSATION]) & (t != OAT))
     p.status[ceased] = EXITED
     counters[M_EXITS] += w[ceased].sum()
     counters[M_CEASED] += w[ceased].sum()
@@ -488,10 +492,12 @@ def step_numpy(pop: Population, month: int, key: int, kp: KernelParams, counters
     # voluntary treatment and timers
     u_treat, u_timer = uniforms(key, ids, month, S_TREAT_TIMER)
     comm = live & (c == COMMUNITY)
-    enter = comm & (t == NO_TREATMENT) & (p.active == 1) & (p.severity >= 2) & (u_treat < fp[FP_P_ENTRY])
+    enter = (comm & (t == NO_TREATMENT) & (p.active == 1) & (p.severity >= 2)
+             & (u_treat < p_entry[p.substance]))
     p.treatment[enter] = np.where(opioid[p.substance[enter]], OAT, OUTPATIENT)
     counters[M_TREAT_ENTRIES] += w[enter].sum()
-    p.treatment[comm & (t != NO_TREATMENT) & (u_treat < fp[FP_P_DROPOUT])] = NO_TREATMENT
+    p_drop = np.where(t == OAT, fp[FP_P_DROPOUT_OAT], fp[FP_P_DROPOUT])
+    p.treatment[comm & (t != NO_TREATMENT) & (u_treat < p_drop)] = NO_TREATMENT
     ticking = live & (c != COMMUNITY) & (p.cj_timer > 0)
     p.cj_timer[ticking] -= 1
     p.served_m[ticking & (c == PRISON)] += 1

@@ -143,6 +143,8 @@ def kernel_inputs(values: dict[str, Any]) -> dict[str, Any]:
         "exit_age_months": float(v["exit_age_years"]) * 12,
         "life_expectancy_months": round(float(v["life_expectancy_years"]) * 12),
         "cessation_months": float(v["cessation_months"]),
+        "p_dropout_oat": monthly(float(v["treatment_dropout_rate_per_year"])
+                                 * float(v["opioid_agonist_dropout_rr"])),
     }
     for name, value in put.items():
         fp[FP.index(name)] = float(value)
@@ -159,6 +161,8 @@ def kernel_inputs(values: dict[str, Any]) -> dict[str, Any]:
                                   for t in OFFENCE_TYPES], dtype=np.int64),
         "victim_cost": np.array([float(victim.get(t, 0.0)) for t in VICTIM_TYPES]),
         "opioid": np.isin(np.arange(len(SUBSTANCES)), OPIOIDS),
+        "p_entry": np.array([monthly(float(v["treatment_entry_rate_per_year"]) * r)
+                             for r in table(v, "treatment_entry_rr_by_substance", 1.0)]),
     }
 
 
@@ -170,7 +174,7 @@ def kernel_params(k: dict[str, Any], practice: Practice, effects: Effects) -> Ke
         type_cum=k["type_cum"], profile_rate=k["profile_rate"], type_counter=k["type_counter"],
         measure_rr=practice.reoffence_rr, measure_completion=practice.completion,
         opioid=k["opioid"], measure_duration=practice.duration, oat_rr=effects.oat_overdose_rr,
-        oat_months=effects.oat_overdose_months)
+        oat_months=effects.oat_overdose_months, p_entry=k["p_entry"])
 
 
 WARM_UP_MIN, WARM_UP_MAX = 36, 120
@@ -179,12 +183,14 @@ WARM_UP_MIN, WARM_UP_MAX = 36, 120
 def warm_up_months(values: dict[str, Any]) -> int:
     """The burn-in before the reported start: three times the longest mean stay in the stocks
     (time served by the offence mix, the longest non-custodial measure, a spell of voluntary
-    treatment), in whole years, within 3 and 10 years, so that prison and treatment stocks and
-    criminal histories have settled when the report begins."""
+    treatment in its longest-kept form), in whole years, within 3 and 10 years, so that prison
+    and treatment stocks and criminal histories have settled when the report begins."""
     mix = shares(values, "offence_type_share")
     served = float(mix @ table(values, "prison_sentence_months", 6.0))
     longest_measure = max([float(x) for x in values["measure_duration_months"].values()] or [0])
-    treatment = 12.0 / max(float(values["treatment_dropout_rate_per_year"]), 1e-9)
+    dropout = float(values["treatment_dropout_rate_per_year"]) * min(
+        1.0, float(values["opioid_agonist_dropout_rr"]))
+    treatment = 12.0 / max(dropout, 1e-9)
     months = 3.0 * max(served, min(longest_measure, 60.0), min(treatment, 60.0))
     return int(min(max(12 * math.ceil(months / 12), WARM_UP_MIN), WARM_UP_MAX))
 

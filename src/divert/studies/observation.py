@@ -66,6 +66,9 @@ EXTRA = {
     "drug_arrests": "arrests for a drug offence (use, possession, supply, trafficking, cultivation)",
     "drug_arrests_possession": "arrests for use or possession",
     "in_opioid_agonist_treatment": "people in opioid agonist (substitution) treatment",
+    "treatment_services_past_year": "people alive who were in treatment outside prison or held "
+                                    "in a compulsory treatment centre at some time in the past "
+                                    "12 months (wherever they are now)",
 }
 
 
@@ -77,6 +80,7 @@ class _Recorder:
         self.pop: Population | None = None
         self.tip_month: np.ndarray | None = None
         self.last_treated: np.ndarray | None = None
+        self.last_served: np.ndarray | None = None
         self.arrests_before: np.ndarray | None = None
         self.at_risk: np.ndarray | None = None
         self.free_months: np.ndarray | None = None
@@ -86,11 +90,13 @@ class _Recorder:
             self.pop = pop
             self.tip_month = np.full(pop.size, -1, dtype=np.int32)
             self.last_treated = np.full(pop.size, -1000, dtype=np.int32)
+            self.last_served = np.full(pop.size, -1000, dtype=np.int32)
             self.arrests_before = pop.prior_drug_arrests.astype(np.int16)
             self.at_risk = np.zeros(pop.size, dtype=np.int16)
             self.free_months = np.zeros(pop.size, dtype=np.int16)
             return
         assert self.tip_month is not None and self.last_treated is not None
+        assert self.last_served is not None
         assert self.arrests_before is not None and self.at_risk is not None
         assert self.free_months is not None
         self.pop = pop
@@ -101,6 +107,7 @@ class _Recorder:
             self.tip_month = np.concatenate([self.tip_month, np.full(grown, -1, np.int32)])
             self.last_treated = np.concatenate([self.last_treated,
                                                 np.full(grown, -1000, np.int32)])
+            self.last_served = np.concatenate([self.last_served, np.full(grown, -1000, np.int32)])
             self.arrests_before = np.concatenate([self.arrests_before,
                                                   pop.prior_drug_arrests[-grown:].astype(np.int16)])
         t = month - 1
@@ -109,6 +116,7 @@ class _Recorder:
         custody = (pop.cj == PRISON) | (pop.cj == PRETRIAL)
         treated_now = (pop.treatment != NO_TREATMENT) & (pop.treatment != IN_PRISON)
         self.last_treated[treated_now] = month
+        self.last_served[treated_now | (pop.cj == COMPULSORY)] = month
         tip = (pop.treatment == IN_PRISON) & (self.tip_month < 0)
         self.tip_month[tip] = month
         arrests = pop.prior_drug_arrests.astype(np.int16)
@@ -128,6 +136,7 @@ class _Recorder:
         e["drug_arrests"][t] = new.sum()
         e["drug_arrests_possession"][t] = (new & np.isin(pop.off_type, POSSESSION_TYPES)).sum()
         e["in_opioid_agonist_treatment"][t] = (alive & (pop.treatment == OAT)).sum()
+        e["treatment_services_past_year"][t] = (alive & (self.last_served > month - 12)).sum()
 
 
 def _observing_decider(observer: Observer) -> type[Decider]:
