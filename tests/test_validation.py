@@ -291,9 +291,10 @@ def test_validate_exits_1_only_on_a_failed_applicable_check(
 
 
 def test_portugal_prisoner_check_passes_only_when_the_prisoners_halve(tmp_path: Path) -> None:
-    """A copy of the pack whose courts, from the reform, halve the time served for supply and
-    trafficking (what Laqueur 2015 found in sentencing) passes; the same copy with every change
-    of 2001-07-01 moved to 2099 keeps its prisoners and fails."""
+    """The pack as encoded (pre-reform sentencing of traffickers, Laqueur 2015) passes; a copy
+    whose courts halve the time served for supply and trafficking from the reform overshoots the
+    published halving and fails; the same copy with every change of 2001-07-01 moved to 2099
+    keeps its prisoners and fails."""
     import shutil
     from datetime import date as day
 
@@ -318,9 +319,11 @@ def test_portugal_prisoner_check_passes_only_when_the_prisoners_halve(tmp_path: 
                 f.write_text(f.read_text().replace("2001-07-01", "2099-07-01"))
         return load_pack(target)
 
-    good = _one(copy("a", halve=True, never=False), "portugal_prisoners", 10000)
+    good = _one(copy("a", halve=False, never=False), "portugal_prisoners", 10000)
+    over = _one(copy("c", halve=True, never=False), "portugal_prisoners", 10000)
     bad = _one(copy("b", halve=True, never=True), "portugal_prisoners", 10000)
     assert good.passed, good.detail
+    assert not over.passed and over.simulated < good.simulated - 0.2, over.detail
     assert not bad.passed and bad.simulated > good.simulated + 0.2, bad.detail
 
 
