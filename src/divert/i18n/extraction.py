@@ -48,7 +48,7 @@ def _labels(node: Any, path: str) -> Iterator[tuple[str, str, int]]:
     if isinstance(node, dict):
         for key, value in node.items():
             if key == "label" and isinstance(value, str):
-                yield " ".join(value.split()), path, node.lc.key("label")[0] + 1
+                yield " ".join(value.split()), path, node.lc.key("label")[0] + 1  # type: ignore[attr-defined]
             else:
                 yield from _labels(value, path)
     elif isinstance(node, list):
@@ -76,7 +76,7 @@ def pack_labels() -> Iterator[tuple[str, str, int]]:
             data = yaml.load(path.read_text(encoding="utf-8")) or {}
             if isinstance(data.get("title"), str):
                 yield (" ".join(data["title"].split()), f"policies/{pack.name}/scenarios/{path.name}",
-                       data.lc.key("title")[0] + 1)
+                       data.lc.key("title")[0] + 1)  # type: ignore[union-attr]
 
 
 def law_data() -> Iterator[tuple[str, str, int]]:
