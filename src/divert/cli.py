@@ -534,6 +534,8 @@ def compare(
     resume: Resume = False,
     as_json: AsJson = False,
     oversample: Oversample = 1.0,
+    lang: Annotated[str | None, typer.Option(
+        "--lang", help="language of the report: en, pt, fr, nl, fa or ms")] = None,
 ) -> None:
     """Compare today's law with reforms.
 
@@ -542,6 +544,7 @@ def compare(
     from divert.cli_json import compare_json
     from divert.simulation.runner import write_outputs
 
+    locale = report_lang(lang)
     comparison = _run(specs, persons, years, start, replications, seed, workers, engine,
                       not no_uncertainty, as_json, cluster=cluster, out_dir=out_dir, resume=resume,
                       oversample=oversample)
@@ -551,7 +554,7 @@ def compare(
     except ImportError:  # pragma: no cover - reports arrive with their own module
         write_report = None
     if write_report is not None:
-        write_report(comparison, out_dir)
+        write_report(comparison, out_dir, locale)
     if as_json:
         _emit_json(compare_json(comparison))
         return
@@ -676,7 +679,8 @@ def countries(
         folder = out_dir / c.code
         write_outputs(c.comparison, folder)
         if write_report is not None:
-            reports[c.code] = str(write_report(c.comparison, folder).relative_to(out_dir))
+            reports[c.code] = str(write_report(c.comparison, folder, report_lang(None))
+                                 .relative_to(out_dir))
     index = brief.write_index(results, out_dir, reports)
     if as_json:
         _emit_json(brief.to_json(results))

@@ -75,16 +75,24 @@ class Translator:
     def pgettext(self, context: str, message: str) -> str:
         return self._t.pgettext(context, message)
 
-    def number(self, value: float | int, digits: int | None = None) -> str:
-        """A number in the locale's digits and separators (Persian digits in fa)."""
-        if digits is None:
+    def number(self, value: float | int, digits: int | None = None, signed: bool = False) -> str:
+        """A number in the locale's digits and separators (Persian digits in fa); `signed`: a
+        plus sign before a positive number, as a difference is written."""
+        if digits is None and not signed:
             return self._native(numbers.format_decimal(value, **self._fmt))
         pattern = "#,##0" + ("." + "0" * digits if digits else "")
+        if signed:
+            pattern = f"+{pattern};-{pattern}"
         return self._native(numbers.format_decimal(value, format=pattern, **self._fmt))
+
+    def compact(self, value: float) -> str:
+        """A number in short form for an axis (12,3 M; 1,2 mM), in the locale's words."""
+        return self._native(numbers.format_compact_decimal(value, fraction_digits=1, **self._fmt))
 
     def percent(self, value: float, digits: int = 0) -> str:
         pattern = "#,##0" + ("." + "0" * digits if digits else "") + "%"
-        return self._native(numbers.format_percent(value, format=pattern, **self._fmt))
+        text = self._native(numbers.format_percent(value, format=pattern, **self._fmt))
+        return text.replace("%", "٪") if self._digits else text  # Persian writes its own sign
 
     def currency(self, value: float, code: str) -> str:
         return self._native(numbers.format_currency(value, code, **self._fmt))

@@ -35,13 +35,65 @@ def catalogue_labels() -> Iterator[tuple[str, str, int]]:
             yield str(item["label"]), "law/catalogue.yaml", item.lc.key("label")[0] + 1
 
 
+POLICIES = SRC.parents[1] / "policies"  # the packs, beside src/ in the source tree
+#: the pack files whose `label`s the policy book and the advice show (rules, conditions, bars)
+#: the packs whose labels are in the law catalogue so far (issue 19: model, portugal and usa next)
+PACKS = ("belgium", "cote_divoire", "iran", "kenya", "malaysia")
+PACK_FILES = ("pack.yaml", "police.yaml", "prosecution.yaml", "court.yaml", "post_sentence.yaml")
+
+
+def _labels(node: Any, path: str) -> Iterator[tuple[str, str, int]]:
+    """Every `label` of a YAML tree (measures, their conditions and exclusions, bars), with its
+    line, in the order written."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "label" and isinstance(value, str):
+                yield " ".join(value.split()), path, node.lc.key("label")[0] + 1  # type: ignore[attr-defined]
+            else:
+                yield from _labels(value, path)
+    elif isinstance(node, list):
+        for item in node:
+            yield from _labels(item, path)
+
+
+def pack_labels() -> Iterator[tuple[str, str, int]]:
+    """The labels of every pack's rules and conditions (policies/<code>/*.yaml) and the titles
+    of its scenarios (the levers a brief names): the law catalogue translates them, as it does
+    the measure labels. Read as text, as `catalogue_labels` is; none when the packs are absent
+    (an installed package)."""
+    from ruamel.yaml import YAML
+
+    if not POLICIES.is_dir():
+        return
+    yaml = YAML()
+    for pack in (POLICIES / code for code in PACKS if (POLICIES / code / "pack.yaml").is_file()):
+        for name in PACK_FILES:
+            path = pack / name
+            if path.is_file():
+                yield from _labels(yaml.load(path.read_text(encoding="utf-8")),
+                                   f"policies/{pack.name}/{name}")
+        for path in sorted((pack / "scenarios").glob("*.yaml")):
+            data = yaml.load(path.read_text(encoding="utf-8")) or {}
+            if isinstance(data.get("title"), str):
+                yield (" ".join(data["title"].split()), f"policies/{pack.name}/scenarios/{path.name}",
+                       data.lc.key("title")[0] + 1)  # type: ignore[union-attr]
+
+
+def law_data() -> Iterator[tuple[str, str, int]]:
+    """The law catalogue's data messages: the measure catalogue's labels, then the packs'."""
+    yield from catalogue_labels()
+    yield from pack_labels()
+
+
 #: extra extractors a domain adds for data files (e.g. labels in catalogue.yaml): name -> messages
-EXTRA: dict[str, Callable[[], Iterable[tuple[str, str, int]]]] = {"law": catalogue_labels}
+EXTRA: dict[str, Callable[[], Iterable[tuple[str, str, int]]]] = {"law": law_data}
 
 
 def _options() -> dict[str, dict[str, Any]]:
     return {"web/templates/**.html": {"extensions": "jinja2.ext.i18n", "trimmed": "true"},
-            "reports/templates/**.html": {"extensions": "jinja2.ext.i18n", "trimmed": "true"}}
+            # as the reports render them (newstyle gettext): a literal % is %% in every message
+            "reports/templates/**.html": {"extensions": "jinja2.ext.i18n", "trimmed": "true",
+                                          "newstyle_gettext": "true"}}
 
 
 def extract(domain: str) -> Catalog:

@@ -23,6 +23,7 @@ _ENV = Environment(loader=PackageLoader("divert.reports", "templates"),
                    autoescape=select_autoescape(["html"]), trim_blocks=True, lstrip_blocks=True,
                    extensions=["jinja2.ext.i18n"])
 _ENV.install_null_translations(newstyle=True)  # type: ignore[attr-defined]
+_ENV.policies["ext.i18n.trimmed"] = True  # messages as extracted: whitespace folded
 _ENV.filters["href"] = lambda url: safe_href(url)
 _ENV.filters.update(FILTERS)
 

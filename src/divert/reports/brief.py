@@ -16,9 +16,11 @@ from typing import Any
 import numpy as np
 from jinja2 import ChoiceLoader, Environment, PackageLoader, pass_context, select_autoescape
 from jinja2.runtime import Context
+from markupsafe import Markup, escape
 
 from divert import __version__
 from divert.i18n import DEFAULT, translator
+from divert.law import words
 from divert.law.catalogue import measures_of
 from divert.law.policy import Policy, load, read_yaml
 from divert.law.vocabulary import STAGES
@@ -28,29 +30,35 @@ from divert.simulation.run import SERIES
 from divert.simulation.runner import Comparison, check_sizes, run_comparison
 from divert.studies.countries import NOT_RESOLVED, CountryResult
 
+
+def N_(message: str) -> str:
+    """Marks a message for the reports catalogue; translated where the brief is rendered."""
+    return message
+
+
 LEVERS = ("treatment_not_conviction", "prison_treatment", "equivalence_of_care",
           "treatment_scale_up", "prevention")
 """The scenario levers a brief simulates, each an overlay in policies/<code>/scenarios/."""
 ROOTS = {
-    "treatment_not_conviction": "alternatives at every stage, by established criteria",
-    "prison_treatment": "treatment in prison and at release",
-    "equivalence_of_care": "treatment in prison equal to the community's (equivalence of care)",
-    "treatment_scale_up": "treatment programmes scaled up",
-    "prevention": "prevention and drug education (lower initiation)",
+    "treatment_not_conviction": N_("alternatives at every stage, by established criteria"),
+    "prison_treatment": N_("treatment in prison and at release"),
+    "equivalence_of_care": N_("treatment in prison equal to the community's (equivalence of care)"),
+    "treatment_scale_up": N_("treatment programmes scaled up"),
+    "prevention": N_("prevention and drug education (lower initiation)"),
 }
 CONVENTION = "United Nations Convention against Illicit Traffic in Narcotic Drugs and " \
              "Psychotropic Substances, 1988, art. 3(4)"
 ART_3_4 = {
-    "police": "(c)-(d): in appropriate cases of a minor nature, and for possession for personal "
+    "police": N_("(c)-(d): in appropriate cases of a minor nature, and for possession for personal "
               "consumption, education, rehabilitation or social reintegration, and treatment and "
-              "aftercare for a drug abuser, as alternatives to conviction or punishment",
-    "prosecution": "(c)-(d): alternatives to conviction for minor offences and personal "
-                   "consumption (treatment, education, aftercare, rehabilitation, reintegration)",
-    "court": "(b)-(d): treatment, education, aftercare, rehabilitation or social reintegration "
+              "aftercare for a drug abuser, as alternatives to conviction or punishment"),
+    "prosecution": N_("(c)-(d): alternatives to conviction for minor offences and personal "
+                   "consumption (treatment, education, aftercare, rehabilitation, reintegration)"),
+    "court": N_("(b)-(d): treatment, education, aftercare, rehabilitation or social reintegration "
              "in addition to, or (minor cases, personal consumption) instead of, conviction or "
-             "punishment",
-    "post_sentence": "(b): treatment, education, aftercare, rehabilitation or social "
-                     "reintegration in addition to punishment",
+             "punishment"),
+    "post_sentence": N_("(b): treatment, education, aftercare, rehabilitation or social "
+                     "reintegration in addition to punishment"),
 }
 
 
@@ -117,20 +125,22 @@ def history(pack: Policy) -> list[dict[str, Any]]:
                     continue
                 src = pack_source(pack, _stage_file(stage), "; ".join(r.citations), r.provenance)
                 events.setdefault(day, []).append(
-                    fig(f"{r.label}: {what}", src, id=r.id, stage=stage))
+                    fig(f"{r.label}: {what}", src, id=r.id, stage=stage, label=r.label,
+                        event=what.replace(" ", "_")))
     for name, param in pack.parameters.items():
         spec = param.spec
         for day in sorted(spec.values)[1:]:
             src = pack_source(pack, "parameters.yaml", spec.citation, spec.provenance, spec.url)
             events.setdefault(day, []).append(fig(
                 f"{(spec.description or name).rstrip('.')}: new value", src, id=name,
-                stage="parameter"))
+                stage="parameter", label=(spec.description or name).rstrip("."), event="new_value"))
     for law in pack.meta.lex_mitior:
         src = pack_source(pack, "pack.yaml", "; ".join(lb.citation for lb in law.legal_basis),
                           "verified" if all(lb.provenance == "verified"
                                             for lb in law.legal_basis) else "unverified")
         events.setdefault(law.start, []).append(fig(f"{law.law} (applies to earlier cases too)",
-                                                    src, id="lex_mitior", stage="law"))
+                                                    src, id="lex_mitior", stage="law",
+                                                    label=law.law, event="lex_mitior"))
     return [{"date": d.isoformat(), "changes": events[d]} for d in sorted(events)]
 
 
@@ -372,6 +382,7 @@ def build(code: str, sizes: Sizes | None = None) -> dict[str, Any]:
         "reforms": back,
         "levers": levers(c, pack),
         "runs": runs,
+        "method_sizes": {"persons": sizes.persons, "replications": sizes.replications},
         "method": (f"{sizes.persons:,} simulated people, {sizes.replications} replications at "
                    "central parameter values with common random numbers; intervals are 95% "
                    "confidence intervals of the mean over replications; a difference whose "
@@ -413,6 +424,7 @@ _ENV = Environment(loader=ChoiceLoader([PackageLoader("divert.reports", "templat
                    autoescape=select_autoescape(["html"]), trim_blocks=True, lstrip_blocks=True,
                    extensions=["jinja2.ext.i18n"])
 _ENV.install_null_translations(newstyle=True)  # type: ignore[attr-defined]
+_ENV.policies["ext.i18n.trimmed"] = True  # messages as extracted: whitespace folded
 _ENV.filters.update(FILTERS)
 
 
@@ -463,16 +475,127 @@ def referenced(brief: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, An
     return out, sources
 
 
-def context(brief: dict[str, Any]) -> dict[str, Any]:
-    """What the brief's templates need: the brief with references, its sources, the stages."""
-    b, sources = referenced(brief)
-    return {"b": b, "sources": sources, "stages": STAGES}
+def context(brief: dict[str, Any], locale: str = DEFAULT) -> dict[str, Any]:
+    """What the brief's templates need: the brief with references, its sources, the stages, in
+    `locale` (see `localized`)."""
+    b, sources = referenced(localized(brief, locale))
+    names = {st: words.stage_name(st, locale) if locale != DEFAULT else st.replace("_", " ")
+             for st in STAGES}
+    if locale != DEFAULT:
+        for s in sources:
+            if s.get("provenance"):
+                s["provenance_name"] = words.word(words.PROVENANCE_LABELS, s["provenance"], locale)
+    return {"b": b, "sources": sources, "stages": STAGES, "stage_names": names,
+            "lang_marks": locale != DEFAULT}
+
+
+#: what a dated event of the law's history says, by kind (the measure's or law's name in it)
+EVENTS = {"in_force": N_("%(what)s: in force"), "ends": N_("%(what)s: ends"),
+          "new_value": N_("%(what)s: new value"),
+          "lex_mitior": N_("%(what)s (applies to earlier cases too)")}
+RUNS = {"baseline": N_("baseline"), "levers": N_("levers"), "backtest": N_("backtest")}
+METHOD = N_("%(persons)s simulated people, %(replications)s replications at central parameter "
+            "values with common random numbers; intervals are 95%% confidence intervals of the "
+            "mean over replications; a difference whose interval includes zero is '%(verdict)s'. "
+            "Parameter uncertainty is not in these intervals (divert countries draws it).")
+_VERDICT = N_("not resolved at this precision")
+
+
+def localized(brief: dict[str, Any], locale: str = DEFAULT) -> dict[str, Any]:
+    """A copy of the brief in `locale`: the law's labels (measures, lever titles) from the law
+    catalogue, the brief's own words (roots, the Convention's option, the method, verdicts,
+    history events) from the reports catalogue, dates and numbers in the language's form. What
+    the packs write only in English (summaries, descriptions, an overlay's changes, citations)
+    stays English and carries `lang: "en"`, so the page marks it. English: the brief unchanged."""
+    import copy
+
+    if locale == DEFAULT:
+        return brief
+    b = copy.deepcopy(brief)
+    t = translator(locale, "reports")
+
+    def label_of(text: str) -> tuple[str, str | None]:
+        out = words.label(text, locale)
+        return out, ("en" if out == text else None)
+
+    def mark(x: dict[str, Any], key: str) -> None:
+        x[key], lang = label_of(str(x[key]))
+        if lang:
+            x["lang"] = lang
+
+    b["summary_lang"] = "en"
+    b["today_text"] = _day(b.get("today"), t)
+    for items in b["law"]["today"].values():
+        for m in items:
+            mark(m, "value")
+            m["kind_name"] = words.word(words.KIND_LABELS, m.get("kind", ""), locale)
+    for ev in b["law"]["history"]:
+        ev["date_text"] = _day(ev["date"], t)
+        for c in ev["changes"]:
+            if "event" in c and c["event"] in EVENTS:
+                what, lang = label_of(str(c["label"]))
+                if lang:  # the pack's English inside the sentence, marked as English
+                    what = Markup('<span lang="en" dir="ltr">%s</span>') % what
+                c["value"] = Markup(escape(t.gettext(EVENTS[c["event"]]))) % {"what": what}
+            else:
+                c["lang"] = "en"
+    for row in b["against_model"]:
+        row["stage_name"] = words.stage_name(row["stage"], locale)
+        for key in ("country", "model", "missing", "coercive"):
+            for m in row[key]:
+                mark(m, "value")
+        conv = row["convention"]
+        english = str(conv["value"])
+        conv["value"] = t.gettext(english)
+        if conv["value"] == english:
+            conv["lang"] = "en"
+    for m in b["problems"]["coercive_law"]:
+        mark(m, "value")
+        m["stage_name"] = words.stage_name(m.get("stage", ""), locale)
+    for o in b["problems"]["observed"]:
+        o["lang"] = "en"
+    for r in b["reforms"]:
+        r["date_text"] = _day(r["date"], t)
+        r["lang"] = "en"
+        for row in r["rows"]:
+            row["lang"] = "en"
+            row["year_text"] = t.digits(str(row["year"]))
+    for lv in b["levers"]:
+        lv["title"], lang = label_of(str(lv["title"]))
+        if lang:
+            lv["title_lang"] = lang
+        lv["root"] = t.gettext(str(lv["root"]))
+        for ch in lv["changes"]:
+            ch["lang"] = "en"
+        for e in lv["effects"].values():
+            if e.get("verdict"):
+                e["verdict"] = t.gettext(_VERDICT)
+    sizes = b.get("method_sizes")
+    if sizes:
+        b["method"] = t.gettext(METHOD) % {"persons": t.number(sizes["persons"]),
+                                           "replications": t.number(sizes["replications"]),
+                                           "verdict": t.gettext(_VERDICT)}
+    else:
+        b["method_lang"] = "en"
+    b["run_names"] = {name: t.gettext(RUNS[name]) if name in RUNS else name for name in b["runs"]}
+    for _path, f in figures(b):
+        if f["source"].get("kind") == "run":
+            f["source"]["run_name"] = b["run_names"].get(f["source"]["run"], f["source"]["run"])
+    return b
+
+
+def _day(value: Any, t: Any) -> str:
+    """An ISO date in the translator's language (as given when it is not a date)."""
+    try:
+        return str(t.date(date.fromisoformat(str(value)), "long"))
+    except ValueError:
+        return str(value)
 
 
 def render_html(brief: dict[str, Any], locale: str = DEFAULT) -> str:
     """The brief as one self-contained, printable HTML page (no network), in `locale` (the
     reports catalogue, then the web's for the body the brief shares with the web)."""
-    return _ENV.get_template("brief.html").render(**context(brief),
+    return _ENV.get_template("brief.html").render(**context(brief, locale),
                                                   **messages(locale, ("reports", "web")))
 
 

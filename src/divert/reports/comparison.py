@@ -30,23 +30,34 @@ from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from divert.errors import DivertError, InputError
+from divert.i18n import DEFAULT, Translator, translator
+from divert.law import words
 from divert.law.catalogue import CATALOGUE
+from divert.reports.i18n import FILTERS, messages
 from divert.simulation.outcomes import cohort_rates, interval, totals
 from divert.simulation.run import COHORT_YEARS, COST_SECTORS, SERIES, RunResult, add_months
 from divert.simulation.runner import Comparison
 from divert.simulation.scenarios import ScenarioSpec, resolve_overlay
 
+
+def N_(message: str) -> str:
+    """Marks a message for the reports catalogue; translated where it is shown."""
+    return message
+
+
 MIN_COHORT = 30
 """Pathways with fewer people than this (simulated sample, pooled over replications) are not shown."""
 
 TRAJECTORIES: tuple[tuple[str, str, str], ...] = (
-    ("in_prison", "People in prison or pre-trial detention", "people"),
-    ("in_prison_drug_offence", "People in prison for a drug offence", "people"),
-    ("in_treatment", "People in treatment for drug use (community or prison)", "people"),
-    ("overdose_deaths", "Overdose deaths", "deaths per month"),
-    ("arrests", "Arrests", "arrests per month"),
-    ("diversions", "Diversions to a measure instead of prosecution or prison", "people per month"),
-    ("cost_total", "Public cost, all sectors", "{currency} million per month, undiscounted"),
+    ("in_prison", N_("People in prison or pre-trial detention"), N_("people")),
+    ("in_prison_drug_offence", N_("People in prison for a drug offence"), N_("people")),
+    ("in_treatment", N_("People in treatment for drug use (community or prison)"), N_("people")),
+    ("overdose_deaths", N_("Overdose deaths"), N_("deaths per month")),
+    ("arrests", N_("Arrests"), N_("arrests per month")),
+    ("diversions", N_("Diversions to a measure instead of prosecution or prison"),
+     N_("people per month")),
+    ("cost_total", N_("Public cost, all sectors"),
+     N_("{currency} million per month, undiscounted")),
 )
 """Metric, title and y-axis unit of each trajectory figure."""
 
@@ -62,30 +73,31 @@ def _final(name: str) -> Callable[[dict[str, float], dict[str, float]], float]:
     return lambda t, f: f[name]
 
 
-SECTOR_LABELS = {"police": "police", "courts": "courts", "prison": "prison",
-                 "probation": "probation and community measures", "treatment": "treatment",
-                 "health": "health (overdoses)"}
+SECTOR_LABELS = {"police": N_("Cost: police"), "courts": N_("Cost: courts"),
+                 "prison": N_("Cost: prison"),
+                 "probation": N_("Cost: probation and community measures"),
+                 "treatment": N_("Cost: treatment"), "health": N_("Cost: health (overdoses)")}
 
 ROWS: tuple[Row, ...] = (
-    ("arrests", "Arrests", "", _total("arrests")),
-    ("prosecutions", "Prosecutions", "", _total("prosecutions")),
-    ("convictions", "Convictions", "", _total("convictions")),
-    ("diversions", "Diversions", "", _total("diversions")),
-    ("prison_admissions", "Prison admissions", "", _total("prison_admissions")),
-    ("prison_years", "Prison and pre-trial detention", "person-years",
+    ("arrests", N_("Arrests"), "", _total("arrests")),
+    ("prosecutions", N_("Prosecutions"), "", _total("prosecutions")),
+    ("convictions", N_("Convictions"), "", _total("convictions")),
+    ("diversions", N_("Diversions"), "", _total("diversions")),
+    ("prison_admissions", N_("Prison admissions"), "", _total("prison_admissions")),
+    ("prison_years", N_("Prison and pre-trial detention"), N_("person-years"),
      _total("prison_person_months", 12.0)),
-    ("treatment_years", "Treatment", "person-years", _total("treatment_person_months", 12.0)),
-    ("overdose_deaths", "Overdose deaths", "", _total("overdose_deaths")),
-    ("overdose_deaths_after_release", "of which within 12 months of release", "",
+    ("treatment_years", N_("Treatment"), N_("person-years"), _total("treatment_person_months", 12.0)),
+    ("overdose_deaths", N_("Overdose deaths"), "", _total("overdose_deaths")),
+    ("overdose_deaths_after_release", N_("of which within 12 months of release"), "",
      _total("overdose_deaths_after_release")),
-    ("deaths", "Deaths, all causes", "", _total("deaths")),
-    ("life_years_lost", "Life-years lost", "years", _total("life_years_lost")),
-    *((f"cost_{s}", f"Cost: {SECTOR_LABELS[s]}", "money", _total(f"cost_{s}_discounted", 1e6))
+    ("deaths", N_("Deaths, all causes"), "", _total("deaths")),
+    ("life_years_lost", N_("Life-years lost"), N_("years"), _total("life_years_lost")),
+    *((f"cost_{s}", SECTOR_LABELS[s], "money", _total(f"cost_{s}_discounted", 1e6))
       for s in COST_SECTORS),
-    ("cost_total", "Cost: all sectors", "money", _total("cost_total_discounted", 1e6)),
-    ("final_in_prison", "In prison or pre-trial detention at the end", "people",
+    ("cost_total", N_("Cost: all sectors"), "money", _total("cost_total_discounted", 1e6)),
+    ("final_in_prison", N_("In prison or pre-trial detention at the end"), N_("people"),
      _final("in_prison")),
-    ("final_in_treatment", "In treatment at the end", "people", _final("in_treatment")),
+    ("final_in_treatment", N_("In treatment at the end"), N_("people"), _final("in_treatment")),
 )
 
 ROW_CSS = {"overdose_deaths_after_release": "sub", "cost_police": "cost-first",
@@ -103,7 +115,11 @@ FIGURE_RC = {"font.family": "DejaVu Sans", "font.size": 9.5, "axes.titlesize": 1
 DPI = 110
 
 _ENV = Environment(loader=PackageLoader("divert.reports", "templates"),
-                   autoescape=select_autoescape(["html"]), trim_blocks=True, lstrip_blocks=True)
+                   autoescape=select_autoescape(["html"]), trim_blocks=True, lstrip_blocks=True,
+                   extensions=["jinja2.ext.i18n"])
+_ENV.install_null_translations(newstyle=True)  # type: ignore[attr-defined]
+_ENV.policies["ext.i18n.trimmed"] = True  # messages as extracted: whitespace folded
+_ENV.filters.update(FILTERS)
 
 
 # --- aggregation ---------------------------------------------------------------------------------
@@ -175,38 +191,51 @@ def _differences(base: ScenarioData, other: ScenarioData) -> list[dict[str, floa
 # --- formatting ----------------------------------------------------------------------------------
 
 
-def fmt(value: float, signed: bool = False, money: bool = False) -> str:
+def fmt(value: float, signed: bool = False, money: bool = False, t: Translator | None = None) -> str:
     """A number for the report: thousands separators; one decimal for money (millions) and for
-    small values."""
+    small values; in `t`'s language (its separators and digits) when given, else English."""
     decimals = 1 if money or (0 < abs(value) < 100) else 0
     text = f"{value:{'+' if signed else ''},.{decimals}f}"
-    return "0" if text in ("-0", "+0", "-0.0", "+0.0", "0.0") else text
+    if text in ("-0", "+0", "-0.0", "+0.0", "0.0"):
+        return "0" if t is None else t.number(0)
+    if t is None or t.locale == DEFAULT:
+        return text
+    return t.number(float(text.replace(",", "")), decimals, signed=signed)
 
 
-def fmt_interval(d: dict[str, Any], money: bool = False) -> str:
+def fmt_interval(d: dict[str, Any], money: bool = False, t: Translator | None = None) -> str:
     """`mean ± MCSE [low, high]`, signed; a mean whose interval includes zero is said to be not
-    resolved rather than given a sign."""
+    resolved rather than given a sign (in `t`'s language when given)."""
     from divert.simulation.outcomes import resolved
 
+    g = t.gettext if t is not None else str
+
+    def f(v: float, signed: bool = True) -> str:
+        return fmt(v, signed, money, t)
+
     if "mcse" not in d:  # a figure combined from several totals: no error of its own
-        return (f"{fmt(d['mean'], True, money)} [{fmt(d['low'], True, money)}, "
-                f"{fmt(d['high'], True, money)}]")
+        return f"{f(d['mean'])} [{f(d['low'])}, {f(d['high'])}]"
     se = d["mcse"]
-    err = f" ± {fmt(se, False, money)}" if se is not None else " (no MCSE: one replication)"
-    text = (f"{fmt(d['mean'], True, money)}{err} [{fmt(d['low'], True, money)}, "
-            f"{fmt(d['high'], True, money)}]")
+    err = f" ± {f(se, False)}" if se is not None else " " + g(N_("(no MCSE: one replication)"))
+    text = f"{f(d['mean'])}{err} [{f(d['low'])}, {f(d['high'])}]"
     if d["mean"] != 0 and se is not None and not resolved(d):
-        text += " not resolved at this precision"
+        text += " " + g(N_("not resolved at this precision"))
     return text
 
 
-def _percent(value: float) -> str:
-    return f"{100 * value:.0f}%"
+def _percent(value: float, t: Translator | None = None) -> str:
+    if t is None or t.locale == DEFAULT:
+        return f"{100 * value:.0f}%"
+    return t.percent(value)
 
 
-def _range(values: np.ndarray, text: Callable[[float], str]) -> str:
+def _range(values: np.ndarray, text: Callable[[float], str], t: Translator | None = None) -> str:
     lo, hi = float(values.min()), float(values.max())
-    return text(lo) if lo == hi else f"{text(lo)} to {text(hi)}"
+    if lo == hi:
+        return text(lo)
+    if t is None:
+        return f"{text(lo)} to {text(hi)}"
+    return t.gettext(N_("%(low)s to %(high)s")) % {"low": text(lo), "high": text(hi)}
 
 
 # --- figures -------------------------------------------------------------------------------------
@@ -235,9 +264,35 @@ def _axis_number(value: float, _pos: Any = None) -> str:
     return f"{value:,.0f}" if a >= 10 or value == 0 else f"{value:,.2f}".rstrip("0").rstrip(".")
 
 
+def _axis_formatter(t: Translator | None) -> FuncFormatter:
+    """Axis numbers in the report's language (English as before; short forms in another
+    language's words, in full where the script needs shaping the figures cannot do)."""
+    if t is None or t.locale == DEFAULT:
+        return FuncFormatter(_axis_number)
+    tr = t
+
+    def form(value: float, _pos: Any = None) -> str:
+        if abs(value) >= 1e6 and tr.dir == "ltr":
+            return tr.compact(value)
+        return tr.number(value, 0 if abs(value) >= 10 or value == 0 else 2)
+
+    return FuncFormatter(form)
+
+
+def _words(t: Translator | None) -> Callable[[str], str] | None:
+    """The figures' words in the report's language, or None where its script cannot be drawn:
+    matplotlib neither joins Persian letters nor lays them right to left, so a right-to-left
+    report's figures carry no words (their titles, units and legends are in the page)."""
+    if t is None:
+        return str
+    return t.gettext if t.dir == "ltr" else None
+
+
 def trajectory_figure(data: Sequence[ScenarioData], months: list[datetime], metric: str, title: str,
-                      unit: str) -> bytes:
-    """Mean line and 2.5-97.5 percentile band across replications, per scenario, as PNG bytes."""
+                      unit: str, t: Translator | None = None) -> bytes:
+    """Mean line and 2.5-97.5 percentile band across replications, per scenario, as PNG bytes;
+    `title` and `unit` already in the report's language, `t` its language for the other words."""
+    g = _words(t)
     col = SERIES.index(metric)
     factor = 1e-6 if metric.startswith("cost_") else 1.0
     fig = Figure(figsize=(8.0, 3.9), dpi=DPI)
@@ -253,30 +308,44 @@ def trajectory_figure(data: Sequence[ScenarioData], months: list[datetime], metr
         if d.effective is not None and months[0].date() <= d.effective <= months[-1].date():
             ax.axvline(np.datetime64(d.effective, "D"),  # type: ignore[arg-type]  # a date axis
                        color=d.colour, linestyle=":", linewidth=1.2)
-            ax.annotate("reform", (np.datetime64(d.effective, "D"), 1.0),
-                        xycoords=("data", "axes fraction"), xytext=(3, -2),
-                        textcoords="offset points", va="top", fontsize=8, color=d.colour)
-    ax.set_title(title, loc="left", pad=17)
-    ax.text(0, 1.02, unit, transform=ax.transAxes, ha="left", va="bottom", fontsize=8.5,
-            color="#555555")
+            if g is not None:
+                ax.annotate(g(N_("reform")), (np.datetime64(d.effective, "D"), 1.0),
+                            xycoords=("data", "axes fraction"), xytext=(3, -2),
+                            textcoords="offset points", va="top", fontsize=8, color=d.colour)
+    if g is not None:
+        ax.set_title(title, loc="left", pad=17)
+        ax.text(0, 1.02, unit, transform=ax.transAxes, ha="left", va="bottom", fontsize=8.5,
+                color="#555555")
     ax.set_ylim(bottom=0)
     ax.set_xlim(x[0], x[-1])
     years = max(1, (len(months) - 1) // 12)
     ax.xaxis.set_major_locator(mdates.YearLocator(base=max(1, math.ceil(years / 10))))
-    ax.xaxis.set_major_formatter(mdates.DateFormatter("%Y"))
-    ax.yaxis.set_major_formatter(FuncFormatter(_axis_number))
+    if t is None or t.locale == DEFAULT:
+        ax.xaxis.set_major_formatter(mdates.DateFormatter("%Y"))
+    else:
+        tr = t
+        ax.xaxis.set_major_formatter(FuncFormatter(
+            lambda v, _pos=None: tr.digits(f"{mdates.num2date(v):%Y}")))
+    ax.yaxis.set_major_formatter(_axis_formatter(t))
     ax.yaxis.set_major_locator(MaxNLocator(6))
-    band = "; band: 95% of replications" if len(data[0].series) > 1 else ""
     fig.legend(loc="lower left", bbox_to_anchor=(0.075, 0.0), ncols=min(len(data), 3),
-              title=f"line: mean of {len(data[0].series)} replication"
-                    f"{'s' if len(data[0].series) > 1 else ''}{band}",
-              title_fontsize=8.5, fontsize=8.5, alignment="left")
+               title=_legend_title(len(data[0].series), g) if g is not None else None,
+               title_fontsize=8.5, fontsize=8.5, alignment="left")
     return _png(fig)
 
 
+def _legend_title(replications: int, g: Callable[[str], str]) -> str:
+    if g is str:  # English, as the figures have always said it
+        band = "; band: 95% of replications" if replications > 1 else ""
+        return f"line: mean of {replications} replication{'s' if replications > 1 else ''}{band}"
+    line = g(N_("line: mean of %(n)s replications")) % {"n": replications}
+    return line + ("; " + g(N_("band: 95% of replications")) if replications > 1 else "")
+
+
 def difference_figure(data: Sequence[ScenarioData], diffs: dict[str, list[dict[str, float]]],
-                      currency: str) -> bytes:
+                      currency: str, t: Translator | None = None) -> bytes:
     """Scenario minus baseline for the main totals, mean and 95% interval, one panel each."""
+    g = _words(t)
     index = {key: j for j, (key, *_rest) in enumerate(ROWS)}
     fig = Figure(figsize=(10.5, 5.0), dpi=DPI)
     axes = fig.subplots(2, 4, gridspec_kw={"left": 0.02, "right": 0.98, "top": 0.9,
@@ -285,9 +354,11 @@ def difference_figure(data: Sequence[ScenarioData], diffs: dict[str, list[dict[s
     for ax, key in zip(axes, CHART_ROWS, strict=True):
         j = index[key]
         _, label, unit, _get = ROWS[j]
-        unit_text = f"{currency} million, discounted" if unit == "money" else unit
-        ax.set_title(f"{label}" + (f"\n({unit_text})" if unit_text else "\n"), fontsize=9.5,
-                     loc="left")
+        if g is not None:
+            unit_text = (g(N_("%(currency)s million, discounted")) % {"currency": currency}
+                         if unit == "money" else g(unit) if unit else "")
+            ax.set_title(f"{g(label)}" + (f"\n({unit_text})" if unit_text else "\n"),
+                         fontsize=9.5, loc="left")
         y = np.arange(len(others))[::-1]
         for yi, d in zip(y, others, strict=True):
             v = diffs[d.label][j]
@@ -300,19 +371,22 @@ def difference_figure(data: Sequence[ScenarioData], diffs: dict[str, list[dict[s
         ax.set_yticks([])
         ax.set_ylim(-0.7, len(others) - 0.3)
         ax.grid(axis="y", visible=False)
-        ax.xaxis.set_major_formatter(FuncFormatter(_axis_number))
+        ax.xaxis.set_major_formatter(_axis_formatter(t))
         ax.xaxis.set_major_locator(MaxNLocator(4, symmetric=True))
         m = max((max(abs(diffs[d.label][j]["low"]), abs(diffs[d.label][j]["high"]))
                  for d in others), default=0.0)
-        if m == 0:
-            ax.text(0.5, 0.5, "no difference", transform=ax.transAxes, ha="center", va="center",
-                    color="#555555", backgroundcolor="white")
+        if m == 0 and g is not None:
+            ax.text(0.5, 0.5, g(N_("no difference")), transform=ax.transAxes, ha="center",
+                    va="center", color="#555555", backgroundcolor="white")
         m = m * 1.1 or 1.0
         ax.set_xlim(-m, m)
     handles = [Patch(color=d.colour, label=d.name) for d in others]
+    title = None
+    if g is not None:
+        title = (g(N_("scenario minus baseline (%(baseline)s); whiskers: 95%% interval"))
+                 % {"baseline": data[0].name})
     fig.legend(handles=handles, loc="lower left", bbox_to_anchor=(0.01, 0.0),
-               ncols=min(len(others), 3), fontsize=9,
-               title="scenario minus baseline (" + data[0].name + "); whiskers: 95% interval",
+               ncols=min(len(others), 3), fontsize=9, title=title,
                title_fontsize=9, alignment="left")
     return _png(fig)
 
@@ -333,15 +407,20 @@ def _replay_command(comparison: Comparison) -> str:
     return shlex.join(parts)
 
 
-def _cohorts(comparison: Comparison, data: Sequence[ScenarioData]) -> tuple[list[dict[str, Any]], int]:
+def _cohorts(comparison: Comparison, data: Sequence[ScenarioData],
+             t: Translator | None = None) -> tuple[list[dict[str, Any]], int]:
     """Rows (pathway, scenario, people, rearrest rates) for pathways with at least MIN_COHORT
     people, and how many pathway-scenario groups were left out."""
+    locale = t.locale if t is not None else DEFAULT
     rates = {d.label: cohort_rates(comparison.results[d.label]) for d in data}
     paths = [p for p in dict.fromkeys(p for r in rates.values() for p in r)]
     rows: list[dict[str, Any]] = []
     skipped = 0
     for p in paths:
-        label = CATALOGUE[p].label if p in CATALOGUE else "No sanction (case ended)"
+        if p in CATALOGUE:
+            label = words.label(CATALOGUE[p].label, locale)
+        else:
+            label = t.gettext(N_("No sanction (case ended)")) if t else "No sanction (case ended)"
         group = []
         for d in data:
             r = rates[d.label].get(p)
@@ -350,18 +429,19 @@ def _cohorts(comparison: Comparison, data: Sequence[ScenarioData]) -> tuple[list
             if r["people"] < MIN_COHORT:
                 skipped += 1
                 continue
-            group.append({"scenario": d.name, "colour": d.colour, "people": f"{round(r['people']):,}",
-                          "rates": [_percent(r[f"rearrest_{y}y"]) for y in COHORT_YEARS]})
+            people = f"{round(r['people']):,}" if t is None else t.number(round(r["people"]))
+            group.append({"scenario": d.name, "colour": d.colour, "people": people,
+                          "rates": [_percent(r[f"rearrest_{y}y"], t) for y in COHORT_YEARS]})
         for i, g in enumerate(group):
             rows.append(g | {"pathway": label if i == 0 else "", "id": p, "span": len(group),
                              "first": i == 0})
     return rows, skipped
 
 
-def render_report(comparison: Comparison, figures: dict[str, str]) -> str:
-    """The HTML text of the report; `figures` maps figure keys to base64 PNG data."""
+def render_report(comparison: Comparison, figures: dict[str, str], locale: str = DEFAULT) -> str:
+    """The HTML text of the report in `locale`; `figures` maps figure keys to base64 PNG data."""
     data = _data(comparison)
-    return _render(comparison, data, _all_differences(data), figures)
+    return _render(comparison, data, _all_differences(data), figures, locale)
 
 
 def _data(comparison: Comparison) -> list[ScenarioData]:
@@ -383,9 +463,19 @@ def _currency(comparison: Comparison) -> tuple[str, bool]:
     return currency, len(set(found)) == 1
 
 
+def _translator(locale: str) -> Translator | None:
+    """The report's language for the formatting helpers: None for English (as it has always been
+    written), else the reports catalogue's translator."""
+    return None if locale == DEFAULT else translator(locale, "reports")
+
+
 def _render(comparison: Comparison, data: Sequence[ScenarioData],
-            diffs: dict[str, list[dict[str, float]]], figures: dict[str, str]) -> str:
+            diffs: dict[str, list[dict[str, float]]], figures: dict[str, str],
+            locale: str = DEFAULT) -> str:
     st = comparison.stamp
+    t = _translator(locale)
+    tr = translator(locale, "reports")
+    g = tr.gettext
     start = date.fromisoformat(st["start"] + "-01")
     end = add_months(start, st["months"] - 1)
     currency, same_currency = _currency(comparison)
@@ -398,13 +488,18 @@ def _render(comparison: Comparison, data: Sequence[ScenarioData],
         money = unit == "money"
         cells = []
         for d in data:
-            cell = {"value": fmt(float(d.rows[:, j].mean()), money=money)}
+            cell = {"value": fmt(float(d.rows[:, j].mean()), money=money, t=t)}
             if d.label in diffs:
-                cell["difference"] = fmt_interval(diffs[d.label][j], money)
+                cell["difference"] = fmt_interval(diffs[d.label][j], money, t)
+                # right to left: the numbers kept left to right, the verdict after them
+                verdict = " " + g(N_("not resolved at this precision"))
+                numbers, found, _rest = cell["difference"].partition(verdict)
+                cell["numbers"], cell["verdict"] = numbers, verdict if found else ""
             cells.append(cell)
-        table.append({"key": key, "label": label, "cells": cells, "css": ROW_CSS.get(key, ""),
-                      "unit": f"{currency} million" if money else unit})
-    cohort_rows, cohort_skipped = _cohorts(comparison, data)
+        table.append({"key": key, "label": g(label), "cells": cells, "css": ROW_CSS.get(key, ""),
+                      "unit": (g(N_("%(currency)s million")) % {"currency": currency} if money
+                               else g(unit) if unit else "")})
+    cohort_rows, cohort_skipped = _cohorts(comparison, data, t)
     scenarios = []
     for d in data:
         policy = comparison.policies.get(d.label)
@@ -414,29 +509,51 @@ def _render(comparison: Comparison, data: Sequence[ScenarioData],
             "pack": policy.meta.name if policy else ScenarioSpec.parse(d.label).code,
             "code": policy.code if policy else ScenarioSpec.parse(d.label).code,
             "hash": scenario_stamp.get("pack_hash") or (policy.hash if policy else ""),
-            "scale": _range(d.scales, lambda v: f"{v:,.4g}"),
+            "scale": _range(d.scales, lambda v: f"{v:,.4g}" if t is None
+                            else t.number(float(f"{v:.4g}")), t),
             "currency": (policy.meta.currency if policy else None) or "currency units",
-            "effective": d.effective.isoformat() if d.effective else None,
+            "effective": (None if d.effective is None else d.effective.isoformat() if t is None
+                          else t.date(d.effective, "long")),
         })
     replications = int(st["replications"])
+    month = (lambda m: f"{m:%Y-%m}") if t is None else (lambda m: tr.digits(f"{m:%Y-%m}"))
+    packs = (" and ".join(pack_names) if t is None
+             else (" " + g(N_("and")) + " ").join(pack_names))
+    title = (f"{packs}: {month(start)} to {month(end)}" if t is None else
+             g(N_("%(packs)s: %(start)s to %(end)s")) % {"packs": packs, "start": month(start),
+                                                          "end": month(end)})
+
+    def n(value: int) -> str:
+        return str(value) if t is None else t.number(value)
+
     return _ENV.get_template("report.html").render(
-        title=f"{' and '.join(pack_names)}: {start:%Y-%m} to {end:%Y-%m}",
-        stamp=st, start=f"{start:%Y-%m}", end=f"{end:%Y-%m}", scenarios=scenarios,
+        title=title, stamp=st, start=month(start), end=month(end), scenarios=scenarios,
         baseline=scenarios[0], reforms=scenarios[1:], table=table, figures=figures,
-        trajectories=[(m, t) for m, t, _ in TRAJECTORIES], currency=currency,
-        same_currency=same_currency, discount=_range(data[0].discount, _percent_rate),
+        trajectories=[(m, g(title_), g(unit).format(currency=currency))
+                      for m, title_, unit in TRAJECTORIES],
+        currency=currency, same_currency=same_currency,
+        discount=_range(data[0].discount, lambda v: _percent_rate(v, t), t),
         cohort_rows=cohort_rows, cohort_skipped=cohort_skipped, min_cohort=MIN_COHORT,
         cohort_years=COHORT_YEARS, cohort_possible=st["months"] > 12 * max(COHORT_YEARS),
-        replications=replications, persons=f"{int(st['persons']):,}",
-        replay=_replay_command(comparison), uncertainty=st.get("uncertainty", True))
+        replications=replications, persons=f"{int(st['persons']):,}" if t is None
+        else t.number(int(st["persons"])), months_text=n(int(st["months"])),
+        replications_text=n(replications), seed=n(int(st["seed"])) if t else st["seed"],
+        last_year=n(max(COHORT_YEARS)), min_cohort_text=n(MIN_COHORT),
+        skipped_text=n(cohort_skipped), years_text=[n(y) for y in COHORT_YEARS],
+        oversample=float(st.get("oversample", 1.0) or 1.0),
+        replay=_replay_command(comparison), uncertainty=st.get("uncertainty", True),
+        **messages(locale))
 
 
-def _percent_rate(value: float) -> str:
-    return f"{100 * value:.3g}%"
+def _percent_rate(value: float, t: Translator | None = None) -> str:
+    if t is None:
+        return f"{100 * value:.3g}%"
+    return t.percent(float(f"{value:.3g}"), 1 if round(1000 * value) % 10 else 0)
 
 
-def write_report(comparison: Comparison, out_dir: Path) -> Path:
-    """Write the PNG figures and `report.html` into `out_dir`; returns the path of the report."""
+def write_report(comparison: Comparison, out_dir: Path, locale: str = DEFAULT) -> Path:
+    """Write the PNG figures and `report.html` into `out_dir`, in `locale`; returns the path of
+    the report."""
     out_dir = Path(out_dir)
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
@@ -448,19 +565,21 @@ def write_report(comparison: Comparison, out_dir: Path) -> Path:
     months = [datetime.combine(add_months(start, t), datetime.min.time())
               for t in range(int(comparison.stamp["months"]))]
     currency, _ = _currency(comparison)
+    tr = _translator(locale)
+    g = tr.gettext if tr is not None else str
     pngs: dict[str, bytes] = {}
     with matplotlib.rc_context(FIGURE_RC):  # type: ignore[arg-type]  # rcParams names as text
         for metric, title, unit in TRAJECTORIES:
-            pngs[metric] = trajectory_figure(data, months, metric, title,
-                                             unit.format(currency=currency))
+            pngs[metric] = trajectory_figure(data, months, metric, g(title),
+                                             g(unit).format(currency=currency), tr)
         if len(data) > 1:
-            pngs["differences"] = difference_figure(data, diffs, currency)
+            pngs["differences"] = difference_figure(data, diffs, currency, tr)
     figures = {}
     for key, png in pngs.items():
         (out_dir / f"{key}.png").write_bytes(png)
         figures[key] = base64.b64encode(png).decode("ascii")
     path = out_dir / "report.html"
-    path.write_text(_render(comparison, data, diffs, figures), encoding="utf-8")
+    path.write_text(_render(comparison, data, diffs, figures, locale), encoding="utf-8")
     return path
 
 

@@ -14,6 +14,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 
+from divert.i18n import current_locale
 from divert.law.policy import load
 from divert.reports import brief as briefs
 from divert.web.accounts import User
@@ -60,7 +61,8 @@ def index_page(request: Request, user: User = Depends(require("book"))) -> Respo
 
 @router.get("/brief/{code}", response_class=HTMLResponse)
 def brief_page(request: Request, code: str, user: User = Depends(require("book"))) -> Response:
-    return render(request, "brief/page.html", **briefs.context(brief_of(request, code)))
+    return render(request, "brief/page.html",
+                  **briefs.context(brief_of(request, code), current_locale()))
 
 
 @api.get("/briefs/{code}")
