@@ -63,3 +63,32 @@ def test_scenarios_branch_from_one_burn_in_bit_for_bit() -> None:
     # the same people in the same places when the report starts; the reform acts from month one
     assert a.metric("in_prison")[0] == fresh.metric("in_prison")[0]
     assert a.metric("arrests")[0] > fresh.metric("arrests")[0]
+
+
+@pytest.mark.parametrize("code", ("usa", "iran", "malaysia", "portugal", "belgium", "model"))
+def test_each_briefing_reform_shares_its_baselines_burn_in(code: str) -> None:
+    """The main job's reforms change the law from the start (a rule ended, a parameter added
+    from 2026-01-01), so the burn-in's digest, which keeps the law in force before the start and
+    not the dates rules are in force, is the baseline's: the reform branches (issue 14)."""
+    from divert.simulation.run import _burn_key
+    from divert.simulation.scenarios import load_scenario
+
+    before = date(2025, 12, 1)
+    base, reform = load(code), load_scenario(f"{code}+treatment_not_conviction")
+    assert (_burn_key(base, before, 2000, 1, 100000, 120, "numba", True)
+            == _burn_key(reform, before, 2000, 1, 100000, 120, "numba", True))
+
+
+def test_a_change_in_force_before_the_start_gets_its_own_burn_in(tmp_path) -> None:
+    """A parameter in force before the start is law of the burn-in: the digest differs."""
+    from divert.simulation.run import _burn_key
+    from divert.simulation.scenarios import load_scenario
+
+    overlay = tmp_path / "early.yaml"
+    overlay.write_text("title: early\nsummary: test\npack: model\nchanges:\n"
+                       "  - add_parameter: early_threshold_g\n    unit: g\n"
+                       "    values: {2020-01-01: 5.0}\n    citation: test experiment\n")
+    before = date(2025, 12, 1)
+    assert (_burn_key(load("model"), before, 2000, 1, 0, 120, "numba", True)
+            != _burn_key(load_scenario(f"model+{overlay}"), before, 2000, 1, 0, 120, "numba",
+                         True))

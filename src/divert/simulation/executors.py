@@ -63,19 +63,34 @@ def _single_thread() -> None:
 
 
 class Processes(ExecutorBase):
-    """Runs tasks in a pool of worker processes (each single-threaded, to share the cores)."""
+    """Runs tasks in a pool of worker processes (each single-threaded, to share the cores).
+
+    The pool is started on the first `map` and kept until `close`, so a run of several batches
+    (the main job's parameter draws, pilot and further replications) starts its workers, imports
+    divert, loads the packs and the compiled kernel once, not once a batch."""
 
     def __init__(self, workers: int) -> None:
         self.workers = workers
+        self._pool: ProcessPoolExecutor | None = None
 
     def describe(self) -> str:
         return f"processes:{self.workers}"
 
     def map(self, fn: Callable[[T], R], tasks: Sequence[T]) -> Iterator[R]:
-        # spawn, not fork: the compiled kernel's thread pool must not be forked
-        context = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(max_workers=self.workers, initializer=_single_thread,
-                                 mp_context=context) as pool:
-            futures = [pool.submit(fn, t) for t in tasks]
+        if self._pool is None:
+            # spawn, not fork: the compiled kernel's thread pool must not be forked
+            context = multiprocessing.get_context("spawn")
+            self._pool = ProcessPoolExecutor(max_workers=self.workers, initializer=_single_thread,
+                                             mp_context=context)
+        futures = [self._pool.submit(fn, t) for t in tasks]
+        try:
             for future in as_completed(futures):
                 yield future.result()
+        finally:
+            for future in futures:  # an abandoned or failed map leaves no work queued
+                future.cancel()
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None

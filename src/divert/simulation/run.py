@@ -363,13 +363,19 @@ of everything it depends on: a scenario of the same replication branches from it
 
 def _burn_key(policy: Policy, day: date, persons: int, seed: int, replication: int, burn: int,
               engine: str, uncertainty: bool, oversample: float = 1.0) -> str:
-    """Digest of what a burn-in depends on: the law, parameters, effects and practice in force on
-    `day`, the sizes and the seeds."""
+    """Digest of what a burn-in depends on: the law (rules and bars, less the dates they are in
+    force, which only decide whether they are), parameters in force, effects and practice on
+    `day`, the sizes and the seeds. A scenario whose changes start after `day` (a rule ended or
+    a parameter set from the start) has the same digest as its baseline, so it branches."""
     from divert.law.vocabulary import STAGES
 
-    parts = [policy.meta.model_dump_json(), repr(sorted(policy.params_at(day).items())),
-             *(r.stage + r.spec.model_dump_json() for st in STAGES
-               for r in policy.rules_in_force(st, day)),
+    def law(spec: Any) -> str:
+        return str(spec.model_dump_json(exclude={"in_force"}))
+
+    parts = [policy.meta.model_dump_json(),
+             repr(sorted((k, v) for k, v in policy.params_at(day).items() if v is not None)),
+             *(r.stage + law(r.spec) for st in STAGES for r in policy.rules_in_force(st, day)),
+             *("bar:" + law(b.spec) for b in policy.bars_in_force(day)),
              *(m.id + (m.effect.model_dump_json() if m.effect else "")
                for m in policy.measures.values()),
              *(f"{k}={pv.value!r}|{pv.uncertainty!r}" for k, pv in sorted(

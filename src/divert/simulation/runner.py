@@ -104,6 +104,21 @@ def run_task(task: Task) -> RunResult:
                oversample=task.oversample)
 
 
+def run_replication(tasks: tuple[Task, ...]) -> list[RunResult]:
+    """Simulate one replication's tasks (its scenarios) one after another in the same process,
+    so that each scenario whose law is unchanged before the start branches from the first one's
+    burn-in (`simulation.run`) instead of simulating its own; the results are the same."""
+    return [run_task(t) for t in tasks]
+
+
+def by_replication(tasks: Sequence[Task]) -> list[tuple[Task, ...]]:
+    """Tasks grouped by replication (in order of first appearance), scenarios kept in order."""
+    groups: dict[int, list[Task]] = {}
+    for t in tasks:
+        groups.setdefault(t.replication, []).append(t)
+    return [tuple(g) for g in groups.values()]
+
+
 def executor_for(workers: int = 1, cluster: str | None = None, *,
                  batch: int | None = None) -> Executor:
     """In-process for one worker, a process pool for more, or a Dask cluster: `cluster` is a
@@ -320,10 +335,13 @@ def _collect(ex: Executor, tasks: list[Task],
              progress: Callable[[int, int], None] | None) -> dict[str, list[RunResult]]:
     """Every result in memory, by scenario in replication order."""
     results: dict[str, list[RunResult]] = {t.scenario: [] for t in tasks}
-    for done, result in enumerate(ex.map(run_task, tasks), start=1):
-        results[result.scenario].append(result)
-        if progress is not None:
-            progress(done, len(tasks))
+    done = 0
+    for batch in ex.map(run_replication, by_replication(tasks)):
+        for result in batch:
+            results[result.scenario].append(result)
+            done += 1
+            if progress is not None:
+                progress(done, len(tasks))
     for runs in results.values():
         runs.sort(key=lambda r: r.replication)
     return results
@@ -347,12 +365,13 @@ def _stream(ex: Executor, tasks: list[Task], every: list[str], st: dict[str, Any
     done = len(tasks) - len(missing)
     if progress is not None and done:
         progress(done, len(tasks))
-    for result in ex.map(run_task, missing):
-        store.put(result)
-        aggregate.add(result)
-        done += 1
-        if progress is not None:
-            progress(done, len(tasks))
+    for batch in ex.map(run_replication, by_replication(missing)):
+        for result in batch:
+            store.put(result)
+            aggregate.add(result)
+            done += 1
+            if progress is not None:
+                progress(done, len(tasks))
     return store, aggregate
 
 
