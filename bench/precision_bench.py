@@ -11,10 +11,14 @@ drug-offence prison stock difference is within 1% of that difference, as a ratio
 RNG floor (drawing 2 NumPy doubles for every person-month the same design simulates, measured
 here in the same run).
 
-For each setting (persons x replications) the comparison is run, its relative half-width
-h = t * MCSE / |mean| measured, and the work to reach 1% extrapolated with the Monte Carlo law
-(half-width falls as 1 / sqrt(persons x replications)): seconds_to_1% = seconds x (h / 0.01)^2.
-Results go to bench/results/precision.json.
+For each setting (persons x replications) the comparison is run and its relative half-width
+h = t(n) * MCSE / |mean| measured. The work to reach 1% is the number of replications n* at the
+same persons whose half-width t(n*) * sd / sqrt(n*) / |mean| is at most 1% (sd the replications'
+standard deviation, t(k) Student's 97.5% quantile with k - 1 degrees of freedom: the t of the run
+that would reach 1%, not of the few replications measured), so seconds_to_1% = seconds x n* / n.
+The ratio to the floor is the setting's wall time over the RNG floor of the person-months it
+reports (both scenarios' 120 months); `ratio_to_floor_simulated` counts the burn-in's months too
+(simulated once, shared by the scenarios). Results go to bench/results/precision.json.
 """
 
 from __future__ import annotations
@@ -71,12 +75,23 @@ def measure(persons: int, replications: int, workers: int) -> dict[str, float]:
     se = float(d.std(ddof=1) / math.sqrt(len(d)))
     half = t_975(len(d)) * se / abs(mean)
     person_months = persons * replications * MONTHS * len(SCENARIOS)
-    factor = (half / TARGET) ** 2  # work needed relative to this setting
+    burn_in = int(comp.results[SCENARIOS[0]][0].burn_in)
+    factor = replications_to(float(d.std(ddof=1)) / abs(mean)) / replications
     floor_here = floor_seconds(person_months)
+    simulated = person_months + persons * replications * burn_in
     return {"persons": persons, "replications": replications, "wall_s": wall, "cpu_s": cpu,
             "difference_mean": mean, "mcse": se, "relative_half_width": half,
-            "seconds_to_1pct": wall * factor, "floor_s": floor_here,
-            "floor_to_1pct_s": floor_here * factor, "ratio_to_floor": wall / floor_here}
+            "burn_in_months": burn_in, "seconds_to_1pct": wall * factor, "floor_s": floor_here,
+            "floor_to_1pct_s": floor_here * factor, "ratio_to_floor": wall / floor_here,
+            "ratio_to_floor_simulated": wall / (floor_here * simulated / person_months)}
+
+
+def replications_to(rel_sd: float) -> int:
+    """Fewest replications whose 95% half-width t(n) x rel_sd / sqrt(n) is within TARGET."""
+    n = max(2, math.ceil((1.96 * rel_sd / TARGET) ** 2))
+    while t_975(n) * rel_sd / math.sqrt(n) > TARGET:
+        n += 1
+    return n
 
 
 def main() -> None:
@@ -85,13 +100,14 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=2)
     args = ap.parse_args()
     settings = ([(2000, 4), (8000, 4)] if args.quick
-                else [(5000, 8), (20000, 8), (50000, 8), (100000, 4)])
+                else [(5000, 8), (20000, 8), (50000, 8), (100000, 4), (200000, 4)])
     rows = [measure(p, r, args.workers) for p, r in settings]
     for row in rows:
         print(f"{row['persons']:>7,} x {row['replications']:>2}: {row['wall_s']:6.1f} s wall, "
               f"difference {row['difference_mean']:+,.0f} ± {row['mcse']:,.0f}, half-width "
               f"{row['relative_half_width']:.2%}, to 1%: {row['seconds_to_1pct']:,.0f} s = "
-              f"{row['ratio_to_floor']:.0f}x the RNG floor")
+              f"{row['ratio_to_floor']:.0f}x the RNG floor ({row['ratio_to_floor_simulated']:.0f}x "
+              f"counting the burn-in)")
     OUT.mkdir(parents=True, exist_ok=True)
     best = min(rows, key=lambda r: r["seconds_to_1pct"])
     (OUT / "precision.json").write_text(json.dumps({

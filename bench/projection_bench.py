@@ -29,9 +29,9 @@ CASE_FILES = {"usa_heroin_possession": "usa", "portugal_resin_2006": "portugal",
 
 
 def in_process(copies: list[int], quick: bool, every: int = 1) -> list[dict[str, object]]:
-    from divert.law import policy as policies
     from divert.advice.case import load_case, parse_case
     from divert.advice.pathways import advise
+    from divert.law import policy as policies
     from divert.simulation.projection import Settings, project_advice
 
     cases = []

@@ -125,17 +125,21 @@ def test_batches_of_replications_are_the_run_of_all_of_them() -> None:
     assert both.difference(g[0][1]) == whole.difference(g[0][1])
 
 
-def test_parameter_draws_stop_at_their_share_of_the_budget() -> None:
-    """Out of time after the first batch of 10 draws: 10 are run and reported, not 20, and their
-    interval is the mean's confidence interval (fewer than 40 draws), not percentiles."""
+def test_every_parameter_draw_runs_whatever_the_budget() -> None:
+    """Out of time from the start: the 40 draws asked for still run (the budget only decides the
+    replications after the pilot), so the parameter interval is the draws' 2.5th-97.5th
+    percentiles; with 20 draws it is the mean's confidence interval instead."""
     from datetime import date
 
     from divert.studies.countries import run_planned
 
-    (c,) = run_planned(("model",), persons=300, replications=2, draws=20, draw_persons=200,
-                       precision=0.1, budget_s=0.001, months=6, start=date(2026, 1, 1), seed=1,
-                       workers=1)
-    assert c.design["draws"] == 10 and "--draws 10" in c.design["replay"]
+    kw = dict(persons=300, replications=None, draw_persons=200, precision=0.001, budget_s=0.001,
+              months=6, start=date(2026, 1, 1), seed=1, workers=1, pilot=2)
+    (c,) = run_planned(("model",), draws=40, **kw)  # type: ignore[arg-type]
+    assert c.design["draws"] == 40 and "--draws 40" in c.design["replay"]
+    assert c.design["replications"] == 2  # the pilot only: no time left for more
     par = c.headline["drug_prisoners_final_year"]["parameter"]
-    assert par["draws"] == 10 and par["interval"]["method"] == "mean_ci"
-    assert c.headline["economics_parameter"]["society"]["draws"] == 10
+    assert par["draws"] == 40 and par["interval"]["method"] == "percentile"
+    assert c.headline["economics_parameter"]["society"]["draws"] == 40
+    (few,) = run_planned(("model",), draws=20, **kw)  # type: ignore[arg-type]
+    assert few.headline["drug_prisoners_final_year"]["parameter"]["interval"]["method"] == "mean_ci"

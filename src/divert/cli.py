@@ -625,13 +625,14 @@ def countries(
         help="replications at central values (default: as many as --precision needs within "
              "--budget)")] = None,
     draws: Annotated[int, typer.Option(
-        help="parameter draws (0: none); run 10 at a time within 60% of --budget")] = 40,
+        help="parameter draws (0: none), all run whatever --budget")] = 40,
     draw_persons: Annotated[int, typer.Option(help="people simulated per draw")] = 2_000,
     precision: Annotated[float, typer.Option(
         help="target relative Monte Carlo error of the headline differences")] = 0.1,
     budget: Annotated[float, typer.Option(
-        help="seconds the simulations may take (10 parameter draws and a pilot of 4 "
-             "replications always run)")] = 210.0,
+        help="seconds the simulations may take: the parameter draws and a pilot of 4 "
+             "replications always run, then replications for --precision while time is left"
+             )] = 210.0,
     seed: Annotated[int, typer.Option(help="root seed")] = 1,
     workers: Annotated[int, typer.Option(help="worker processes")] = 2,
     cluster: Cluster = None,
