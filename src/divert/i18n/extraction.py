@@ -37,8 +37,8 @@ def catalogue_labels() -> Iterator[tuple[str, str, int]]:
 
 POLICIES = SRC.parents[1] / "policies"  # the packs, beside src/ in the source tree
 #: the pack files whose `label`s the policy book and the advice show (rules, conditions, bars)
-#: the packs whose labels are in the law catalogue so far (issue 19: model, portugal and usa next)
-PACKS = ("belgium", "cote_divoire", "iran", "kenya", "malaysia")
+#: the packs whose labels are in the law catalogue: every pack in policies/ (issue 19)
+PACKS = ("belgium", "cote_divoire", "iran", "kenya", "malaysia", "model", "portugal", "usa")
 PACK_FILES = ("pack.yaml", "police.yaml", "prosecution.yaml", "court.yaml", "post_sentence.yaml")
 
 
