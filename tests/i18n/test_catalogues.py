@@ -12,7 +12,7 @@ from babel.messages.pofile import read_po
 
 from divert.i18n import DEFAULT, DOMAINS, LOCALES
 from divert.i18n.catalog import po_path
-from divert.i18n.extraction import extract
+from divert.i18n.extraction import PACKS, POLICIES, extract
 
 PLACEHOLDER = re.compile(r"%\([a-z_0-9]+\)[sdfr]|\{[a-z_0-9]*\}")
 OTHER = [locale for locale in LOCALES if locale != DEFAULT]
@@ -48,3 +48,9 @@ def test_every_message_is_translated(template: tuple[str, dict[tuple[str | None,
         for source, target in zip(_ids(message.id), _ids(message.string), strict=False):
             assert sorted(PLACEHOLDER.findall(source)) == sorted(PLACEHOLDER.findall(target)), (
                 f"{path}: placeholders differ in {source!r} -> {target!r}")
+
+
+def test_every_pack_is_in_the_law_catalogue() -> None:
+    """A new pack's labels are extracted too: PACKS lists every pack of policies/, in order."""
+    packs = sorted(path.parent.name for path in POLICIES.glob("*/pack.yaml"))
+    assert list(PACKS) == packs, f"extraction.PACKS {PACKS} against policies/ {packs}"

@@ -36,9 +36,9 @@ def catalogue_labels() -> Iterator[tuple[str, str, int]]:
 
 
 POLICIES = SRC.parents[1] / "policies"  # the packs, beside src/ in the source tree
+#: the packs whose labels are in the law catalogue: every pack of policies/, sorted (issue 19)
+PACKS = ("belgium", "cote_divoire", "iran", "kenya", "malaysia", "model", "portugal", "usa")
 #: the pack files whose `label`s the policy book and the advice show (rules, conditions, bars)
-#: the packs whose labels are in the law catalogue so far (issue 19: model, portugal and usa next)
-PACKS = ("belgium", "cote_divoire", "iran", "kenya", "malaysia")
 PACK_FILES = ("pack.yaml", "police.yaml", "prosecution.yaml", "court.yaml", "post_sentence.yaml")
 
 
