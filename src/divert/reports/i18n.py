@@ -57,16 +57,16 @@ def _lookup(locale: str, domains: Sequence[str]) -> tuple[Callable[[str], str],
 
 def messages(locale: str, domains: Sequence[str] = (DOMAIN,)) -> dict[str, Any]:
     """What a template rendered in `locale` needs: Jinja2's new-style gettext callables (values
-    escaped, then formatted), the Translator `t`, and `lang`/`dir` for the <html> element."""
+    escaped, then formatted), the Translator `t`, and `lang`/`dir` for the <html> element. As in
+    Jinja2's own newstyle gettext (the web's), a message is always formatted, variables or not:
+    a literal % is %% in every message, as extraction reads it."""
     gettext, pgettext, ngettext = _lookup(locale, domains)
 
     def _gettext(message: str, **variables: Any) -> str:
-        rv = Markup(gettext(message))
-        return rv % variables if variables else rv
+        return Markup(gettext(message)) % variables
 
     def _pgettext(context: str, message: str, **variables: Any) -> str:
-        rv = Markup(pgettext(context, message))
-        return rv % variables if variables else rv
+        return Markup(pgettext(context, message)) % variables
 
     def _ngettext(singular: str, plural: str, num: int, **variables: Any) -> str:
         variables.setdefault("num", num)
