@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import pytest
@@ -10,6 +11,7 @@ import pytest
 from divert.cli import main
 from divert.law.policy import pack_dirs
 from divert.reports import brief
+from tests.i18n.english import Visible
 
 CODES = [d.name for d in pack_dirs()]
 TINY = brief.Sizes(persons=300, replications=2, years=1, backtest_persons=300)
@@ -41,6 +43,40 @@ def test_the_page_is_self_contained_and_links_each_figure_to_its_source(
     assert f'id="src-{len(sources)}"' in html and 'href="#src-1"' in html
     for section in ("law", "model", "flow", "problems", "reforms", "levers", "sources"):
         assert f'<section id="{section}">' in html
+
+
+def stamp_of(html: str) -> tuple[str, list[str]]:
+    """The brief's stamp (its header line and the stamped runs): the text a reader reads, and
+    what is in <code> (pack codes and hashes, the replay command)."""
+    head = html.split('<p class="muted">', 1)[1].split("</p>", 1)[0]
+    runs = html.split('<section id="sources">', 1)[1].split("</ol>", 1)[1]
+    page = Visible()
+    page.feed(f"<p>{head}</p>{runs}")
+    return " ".join(page.text), re.findall(r"<code[^>]*>(.*?)</code>", head + runs, re.S)
+
+
+def test_the_persian_stamp_has_persian_digits_and_the_replay_stays_ascii(
+        built: dict[str, Any]) -> None:
+    """Counts, the seed, the month and divert's version read in Persian digits; what a machine
+    reads (pack codes, hashes, the command that replays the runs) stays ASCII, marked ltr."""
+    html = brief.render_html(built, "fa")
+    text, codes = stamp_of(html)
+    assert not re.search(r"[0-9]", text), text
+    assert "۳۰۰" in text and "۱۲" in text and "۰.۱" in text  # persons, months, version
+    assert "ژانویه ۲۰۲۶" in text  # the first month in words
+    assert codes and all(c.isascii() for c in codes)
+    assert built["jurisdiction"] in codes and built["pack_hash"][:16] in codes
+    replay = re.search(r'<pre class="replay" dir="ltr"><code dir="ltr">(.*?)</code>', html)
+    assert replay is not None
+    assert replay.group(1) == (f"divert brief {built['jurisdiction']} --persons 300 "
+                               "--replications 2 --years 1 --seed 0")
+    english_text, _ = stamp_of(brief.render_html(built))
+    assert "300 people" in english_text and "from 2026-01" in english_text  # English as before
+
+
+def test_a_brief_whose_sizes_the_command_cannot_give_has_no_replay() -> None:
+    assert brief.replay("usa", brief.Sizes()) is None  # the web's: 4,000 people, backtest 3,000
+    assert brief.replay("usa", TINY) is not None
 
 
 def test_a_figure_without_a_source_is_found() -> None:

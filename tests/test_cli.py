@@ -414,3 +414,34 @@ def test_progress_says_what_is_being_done() -> None:
     assert "compiles" not in plan_text(8, 2, 100_000, 120, "numpy")
     assert progress_text(0, 8) == "first run under way"
     assert progress_text(3, 8) == "3 of 8 runs done"
+
+
+@pytest.mark.parametrize(("args", "env", "named"), [
+    (["--lang", "de", "policy", "list"], None, "--lang"),
+    (["--lang=de", "policy", "list"], None, "--lang"),
+    (["policy", "book", "usa", "--out", "book.html", "--lang", "de"], None, "--lang"),
+    (["brief", "model", "--lang", "de"], None, "--lang"),
+    (["compare", "usa", "--out", "out", "--lang", "de"], None, "--lang"),
+    (["policy", "list"], "de", "DIVERT_LANG"),
+])
+def test_a_language_divert_does_not_speak_is_one_line_naming_the_option_and_choices(
+        args: list[str], env: str | None, named: str, monkeypatch: pytest.MonkeyPatch,
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.chdir(tmp_path)
+    if env is None:
+        monkeypatch.delenv("DIVERT_LANG", raising=False)
+    else:
+        monkeypatch.setenv("DIVERT_LANG", env)
+    code, out, err = run(args, capsys)
+    assert code == 2 and out == ""
+    assert err == f"error: {named}: 'de' is not a supported language; use one of en, pt, fr, nl, fa, ms\n"
+    assert list(tmp_path.iterdir()) == []  # refused before anything ran or was written
+
+
+def test_the_installed_command_refuses_an_unknown_language_too() -> None:
+    env = {k: v for k, v in os.environ.items() if k != "DIVERT_LANG"}
+    done = subprocess.run([sys.executable, "-m", "divert.cli", "--lang", "de", "policy", "list"],
+                          capture_output=True, text=True, env=env, check=False)
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr.count("\n") == 1 and "--lang" in done.stderr
+    assert "en, pt, fr, nl, fa, ms" in done.stderr

@@ -130,3 +130,38 @@ def test_every_shipped_pack_loads_with_citations() -> None:
             for rule in rules:
                 assert rule.citations and all(c.strip() for c in rule.citations), rule.where
     assert [p.name for p in pack_dirs()] == sorted(p.code for p in packs)
+
+
+def _first_original(folder: Path) -> tuple[Path, int, int, str]:
+    """The first stage file with the law's original-language words: the file, the numbers of
+    the entry's first line (`- language:`) and of its `source:` line, and that line."""
+    for path in sorted(folder.glob("*.yaml")):
+        lines = path.read_text(encoding="utf-8").splitlines()
+        for i, line in enumerate(lines):
+            if line.strip().startswith("- language:") and "original:" in lines[i - 1]:
+                at = next(j for j in range(i, len(lines)) if lines[j].strip().startswith("source:"))
+                return path, i + 1, at + 1, lines[at]
+    raise AssertionError(f"no original-language law text in {folder}")
+
+
+@pytest.mark.parametrize("change", ["drop", "empty", "blank"])
+def test_the_laws_original_words_without_their_source_are_refused(
+        tmp_path: Path, change: str) -> None:
+    """A pack quoting the law in its own language must say where the words were read: without a
+    source the pack does not load, and the error names the file, the line and the field."""
+    import shutil
+
+    from divert.law.policy import POLICIES_DIR
+
+    folder = tmp_path / "portugal"
+    shutil.copytree(POLICIES_DIR / "portugal", folder)
+    path, entry, at, source = _first_original(folder)
+    indent = source[:len(source) - len(source.lstrip())]
+    new = {"drop": "", "empty": f'{indent}source: ""\n', "blank": f'{indent}source: "   "\n'}[change]
+    replace(path, source + "\n", new)
+    with pytest.raises(PackError) as err:
+        load_pack(folder)
+    text = str(err.value)
+    line = entry if change == "drop" else at  # a missing field: its entry; a bad one: its line
+    assert text.startswith(f"{path}:{line}: ") and "\n" not in text
+    assert ".original[0].source: " in text

@@ -44,8 +44,9 @@ def english_left(locale: str, domains: Sequence[str]) -> tuple[set[str], set[str
                 for piece in _fragments(source):
                     if any(piece in " ".join(s.split()) for s in strings):
                         continue  # the same in both languages (a name, an abbreviation)
+                    piece = piece.strip(" .,:;()[]")
                     target = phrases if len(piece.split()) > 1 else words
-                    target.add(piece.strip(" .,:;()[]"))
+                    target.add(piece)
     return {p for p in phrases if len(p) >= 8}, {w for w in words if len(w) >= 3}
 
 
@@ -106,7 +107,7 @@ def leftovers(html: str, phrases: set[str], words: set[str]) -> tuple[dict[str, 
     page = Visible()
     page.feed(html)
     text = " ".join(" ".join(page.text).split())
-    found = sorted(p for p in phrases
-                   if re.search(r"(?<![A-Za-z])" + re.escape(p) + r"(?![A-Za-z])", text))
+    found = sorted(p for p in phrases  # an identifier (treatment_not_conviction) is not English
+                   if re.search(r"(?<![A-Za-z_])" + re.escape(p) + r"(?![A-Za-z_])", text))
     found += sorted({w.strip(" .,:;()") for w in page.wholes} & words)
     return page.html, found

@@ -40,6 +40,36 @@ def test_brief_page_is_built_once_stored_and_sourced(app: Any, client_for: Any) 
     assert path.stat().st_mtime == stored_path(Path(app.state.work_dir), "model").stat().st_mtime
 
 
+def test_the_persian_brief_page_writes_its_figures_and_stamp_in_persian_digits(
+        app: Any, client_for: Any, model_brief: dict[str, Any]) -> None:
+    """The brief on the web, in fa: its figures and its stamp in Persian digits (the brief's
+    own rounding), the pack's code and hash as they are, left to right."""
+    from tests.i18n.english import Visible
+
+    store(Path(app.state.work_dir), model_brief)
+    c = client_for("clinician")
+    c.headers["Accept-Language"] = "fa"
+    html = c.get("/brief/model").text
+    page = Visible()
+    page.feed(html.split('<article class="brief" id="brief">', 1)[1].split("</article>", 1)[0])
+    text = " ".join(page.text)
+    assert "۳۰۰" in text and "۰.۱" in text
+    flow = html.split('<section id="flow">', 1)[1].split("</section>", 1)[0]
+    assert re.search("[۰-۹]", flow) and not re.search(r">[^<]*[0-9][^<]*<sup", flow)
+    assert f'<code dir="ltr">{model_brief["pack_hash"][:16]}</code>' in html
+
+
+def test_the_pages_number_filter_is_not_the_briefs(app: Any) -> None:
+    """The brief's rounding (3 as 3.0) is its own filter: a count on another page stays 3."""
+    from divert.i18n import using
+    from divert.web.render import templates
+
+    number = templates.env.filters["number"]
+    assert number(3) == "3"
+    with using("fa"):
+        assert number(1234) == "۱٬۲۳۴"
+
+
 def test_brief_index_unknown_pack_and_sign_in(client_for: Any) -> None:
     c = client_for("analyst")
     index = c.get("/brief")

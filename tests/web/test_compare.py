@@ -151,6 +151,25 @@ def test_the_job_page_shows_charts_summary_and_stamp(finished: dict[str, Any]) -
     assert "/static/compare.js" in text and "https://" not in text
 
 
+def test_a_job_writes_its_report_in_the_language_of_whoever_submitted_it(app: Any,
+                                                                          client_for: Any) -> None:
+    """Asked for in Persian (the page language, here from Accept-Language), the job records fa
+    and its report.html is Persian, right to left, with no English message left."""
+    from tests.i18n.english import english_left, leftovers
+
+    c = client_for("analyst")
+    c.headers["Accept-Language"] = "fa-IR,fa;q=0.9,en;q=0.5"
+    created = c.api("POST", "/api/v1/comparisons", json=SPEC).json()
+    assert created["spec"]["lang"] == "fa"
+    body = wait_done(c, created["id"])
+    assert body["status"] == "done", body["error"]
+    report = c.get(f"/api/v1/comparisons/{created['id']}/files/report.html").text
+    html, found = leftovers(report, *english_left("fa", ("reports", "web", "law")))
+    assert (html.get("lang"), html.get("dir")) == ("fa", "rtl")
+    assert found == []
+    assert "۲۰۲۵" in report  # Persian digits: the report was rendered in fa, not only marked so
+
+
 def test_a_restarted_server_still_lists_finished_jobs(finished: dict[str, Any]) -> None:
     from divert.web.app import create_app
 

@@ -80,6 +80,7 @@ def test_a_spec_stored_before_the_shared_sizes_moved_still_loads() -> None:
     old = json.loads('{"scenarios": ["usa", "usa+treatment_not_conviction"], "persons": 1000, '
                      '"years": 1, "replications": 2, "seed": 3, "start": "2025-01"}')
     assert Spec(**old) == make_spec(["usa", "usa+treatment_not_conviction"], **TINY)
+    assert Spec(**old).lang == "en"  # stored before jobs recorded a language: English, as then
     old_countries = json.loads(
         '{"packs": ["usa", "portugal"], "reform": "treatment_not_conviction", "scenarios": '
         '["usa", "usa+treatment_not_conviction", "portugal", "portugal+treatment_not_conviction"], '

@@ -97,6 +97,10 @@ class Translator:
     def currency(self, value: float, code: str) -> str:
         return self._native(numbers.format_currency(value, code, **self._fmt))
 
+    def month(self, value: date) -> str:
+        """A month and its year as the locale writes them (janeiro de 2026, ژانویه ۲۰۲۶)."""
+        return self._native(dates.format_skeleton("yMMMM", value, locale=self._babel))
+
     def date(self, value: date | datetime, form: str = "medium") -> str:
         return self._native(dates.format_date(value, format=form, locale=self._babel))
 

@@ -67,6 +67,12 @@ class Original(Strict):
     source: str = Field(min_length=1)
     provenance: Literal["verified", "unverified"]
 
+    @field_validator("title", "text", "source", mode="before")
+    @classmethod
+    def _not_blank(cls, v: Any) -> Any:
+        """Blank words are no words: "  " is refused as "" is (where was this read?)."""
+        return v.strip() if isinstance(v, str) else v
+
 
 class LegalBasis(Strict):
     """The law a rule encodes: citation, a short statement, optional link, provenance, the

@@ -19,7 +19,7 @@ from jinja2.runtime import Context
 from markupsafe import Markup, escape
 
 from divert import __version__
-from divert.i18n import DEFAULT, translator
+from divert.i18n import DEFAULT, Translator, translator
 from divert.law import words
 from divert.law.catalogue import measures_of
 from divert.law.policy import Policy, load, read_yaml
@@ -382,6 +382,7 @@ def build(code: str, sizes: Sizes | None = None) -> dict[str, Any]:
         "reforms": back,
         "levers": levers(c, pack),
         "runs": runs,
+        "replay": replay(code, sizes),
         "method_sizes": {"persons": sizes.persons, "replications": sizes.replications},
         "method": (f"{sizes.persons:,} simulated people, {sizes.replications} replications at "
                    "central parameter values with common random numbers; intervals are 95% "
@@ -389,6 +390,18 @@ def build(code: str, sizes: Sizes | None = None) -> dict[str, Any]:
                    f"interval includes zero is '{NOT_RESOLVED}'. Parameter uncertainty is not "
                    "in these intervals (divert countries draws it)."),
     }
+
+
+def replay(code: str, sizes: Sizes) -> str | None:
+    """The `divert brief` command that runs the brief's simulations again, or None where its
+    sizes are not the command's (the command runs the backtest with --persons, two replications,
+    from January 2026)."""
+    default = Sizes()
+    if (sizes.backtest_persons, sizes.backtest_replications, sizes.start) != (
+            sizes.persons, default.backtest_replications, default.start):
+        return None
+    return (f"divert brief {code} --persons {sizes.persons} --replications {sizes.replications} "
+            f"--years {sizes.years} --seed {sizes.seed}")
 
 
 def figures(brief: Any, path: str = "") -> list[tuple[str, dict[str, Any]]]:
@@ -455,7 +468,13 @@ def _number(context: Context, value: Any) -> str:
     return number(value, str(context.get("lang") or DEFAULT))
 
 
-_ENV.filters["number"] = _number
+@pass_context
+def _digits(context: Context, value: Any) -> str:
+    """Text with its digits in the page's language's (a source's number, [12] in Persian)."""
+    return translator(str(context.get("lang") or DEFAULT), "reports").digits(str(value))
+
+
+_ENV.filters.update(figure=_number, digits=_digits)
 
 
 def referenced(brief: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
@@ -578,10 +597,31 @@ def localized(brief: dict[str, Any], locale: str = DEFAULT) -> dict[str, Any]:
     else:
         b["method_lang"] = "en"
     b["run_names"] = {name: t.gettext(RUNS[name]) if name in RUNS else name for name in b["runs"]}
+    b["divert_text"] = t.digits(str(b.get("divert", "")))
+    b["runs_text"] = {name: stamp_text(st, t) for name, st in b["runs"].items()}
     for _path, f in figures(b):
         if f["source"].get("kind") == "run":
             f["source"]["run_name"] = b["run_names"].get(f["source"]["run"], f["source"]["run"])
     return b
+
+
+def stamp_text(stamp: dict[str, Any], t: Translator) -> dict[str, str]:
+    """A run's stamp as its line reads in `t`'s language: counts in the language's digits and
+    separators, the seed and divert's version in its digits, the first month in words. (Pack
+    hashes and scenario codes stay as they are, in <code>: they are what a machine compares.)"""
+    start = str(stamp.get("start", ""))
+    try:
+        first = t.month(date.fromisoformat(start + "-01"))
+    except ValueError:
+        first = t.digits(start)
+    return {"divert": t.digits(str(stamp.get("divert", ""))),
+            "seed": t.digits(str(stamp.get("seed", ""))),
+            "persons": _count(stamp.get("persons"), t), "months": _count(stamp.get("months"), t),
+            "replications": _count(stamp.get("replications"), t), "start": first}
+
+
+def _count(value: Any, t: Translator) -> str:
+    return t.number(value) if isinstance(value, int | float) else t.digits(str(value or ""))
 
 
 def _day(value: Any, t: Any) -> str:

@@ -339,7 +339,8 @@ def _legend_title(replications: int, g: Callable[[str], str]) -> str:
         band = "; band: 95% of replications" if replications > 1 else ""
         return f"line: mean of {replications} replication{'s' if replications > 1 else ''}{band}"
     line = g(N_("line: mean of %(n)s replications")) % {"n": replications}
-    return line + ("; " + g(N_("band: 95% of replications")) if replications > 1 else "")
+    band = g(N_("band: 95%% of replications")) % {}  # a literal % is %% in every message
+    return line + ("; " + band if replications > 1 else "")
 
 
 def difference_figure(data: Sequence[ScenarioData], diffs: dict[str, list[dict[str, float]]],

@@ -57,16 +57,16 @@ def _lookup(locale: str, domains: Sequence[str]) -> tuple[Callable[[str], str],
 
 def messages(locale: str, domains: Sequence[str] = (DOMAIN,)) -> dict[str, Any]:
     """What a template rendered in `locale` needs: Jinja2's new-style gettext callables (values
-    escaped, then formatted), the Translator `t`, and `lang`/`dir` for the <html> element."""
+    escaped, then formatted), the Translator `t`, and `lang`/`dir` for the <html> element. As in
+    Jinja2's own newstyle gettext (the web's), a message is always formatted, variables or not:
+    a literal % is %% in every message, as extraction reads it."""
     gettext, pgettext, ngettext = _lookup(locale, domains)
 
     def _gettext(message: str, **variables: Any) -> str:
-        rv = Markup(gettext(message))
-        return rv % variables if variables else rv
+        return Markup(gettext(message)) % variables
 
     def _pgettext(context: str, message: str, **variables: Any) -> str:
-        rv = Markup(pgettext(context, message))
-        return rv % variables if variables else rv
+        return Markup(pgettext(context, message)) % variables
 
     def _ngettext(singular: str, plural: str, num: int, **variables: Any) -> str:
         variables.setdefault("num", num)
@@ -137,9 +137,41 @@ def localized_date(context: Context, value: date | None, form: str = "medium") -
     return value.isoformat() if locale == DEFAULT else translator(locale, DOMAIN).date(value, form)
 
 
+_ENGLISH = Markup('<span lang="en" dir="ltr">%s</span>')
+
+
+@pass_context
+def english(context: Context, text: Any) -> Any:
+    """Words the packs (or divert's defaults) write only in English, marked as English on a page
+    in another language (a reader's browser and screen reader say them as English)."""
+    if text is None or text == "" or _locale(context) == DEFAULT:
+        return "" if text is None else text
+    return _ENGLISH % text
+
+
+@pass_context
+def law_label_marked(context: Context, text: str | None) -> Any:
+    """A law label in the page's language; marked as English where the law catalogue has none."""
+    if not text:
+        return ""
+    locale = _locale(context)
+    out = words.label(text, locale)
+    return _ENGLISH % out if locale != DEFAULT and out == text else out
+
+
+@pass_context
+def unit_name(context: Context, unit: str | None) -> str:
+    """A unit (or an uncertainty's kind) in the page's language; a currency code as it is."""
+    if not unit:
+        return ""
+    locale = _locale(context)
+    return unit if locale == DEFAULT else _lookup(locale, (DOMAIN,))[0](unit)
+
+
 FILTERS: dict[str, Callable[..., Any]] = {
     "law": law_label, "stagename": stage_name, "stageword": stage_word, "kindname": kind_name,
     "provname": provenance_name, "num": localized_number, "day": localized_date,
+    "en": english, "lawen": law_label_marked, "unit": unit_name,
 }
 
 
@@ -149,3 +181,9 @@ def _(message: str) -> str:
 
 
 _WORDS = (_("yes"), _("no"), _("parameters"), _("practice"), _("bars"))
+#: the units of the packs' parameters and divert's practice values, and the kinds of uncertainty
+UNITS = (_("months"), _("years"), _("year"), _("g"), _("log g"), _("plants"), _("lashes"),
+         _("strokes"), _("points"), _("arrests"), _("persons"), _("places"), _("route"),
+         _("weight"), _("fraction of sentence"), _("ratio"), _("share"), _("per year"),
+         _("share per year"), _("probability"), _("currency"), _("currency per month"),
+         _("currency per year"), _("currency (2008 USD)"), _("factor"), _("triangular"))

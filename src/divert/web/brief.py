@@ -22,7 +22,8 @@ from divert.web.book import pack_codes, pack_or_error
 from divert.web.render import render, templates
 from divert.web.security import require
 
-templates.env.filters["number"] = briefs.number
+templates.env.filters["figure"] = lambda value: briefs.number(value, current_locale())
+"""A brief's figure in the page's language (the brief's own rounding; `number` stays the pages')."""
 router = APIRouter(include_in_schema=False)
 api = APIRouter(tags=["policy"])
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import threading
+from dataclasses import replace
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Path, Query, Request
@@ -17,6 +18,7 @@ from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Redirect
 from pydantic import BaseModel, ConfigDict, Field
 
 from divert.errors import InputError
+from divert.i18n import current_locale
 from divert.web import compare_view as view
 from divert.web.accounts import User
 from divert.web.jobs import (
@@ -88,8 +90,9 @@ def _submit(request: Request, user: User, scenarios: list[str], values: dict[str
 
 
 def _queue(request: Request, user: User, spec: Spec | CountriesSpec) -> Job:
+    """Queue `spec` in the submitter's page language (its report is written in it)."""
     try:
-        return manager(request).submit(user.username, spec)
+        return manager(request).submit(user.username, replace(spec, lang=current_locale()))
     except TooManyJobs as exc:
         raise HTTPException(429, str(exc)) from None
 

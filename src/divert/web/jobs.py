@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from divert.errors import DivertError, InputError
+from divert.i18n.locale import DEFAULT, LOCALES
 
 log = logging.getLogger(__name__)
 
@@ -94,6 +95,9 @@ class _RunSizes:
     replications: int
     seed: int
     start: str
+    lang: str = DEFAULT
+    """The language of the job's report: the submitter's page language (a spec stored before
+    jobs had one reads as English)."""
 
     @property
     def months(self) -> int:
@@ -355,13 +359,19 @@ def _run(job: Job, folder: Path, workers: int) -> None:
                         ("writing the CSV", lambda: _write_csv(folder)),
                         ("computing the chart bands",
                          lambda: _write_trajectories(comparison, folder)),
-                        ("drawing the report", lambda: write_report(comparison, folder))):
+                        ("drawing the report",
+                         lambda: write_report(comparison, folder, _report_lang(spec)))):
         if (folder / "cancel").exists():
             raise _Cancelled()
         job.stage = stage
         job.write(folder)
         step()
     job.status, job.stage = "done", "done"
+
+
+def _report_lang(spec: _RunSizes) -> str:
+    """The spec's language if divert speaks it, else English (a hand-edited job.json)."""
+    return spec.lang if spec.lang in LOCALES else DEFAULT
 
 
 def _run_countries(job: Job, folder: Path, workers: int,
