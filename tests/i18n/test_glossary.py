@@ -84,10 +84,33 @@ def test_a_translation_changed_to_another_term_is_found() -> None:
 def test_terms_match_whole_words_outside_placeholders() -> None:
     entry = Entry("drug court", ("tribunal de tratamento da toxicodependência",), "")
     assert entry.used_in("Adult Drug\n court (typical state programme)")
-    assert not entry.used_in("the drug courts")
+    assert not entry.used_in("the drug courtyard")
     assert not entry.used_in('<a title="drug court">x</a>')
     assert not Entry("prison", ("prisão",), "").used_in("%(prison)s months")
     assert not Entry("fine", ("multa",), "").used_in("define, fine-tune")
+
+
+def test_the_last_word_of_a_term_matches_in_the_plural() -> None:
+    entry = Entry("drug court", ("tribunal de tratamento da toxicodependência",), "")
+    assert entry.used_in("the drug courts serve best")
+    assert Entry("offence", ("infração",), "").used_in("theft and other offences")
+    assert Entry("corporal punishment", ("castigo corporal",), "").used_in(
+        "Corporal punishments a year")
+    assert Entry("whipping", ("chicotadas",), "").used_in("whippings")
+    assert Entry("arrest", ("detenção",), "").used_in("Arrests")
+    assert not Entry("drug", ("droga",), "").used_in("drugstore, drugged")
+    assert not Entry("court", ("tribunal",), "").used_in("courtesy, courts-martial")
+
+
+def test_a_plural_message_translated_with_another_term_is_found() -> None:
+    """A real plural message ("Diversions") is checked: kept as it is it passes; translated with
+    another word than the glossary's 'diversão' it is reported."""
+    diversion = next(e for e in _glossary("pt") if e.english == "diversion")
+    message = next(m for m in _messages("pt") if m[1] == ("Diversions",))
+    assert mismatches([diversion], [message]) == []
+    changed = (message[0], message[1], ("Desvios do processo penal",))
+    assert mismatches([diversion], [changed]) == [
+        "'diversion' -> 'diversão' not in reports: 'Desvios do processo penal' ('Diversions')"]
 
 
 def test_forms_match_any_case_and_persian_half_spaces() -> None:

@@ -31,8 +31,11 @@ class Entry:
     note: str
 
     def used_in(self, english: str) -> bool:
-        """Whether the English message uses the term (whole words, any case)."""
-        pattern = r"(?<![\w-])" + r"\s+".join(map(re.escape, self.english.split())) + r"(?![\w-])"
+        """Whether the English message uses the term (whole words, any case), its last word also
+        in the plural ("s" or "es": "courts", "offences", "Corporal punishments"), so that plural
+        messages are checked too."""
+        words = list(map(re.escape, self.english.split()))
+        pattern = r"(?<![\w-])" + r"\s+".join(words) + r"(?:e?s)?(?![\w-])"
         return re.search(pattern, _NOT_WORDS.sub(" ", english), re.IGNORECASE) is not None
 
     def kept_in(self, translation: str) -> bool:
