@@ -25,8 +25,12 @@ SCENARIOS = ("usa", "malaysia+treatment_not_conviction", "portugal")
 TIMER = """
 import sys, time
 from datetime import date
-from divert.simulation import run as simulation
-from divert.simulation.scenarios import load_scenario
+try:  # the packages of today's layout
+    from divert.simulation import run as simulation
+    from divert.simulation.scenarios import load_scenario
+except ImportError:  # a commit from before the restructuring: flat modules
+    from divert import simulation  # type: ignore[no-redef]
+    from divert.scenarios import load_scenario  # type: ignore[no-redef]
 spec, persons, months = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 policy = load_scenario(spec)
 simulation.run(policy, 2000, 3, date(2026, 1, 1), 1, 0)  # compile and warm the caches

@@ -109,9 +109,12 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--settings", help="persons x replications to run, e.g. 200000x4,400000x4")
     args = ap.parse_args()
     settings = ([(2000, 4), (8000, 4)] if args.quick
-                else [(5000, 8), (20000, 8), (50000, 8), (100000, 4), (200000, 4)])
+                else [(5000, 8), (20000, 8), (50000, 8), (100000, 4), (200000, 4), (400000, 4)])
+    if args.settings:
+        settings = [(int(p), int(r)) for p, r in (s.split("x") for s in args.settings.split(","))]
     ex, start_s = warm_pool(args.workers)
     try:
         rows = [measure(p, r, ex) for p, r in settings]

@@ -291,11 +291,13 @@ def test_failure_leads_where_the_pack_says(tmp_path: Path) -> None:
 
 def test_parallel_kernel_equals_serial_and_reference(pack: Policy,
                                                      monkeypatch: pytest.MonkeyPatch) -> None:
-    """The multi-threaded kernel (used for large populations) gives the same results."""
+    """The multi-threaded kernel (used for large populations where numba has threads) gives the
+    same results."""
     from divert.simulation import kernel
 
     serial = run(pack, 3000, 30, START, seed=4, replication=0)
     monkeypatch.setattr(kernel, "PARALLEL_MIN", 0)
+    monkeypatch.setattr(kernel, "get_num_threads", lambda: 2)  # even on a one-core machine
     parallel = run(pack, 3000, 30, START, seed=4, replication=0)
     reference = run(pack, 3000, 30, START, seed=4, replication=0, engine="numpy")
     assert np.array_equal(serial.series, parallel.series)

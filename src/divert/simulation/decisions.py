@@ -24,7 +24,16 @@ from divert.law.policy import Policy, Rule
 from divert.law.practice import table
 from divert.law.rules import FALSE, TRUE, UNKNOWN
 from divert.law.vocabulary import AGGRAVATORS, OFFENCE_TYPES
-from divert.simulation.kernel import F_CONTACT, F_FAILED, F_IN_PRISON, F_PRETRIAL_END, F_RELEASE, M, uniforms
+from divert.simulation.kernel import (
+    F_CONTACT,
+    F_FAILED,
+    F_IN_PRISON,
+    F_PRETRIAL_END,
+    F_RELEASE,
+    M,
+    flagged_slots,
+    uniforms,
+)
 from divert.simulation.population import (
     COMMUNITY,
     COMPULSORY,
@@ -327,7 +336,8 @@ class Decider:
         new_resid = resid[pop.treatment[resid] == NO_TREATMENT]
         pop.treatment[resid] = RESIDENTIAL
         comm = ids[form == T_COMMUNITY]
-        start = comm[np.isin(pop.treatment[comm], (NO_TREATMENT, IN_PRISON))]
+        form_now = pop.treatment[comm]
+        start = comm[(form_now == NO_TREATMENT) | (form_now == IN_PRISON)]
         pop.treatment[start] = np.where(self.opioid[pop.substance[start]], OAT, OUTPATIENT)
         counters[M["treatment_entries"]] += weight_of(pop, start) + weight_of(pop, new_resid)
 
@@ -407,7 +417,7 @@ class Decider:
         releases, decisions during sentences)."""
         self.day = day
         self._occ = occ
-        flagged = np.flatnonzero(pop.flag)
+        flagged = flagged_slots(pop.flag)
         kinds = pop.flag[flagged]
         self._contacts(pop, flagged[kinds == F_CONTACT], month, counters)
         self._failures(pop, flagged[kinds == F_FAILED], month, counters)
