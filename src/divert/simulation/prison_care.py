@@ -117,11 +117,13 @@ def after_decisions(pop: Population, care: PrisonCare, were_treated: np.ndarray,
 
 def in_prison_treatment(pop: Population) -> float:
     """People in custody in treatment in prison (any route)."""
-    return weight_of(pop, (pop.status == ALIVE) & ((pop.cj == PRISON) | (pop.cj == PRETRIAL))
-                     & (pop.treatment == IN_PRISON))
+    ids = np.flatnonzero(pop.treatment == IN_PRISON)  # few slots: the other tests on them only
+    cj = pop.cj[ids]
+    return weight_of(pop, ids[(pop.status[ids] == ALIVE) & ((cj == PRISON) | (cj == PRETRIAL))])
 
 
 def voluntary_in_prison(pop: Population) -> float:
     """Prisoners in treatment in prison outside a post-sentence measure (costed as treatment)."""
-    return weight_of(pop, (pop.status == ALIVE) & (pop.cj == PRISON) & (pop.treatment == IN_PRISON)
-                     & (pop.measure == NO_MEASURE))
+    ids = np.flatnonzero(pop.treatment == IN_PRISON)
+    return weight_of(pop, ids[(pop.status[ids] == ALIVE) & (pop.cj[ids] == PRISON)
+                              & (pop.measure[ids] == NO_MEASURE)])
