@@ -48,17 +48,22 @@ MONTHS = 120
 TARGET = 0.01
 
 
-def floor_seconds(person_months: int) -> float:
-    """Drawing 2 uniform doubles per person-month with NumPy (in blocks of 1 M person-months)."""
+def floor_seconds(person_months: int, repeats: int = 3) -> float:
+    """Drawing 2 uniform doubles per person-month with NumPy (in blocks of 1 M person-months),
+    the best of `repeats` timings: the floor is a fixed task, so its fastest run is its cost and
+    the others are the machine's noise."""
     rng = np.random.default_rng(0)
     block = 1_000_000
-    t = time.perf_counter()
-    left = person_months
-    while left > 0:
-        n = min(block, left)
-        rng.random(2 * n)
-        left -= n
-    return time.perf_counter() - t
+    best = math.inf
+    for _ in range(repeats):
+        t = time.perf_counter()
+        left = person_months
+        while left > 0:
+            n = min(block, left)
+            rng.random(2 * n)
+            left -= n
+        best = min(best, time.perf_counter() - t)
+    return best
 
 
 def warm_pool(workers: int) -> tuple[Executor, float]:
@@ -134,10 +139,14 @@ def main() -> None:
                     "months, central values: 95% CI of the mean drug-offence prison stock "
                     "difference within 1%",
         "machine": {"python": platform.python_version(), "machine": platform.machine()},
-        "workers": args.workers, "pool_start_s": start_s, "settings": rows, "best": best},
+        "workers": args.workers, "pool_start_s": start_s, "settings": rows, "best": best,
+        "lowest_ratio": min(rows, key=lambda r: r["ratio_to_floor"])},
         indent=2) + "\n")
-    print(f"best: {best['persons']:,} persons: {best['seconds_to_1pct']:,.0f} s to 1%, "
-          f"{best['ratio_to_floor']:.0f}x the floor for the same person-months")
+    lowest = min(rows, key=lambda r: r["ratio_to_floor"])
+    print(f"fastest to 1%: {best['persons']:,} persons, {best['seconds_to_1pct']:,.0f} s, "
+          f"{best['ratio_to_floor']:.0f}x the floor for the same person-months; lowest ratio: "
+          f"{lowest['persons']:,} persons, {lowest['ratio_to_floor']:.0f}x "
+          f"({lowest['ratio_to_floor_simulated']:.0f}x counting the burn-in)")
 
 
 if __name__ == "__main__":
