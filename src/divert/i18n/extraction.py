@@ -17,7 +17,8 @@ KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "pgettext": ((1, "c"
 #: a domain's (glob relative to src/divert, extraction method): Python and Jinja2 templates
 DOMAIN_SOURCES: dict[str, tuple[tuple[str, str], ...]] = {
     "web": (("web/**.py", "python"), ("web/templates/**.html", JINJA)),
-    "reports": (("reports/**.py", "python"), ("reports/templates/**.html", JINJA)),
+    "reports": (("reports/**.py", "python"), ("reports/templates/**.html", JINJA),
+                ("studies/**.py", "python")),
     "cli": (("cli.py", "python"), ("cli_help.py", "python"), ("cli_json.py", "python"),
             ("registry/cli.py", "python"), ("web/cli.py", "python")),
     "law": (("law/**.py", "python"), ("advice/**.py", "python")),

@@ -40,10 +40,11 @@ from typing import Any
 
 import numpy as np
 
+from divert.i18n import DEFAULT, direction, translator
 from divert.simulation.outcomes import interval, resolved
 from divert.simulation.run import SERIES
 from divert.simulation.runner import Comparison
-from divert.studies.headline import sentence  # the web page's headline, word for word
+from divert.studies.headline import ENGLISH, N_, Words, sentence  # the web page's headline
 from divert.studies.parity import parity, to_international
 
 BRIEFING = ("usa", "iran", "malaysia", "portugal", "belgium", "model")
@@ -51,7 +52,7 @@ REFORM = "treatment_not_conviction"
 DRAWS_FIRST = 100_000   # parameter draws are numbered from here: independent of the replications
 HEADLINES = ("drug_prisoners_final_year", "overdose_deaths_10y")
 DRAW_BATCH = 10         # parameter draws run 10 at a time (a progress line after each batch)
-NOT_RESOLVED = "not resolved at this precision"
+NOT_RESOLVED = N_("not resolved at this precision")
 
 
 @dataclass
@@ -322,18 +323,23 @@ def to_json(countries: list[CountryResult]) -> dict[str, Any]:
                           for c in countries}}
 
 
-def signed(d: dict[str, Any], ok: bool, text: Callable[[float], str]) -> str:
-    """A difference as `mean ± MCSE`, or `not resolved at this precision` without its sign."""
+def signed(d: dict[str, Any], ok: bool, text: Callable[[float], str],
+           t: Words | None = None) -> str:
+    """A difference as `mean ± MCSE`, or `not resolved at this precision` without its sign (in
+    the language of `t`, English without it)."""
+    w = t or ENGLISH
     se = d.get("mcse")
     err = f" ± {text(se).lstrip('+')}" if se is not None else ""
     if se == 0.0 and d["mean"] == 0.0:
-        return "no difference in any replication"
+        return w.gettext("no difference in any replication")
     if ok:
         return f"{text(d['mean'])}{err}"
-    return f"{NOT_RESOLVED} ({text(abs(d['mean'])).lstrip('+')}{err})"
+    return w.gettext("not resolved at this precision (%(figure)s)") % {
+        "figure": f"{text(abs(d['mean'])).lstrip('+')}{err}"}
 
 
-def _chart(countries: list[CountryResult], key: str, title: str, percent: bool) -> str:
+def _chart(countries: list[CountryResult], key: str, title: str, percent: bool,
+           w: Words = ENGLISH) -> str:
     """A bar chart of the reform's change per country with its 95% interval, as a data URI."""
     import matplotlib
 
@@ -357,7 +363,7 @@ def _chart(countries: list[CountryResult], key: str, title: str, percent: bool) 
            color=["#2e7d32" if x <= 0 else "#b71c1c" for x in m])
     ax.axhline(0, color="black", linewidth=0.8)
     ax.set_title(title, fontsize=10)
-    ax.set_ylabel("% change" if percent else "change")
+    ax.set_ylabel(w.gettext("%% change").replace("%%", "%") if percent else w.gettext("change"))
     ax.grid(axis="y", alpha=0.3)
     fig.tight_layout()
     buf = io.BytesIO()
@@ -366,17 +372,39 @@ def _chart(countries: list[CountryResult], key: str, title: str, percent: bool) 
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
 
 
-def _fmt(x: float, percent: bool = False, sign: bool = False) -> str:
+def _fmt(x: float, percent: bool = False, sign: bool = False, w: Words = ENGLISH) -> str:
     plus = "+" if sign else ""
-    return f"{x * 100:{plus}.1f}%" if percent else f"{x:{plus},.0f}"
+    if w is ENGLISH:
+        return f"{x * 100:{plus}.1f}%" if percent else f"{x:{plus},.0f}"
+    if percent:
+        return (plus if x > 0 else "") + w.percent(x, 1)
+    return w.number(x, 0, signed=sign)
 
 
-def _replications(countries: list[CountryResult]) -> str:
-    return ", ".join(f"{c.code} {c.comparison.stamp.get('replications')}" for c in countries)
+def _replications(countries: list[CountryResult], w: Words = ENGLISH) -> str:
+    return ", ".join(f"{c.code} {w.digits(str(c.comparison.stamp.get('replications')))}"
+                     for c in countries)
 
 
-def write_index(countries: list[CountryResult], out: Path, reports: dict[str, str]) -> Path:
-    """`index.html`: the headline table for every country, charts, and links to each report."""
+def _unit(unit: str, p: Any, w: Words) -> str:
+    """The international dollars' unit ("international $ (2014 prices)") in the language."""
+    if w is ENGLISH or p is None:
+        return unit
+    return w.gettext("international $ (%(year)s prices)") % {"year": w.digits(str(p.price_year))}
+
+
+CHARTS = (("drug_prisoners_final_year",
+           N_("People in prison for drug offences in year 10: reform vs today's law"), True),
+          ("overdose_deaths_10y", N_("Overdose deaths over 10 years: reform vs today's law"), True))
+
+
+def write_index(countries: list[CountryResult], out: Path, reports: dict[str, str],
+                locale: str = DEFAULT) -> Path:
+    """`index.html`: the headline table for every country, charts, and links to each report, in
+    `locale` (the reports' language, `divert --lang`; numbers in its digits)."""
+    t = translator(locale, "reports")
+    w: Words = ENGLISH if locale == DEFAULT else t
+    _ = w.gettext
     rows = []
     for c in countries:
         h = c.headline
@@ -384,86 +412,107 @@ def write_index(countries: list[CountryResult], out: Path, reports: dict[str, st
         for key, pct in (("drug_prisoners_final_year", False),
                          ("treatment_coverage_final_year", True), ("overdose_deaths_10y", False)):
             d = h[key]["difference"]
-            text = partial(_fmt, percent=pct, sign=True)
+            text = partial(_fmt, percent=pct, sign=True, w=w)
             par = h[key].get("parameter")
-            spread = (f"<br>parameters: [{text(par['interval']['low'])}, "
-                      f"{text(par['interval']['high'])}] ({par['draws']} draws)" if par else "")
-            cells.append(f"<td>{_fmt(h[key]['baseline'], pct)} &rarr; {_fmt(h[key]['reform'], pct)}"
-                         f"<br><small>{html.escape(signed(d, h[key]['resolved'], text))}"
+            spread = ("<br>" + html.escape(_("parameters: [%(low)s, %(high)s] (%(draws)s draws)") % {
+                "low": text(par["interval"]["low"]), "high": text(par["interval"]["high"]),
+                "draws": w.number(par["draws"], 0)}) if par else "")
+            cells.append(f"<td>{_fmt(h[key]['baseline'], pct, w=w)} &rarr; "
+                         f"{_fmt(h[key]['reform'], pct, w=w)}"
+                         f"<br><small>{html.escape(signed(d, h[key]['resolved'], text, w))}"
                          f"{spread}</small></td>")
         e = h["economics"]
         ep = h.get("economics_parameter")
         for view in ("public", "society"):
             nb = e[view]["net_benefit"]
-            text = partial(_fmt, percent=False, sign=True)
+            text = partial(_fmt, percent=False, sign=True, w=w)
             extra = ""
             if ep is not None:
                 pi = ep[view]["net_benefit"]
-                extra = (f"<br>parameters: [{text(pi['low'])}, {text(pi['high'])}]; "
-                         f"P(benefit &gt; cost) {ep[view]['probability_benefits_exceed_costs']:.0%}"
-                         f" of {ep[view]['draws']} draws")
+                extra = "<br>" + html.escape(_(
+                    "parameters: [%(low)s, %(high)s]; P(benefit > cost) %(share)s of %(draws)s "
+                    "draws") % {"low": text(pi["low"]), "high": text(pi["high"]),
+                                "share": w.percent(ep[view]["probability_benefits_exceed_costs"]),
+                                "draws": w.number(ep[view]["draws"], 0)})
             common = international(c)
             if common is not None:
                 m = common["net_benefit"][view]
-                extra = (f"{html.escape(signed(m, e[view]['net_benefit_resolved'], text))} "
-                         f"{html.escape(common['unit'])}{extra}")
-            cells.append(f"<td>{html.escape(signed(nb, e[view]['net_benefit_resolved'], text))} "
+                unit = _unit(common["unit"], parity(c.code, c.currency), w)
+                extra = (f"{html.escape(signed(m, e[view]['net_benefit_resolved'], text, w))} "
+                         f"{html.escape(unit)}{extra}")
+            cells.append(f"<td>{html.escape(signed(nb, e[view]['net_benefit_resolved'], text, w))} "
                          f"{html.escape(c.currency)}<br><small>{extra}</small></td>")
         link = reports.get(c.code)
-        cells.append(f'<td><a href="{html.escape(link)}">report</a></td>' if link else "<td></td>")
+        cells.append(f'<td><a href="{html.escape(link)}">{html.escape(_("report"))}</a></td>'
+                     if link else "<td></td>")
         rows.append("<tr>" + "".join(cells) + "</tr>")
     stamp = countries[0].comparison.stamp if countries else {}
     headlines = "".join(
         f"<li><strong>{html.escape(c.name)}.</strong> "
         + html.escape(sentence(c.headline, reform=REFORM, currency=c.currency,
                                parity=parity(c.code, c.currency),
-                               years=stamp.get("months", 0) / 12)) + "</li>"
+                               years=stamp.get("months", 0) / 12, t=w)) + "</li>"
         for c in countries)
     charts = "".join(
-        f'<figure><img alt="{html.escape(t)}" src="{_chart(countries, k, t, p)}"></figure>'
-        for k, t, p in (("drug_prisoners_final_year",
-                         "People in prison for drug offences in year 10: reform vs today's law",
-                         True),
-                        ("overdose_deaths_10y", "Overdose deaths over 10 years: reform vs today's "
-                                                "law", True)))
-    page = f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8">
-<title>divert: treatment instead of conviction, six jurisdictions</title>
-<style>
-body {{ font: 15px/1.45 system-ui, sans-serif; max-width: 70rem; margin: 2rem auto; padding: 0 1rem; }}
-table {{ border-collapse: collapse; width: 100%; font-size: .9rem; }}
-th, td {{ border: 1px solid #ccd; padding: .35rem .5rem; text-align: left; vertical-align: top; }}
-small {{ color: #555; }} figure {{ margin: 1rem 0; }} img {{ max-width: 100%; }}
-</style></head><body>
-<h1>Treatment instead of conviction for minor drug offences</h1>
-<p>Each jurisdiction's law today (its policy pack) against the same law with treatment instead of
-conviction for minor possession (its <code>{REFORM}</code> scenario, in force from 2026-01-01), over
-{stamp.get('months', 0) // 12} years from {html.escape(str(stamp.get('start', '')))}. Figures are for the
-whole population (a simulated sample of {stamp.get('persons', 0):,} people, scaled). Money is in each
+        f'<figure><img alt="{html.escape(_(title))}" '
+        f'src="{_chart(countries, k, _(title), p, w)}"></figure>' for k, title, p in CHARTS)
+    values = {
+        "reform": f"<code>{REFORM}</code>", "years": w.number(stamp.get("months", 0) // 12, 0),
+        "start": html.escape(w.digits(str(stamp.get("start", "")))),
+        "persons": w.number(stamp.get("persons", 0), 0),
+        "book": "<code>divert policy book</code>",
+        "not_resolved": html.escape(_(NOT_RESOLVED)),
+        "replications": html.escape(_replications(countries, w))}
+    about = _("""\
+Each jurisdiction's law today (its policy pack) against the same law with treatment instead of
+conviction for minor possession (its %(reform)s scenario, in force from 2026-01-01), over
+%(years)s years from %(start)s. Figures are for the
+whole population (a simulated sample of %(persons)s people, scaled). Money is in each
 country's currency, discounted, and below it in international dollars of the pack's price year (the
 World Bank's PPP conversion factor, GDP, from divert's table src/divert/studies/ppp.yaml; most factors
 there are marked unverified). Most practice parameters outside the USA are stated assumptions (see
-<code>divert policy book</code>).</p>
-<p><strong>Methods: two kinds of uncertainty, kept apart.</strong> The first line under each figure
+%(book)s).""") % values
+    methods = _("""\
+<strong>Methods: two kinds of uncertainty, kept apart.</strong> The first line under each figure
 is the reform's effect at the packs' central parameter values: the mean of paired replications
-(common random numbers) &plusmn; its Monte Carlo standard error. Where its 95% confidence interval
-includes zero it says <em>{NOT_RESOLVED}</em> instead of giving a sign. Replications are added
+(common random numbers) &plusmn; its Monte Carlo standard error. Where its 95%% confidence interval
+includes zero it says <em>%(not_resolved)s</em> instead of giving a sign. Replications are added
 until each headline's error is at most the precision asked for (a share of its mean), or the time
 budget is spent. The line <em>parameters</em> is the 2.5th-97.5th percentile range over
 independent draws of the sourced parameter distributions (each at a smaller sample, so it also
 holds some chance variation), with the share of draws whose benefits exceed their costs. Net
 benefit is computed per draw; the benefit-cost ratio is mean benefits over mean costs.
-Replications per country: {html.escape(_replications(countries))}.</p>
-<h2>In one sentence per country</h2>
+Replications per country: %(replications)s.""") % values
+    footer = _("""divert %(version)s, seed %(seed)s.
+Each country's report gives its trajectories, costs by sector, the stamp with the pack hashes,
+and what the scenario changes in the law.""") % {
+        "version": html.escape(str(stamp.get("divert", ""))),
+        "seed": w.digits(str(stamp.get("seed", "")))}
+    head = [f"<th>{html.escape(x)}</th>" for x in (
+        _("jurisdiction"), _("in prison for drug offences (year 10)"),
+        _("treatment coverage (year 10)"), _("overdose deaths (10 years)"),
+        _("net benefit, public budget"), _("net benefit, society"))]
+    align = "right" if direction(locale) == "rtl" else "left"
+    page = f"""<!doctype html>
+<html lang="{locale}" dir="{direction(locale)}"><head><meta charset="utf-8">
+<title>{html.escape(_("divert: treatment instead of conviction, six jurisdictions"))}</title>
+<style>
+body {{ font: 15px/1.45 system-ui, sans-serif; max-width: 70rem; margin: 2rem auto; padding: 0 1rem; }}
+table {{ border-collapse: collapse; width: 100%; font-size: .9rem; }}
+th, td {{ border: 1px solid #ccd; padding: .35rem .5rem; text-align: {align}; vertical-align: top; }}
+small {{ color: #555; }} figure {{ margin: 1rem 0; }} img {{ max-width: 100%; }}
+</style></head><body>
+<h1>{html.escape(_("Treatment instead of conviction for minor drug offences"))}</h1>
+<p>{about}</p>
+<p>{methods}</p>
+<h2>{html.escape(_("In one sentence per country"))}</h2>
 <ul>{headlines}</ul>
-<table><tr><th>jurisdiction</th><th>in prison for drug offences (year 10)</th>
-<th>treatment coverage (year 10)</th><th>overdose deaths (10 years)</th>
-<th>net benefit, public budget</th><th>net benefit, society</th><th></th></tr>
+<table><tr>{''.join(head[:2])}
+{''.join(head[2:4])}
+{''.join(head[4:])}<th></th></tr>
 {''.join(rows)}</table>
 {charts}
-<p><small>divert {html.escape(str(stamp.get('divert', '')))}, seed {stamp.get('seed', '')}.
-Each country's report gives its trajectories, costs by sector, the stamp with the pack hashes,
-and what the scenario changes in the law.</small></p>
+<p><small>{footer}</small></p>
 </body></html>
 """
     path = out / "index.html"
