@@ -492,20 +492,23 @@ and what the scenario changes in the law.""") % {
         _("jurisdiction"), _("in prison for drug offences (year 10)"),
         _("treatment coverage (year 10)"), _("overdose deaths (10 years)"),
         _("net benefit, public budget"), _("net benefit, society"))]
+    title = html.escape(_("divert: treatment instead of conviction, six jurisdictions"))
+    heading = html.escape(_("Treatment instead of conviction for minor drug offences"))
+    in_one = html.escape(_("In one sentence per country"))
     align = "right" if direction(locale) == "rtl" else "left"
     page = f"""<!doctype html>
 <html lang="{locale}" dir="{direction(locale)}"><head><meta charset="utf-8">
-<title>{html.escape(_("divert: treatment instead of conviction, six jurisdictions"))}</title>
+<title>{title}</title>
 <style>
 body {{ font: 15px/1.45 system-ui, sans-serif; max-width: 70rem; margin: 2rem auto; padding: 0 1rem; }}
 table {{ border-collapse: collapse; width: 100%; font-size: .9rem; }}
 th, td {{ border: 1px solid #ccd; padding: .35rem .5rem; text-align: {align}; vertical-align: top; }}
 small {{ color: #555; }} figure {{ margin: 1rem 0; }} img {{ max-width: 100%; }}
 </style></head><body>
-<h1>{html.escape(_("Treatment instead of conviction for minor drug offences"))}</h1>
+<h1>{heading}</h1>
 <p>{about}</p>
 <p>{methods}</p>
-<h2>{html.escape(_("In one sentence per country"))}</h2>
+<h2>{in_one}</h2>
 <ul>{headlines}</ul>
 <table><tr>{''.join(head[:2])}
 {''.join(head[2:4])}

@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from divert.i18n import current_locale, translator
 from divert.studies import headline as words
 from divert.studies.parity import Parity, parity
 
@@ -224,7 +225,9 @@ def _cell(x: float | None) -> str:
 
 
 def page(data: dict[str, Any], replications: int, persons: int, years: int) -> dict[str, Any]:
-    """What `compare/countries.html` shows of a finished side-by-side job."""
+    """What `compare/countries.html` shows of a finished side-by-side job (the sentences and
+    warnings in the request's language, from the reports catalogue)."""
+    t = translator(current_locale(), "reports")
     rows, sentences, charts, money, warnings = [], [], [], [], []
     for c in data["countries"]:
         h, p = c["headline"], _parity_of(c)
@@ -232,7 +235,7 @@ def page(data: dict[str, Any], replications: int, persons: int, years: int) -> d
         before = c["trajectories"]["before_months"]
         after_years = (len(c["trajectories"]["months"]) - before) / 12
         sentences.append({"code": c["code"], "name": c["name"], "text": words.sentence(
-            h, reform=data["reform"], currency=c["currency"], parity=p, years=after_years)})
+            h, reform=data["reform"], currency=c["currency"], parity=p, years=after_years, t=t)})
         econ = h["economics"]
         rows.append({
             "code": c["code"], "name": c["name"],
@@ -252,7 +255,7 @@ def page(data: dict[str, Any], replications: int, persons: int, years: int) -> d
         money.append({"code": c["code"], "name": c["name"], "currency": c["currency"],
                       "ppp": c.get("ppp")})
         for w in words.warnings(h, replications=replications, persons=persons,
-                                sample=c.get("sample", {})):
+                                sample=c.get("sample", {}), t=t):
             warnings.append({"code": c["code"], "name": c["name"], "text": w})
         charts.append({"code": c["code"], "name": c["name"], "effective": c["effective"],
                        "before": before, "charts": _charts(c), "scenario": c["scenario"],
