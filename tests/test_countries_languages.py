@@ -65,7 +65,7 @@ def test_sentences_and_warnings_are_translated_whole(locale: str) -> None:
                             sample={"drug_prisoners_final_year": 12.0, "overdose_deaths_10y": 3.2})
     texts += words.warnings(headline([-1.0], [-1.0], [1.0]), replications=1, persons=10, sample={},
                             t=t)
-    assert len(texts) == 6
+    assert len(texts) == 7  # two sentences, four warnings, one replication
     html = "<p>" + "</p><p>".join(texts) + "</p>"
     assert leftovers(html, *english_left(locale, ("reports",)))[1] == []
     digits = set("".join(texts))

@@ -682,7 +682,7 @@ def countries(
         if write_report is not None:
             reports[c.code] = str(write_report(c.comparison, folder, report_lang(None))
                                  .relative_to(out_dir))
-    index = brief.write_index(results, out_dir, reports)
+    index = brief.write_index(results, out_dir, reports, report_lang(None))
     if as_json:
         _emit_json(brief.to_json(results))
         return
