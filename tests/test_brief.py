@@ -74,6 +74,18 @@ def test_the_persian_stamp_has_persian_digits_and_the_replay_stays_ascii(
     assert "300 people" in english_text and "from 2026-01" in english_text  # English as before
 
 
+def test_the_stamp_lists_its_packs_with_the_languages_comma(built: dict[str, Any]) -> None:
+    """Between a run's packs (scenario code and hash): the Persian comma "،" in Persian (with
+    CLDR's right-to-left mark), ", " in English."""
+    def separators(html: str) -> list[str]:
+        runs = html.split('<section id="sources">', 1)[1].split("</ol>", 1)[1]
+        return re.findall(r'<code dir="ltr">[0-9a-f]{12}</code>([^<]*)<code dir="ltr">', runs)
+
+    persian, english = separators(brief.render_html(built, "fa")), separators(brief.render_html(built))
+    assert persian and set(persian) == {"،\u200f "}
+    assert english and set(english) == {", "}
+
+
 def test_a_brief_whose_sizes_the_command_cannot_give_has_no_replay() -> None:
     assert brief.replay("usa", brief.Sizes()) is None  # the web's: 4,000 people, backtest 3,000
     assert brief.replay("usa", TINY) is not None

@@ -9,7 +9,7 @@ own words, a pack's English data), code and command lines are not the interface 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from html.parser import HTMLParser
 
 from babel.messages.pofile import read_po
@@ -42,9 +42,11 @@ def english_left(locale: str, domains: Sequence[str]) -> tuple[set[str], set[str
             strings = m.string if isinstance(m.string, tuple) else (m.string,)
             for source in ids:
                 for piece in _fragments(source):
-                    if any(piece in " ".join(s.split()) for s in strings):
-                        continue  # the same in both languages (a name, an abbreviation)
-                    piece = piece.strip(" .,:;()[]")
+                    trimmed = piece.strip(" .,:;()[]")
+                    alone = re.compile(r"(?<![A-Za-z_])" + re.escape(trimmed) + r"(?![A-Za-z_])")
+                    if any(piece in " ".join(s.split()) or alone.search(s) for s in strings):
+                        continue  # the same in both languages (a name, "Source : " in French)
+                    piece = trimmed
                     target = phrases if len(piece.split()) > 1 else words
                     target.add(piece)
     return {p for p in phrases if len(p) >= 8}, {w for w in words if len(w) >= 3}
@@ -102,11 +104,16 @@ class Visible(HTMLParser):
             self.stack[-1][2].append(data)
 
 
-def leftovers(html: str, phrases: set[str], words: set[str]) -> tuple[dict[str, str], list[str]]:
-    """(the <html> element's attributes, the English found on the page)."""
+def leftovers(html: str, phrases: set[str], words: set[str],
+              data: Collection[str] = ()) -> tuple[dict[str, str], list[str]]:
+    """(the <html> element's attributes, the English found on the page). `data`: names the page
+    shows as stored (the test accounts' names, "Test case manager"), not read as interface."""
     page = Visible()
     page.feed(html)
     text = " ".join(" ".join(page.text).split())
+    for name in sorted(data, key=len, reverse=True):  # the longest first: "Test case manager"
+        text = re.sub(r"(?<![A-Za-z_])" + re.escape(name) + r"(?![A-Za-z_])", " ", text)
+    page.wholes = [w for w in page.wholes if w not in data]
     found = sorted(p for p in phrases  # an identifier (treatment_not_conviction) is not English
                    if re.search(r"(?<![A-Za-z_])" + re.escape(p) + r"(?![A-Za-z_])", text))
     found += sorted({w.strip(" .,:;()") for w in page.wholes} & words)

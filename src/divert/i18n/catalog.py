@@ -104,6 +104,11 @@ class Translator:
     def date(self, value: date | datetime, form: str = "medium") -> str:
         return self._native(dates.format_date(value, format=form, locale=self._babel))
 
+    def list_separator(self) -> str:
+        """What stands between two items of a list (", "; in Persian its own comma and a
+        right-to-left mark, "،\u200f "): CLDR's list pattern, from Babel."""
+        return str(self._babel.list_patterns["standard"]["middle"].format("", ""))
+
     def datetime(self, value: datetime, form: str = "medium") -> str:
         return self._native(dates.format_datetime(value, format=form, locale=self._babel))
 

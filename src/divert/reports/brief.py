@@ -495,8 +495,8 @@ def referenced(brief: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, An
 
 
 def context(brief: dict[str, Any], locale: str = DEFAULT) -> dict[str, Any]:
-    """What the brief's templates need: the brief with references, its sources, the stages, in
-    `locale` (see `localized`)."""
+    """What the brief's templates need: the brief with references, its sources, the stages, the
+    separator of a list (the stamp's packs), in `locale` (see `localized`)."""
     b, sources = referenced(localized(brief, locale))
     names = {st: words.stage_name(st, locale) if locale != DEFAULT else st.replace("_", " ")
              for st in STAGES}
@@ -505,7 +505,8 @@ def context(brief: dict[str, Any], locale: str = DEFAULT) -> dict[str, Any]:
             if s.get("provenance"):
                 s["provenance_name"] = words.word(words.PROVENANCE_LABELS, s["provenance"], locale)
     return {"b": b, "sources": sources, "stages": STAGES, "stage_names": names,
-            "lang_marks": locale != DEFAULT}
+            "lang_marks": locale != DEFAULT,
+            "list_sep": translator(locale, "reports").list_separator()}
 
 
 #: what a dated event of the law's history says, by kind (the measure's or law's name in it)
