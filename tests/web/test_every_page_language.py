@@ -33,17 +33,17 @@ ACCOUNTS = frozenset(n for role in ROLES for n in (f"Test {role.replace('_', ' '
 KNOWN_LEFT: frozenset[str] = frozenset({
     "Incentive", "Informed consent", "Note", "Notes", "Parameters of the law", "People in prison",
     "Practice the simulation uses", "Sanction", "Sex", "The offence", "The person",
-    "Therapeutic adjustment", "Therapeutic adjustment (not a sanction", "Yes", "active",
-    "as recorded", "attendance", "case management", "case manager", "central parameter values",
+    "Therapeutic adjustment", "Therapeutic adjustment (not a sanction", "Yes", "as recorded",
+    "attendance", "case management", "case manager", "central parameter values",
     "clinical reassessment", "coercive", "community service", "completion", "confidence interval",
     "confirmed by", "cultivation", "divert default", "drug use disorder", "failure to appear",
-    "female", "for cause", "graduated", "in phase", "injecting", "male", "million, discounted",
-    "missed", "months", "negative test", "new criminal activity", "not required", "other",
-    "paired replications", "people", "phase", "positive", "positive test", "possession",
+    "female", "for cause", "graduation rate", "in phase", "injecting", "male",
+    "million, discounted", "months", "negative test", "new criminal activity", "not required",
+    "other", "paired replications", "people", "positive test", "possession",
     "possession for supply", "price year", "property",
-    "review of treatment intensity or medication", "scenario", "supply", "terminated", "tests",
-    "therapeutic adjustment", "today's law", "trafficking", "treatment", "unknown", "use",
-    "verified", "violence flag", "violent", "withdrawn", "year", "years",
+    "review of treatment intensity or medication", "scenario", "supply", "therapeutic adjustment",
+    "today's law", "trafficking", "treatment", "unknown", "use", "verified", "violence flag",
+    "violent", "year", "years",
 })
 
 

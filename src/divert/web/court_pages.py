@@ -38,6 +38,7 @@ from divert.web.court_common import (
     summary,
     test_or_404,
 )
+from divert.web.lang import N_
 from divert.web.render import render
 from divert.web.security import record_export, record_view, record_views, registry_of, require
 
@@ -47,10 +48,11 @@ PAGE = 50
 RESULTS = ("negative", "positive", "dilute", "adulterated", "refused", "missed", "excused",
            "collected")
 STATES = court.RESULT_STATES
-TABLE_TITLES = {"phase_durations": "Time spent in each phase (completed stays, days)",
-                "outcomes": "Graduation and termination by risk/need quadrant",
-                "test_positivity": "Drug test positivity by phase",
-                "rearrest_by_quadrant": "Rearrest by risk/need quadrant"}
+#: the registry figures' tables -> their titles in English (translated at display)
+TABLE_TITLES = {"phase_durations": N_("Time spent in each phase (completed stays, days)"),
+                "outcomes": N_("Graduation and termination by risk/need quadrant"),
+                "test_positivity": N_("Drug test positivity by phase"),
+                "rearrest_by_quadrant": N_("Rearrest by risk/need quadrant")}
 #: the choices of the intake forms on a participant's page (court_intake handles them)
 INTAKE_CHOICES: dict[str, tuple[str, ...]] = {
     "measures": tuple(k for k, m in CATALOGUE.items() if m.kind == "alternative"),

@@ -16,7 +16,7 @@ from divert.i18n import LOCALES, current_locale, direction, translator
 from divert.web.accounts import ROLES
 from divert.web.lang import N_, NAMES, _, ngettext, pgettext
 from divert.web.security import csrf_token, optional_user
-from divert.web.terms import term
+from divert.web.terms import column, term
 
 TEMPLATES = Path(__file__).parent / "templates"
 STATIC = Path(__file__).parent / "static"
@@ -110,7 +110,7 @@ def _role(code: Any) -> Any:
 
 
 templates.env.filters.update(role=_role, law=_law, number=_number, percent=_percent, currency=_currency,
-                             date=_date, digits=_digits, term=term)
+                             date=_date, digits=_digits, term=term, column=column)
 
 #: the navigation: (path, label, capability needed)
 NAV: tuple[tuple[str, str, str], ...] = (

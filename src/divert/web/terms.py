@@ -1,6 +1,7 @@
 """The registry's codes as a page names them (a status, a result's state, a response's kind, a
 behaviour, a test method, a session kind, the default programme's incentives and sanctions), marked
-for the web catalogue and translated where they are shown (the `term` filter)."""
+for the web catalogue and translated where they are shown (the `term` filter); and the registry
+figures' column names as their headings (the `column` filter; the exported files keep the names)."""
 
 from __future__ import annotations
 
@@ -59,3 +60,25 @@ def term(code: object) -> object:
     if not isinstance(code, str) or not code:
         return code
     return _(TERMS[code]) if code in TERMS else code.replace("_", " ")
+
+
+#: a column of `divert.registry.export.COLUMNS` -> its heading in English (translated at display)
+COLUMN_HEADINGS: dict[str, str] = {
+    "programme": N_("programme"), "phase": N_("phase"), "quadrant": N_("quadrant"),
+    "people": N_("people"), "mean_days": N_("mean days"), "median_days": N_("median days"),
+    "p25_days": N_("p25 days"), "p75_days": N_("p75 days"), "left": N_("left"),
+    "graduated": N_("graduated"), "terminated": N_("terminated"), "withdrawn": N_("withdrawn"),
+    "active": N_("active"), "graduation_rate": N_("graduation rate"),
+    "termination_rate": N_("termination rate"), "people_tested": N_("people tested"),
+    "tests": N_("tests"), "positive": N_("positive"), "missed": N_("missed"),
+    "invalid": N_("invalid"), "positivity": N_("positivity"),
+    "rearrested_during": N_("rearrested during"), "rearrest_rate_during": N_("rearrest rate during"),
+    "followed_365": N_("followed 365"), "rearrested_365_after": N_("rearrested 365 after"),
+    "rearrest_rate_365_after": N_("rearrest rate 365 after"),
+}
+
+
+def column(name: str) -> str:
+    """A registry figures' column as its heading in the page's language; a column the list does not
+    know as named, underscores read as spaces."""
+    return _(COLUMN_HEADINGS[name]) if name in COLUMN_HEADINGS else name.replace("_", " ")
