@@ -36,14 +36,12 @@ KNOWN_LEFT: frozenset[str] = frozenset({
     "Therapeutic adjustment", "Therapeutic adjustment (not a sanction", "Yes", "as recorded",
     "attendance", "case management", "case manager", "central parameter values",
     "clinical reassessment", "coercive", "community service", "completion", "confidence interval",
-    "confirmed by", "cultivation", "divert default", "drug use disorder", "failure to appear",
-    "female", "for cause", "graduation rate", "in phase", "injecting", "male",
-    "million, discounted", "months", "negative test", "new criminal activity", "not required",
-    "other", "paired replications", "people", "positive test", "possession",
-    "possession for supply", "price year", "property",
-    "review of treatment intensity or medication", "scenario", "supply", "therapeutic adjustment",
-    "today's law", "trafficking", "treatment", "unknown", "use", "verified", "violence flag",
-    "violent", "year", "years",
+    "confirmed by", "divert default", "drug use disorder", "failure to appear", "for cause",
+    "graduation rate", "in phase", "injecting", "million, discounted", "months", "negative test",
+    "new criminal activity", "not required", "paired replications", "people", "positive test",
+    "possession for supply", "price year", "review of treatment intensity or medication",
+    "scenario", "therapeutic adjustment", "today's law", "treatment", "unknown", "verified",
+    "violence flag", "year", "years",
 })
 
 

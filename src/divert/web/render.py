@@ -16,7 +16,7 @@ from divert.i18n import LOCALES, current_locale, direction, translator
 from divert.web.accounts import ROLES
 from divert.web.lang import N_, NAMES, _, ngettext, pgettext
 from divert.web.security import csrf_token, optional_user
-from divert.web.terms import column, term
+from divert.web.terms import TERMS, column, term
 
 TEMPLATES = Path(__file__).parent / "templates"
 STATIC = Path(__file__).parent / "static"
@@ -65,6 +65,15 @@ def _law(text: Any) -> Any:
     return translator(current_locale(), "law").gettext(text)
 
 
+def _vocab(value: Any) -> Any:
+    """A vocabulary value a form offers (a sex, an offence type, a substance) in words in the
+    page's language: the web catalogue's name where the registry names it too (`TERMS`), else the
+    law's; the value submitted stays the code."""
+    if not isinstance(value, str) or not value:
+        return value
+    return term(value) if value in TERMS else _law(value.replace("_", " "))
+
+
 def _number(value: Any, digits: int | None = None) -> Any:
     """A number in the page's language (separators; Persian digits in fa); anything else as is."""
     if isinstance(value, bool) or not isinstance(value, int | float):
@@ -110,7 +119,8 @@ def _role(code: Any) -> Any:
 
 
 templates.env.filters.update(role=_role, law=_law, number=_number, percent=_percent, currency=_currency,
-                             date=_date, digits=_digits, term=term, column=column)
+                             date=_date, digits=_digits, term=term, column=column,
+                             vocab=_vocab)
 
 #: the navigation: (path, label, capability needed)
 NAV: tuple[tuple[str, str, str], ...] = (
