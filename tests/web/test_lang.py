@@ -103,3 +103,23 @@ def test_switcher_refuses_an_unknown_language(client_for: Callable[[str | None],
     r = anon.form("/language", {"locale": "xx", "next": "/login"})
     assert r.status_code in (400, 422), r.status_code
     assert anon.cookies.get(COOKIE) is None
+
+
+def test_form_choices_and_figures_headings_in_the_language(
+        client_for: Callable[[str | None], Client]) -> None:
+    """The assessment form names a vocabulary value in the page's language but submits the code;
+    the registry figures' headings are translated, the columns' own names stay English."""
+    clinician = client_for("clinician")
+    clinician.cookies.set(COOKIE, "fr")
+    form = clinician.get("/assess").text
+    assert re.search(r'<option value="possession_for_supply"[^>]*>détention en vue de la fourniture<', form)
+    assert re.search(r'value="female"[^>]*>féminin<', form)
+    clinician.cookies.set(COOKIE, "en")
+    assert re.search(r'<option value="possession_for_supply"[^>]*>possession for supply<',
+                     clinician.get("/assess").text)
+    judge = client_for("judge")
+    judge.cookies.set(COOKIE, "pt")
+    figures = judge.get("/registry/aggregates").text
+    assert '<th scope="col" class="num">pessoas testadas</th>' in figures
+    assert "Taxa de testes de droga positivos por fase" in figures
+    assert "people tested" not in figures and 'id="test_positivity"' in figures
