@@ -33,6 +33,8 @@ TERMS: dict[str, str] = {
     "use": N_("use"), "possession": N_("possession"), "possession_for_supply": N_("possession for supply"),
     "supply": N_("supply"), "trafficking": N_("trafficking"), "cultivation": N_("cultivation"),
     "property": N_("property"), "violent": N_("violent"),
+    # the registry figures' quadrant column beyond the quadrants' own codes
+    "unknown": N_("unknown"), "all": N_("all"),
     # test methods and session kinds
     "urine": N_("urine"), "oral_fluid": N_("oral fluid"), "sweat_patch": N_("sweat patch"),
     "breath": N_("breath"), "blood": N_("blood"), "hair": N_("hair"),
