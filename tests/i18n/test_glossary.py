@@ -70,15 +70,21 @@ def test_every_glossary_term_is_used_by_a_catalogue_message() -> None:
     assert unused == [], f"glossary terms no English message uses: {unused}"
 
 
-def test_a_translation_changed_to_another_term_is_found() -> None:
+@pytest.mark.parametrize(("term", "english", "other", "report"), [
+    ("fine", "Fine", "Coima", "'fine' -> 'multa' not in law: 'Coima' ('Fine')"),
+    # a plural message is checked too
+    ("diversion", "Diversions", "Desvios do processo penal",
+     "'diversion' -> 'diversão' not in reports: 'Desvios do processo penal' ('Diversions')"),
+])
+def test_a_translation_changed_to_another_term_is_found(term: str, english: str, other: str,
+                                                        report: str) -> None:
     """The check is not vacuous: a real message of the catalogue, translated with another word for
     the term, is reported; kept as it is, it is not."""
-    fine = next(e for e in _glossary("pt") if e.english == "fine")
-    message = next(m for m in _messages("pt") if m[1] == ("Fine",))
-    assert mismatches([fine], [message]) == []
-    changed = (message[0], message[1], ("Coima",))
-    assert mismatches([fine], [changed]) == [
-        "'fine' -> 'multa' not in law: 'Coima' ('Fine')"]
+    entry = next(e for e in _glossary("pt") if e.english == term)
+    message = next(m for m in _messages("pt") if m[1] == (english,))
+    assert mismatches([entry], [message]) == []
+    changed = (message[0], message[1], (other,))
+    assert mismatches([entry], [changed]) == [report]
 
 
 def test_terms_match_whole_words_outside_placeholders() -> None:
@@ -100,17 +106,6 @@ def test_the_last_word_of_a_term_matches_in_the_plural() -> None:
     assert Entry("arrest", ("detenção",), "").used_in("Arrests")
     assert not Entry("drug", ("droga",), "").used_in("drugstore, drugged")
     assert not Entry("court", ("tribunal",), "").used_in("courtesy, courts-martial")
-
-
-def test_a_plural_message_translated_with_another_term_is_found() -> None:
-    """A real plural message ("Diversions") is checked: kept as it is it passes; translated with
-    another word than the glossary's 'diversão' it is reported."""
-    diversion = next(e for e in _glossary("pt") if e.english == "diversion")
-    message = next(m for m in _messages("pt") if m[1] == ("Diversions",))
-    assert mismatches([diversion], [message]) == []
-    changed = (message[0], message[1], ("Desvios do processo penal",))
-    assert mismatches([diversion], [changed]) == [
-        "'diversion' -> 'diversão' not in reports: 'Desvios do processo penal' ('Diversions')"]
 
 
 def test_forms_match_any_case_and_persian_half_spaces() -> None:

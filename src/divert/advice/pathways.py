@@ -17,9 +17,9 @@ from typing import Any
 from divert.advice.case import Case
 from divert.advice.screening import ScreeningCutoffs, ScreeningResult, score_all
 from divert.advice.triage import Triage, TriageConfig, assess_triage
-from divert.advice.wording import N_, Day, Joined, Label, Message, Value, text
+from divert.advice.wording import Day, Joined, Label, Message, Value, text
 from divert.errors import InputError
-from divert.i18n import DEFAULT
+from divert.i18n import DEFAULT, N_
 from divert.law.catalogue import CATALOGUE, Measure
 from divert.law.policy import LegalBasis, LexMitiorSpec, Policy, Rule, basis_at
 from divert.law.rules import TraceStep, encode_batch, truth_value

@@ -10,14 +10,10 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from divert.i18n import DEFAULT, Translator, translator
+from divert.i18n import DEFAULT, N_, Translator, translator
 
 DOMAIN = "law"
 
-
-def N_(message: str) -> str:
-    """Mark a message of the law catalogue for extraction; it is translated when read."""
-    return message
 
 
 def pgettext(context: str, message: str) -> str:

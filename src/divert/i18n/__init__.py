@@ -12,7 +12,15 @@ from divert.i18n.locale import (
     parse_locale,
 )
 
+
+def N_(message: str) -> str:
+    """Marks `message` for extraction only (Babel's keyword N_); it is translated where it is
+    shown, with the catalogue of the module that shows it."""
+    return message
+
+
 __all__ = [
+    "N_",
     "DEFAULT",
     "DOMAINS",
     "LOCALES",

@@ -3,12 +3,7 @@ marked for the law catalogue (translated where they are read, with `divert.i18n`
 
 from __future__ import annotations
 
-from divert.i18n import DEFAULT, translator
-
-
-def N_(message: str) -> str:
-    """Mark a message of the law catalogue for extraction; it is translated when read."""
-    return message
+from divert.i18n import DEFAULT, N_, translator
 
 
 def pgettext(context: str, message: str) -> str:

@@ -19,7 +19,7 @@ from jinja2.runtime import Context
 from markupsafe import Markup, escape
 
 from divert import __version__
-from divert.i18n import DEFAULT, Translator, translator
+from divert.i18n import DEFAULT, N_, Translator, translator
 from divert.law import words
 from divert.law.catalogue import measures_of
 from divert.law.policy import Policy, load, read_yaml
@@ -29,12 +29,6 @@ from divert.simulation.outcomes import PUBLIC, costs, interval, resolved
 from divert.simulation.run import SERIES
 from divert.simulation.runner import Comparison, check_sizes, run_comparison
 from divert.studies.countries import NOT_RESOLVED, CountryResult
-
-
-def N_(message: str) -> str:
-    """Marks a message for the reports catalogue; translated where the brief is rendered."""
-    return message
-
 
 LEVERS = ("treatment_not_conviction", "prison_treatment", "equivalence_of_care",
           "treatment_scale_up", "prevention")

@@ -30,7 +30,7 @@ from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from divert.errors import DivertError, InputError
-from divert.i18n import DEFAULT, Translator, translator
+from divert.i18n import DEFAULT, N_, Translator, translator
 from divert.law import words
 from divert.law.catalogue import CATALOGUE
 from divert.reports.i18n import FILTERS, messages
@@ -38,12 +38,6 @@ from divert.simulation.outcomes import cohort_rates, interval, totals
 from divert.simulation.run import COHORT_YEARS, COST_SECTORS, SERIES, RunResult, add_months
 from divert.simulation.runner import Comparison
 from divert.simulation.scenarios import ScenarioSpec, resolve_overlay
-
-
-def N_(message: str) -> str:
-    """Marks a message for the reports catalogue; translated where it is shown."""
-    return message
-
 
 MIN_COHORT = 30
 """Pathways with fewer people than this (simulated sample, pooled over replications) are not shown."""

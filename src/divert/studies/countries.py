@@ -40,11 +40,11 @@ from typing import Any
 
 import numpy as np
 
-from divert.i18n import DEFAULT, direction, translator
+from divert.i18n import DEFAULT, N_, direction, translator
 from divert.simulation.outcomes import interval, resolved
 from divert.simulation.run import SERIES
 from divert.simulation.runner import Comparison
-from divert.studies.headline import ENGLISH, N_, Words, sentence  # the web page's headline
+from divert.studies.headline import ENGLISH, Words, sentence  # the web page's headline
 from divert.studies.parity import parity, to_international
 
 BRIEFING = ("usa", "iran", "malaysia", "portugal", "belgium", "model")

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from typing import Any, Protocol
 
-from divert.i18n import DEFAULT
+from divert.i18n import DEFAULT, N_
 from divert.studies.parity import Parity, to_international
 
 
@@ -63,10 +63,6 @@ def _words(t: Words | None) -> Words:
     with the English one, so that English text stays as it was."""
     return ENGLISH if t is None or t.locale == DEFAULT else t
 
-
-def N_(message: str) -> str:
-    """Marks a message for the reports catalogue; translated where it is shown."""
-    return message
 
 
 NOT_RESOLVED = "not resolved at this size"
@@ -258,25 +254,25 @@ def sentence(headline: dict[str, Any], *, reform: str, currency: str, parity: Pa
     return w.gettext("%(reform)s would mean %(prisoners)s and %(deaths)s, %(cost)s.") % values
 
 
-def _few(key: str, w: Words) -> str:
-    """The warning that a figure has too few events in the sample (placeholders to fill)."""
-    if key == "drug_prisoners_final_year":
-        return w.gettext("People in prison for drug offences in the final year: about "
-                         "%(events)s in the %(persons)s simulated people per run (fewer than "
-                         "%(least)s), too few to read as a count; simulate more people.")
-    return w.gettext("Overdose deaths over the run: about %(events)s in the %(persons)s "
-                     "simulated people per run (fewer than %(least)s), too few to read as a "
-                     "count; simulate more people.")
-
-
-def _imprecise(key: str, w: Words) -> str:
-    """The warning that a resolved figure's Monte Carlo error is large (placeholders to fill)."""
-    if key == "drug_prisoners_final_year":
-        return w.gettext("The change in people in prison for drug offences in the final year: "
-                         "its Monte Carlo error is %(share)s of the figure (above %(most)s); its "
-                         "size is imprecise.")
-    return w.gettext("The change in overdose deaths over the run: its Monte Carlo error is "
-                     "%(share)s of the figure (above %(most)s); its size is imprecise.")
+#: per figure, the warning that it has too few events in the sample (placeholders to fill)
+_FEW = {
+    "drug_prisoners_final_year": N_(
+        "People in prison for drug offences in the final year: about %(events)s in the "
+        "%(persons)s simulated people per run (fewer than %(least)s), too few to read as a count; "
+        "simulate more people."),
+    "overdose_deaths_10y": N_(
+        "Overdose deaths over the run: about %(events)s in the %(persons)s simulated people per "
+        "run (fewer than %(least)s), too few to read as a count; simulate more people."),
+}
+#: per figure, the warning that its resolved change has a large Monte Carlo error
+_IMPRECISE = {
+    "drug_prisoners_final_year": N_(
+        "The change in people in prison for drug offences in the final year: its Monte Carlo "
+        "error is %(share)s of the figure (above %(most)s); its size is imprecise."),
+    "overdose_deaths_10y": N_(
+        "The change in overdose deaths over the run: its Monte Carlo error is %(share)s of the "
+        "figure (above %(most)s); its size is imprecise."),
+}
 
 
 def warnings(headline: dict[str, Any], *, replications: int, persons: int,
@@ -301,7 +297,7 @@ def warnings(headline: dict[str, Any], *, replications: int, persons: int,
     for key in FIGURES:
         events = sample.get(key)
         if events is not None and events < MIN_EVENTS:
-            out.append(_few(key, w) % {"events": w.number(events, 0),
+            out.append(w.gettext(_FEW[key]) % {"events": w.number(events, 0),
                                        "persons": w.number(persons, 0),
                                        "least": w.number(MIN_EVENTS, 0)})
         entry = headline.get(key)
@@ -309,6 +305,6 @@ def warnings(headline: dict[str, Any], *, replications: int, persons: int,
             d = entry["difference"]
             rel = (d["mcse"] or 0.0) / abs(d["mean"])
             if rel > MAX_RELATIVE_MCSE:
-                out.append(_imprecise(key, w) % {"share": w.percent(rel),
+                out.append(w.gettext(_IMPRECISE[key]) % {"share": w.percent(rel),
                                                  "most": w.percent(MAX_RELATIVE_MCSE)})
     return out

@@ -9,6 +9,7 @@ from typing import Any
 from starlette.requests import Request
 
 from divert.i18n import LOCALES, current_locale, negotiate, translator, using
+from divert.i18n import N_ as N_  # the marker, re-exported for the web modules
 from divert.registry.database import RegistryError
 
 #: the cookie the language switcher sets (signed-out pages, and accounts without a setting)
@@ -35,10 +36,6 @@ def ngettext(singular: str, plural: str, n: int) -> str:
 def pgettext(context: str, message: str) -> str:
     return translator(current_locale(), DOMAIN).pgettext(context, message)
 
-
-def N_(message: str) -> str:
-    """Mark `message` for extraction only; it is translated where it is shown."""
-    return message
 
 
 def request_locale(request: Request) -> str:

@@ -61,7 +61,7 @@ def term(code: object) -> object:
     incentive) as stored, underscores read as spaces."""
     if not isinstance(code, str) or not code:
         return code
-    return _(TERMS[code]) if code in TERMS else code.replace("_", " ")
+    return _label(TERMS, code)
 
 
 #: a column of `divert.registry.export.COLUMNS` -> its heading in English (translated at display)
@@ -83,4 +83,9 @@ COLUMN_HEADINGS: dict[str, str] = {
 def column(name: str) -> str:
     """A registry figures' column as its heading in the page's language; a column the list does not
     know as named, underscores read as spaces."""
-    return _(COLUMN_HEADINGS[name]) if name in COLUMN_HEADINGS else name.replace("_", " ")
+    return _label(COLUMN_HEADINGS, name)
+
+
+def _label(labels: dict[str, str], code: str) -> str:
+    """`code`'s label in the page's language, or the code itself, underscores read as spaces."""
+    return _(labels[code]) if code in labels else code.replace("_", " ")
