@@ -26,14 +26,7 @@ PERSONS = 8000  # small: the tolerance adds twice the Monte Carlo error of this 
 
 # Targets and held-out figures the fitted baseline does not reproduce, each with its reason
 # (`divert validate` reports them as failures; the tests mark them strict xfail, not pass).
-GAPS: dict[tuple[str, str], str] = {
-    ("portugal", "drug_prisoners_2019"): (
-        "about 3,700 simulated against 1,862 (Rego et al. 2021): the pack's one suspension of a "
-        "prison term (Penal Code art. 50 and DL 15/93 art. 44 in one measure) needs consent, so "
-        "every convicted supplier who does not consent is imprisoned: 55% of supply sanctions are "
-        "prison against SICAD's 31% for 2012; a plain suspension (art. 50, no consent) needs a "
-        "measure of its own in the catalogue (issue 13 follow-up)"),
-}
+GAPS: dict[tuple[str, str], str] = {}
 
 
 @pytest.fixture(scope="session")

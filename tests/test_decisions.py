@@ -4,6 +4,7 @@ consent-aware precedence, release-time measures, and no second encoding of the l
 from __future__ import annotations
 
 import ast
+import dataclasses
 import shutil
 from datetime import date
 from pathlib import Path
@@ -22,7 +23,14 @@ from divert.law.policy import Policy, load, load_pack
 from divert.law.practice import draw, resolve
 from divert.law.vocabulary import AGGRAVATORS, DISORDER_LEVELS, OFFENCE_TYPES, SEXES, STAGES, SUBSTANCES
 from divert.simulation import run as simulation
-from divert.simulation.decisions import Decider, Effects, Practice, open_measures
+from divert.simulation.decisions import (
+    S_POST_BASE,
+    Decider,
+    Effects,
+    Practice,
+    open_measures,
+    post_stream,
+)
 from divert.simulation.kernel import F_RELEASE
 from divert.simulation.population import PRISON, synthesise
 from divert.simulation.scenarios import load_scenario
@@ -362,3 +370,25 @@ def test_malaysia_reform_lowers_arrests_and_prisoners_whatever_the_consent(
         last[name] = {m: float(r.metric(m)[-12:].sum()) for m in ("arrests", "in_prison")}
     assert last["reform"]["arrests"] < last["base"]["arrests"] * 0.8
     assert last["reform"]["in_prison"] < last["base"]["in_prison"]
+
+
+def test_a_measure_added_to_the_catalogue_leaves_other_packs_results_unchanged() -> None:
+    """Post-sentence uptake draws are keyed by the measure's id, not its catalogue position: a
+    new measure ahead of a pack's post-sentence measures (which shifts their indices) changes
+    nothing in a pack that does not use it."""
+    pol = load("portugal")
+    assert any(m.stage == "post_sentence" for m in pol.measures.values())
+    extra = dataclasses.replace(CATALOGUE["imprisonment"], id="a_measure_added_later")
+    grown = dataclasses.replace(pol, measures={extra.id: extra, **pol.measures})
+    a = simulation.run(pol, 3000, 24, date(2026, 1, 1), 1, 0, uncertainty=False)
+    b = simulation.run(grown, 3000, 24, date(2026, 1, 1), 1, 0, uncertainty=False)
+    assert Effects.of(grown).ids.index("treatment_in_prison") != Effects.of(pol).ids.index(
+        "treatment_in_prison")
+    assert a.series[:, 0].sum() > 0
+    assert np.array_equal(a.series, b.series)
+
+
+def test_every_measure_has_a_post_sentence_stream_of_its_own() -> None:
+    streams = [post_stream(m) for m in CATALOGUE]
+    assert len(set(streams)) == len(streams)
+    assert min(streams) >= S_POST_BASE  # clear of the fixed streams of decisions and the kernel

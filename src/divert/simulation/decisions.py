@@ -12,6 +12,7 @@ needs no code. When nothing is open at a stage, the person leaves the system the
 
 from __future__ import annotations
 
+import zlib
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, get_args
@@ -71,12 +72,19 @@ T_NONE, T_COMMUNITY, T_RESIDENTIAL, T_IN_PRISON = range(4)
 SECTORS = ("probation", "treatment", "prison")
 ROUTE_COMMUNITY, ROUTE_PROSECUTION, ROUTE_CUSTODY = 0, 1, 2
 
-# random streams of the decision step (the kernel uses 1-4); post-sentence uptake uses
-# S_POST_BASE + the measure's index, so each measure has a stream of its own
+# random streams of the decision step (the kernel uses 1-4); post-sentence uptake uses a stream of
+# each measure's own, keyed by its id (`post_stream`)
 S_CONSENT, S_POLICE, S_PROSECUTION, S_COURT, S_PRETRIAL, S_CONVICTION = 20, 21, 22, 23, 24, 25
 S_QUANTITY, S_OFFENCE_FACTS, S_SENTENCE = 26, 27, 28
 S_STAGE = {"police": S_POLICE, "prosecution": S_PROSECUTION, "court": S_COURT}
 S_POST_BASE = 1000
+
+
+def post_stream(measure_id: str) -> int:
+    """The random stream of a post-sentence measure's uptake, from its id alone: adding a measure
+    to the catalogue (which shifts every later index) leaves every other measure's draws as they
+    were, so a pack's results do not move when another pack's law grows."""
+    return S_POST_BASE + zlib.crc32(measure_id.encode("utf-8")) % (1 << 24)
 
 
 @dataclass(frozen=True)
@@ -99,6 +107,7 @@ class Effects:
     alternative: np.ndarray     # bool
     oat_overdose_rr: np.ndarray  # float, 1 where none
     oat_overdose_months: np.ndarray  # float, 0 where none
+    stream: np.ndarray          # int64 post-sentence uptake stream (`post_stream`)
 
     @classmethod
     def of(cls, policy: Policy) -> Effects:
@@ -123,7 +132,8 @@ class Effects:
             alternative=np.array([m.kind == "alternative" for m in ms], dtype=bool),
             oat_overdose_rr=np.array([1.0 if e.oat_overdose_rr is None else e.oat_overdose_rr
                                       for e in es]),
-            oat_overdose_months=np.array([float(e.oat_overdose_rr_months) for e in es]))
+            oat_overdose_months=np.array([float(e.oat_overdose_rr_months) for e in es]),
+            stream=np.array([post_stream(m.id) for m in ms], dtype=np.int64))
 
     def index(self, rules: list[Rule]) -> np.ndarray:
         """Measure indices of `rules`, in their order."""
@@ -517,7 +527,7 @@ class Decider:
         cats = [m for _, m in chosen_rules]
         if when == "monthly":
             ids = ids[pop.cj[ids] == PRISON]
-        draws = [uniforms(self.key, ids, month, S_POST_BASE + m)[0] < pr.weight[m] for m in cats]
+        draws = [uniforms(self.key, ids, month, int(ef.stream[m]))[0] < pr.weight[m] for m in cats]
         # Only a prisoner who would take up some measure if it were open needs the law's answer;
         # the draws are per person, so leaving the others out changes nothing.
         candidate = np.logical_or.reduce(draws)
