@@ -1,6 +1,7 @@
 """Simulation speed of this checkout against another commit, measured side by side.
 
     .venv/bin/python bench/against_commit.py --base de74ffd [--persons 500000] [--years 10]
+        [--rounds 2] [--scenarios usa portugal]
 
 Checks the base commit out into a temporary git worktree and times one replication of each
 scenario (`simulation.run`, after a warm-up that compiles the kernel) with this checkout's code and
@@ -56,6 +57,8 @@ def main() -> None:
     ap.add_argument("--persons", type=int, default=500_000)
     ap.add_argument("--years", type=int, default=10)
     ap.add_argument("--rounds", type=int, default=2)
+    ap.add_argument("--scenarios", nargs="+", default=list(SCENARIOS),
+                    help="scenario specs to time (default: %(default)s)")
     args = ap.parse_args()
     months = args.years * 12
     with tempfile.TemporaryDirectory() as tmp:
@@ -64,7 +67,7 @@ def main() -> None:
                         args.base], check=True, capture_output=True)
         try:
             rows = []
-            for spec in SCENARIOS:
+            for spec in args.scenarios:
                 here, there = [], []
                 for _ in range(args.rounds):
                     here.append(seconds(ROOT / "src", spec, args.persons, months))

@@ -457,12 +457,19 @@ class Policy:
         params = self._params_on(day)
         out: dict[str, np.ndarray] = {}
         rules = self._rules_on(stage, day)
+        seen: dict[str, np.ndarray] = {}  # a condition several rules share is evaluated once
+
+        def truth(cond: Condition) -> np.ndarray:
+            if cond.text not in seen:
+                seen[cond.text] = cond.evaluate(batch, params, size)
+            return seen[cond.text]
+
         for rule in rules:
             result = np.full(size, 2, dtype=np.int8)
             for cond in rule.when:
-                result = np.minimum(result, cond.evaluate(batch, params, size))
+                result = np.minimum(result, truth(cond))
             for cond in rule.unless:
-                result = np.minimum(result, 2 - cond.evaluate(batch, params, size))
+                result = np.minimum(result, 2 - truth(cond))
             out[rule.id] = result.astype(np.int8)
         for bar in self.bars_in_force(day):
             barred = [m for m in bar.spec.measures if m in out]

@@ -245,6 +245,8 @@ def run(policy: Policy, persons: int, months: int, start: date, seed: int, repli
     series_all = np.zeros((total, len(SERIES)))
     occ = np.zeros(len(effects.ids))
     court = np.flatnonzero(effects.court_programme)
+    # by measure index + 1 (0: no measure): whether it is a treatment court's programme
+    is_court = np.concatenate([[False], effects.court_programme])
     sector_of = effects.sector
     # a measure whose cost includes its treatment (a drug court's, WSIPP) is not charged community
     # treatment on top for its participants
@@ -317,8 +319,9 @@ def run(policy: Policy, persons: int, months: int, start: date, seed: int, repli
         if were_treated is not None:
             after_decisions(pop, care, were_treated, month, key)
         if court.shape[0] and occ[court].any():
-            in_court = np.flatnonzero(np.isin(pop.measure, court) & (pop.status == ALIVE)
-                                      & (pop.cj == MEASURE))
+            in_measure = np.flatnonzero(pop.cj == MEASURE)
+            in_measure = in_measure[pop.status[in_measure] == ALIVE]
+            in_court = in_measure[is_court[pop.measure[in_measure].astype(np.int64) + 1]]
             length = practice.duration[pop.measure[in_court]]
             elapsed = np.clip(length - pop.cj_timer[in_court], 0, length - 1)
             phase = (elapsed * COURT_PHASES // length).astype(np.int64)
