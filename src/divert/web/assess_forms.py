@@ -23,9 +23,12 @@ from divert.advice.screening import (
     CRAFFT_PART_B,
     INSTRUMENTS,
 )
+from divert.web.lang import N_
 
 Kind = Literal["choice", "yes_no", "number"]
-YES_NO = (("yes", "Yes"), ("no", "No"))
+#: the options' labels, the groups' names, the purposes and hints are in English, marked for the
+#: web catalogue and translated where the form shows them (the API gives them in English)
+YES_NO = (("yes", N_("Yes")), ("no", N_("No")))
 
 
 @dataclass(frozen=True)
@@ -100,13 +103,15 @@ def _yes_no_list(key: str, labels: list[str], hint: str | None = None) -> tuple[
                  for i, text in enumerate(labels))
 
 
-_AUDIT_FREQ = ("Never", "Less than monthly", "Monthly", "Weekly", "Daily or almost daily")
-_AUDIT_HARM = ("No", "Yes, but not in the last year", "Yes, during the last year")
+_AUDIT_FREQ = (N_("Never"), N_("Less than monthly"), N_("Monthly"), N_("Weekly"),
+               N_("Daily or almost daily"))
+_AUDIT_HARM = (N_("No"), N_("Yes, but not in the last year"), N_("Yes, during the last year"))
 _AUDIT_ITEMS: list[tuple[str, tuple[str, ...]]] = [
     ("How often do you have a drink containing alcohol?",
-     ("Never", "Monthly or less", "2-4 times a month", "2-3 times a week", "4 or more times a week")),
+     (N_("Never"), N_("Monthly or less"), N_("2-4 times a month"), N_("2-3 times a week"),
+      N_("4 or more times a week"))),
     ("How many drinks containing alcohol do you have on a typical day when you are drinking?",
-     ("1 or 2", "3 or 4", "5 or 6", "7 to 9", "10 or more")),
+     (N_("1 or 2"), N_("3 or 4"), N_("5 or 6"), N_("7 to 9"), N_("10 or more"))),
     ("How often do you have six or more drinks on one occasion?", _AUDIT_FREQ),
     ("How often in the last year have you been unable to stop drinking once you had started?",
      _AUDIT_FREQ),
@@ -133,19 +138,22 @@ def _audit() -> InstrumentForm:
         qs.append(Question(f"answers.{i}", f"{i + 1}. {text}", "choice",
                            tuple((str(j), o) for j, o in enumerate(options)), asked_when=when))
     return InstrumentForm("audit", "AUDIT (Alcohol Use Disorders Identification Test)",
-                          "Alcohol use in the past year; zones I-IV.", tuple(qs))
+                          N_("Alcohol use in the past year; zones I-IV."), tuple(qs))
 
 
 _ASSIST_NAMES = {
-    "tobacco": "Tobacco products", "alcohol": "Alcoholic beverages", "cannabis": "Cannabis",
-    "cocaine": "Cocaine", "amphetamines": "Amphetamine-type stimulants", "inhalants": "Inhalants",
-    "sedatives": "Sedatives or sleeping pills", "hallucinogens": "Hallucinogens",
-    "opioids": "Opioids", "other": "Other substances",
+    "tobacco": N_("Tobacco products"), "alcohol": N_("Alcoholic beverages"),
+    "cannabis": N_("Cannabis"), "cocaine": N_("Cocaine"),
+    "amphetamines": N_("Amphetamine-type stimulants"), "inhalants": N_("Inhalants"),
+    "sedatives": N_("Sedatives or sleeping pills"), "hallucinogens": N_("Hallucinogens"),
+    "opioids": N_("Opioids"), "other": N_("Other substances"),
 }
-_FREQ = tuple((v, v.replace("_", " ").replace("daily", "daily or almost daily")
-               if v == "daily" else v.replace("_", " ")) for v in ASSIST_FREQUENCY)
-_EVER = (("no", "No, never"), ("yes_past_3_months", "Yes, in the past 3 months"),
-         ("yes_not_past_3_months", "Yes, but not in the past 3 months"))
+_FREQ_NAMES = {"never": N_("never"), "once_or_twice": N_("once or twice"),
+               "monthly": N_("monthly"), "weekly": N_("weekly"),
+               "daily": N_("daily or almost daily")}
+_FREQ = tuple((v, _FREQ_NAMES[v]) for v in ASSIST_FREQUENCY)
+_EVER = (("no", N_("No, never")), ("yes_past_3_months", N_("Yes, in the past 3 months")),
+         ("yes_not_past_3_months", N_("Yes, but not in the past 3 months")))
 _ASSIST_Q = {
     "q2": "In the past 3 months, how often have you used {s}?",
     "q3": "In the past 3 months, how often have you had a strong desire or urge to use {s}?",
@@ -179,10 +187,10 @@ def _assist() -> InstrumentForm:
     any_drug = Condition(tuple(f"substances.{s}.q1" for s in ASSIST_DRUGS), ("yes",),
                          text="Q1 is 'yes' for a substance other than tobacco or alcohol")
     qs.append(Question("q8", "Q8. Have you ever used any drug by injection (non-medical use "
-                       "only)?", "choice", _EVER, asked_when=(any_drug,), group="Injecting"))
+                       "only)?", "choice", _EVER, asked_when=(any_drug,), group=N_("Injecting")))
     return InstrumentForm("assist", "WHO ASSIST v3.0",
-                          "Substance involvement per substance (SSI) and injecting; answer Q1 "
-                          "for each substance, the rest only where asked.", tuple(qs))
+                          N_("Substance involvement per substance (SSI) and injecting; answer Q1 "
+                             "for each substance, the rest only where asked."), tuple(qs))
 
 
 def _crafft() -> InstrumentForm:
@@ -200,21 +208,21 @@ def _crafft() -> InstrumentForm:
         "trouble": "Have you ever gotten into trouble while you were using alcohol or drugs?",
     }
     qs = [Question(f"part_a.{k}", f"Part A. During the past 12 months, on how many days did you "
-                   f"{labels_a[k]}?", "number", minimum=0, maximum=365, group="Part A",
-                   hint="Days, 0 to 365; put 0 if none.") for k in CRAFFT_PART_A]
+                   f"{labels_a[k]}?", "number", minimum=0, maximum=365, group=N_("Part A"),
+                   hint=N_("Days, 0 to 365; put 0 if none.")) for k in CRAFFT_PART_A]
     any_use = Condition(tuple(f"part_a.{k}" for k in CRAFFT_PART_A), above=0,
                         text="a Part A answer is above 0 (otherwise only CAR is asked)")
     for k in CRAFFT_PART_B:
         qs.append(Question(f"part_b.{k}", f"{k.upper()}: {labels_b[k]}", "yes_no", YES_NO,
-                           asked_when=() if k == "car" else (any_use,), group="Part B"))
+                           asked_when=() if k == "car" else (any_use,), group=N_("Part B")))
     return InstrumentForm("crafft", "CRAFFT 2.1 (ages 12-21)",
-                          "Adolescent screen: Part A days of use, Part B yes count.", tuple(qs))
+                          N_("Adolescent screen: Part A days of use, Part B yes count."), tuple(qs))
 
 
 def _psa() -> InstrumentForm:
     qs = (
         Question("age", "Age at the current arrest", "number", minimum=18, maximum=120,
-                 hint="The PSA is for adults: 18 to 120."),
+                 hint=N_("The PSA is for adults: 18 to 120.")),
         Question("current_violent", "Is the current offence violent?", "yes_no", YES_NO),
         Question("pending_charge", "Was a charge pending at the time of the offence?", "yes_no",
                  YES_NO),
@@ -228,14 +236,14 @@ def _psa() -> InstrumentForm:
         Question("prior_incarceration", "Any prior sentence to incarceration?", "yes_no", YES_NO),
     )
     return InstrumentForm("psa", "Public Safety Assessment (PSA)",
-                          "Pretrial failure to appear (FTA), new criminal activity (NCA) and "
-                          "the violence flag (NVCA); adults.", qs)
+                          N_("Pretrial failure to appear (FTA), new criminal activity (NCA) and "
+                             "the violence flag (NVCA); adults."), qs)
 
 
 FORMS: dict[str, InstrumentForm] = {f.name: f for f in (
     _assist(),
     InstrumentForm("dast10", "DAST-10 (Drug Abuse Screening Test)",
-                   "Drug use other than alcohol in the past 12 months.", _yes_no_list("answers", [
+                   N_("Drug use other than alcohol in the past 12 months."), _yes_no_list("answers", [
                        "Have you used drugs other than those required for medical reasons?",
                        "Do you use more than one drug at a time?",
                        "Are you always able to stop using drugs when you want to?",
@@ -248,10 +256,10 @@ FORMS: dict[str, InstrumentForm] = {f.name: f for f in (
                        "Have you ever experienced withdrawal symptoms when you stopped taking "
                        "drugs?",
                        "Have you had medical problems as a result of your drug use?",
-                   ], hint="Scored reversed: 'No' counts one point.")),
+                   ], hint=N_("Scored reversed: 'No' counts one point."))),
     _audit(),
     _crafft(),
-    InstrumentForm("cage_aid", "CAGE-AID", "Alcohol and other drugs, lifetime.",
+    InstrumentForm("cage_aid", "CAGE-AID", N_("Alcohol and other drugs, lifetime."),
                    _yes_no_list("answers", [
                        "Cut down: have you ever felt you ought to cut down on your drinking or "
                        "drug use?",
@@ -259,7 +267,7 @@ FORMS: dict[str, InstrumentForm] = {f.name: f for f in (
                        "Guilty: have you felt bad or guilty about your drinking or drug use?",
                        "Eye-opener: have you ever used alcohol or drugs first thing in the "
                        "morning to steady your nerves or get rid of a hangover?"])),
-    InstrumentForm("uncope", "UNCOPE", "Six-item screen for substance use disorder.",
+    InstrumentForm("uncope", "UNCOPE", N_("Six-item screen for substance use disorder."),
                    _yes_no_list("answers", [
                        "Used: have you continued to use alcohol or drugs longer than you meant to?",
                        "Neglected: have you ever neglected your usual responsibilities because "
@@ -272,7 +280,7 @@ FORMS: dict[str, InstrumentForm] = {f.name: f for f in (
                        "Emotional discomfort: have you ever used alcohol or drugs to relieve "
                        "emotional discomfort?"])),
     InstrumentForm("dsm5", "DSM-5 substance use disorder criteria",
-                   "Criteria met in the past 12 months; severity by count.",
+                   N_("Criteria met in the past 12 months; severity by count."),
                    _yes_no_list("criteria", [
                        "Taken in larger amounts or over a longer period than intended",
                        "Persistent desire or unsuccessful efforts to cut down or control use",

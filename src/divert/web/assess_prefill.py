@@ -18,6 +18,7 @@ from divert.web.accounts import User
 from divert.web.assess_view import case_values, screening_values
 from divert.web.book import pack_codes
 from divert.web.court_common import identity_of, participant_or_404
+from divert.web.lang import _
 from divert.web.security import record_view, registry_of
 
 Prefill = tuple[dict[str, str], dict[str, list[str]], list[str]]
@@ -54,20 +55,22 @@ def prefill(request: Request, user: User, code: str) -> Prefill:
     except HTTPException:
         return {"jurisdiction": "model"}, {}, []
     values, sets = case_values(cases[-1]["facts"]) if cases else ({}, {})
-    notes = ["the answers of the latest case kept for them"] if cases else []
+    notes = [_("the answers of the latest case kept for them")] if cases else []
     latest: dict[str, Mapping[str, Any]] = {s["instrument"]: s for s in screenings}
     for name, row in latest.items():
         values.update(screening_values(name, row["responses"]))
-        notes.append(f"the {name} screening of {row['administered_on']}")
+        notes.append(_("the %(instrument)s screening of %(date)s")
+                     % {"instrument": name, "date": row["administered_on"]})
     jurisdiction = prog.get("jurisdiction")
     if jurisdiction in pack_codes():
         values["jurisdiction"] = str(jurisdiction)
-        notes.append(f"the jurisdiction of programme {prog.get('name') or prog.get('code')}")
+        notes.append(_("the jurisdiction of programme %(programme)s")
+                     % {"programme": prog.get("name") or prog.get("code")})
     else:
         values.setdefault("jurisdiction", "model")
     if part["sex"] and not values.get("person.sex"):
         values["person.sex"] = str(part["sex"])
-        notes.append("sex as recorded")
+        notes.append(_("sex as recorded"))
     wanted = [k for k in ("person.age", "person.age_at_offence") if not values.get(k)]
     if user.can("registry.identify") and wanted:
         birth = identity_of(request, part).get("birth_date")
@@ -77,14 +80,15 @@ def prefill(request: Request, user: User, code: str) -> Prefill:
                         f"birth date (as the age on the assessment form) {part['code']}")
             if "person.age" in wanted:
                 values["person.age"] = str(age_on(born, service.today()))
-                notes.append("age today, from the birth date")
+                notes.append(_("age today, from the birth date"))
             offence = _day(values.get("offence.date"))
             if "person.age_at_offence" in wanted and offence and offence >= born:
                 values["person.age_at_offence"] = str(age_on(born, offence))
-                notes.append("age at the offence, from the birth date")
+                notes.append(_("age at the offence, from the birth date"))
     if consent is not None:
         values["consent"] = "yes" if consent["given"] else "no"
-        measure = f" to {str(consent['measure']).replace('_', ' ')}" if consent["measure"] else ""
-        notes.append(f"informed consent {'given' if consent['given'] else 'withdrawn'}{measure} "
-                     f"on {consent['day']}")
+        given = _("informed consent given") if consent["given"] else _("informed consent withdrawn")
+        measure = (" " + _("to %(measure)s") % {"measure": str(consent["measure"]).replace("_", " ")}
+                   if consent["measure"] else "")
+        notes.append(given + measure + " " + _("on %(date)s") % {"date": consent["day"]})
     return values, sets, notes

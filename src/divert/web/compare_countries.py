@@ -20,16 +20,22 @@ import numpy as np
 from divert.i18n import current_locale, translator
 from divert.studies import headline as words
 from divert.studies.parity import Parity, parity
+from divert.web.lang import N_, _
 
 COLOURS = ("#3b3b3b", "#1f77b4")  # today's law, the reform (divert.reports.comparison.COLOURS)
 DIFFERENCE_COLOUR = "#b35806"
 CHART_METRICS = (
-    ("in_prison_drug_offence", "People in prison for a drug offence", "people", False),
-    ("overdose_deaths", "Overdose deaths since the start", "deaths, cumulative", True),
+    ("in_prison_drug_offence", N_("People in prison for a drug offence"), N_("people"), False),
+    ("overdose_deaths", N_("Overdose deaths since the start"), N_("deaths, cumulative"), True),
 )
-"""Metric, title, unit and whether it is summed from the start (a flow) or read as a stock."""
-LEVEL_BAND = "2.5th to 97.5th percentile across replications"
-DIFFERENCE_BAND = "95% confidence interval of the mean difference (paired replications)"
+"""Metric, title, unit and whether it is summed from the start (a flow) or read as a stock
+(English; the page shows them in its language)."""
+LEVEL_BAND = N_("2.5th to 97.5th percentile across replications")
+DIFFERENCE_BAND = N_("95% confidence interval of the mean difference (paired replications)")
+#: `divert.studies.headline.NOT_RESOLVED`, marked for the web catalogue
+NOT_RESOLVED = N_("not resolved at this size")
+NO_DIFFERENCE = N_("no difference")
+NO_DIFFERENCE_ANY = N_("no difference in any replication")
 
 
 def _short(x: float) -> float | None:
@@ -72,7 +78,7 @@ def _trajectories(comparison: Any, effective: date | None) -> dict[str, Any]:
     before = sum(1 for m in months if effective is not None and m < effective)
     base, reform = comparison.scenarios[:2]
     metrics = {}
-    for metric, _, _, cumulative in CHART_METRICS:
+    for metric, _title, _unit, cumulative in CHART_METRICS:
         b = _matrix(comparison, base, metric, cumulative)
         r = _matrix(comparison, reform, metric, cumulative)
         levels = {}
@@ -125,20 +131,22 @@ def _difference(entry: dict[str, Any], percent: bool = False) -> str:
     """`-1,200 ± 150 [-1,500 to -900]`, or not resolved without its sign."""
     d = entry["difference"]
     scale = 100.0 if percent else 1.0
-    unit = " points" if percent else ""
+    unit = " " + _("points") if percent else ""
 
     def num(x: float | None, sign: bool = False) -> str:
         if x is None:
-            return "n/a"
+            return _("n/a")
         return f"{x * scale:{'+' if sign else ''},.1f}" if percent else (
             ("+" if sign and x > 0 else "-" if x < 0 else "") + words.count(x))
 
-    se = f" ± {num(d['mcse'])}{unit}" if d.get("mcse") is not None else " (error unknown)"
+    se = (f" ± {num(d['mcse'])}{unit}" if d.get("mcse") is not None
+          else " " + _("(error unknown)"))
     if d.get("mcse") == 0.0 and d["mean"] == 0.0:
-        return "no difference in any replication"
+        return _(NO_DIFFERENCE_ANY)
     if not entry["resolved"]:
-        return f"{words.NOT_RESOLVED} ({num(abs(d['mean']))}{se})"
-    return f"{num(d['mean'], True)}{unit}{se} [{num(d['ci_low'], True)} to {num(d['ci_high'], True)}]"
+        return f"{_(NOT_RESOLVED)} ({num(abs(d['mean']))}{se})"
+    return f"{num(d['mean'], True)}{unit}{se} " + _("[%(low)s to %(high)s]") % {
+        "low": num(d["ci_low"], True), "high": num(d["ci_high"], True)}
 
 
 def money_cell(d: dict[str, Any], ok: bool, currency: str, p: Parity | None) -> dict[str, str]:
@@ -147,14 +155,16 @@ def money_cell(d: dict[str, Any], ok: bool, currency: str, p: Parity | None) -> 
         return words.money(x, currency, sign), words.international(x, p, sign)
 
     if d.get("mcse") == 0.0 and d["mean"] == 0.0:
-        return {"local": "no difference", "common": "no difference", "resolved": "yes"}
+        return {"local": _(NO_DIFFERENCE), "common": _(NO_DIFFERENCE), "resolved": "yes"}
     mean, common = both(d["mean"])
     low, low_c = both(d.get("ci_low"))
     high, high_c = both(d.get("ci_high"))
     if not ok:
-        mean, common = (f"{words.NOT_RESOLVED} ({words.money(abs(d['mean']), currency)})",
-                        f"{words.NOT_RESOLVED} ({words.international(abs(d['mean']), p)})")
-    return {"local": f"{mean} [{low} to {high}]", "common": f"{common} [{low_c} to {high_c}]",
+        mean, common = (f"{_(NOT_RESOLVED)} ({words.money(abs(d['mean']), currency)})",
+                        f"{_(NOT_RESOLVED)} ({words.international(abs(d['mean']), p)})")
+    interval = _("[%(low)s to %(high)s]")
+    return {"local": f"{mean} " + interval % {"low": low, "high": high},
+            "common": f"{common} " + interval % {"low": low_c, "high": high_c},
             "resolved": "yes" if ok else "no"}
 
 
@@ -162,26 +172,29 @@ def _charts(country: dict[str, Any]) -> list[dict[str, Any]]:
     traj = country["trajectories"]
     months, before = traj["months"], traj["before_months"]
     out = []
-    for metric, title, unit, _ in CHART_METRICS:
+    for metric, title, unit, _cumulative in CHART_METRICS:
         m = traj["metrics"][metric]
-        base = {"label": "today's law", "colour": COLOURS[0], "slot": 0, **m["baseline"]}
+        base = {"label": _("today's law"), "colour": COLOURS[0], "slot": 0, **m["baseline"]}
         reform = {"label": country["reform_label"], "colour": COLOURS[1], "slot": 1, **m["reform"]}
-        diff = {"label": f"{country['reform_label']} minus today's law",
+        diff = {"label": _("%(reform)s minus today's law") % {"reform": country["reform_label"]},
                 "colour": DIFFERENCE_COLOUR, "slot": "d", **m["difference"]}
         end = months[-1]
         for kind, series, band, name in (
-                ("levels", [base, reform], LEVEL_BAND, title),
-                ("difference", [diff], DIFFERENCE_BAND, f"{title}: the reform minus today's law")):
-            last = "; ".join(f"{s['label']} {_cell(s['mean'][-1])} [{_cell(s['low'][-1])} to "
-                             f"{_cell(s['high'][-1])}]" for s in series)
+                ("levels", [base, reform], _(LEVEL_BAND), _(title)),
+                ("difference", [diff], _(DIFFERENCE_BAND),
+                 _("%(title)s: the reform minus today's law") % {"title": _(title)})):
+            last = "; ".join(f"{s['label']} {_cell(s['mean'][-1])} " + _("[%(low)s to %(high)s]")
+                             % {"low": _cell(s["low"][-1]), "high": _cell(s["high"][-1])}
+                             for s in series)
             out.append({"id": f"{country['code']}-{metric}-{kind}", "kind": kind, "title": name,
-                        "unit": unit, "months": months, "before": before, "band": band,
-                        "series": series, "summary": f"In {end}: {last}."})
+                        "unit": _(unit), "months": months, "before": before, "band": band,
+                        "series": series,
+                        "summary": _("In %(month)s: %(values)s.") % {"month": end, "values": last}})
     return out
 
 
-OVERVIEW = (("drug_prisoners_final_year", "People in prison for drug offences, final year"),
-            ("overdose_deaths_10y", "Overdose deaths over the run"))
+OVERVIEW = (("drug_prisoners_final_year", N_("People in prison for drug offences, final year")),
+            ("overdose_deaths_10y", N_("Overdose deaths over the run")))
 
 
 def _share(x: float | None, base: float) -> float | None:
@@ -190,10 +203,11 @@ def _share(x: float | None, base: float) -> float | None:
 
 def _share_text(mean: float | None, low: float | None, high: float | None, ok: bool) -> str:
     if mean is None:
-        return "n/a (none under today's law)"
-    text = f"{mean:+.1f}%" + (f" [{low:+.1f}% to {high:+.1f}%]"
+        return _("n/a (none under today's law)")
+    text = f"{mean:+.1f}%" + (" " + _("[%(low)s to %(high)s]") % {"low": f"{low:+.1f}%",
+                                                                  "high": f"{high:+.1f}%"}
                               if low is not None and high is not None else "")
-    return text if ok else f"{text}, {words.NOT_RESOLVED}"
+    return text if ok else f"{text}, {_(NOT_RESOLVED)}"
 
 
 def _overview(countries: list[dict[str, Any]], reform: str) -> list[dict[str, Any]]:
@@ -207,20 +221,27 @@ def _overview(countries: list[dict[str, Any]], reform: str) -> list[dict[str, An
         high = [_share(e["difference"].get("ci_high"), e["baseline"]) for e in entries]
         ok = [bool(e["resolved"]) for e in entries]
         names = [c["name"].split(" (")[0] for c in countries]
-        rows = [{"name": n, "text": "no difference in any replication"
+        rows = [{"name": n, "text": _(NO_DIFFERENCE_ANY)
                  if e["difference"].get("mcse") == 0.0 and e["difference"]["mean"] == 0.0
                  else _share_text(*v)} for n, e, v in
                 zip(names, entries, zip(mean, low, high, ok, strict=True), strict=True)]
-        out.append({"id": f"overview-{key}", "kind": "overview", "title": title,
-                    "unit": "change, % of today's law", "labels": names, "mean": mean,
-                    "low": low, "high": high, "resolved": ok, "rows": rows,
-                    "reform": words.REFORM_PHRASES.get(reform, reform)})
+        out.append({"id": f"overview-{key}", "kind": "overview", "title": _(title),
+                    "unit": _("change, %(percent)s of today's law") % {"percent": "%"},
+                    "labels": names, "mean": mean, "low": low, "high": high, "resolved": ok, "rows": rows,
+                    "reform": _reform(reform)})
     return out
+
+
+def _reform(name: str) -> str:
+    """A reform's phrase (`Treating instead of convicting`) in the page's language (the reports
+    catalogue has it)."""
+    phrase = words.REFORM_PHRASES.get(name)
+    return translator(current_locale(), "reports").gettext(phrase) if phrase else name
 
 
 def _cell(x: float | None) -> str:
     if x is None:
-        return "n/a"
+        return _("n/a")
     return ("-" if x < 0 and round(x) != 0 else "") + words.count(x)
 
 
@@ -231,7 +252,7 @@ def page(data: dict[str, Any], replications: int, persons: int, years: int) -> d
     rows, sentences, charts, money, warnings = [], [], [], [], []
     for c in data["countries"]:
         h, p = c["headline"], _parity_of(c)
-        c = {**c, "reform_label": words.REFORM_PHRASES.get(data["reform"], data["reform"])}
+        c = {**c, "reform_label": _reform(data["reform"])}
         before = c["trajectories"]["before_months"]
         after_years = (len(c["trajectories"]["months"]) - before) / 12
         sentences.append({"code": c["code"], "name": c["name"], "text": words.sentence(
@@ -262,8 +283,8 @@ def page(data: dict[str, Any], replications: int, persons: int, years: int) -> d
                        "reform_title": c["reform_title"]})
     overview = _overview(data["countries"], data["reform"])
     return {"reform": data["reform"],
-            "reform_label": words.REFORM_PHRASES.get(data["reform"], data["reform"]),
+            "reform_label": _reform(data["reform"]),
             "sentences": sentences, "rows": rows, "money": money, "warnings": warnings,
-            "countries": charts, "level_band": LEVEL_BAND, "difference_band": DIFFERENCE_BAND,
+            "countries": charts, "level_band": _(LEVEL_BAND), "difference_band": _(DIFFERENCE_BAND),
             "overview": overview,
             "charts_json": overview + [ch for c in charts for ch in c["charts"]]}

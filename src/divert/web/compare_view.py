@@ -9,12 +9,20 @@ from __future__ import annotations
 from typing import Any
 
 from divert.errors import DivertError, InputError
+from divert.i18n import current_locale, translator
 from divert.reports.comparison import COLOURS, ROWS, TRAJECTORIES, fmt, fmt_interval
 from divert.web.jobs import FILES, Job, JobManager, files_of, packs
+from divert.web.lang import N_, _
 
-BAND = "2.5th to 97.5th percentile across replications"
-ECONOMICS = (("public", "Public budget"), ("society", "Society (adds victims' costs and lost "
-                                                      "productivity)"))
+BAND = N_("2.5th to 97.5th percentile across replications")
+ECONOMICS = (("public", N_("Public budget")), ("society", N_("Society (adds victims' costs and "
+                                                             "lost productivity)")))
+
+
+def _reports(message: str) -> str:
+    """A figure's title or unit from the report (`divert.reports.comparison`) in the page's
+    language: the reports catalogue translates them."""
+    return translator(current_locale(), "reports").gettext(message) if message else message
 
 
 def pack_options() -> list[dict[str, str]]:
@@ -58,7 +66,7 @@ def scenarios_of(pack: str, overlays: list[str], together: bool) -> list[str]:
 def label(spec: str) -> str:
     """A short name for a scenario: today's law, or its overlays."""
     names = spec.split("+")[1:]
-    return " + ".join(n.replace("_", " ") for n in names) if names else "today's law"
+    return " + ".join(n.replace("_", " ") for n in names) if names else _("today's law")
 
 
 def title(spec: str) -> str:
@@ -67,7 +75,7 @@ def title(spec: str) -> str:
 
     code, *names = spec.split("+")
     if not names:
-        return f"{code}: the law today"
+        return _("%(pack)s: the law today") % {"pack": code}
     titles = []
     for name in names:
         try:
@@ -86,7 +94,7 @@ def series_of(trajectories: dict[str, Any], metrics: list[str] | None) -> dict[s
         raise InputError(f"metric: unknown {unknown[0][:40]!r}; allowed: {', '.join(SERIES)}")
     keep = set(metrics or SERIES)
     return {"months": trajectories["months"], "replications": trajectories["replications"],
-            "band": BAND, "units": "population (the sample scaled); costs in "
+            "band": _(BAND), "units": "population (the sample scaled); costs in "
                                    f"{trajectories['currency']} per month, undiscounted",
             "scenarios": [{"scenario": s["scenario"], "label": label(s["scenario"]),
                            "series": {m: v for m, v in s["series"].items() if m in keep}}
@@ -94,7 +102,7 @@ def series_of(trajectories: dict[str, Any], metrics: list[str] | None) -> dict[s
 
 
 def _number(value: float | None, money: bool = False) -> str:
-    return "n/a" if value is None else fmt(value, money=money)
+    return _("n/a") if value is None else fmt(value, money=money)
 
 
 def before_months(months: list[str], specs: list[str]) -> int:
@@ -123,16 +131,18 @@ def _charts(traj: dict[str, Any], before: int = 0) -> list[dict[str, Any]]:
             series.append({"label": label(s["scenario"]), "colour": COLOURS[i % len(COLOURS)],
                            "slot": i % len(COLOURS), **scaled})
         money = factor != 1.0
-        last = "; ".join(f"{s['label']} {_number(s['mean'][-1], money)} "
-                         f"[{_number(s['low'][-1], money)} to {_number(s['high'][-1], money)}]"
-                         for s in series)
+        last = "; ".join(f"{s['label']} " + _("%(mean)s [%(low)s to %(high)s]") % {
+            "mean": _number(s["mean"][-1], money), "low": _number(s["low"][-1], money),
+            "high": _number(s["high"][-1], money)} for s in series)
         out.append({
-            "metric": metric, "title": name, "unit": unit.format(currency=traj["currency"]),
+            "metric": metric, "title": _reports(name),
+            "unit": _reports(unit).format(currency=traj["currency"]),
             "months": months, "series": series, "before": before,
-            "summary": f"In {months[-1]}: {last}.",
+            "summary": _("In %(month)s: %(values)s.") % {"month": months[-1], "values": last},
             "table": [{"month": months[t], "cells": [
-                f"{_number(s['mean'][t], money)} [{_number(s['low'][t], money)} to "
-                f"{_number(s['high'][t], money)}]" for s in series]} for t in rows],
+                _("%(mean)s [%(low)s to %(high)s]") % {
+                    "mean": _number(s['mean'][t], money), "low": _number(s['low'][t], money),
+                    "high": _number(s['high'][t], money)} for s in series]} for t in rows],
         })
     return out
 
@@ -157,9 +167,10 @@ def _table(summary: dict[str, Any], specs: list[str], finals: dict[str, dict[str
                 cells.append({"value": fmt(value, money=money),
                               "difference": fmt_interval(diff, money) if diff else None})
             except (KeyError, TypeError):  # a figure the summary lacks or could not compute
-                cells.append({"value": "n/a", "difference": None})
-        out.append({"label": name, "cells": cells,
-                    "unit": f"{currency} million, discounted" if money else unit})
+                cells.append({"value": _("n/a"), "difference": None})
+        out.append({"label": _reports(name), "cells": cells,
+                    "unit": (_reports("%(currency)s million, discounted") % {"currency": currency}
+                             if money else _reports(unit))})
     return out
 
 
@@ -186,12 +197,12 @@ def _economics(summary: dict[str, Any], specs: list[str], currency: str) -> list
             ratio = e.get("benefit_cost_ratio")
             prob = e.get("probability_benefits_exceed_costs")
             out.append({
-                "scenario": label(s), "perspective": perspective,
+                "scenario": label(s), "perspective": _(perspective),
                 "net": cell["local"], "net_common": cell["common"],
                 "ratio": (f"{ratio['mean']:.2f} [{ratio['low']:.2f}, {ratio['high']:.2f}]"
                           if ratio and None not in (ratio["mean"], ratio["low"], ratio["high"])
-                          else "no extra programme spending"),
-                "probability": "n/a" if prob is None else f"{100 * prob:.0f}%",
+                          else _("no extra programme spending")),
+                "probability": _("n/a") if prob is None else f"{100 * prob:.0f}%",
             })
     return out
 
@@ -209,7 +220,7 @@ def results(manager: JobManager, job: Job) -> dict[str, Any]:
     charts = _charts(traj, before)
     return {
         "summary": summary, "stamp": stamp, "replay": traj["replay"], "currency": currency,
-        "pack_name": traj["pack_name"], "band": BAND, "months": traj["months"],
+        "pack_name": traj["pack_name"], "band": _(BAND), "months": traj["months"],
         "scenarios": [{"spec": s, "label": label(s), "title": title(s),
                        "colour": COLOURS[i % len(COLOURS)], "slot": i % len(COLOURS),
                        "stamp": stamp.get("scenarios", {}).get(s, {})}

@@ -38,9 +38,10 @@ from divert.web.court_common import (
     summary,
     test_or_404,
 )
-from divert.web.lang import N_
+from divert.web.lang import N_, _
 from divert.web.render import render
 from divert.web.security import record_export, record_view, record_views, registry_of, require
+from divert.web.terms import detail_name, term
 
 router = APIRouter(prefix="/registry", include_in_schema=False)
 
@@ -127,21 +128,24 @@ def _names(request: Request, user: User, rows: list[Mapping[str, Any]], id_key: 
 
 
 def _detail(ev: Mapping[str, Any]) -> str:
-    """A timeline event's details in words: `due by 2026-03-02 14:00, substances opioids`."""
+    """A timeline event's details in words, in the page's language: `due by 2026-03-02 14:00,
+    substances opioids`."""
     parts = []
     for k, v in ev.items():
         if k in _HIDDEN_DETAIL or v in (None, [], {}, False):
             continue
-        name = k.replace("_", " ")
+        name = detail_name(k)
         if v is True:
             parts.append(name)
             continue
         if isinstance(v, list):
-            v = ", ".join(str(x) for x in v)
+            v = ", ".join(str(term(x)) for x in v)
         elif isinstance(v, dict):
-            v = "; ".join(f"{a}: {b}" for a, b in v.items() if b is not None) or "none"
+            v = "; ".join(f"{a}: {b}" for a, b in v.items() if b is not None) or _("none")
         elif isinstance(v, str) and len(v) == 19 and v[10] == "T":
             v = v[:16].replace("T", " ")
+        elif isinstance(v, str):
+            v = term(v)
         parts.append(f"{name} {str(v).replace('_', ' ')}")
     return ", ".join(parts)
 

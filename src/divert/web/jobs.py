@@ -282,14 +282,21 @@ class Job:
 
     @property
     def title(self) -> str:
-        """`usa: today's law vs treatment_not_conviction, prison_treatment`."""
+        """`usa: today's law vs treatment_not_conviction, prison_treatment`, in the page's
+        language (the scenarios' codes as they are)."""
+        from divert.web.lang import _
+
         scenarios = self.spec.get("scenarios", [])
         if self.spec.get("kind") == "countries":
-            return (f"{', '.join(self.spec.get('packs', []))} side by side: today's law vs "
-                    f"{self.spec.get('reform', '?')}")
+            return _("%(packs)s side by side: today's law vs %(reform)s") % {
+                "packs": ", ".join(self.spec.get("packs", [])),
+                "reform": self.spec.get("reform", "?")}
         base = scenarios[0] if scenarios else "?"
         reforms = [s.split("+", 1)[1] for s in scenarios[1:] if "+" in s]
-        return f"{base}: today's law" + (f" vs {', '.join(reforms)}" if reforms else "")
+        if not reforms:
+            return _("%(pack)s: today's law") % {"pack": base}
+        return _("%(pack)s: today's law vs %(reforms)s") % {"pack": base,
+                                                           "reforms": ", ".join(reforms)}
 
     def public(self) -> dict[str, Any]:
         """The record for the API (no process id)."""

@@ -16,7 +16,7 @@ from divert.i18n import LOCALES, current_locale, direction, translator
 from divert.web.accounts import ROLES
 from divert.web.lang import N_, NAMES, _, ngettext, pgettext
 from divert.web.security import csrf_token, optional_user
-from divert.web.terms import TERMS, column, term
+from divert.web.terms import TERMS, column, term, unit
 
 TEMPLATES = Path(__file__).parent / "templates"
 STATIC = Path(__file__).parent / "static"
@@ -119,7 +119,7 @@ def _role(code: Any) -> Any:
 
 
 templates.env.filters.update(role=_role, law=_law, number=_number, percent=_percent, currency=_currency,
-                             date=_date, digits=_digits, term=term, column=column,
+                             date=_date, digits=_digits, term=term, column=column, unit=unit,
                              vocab=_vocab)
 
 #: the navigation: (path, label, capability needed)

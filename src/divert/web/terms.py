@@ -53,6 +53,18 @@ TERMS: dict[str, str] = {
     "review of treatment intensity or medication": N_("review of treatment intensity or medication"),
     "review of barriers to attendance (transport, work, childcare)":
         N_("review of barriers to attendance (transport, work, childcare)"),
+    # the timeline's events and a response's state, and the promotion criteria
+    "status hearing": N_("status hearing"), "drug test": N_("drug test"),
+    "phase change": N_("phase change"), "consent given": N_("consent given"),
+    "consent withdrawn": N_("consent withdrawn"), "rearrest": N_("rearrest"), "case": N_("case"),
+    "screening": N_("screening"), "advice": N_("advice"), "imposed": N_("imposed"),
+    "days_in_phase": N_("days in phase"), "days_abstinent": N_("days abstinent"),
+    "attendance_rate": N_("attendance rate"), "no_pending_sanction": N_("no pending sanction"),
+    # the triage's levels and a disorder's severity
+    "low": N_("low"), "high": N_("high"), "none": N_("none"), "mild": N_("mild"),
+    "moderate": N_("moderate"), "severe": N_("severe"),
+    # a measure's kind in the policy book
+    "alternative": N_("alternative"), "conventional": N_("conventional"), "coercive": N_("coercive"),
 }
 
 
@@ -78,6 +90,54 @@ COLUMN_HEADINGS: dict[str, str] = {
     "followed_365": N_("followed 365"), "rearrested_365_after": N_("rearrested 365 after"),
     "rearrest_rate_365_after": N_("rearrest rate 365 after"),
 }
+
+
+#: a timeline event's detail (`divert.registry.service.timeline`) -> its name in English
+DETAIL_NAMES: dict[str, str] = {
+    "reference": N_("reference"), "facts": N_("facts"), "instrument": N_("instrument"),
+    "result": N_("result"), "jurisdiction": N_("jurisdiction"), "quadrant": N_("quadrant"),
+    "recommended": N_("recommended"), "pack_hash": N_("pack hash"),
+    "confirmed_by": N_("confirmed by"), "final_decision": N_("final decision"),
+    "measure": N_("measure"), "offence_type": N_("offence type"), "phase": N_("phase"),
+    "status": N_("status"), "planned_end": N_("planned end"), "reason": N_("reason"),
+    "from_phase": N_("from phase"), "to_phase": N_("to phase"), "kind": N_("kind"),
+    "method": N_("method"), "due_by": N_("due by"), "substances": N_("substances"),
+    "awaiting_response": N_("awaiting response"), "held_on": N_("held on"), "type": N_("type"),
+    "behaviour": N_("behaviour"), "test": N_("test"), "level": N_("level"),
+    "jail_days": N_("jail days"), "state": N_("state"),
+}
+
+
+def detail_name(key: str) -> str:
+    """A timeline detail's name in the page's language (`confirmed_by`: "confirmed by")."""
+    return _label(DETAIL_NAMES, key)
+
+
+#: a parameter's unit in the policy book and the comparisons -> in English (translated at display)
+UNITS: dict[str, str] = {
+    "share": N_("share"), "months": N_("months"), "years": N_("years"), "year": N_("year"),
+    "per year": N_("per year"), "share per year": N_("share per year"),
+    "probability": N_("probability"), "ratio": N_("ratio"), "weight": N_("weight"),
+    "persons": N_("persons"), "people": N_("people"), "places": N_("places"),
+    "route": N_("route"), "days": N_("days"), "currency": N_("currency"),
+    "currency per year": N_("currency per year"), "currency per month": N_("currency per month"),
+}
+#: "<currency> per month" and the like: a unit made of a currency code and a period
+_PER = {" per month": N_("%(currency)s per month"), " per year": N_("%(currency)s per year")}
+
+
+def unit(text: object) -> object:
+    """A unit in the page's language; a currency code, grams or a unit the list does not know as
+    written."""
+    if not isinstance(text, str) or not text:
+        return text
+    if text in UNITS:
+        return _(UNITS[text])
+    for tail, message in _PER.items():
+        code = text.removesuffix(tail)
+        if code != text and code.isupper() and code.isalpha():
+            return _(message) % {"currency": code}
+    return text
 
 
 def column(name: str) -> str:
