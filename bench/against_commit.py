@@ -6,8 +6,9 @@
 Checks the base commit out into a temporary git worktree and times one replication of each
 scenario (`simulation.run`, after a warm-up that compiles the kernel) with this checkout's code and
 with the base's, interleaved round by round so that both see the same machine load. Reports the
-seconds per million person-months of each and their ratio (this / base), and writes
-`bench/results/against_commit.json`.
+seconds per million person-months of each and their ratio (this / base), in wall time and in
+CPU time (the process's, all threads: steadier than wall time when other jobs share the cores),
+and writes `bench/results/against_commit.json`.
 """
 
 from __future__ import annotations
@@ -36,19 +37,20 @@ spec, persons, months = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 policy = load_scenario(spec)
 simulation.run(policy, 2000, 3, date(2026, 1, 1), 1, 0)  # compile and warm the caches
 getattr(simulation, "_BURN_CACHE", {}).clear()
-t = time.perf_counter()
+t, c = time.perf_counter(), time.process_time()
 r = simulation.run(policy, persons, months, date(2026, 1, 1), 1, 0)
-print(time.perf_counter() - t, getattr(r, "burn_in", 0))
+print(time.perf_counter() - t, time.process_time() - c, getattr(r, "burn_in", 0))
 """
 
 
-def seconds(src: Path, spec: str, persons: int, months: int) -> tuple[float, int]:
-    """Seconds of one run and the burn-in months it simulated before the report."""
+def seconds(src: Path, spec: str, persons: int, months: int) -> tuple[float, float, int]:
+    """Wall and CPU seconds of one run (CPU: every thread of the process, so a kernel on two
+    threads counts both) and the burn-in months it simulated before the report."""
     env = {**os.environ, "PYTHONPATH": str(src), "DIVERT_POLICIES": str(src.parent / "policies")}
     out = subprocess.run([sys.executable, "-c", TIMER, spec, str(persons), str(months)],
                          env=env, capture_output=True, text=True, check=True)
-    secs, burn = out.stdout.strip().splitlines()[-1].split()
-    return float(secs), int(burn)
+    secs, cpu, burn = out.stdout.strip().splitlines()[-1].split()
+    return float(secs), float(cpu), int(burn)
 
 
 def main() -> None:
@@ -72,7 +74,8 @@ def main() -> None:
                 for _ in range(args.rounds):
                     here.append(seconds(ROOT / "src", spec, args.persons, months))
                     there.append(seconds(base / "src", spec, args.persons, months))
-                (h, burn_h), (b, burn_b) = min(here), min(there)
+                (h, _, burn_h), (b, _, burn_b) = min(here), min(there)
+                cpu_h, cpu_b = min(x[1] for x in here), min(x[1] for x in there)
                 # per simulated person-month: the burn-in's months are simulated months too
                 pm_h = args.persons * (months + burn_h) / 1e6
                 pm_b = args.persons * (months + burn_b) / 1e6
@@ -80,12 +83,14 @@ def main() -> None:
                        "this_s_per_M_person_months": h / pm_h,
                        "base_s_per_M_person_months": b / pm_b,
                        "ratio": (h / pm_h) / (b / pm_b),
+                       "cpu_ratio": (cpu_h / pm_h) / (cpu_b / pm_b),
                        "ratio_per_reported_month": h / b}
                 rows.append(row)
                 print(f"{spec}: this {row['this_s_per_M_person_months']:.3f} s, base "
                       f"{row['base_s_per_M_person_months']:.3f} s per million simulated "
-                      f"person-months, ratio {row['ratio']:.3f} (burn-in {burn_h} months; per "
-                      f"reported month {row['ratio_per_reported_month']:.2f})")
+                      f"person-months, ratio {row['ratio']:.3f}, CPU-time ratio "
+                      f"{row['cpu_ratio']:.3f} (burn-in {burn_h} months; per reported month "
+                      f"{row['ratio_per_reported_month']:.2f})")
         finally:
             subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(base)],
                            check=False, capture_output=True)
