@@ -514,7 +514,8 @@ def simulate(
         return
     _print_totals([spec], comparison)
     if out_dir is not None:
-        out.print(f"wrote {out_dir}/series.parquet and {out_dir}/summary.json")
+        out.print(_("wrote %(series)s and %(summary)s", series=out_dir / "series.parquet",
+                    summary=out_dir / "summary.json"))
 
 
 @app.command()
@@ -559,61 +560,20 @@ def compare(
         _emit_json(compare_json(comparison))
         return
     _print_totals(specs, comparison)
-    out.print(f"wrote {out_dir}")
+    out.print(_("wrote %(path)s", path=out_dir))
 
 
-TOTALS: tuple[tuple[str, str, str], ...] = (
-    ("arrests", "arrests", "count"),
-    ("convictions", "convictions", "count"),
-    ("diversions", "diversions", "persons"),
-    ("prison_person_months", "time in prison", "person-months"),
-    ("treatment_person_months", "time in treatment", "person-months"),
-    ("overdose_deaths", "overdose deaths", "deaths"),
-    ("deaths", "deaths, all causes", "deaths"),
-    ("cost_total_discounted", "public cost, discounted", "{currency}"),
-)
-"""The totals the terminal shows: metric, words and unit ({currency}: the pack's currency code)."""
+def _words() -> Any:
+    """The tables' words and numbers in the language of this run's messages."""
+    from divert.cli_tables import Words
 
-
-def total_label(name: str, words: str, unit: str, currency: str) -> str:
-    """A total's row label: its words and unit, e.g. "time in treatment (person-months)", and
-    under them the metric's name where it reads otherwise (as in --json)."""
-    label = f"{words} ({unit.format(currency=currency)})"
-    return label if name == words.replace(" ", "_") else f"{label}\n[dim]{name}[/dim]"
+    return Words.of(_LANG.get("messages") or DEFAULT)
 
 
 def _print_totals(specs: list[str], comparison: Any) -> None:
-    table = Table(title=f"Totals over {comparison.stamp['months']} months, scaled to the "
-                        f"population (means of {comparison.stamp['replications']} replications "
-                        "± Monte Carlo standard error; differences with a 95% interval)")
-    table.add_column("total (unit)")
-    for s in specs:
-        table.add_column(escape(s), justify="right")
-    policies = getattr(comparison, "policies", {}) or {}
-    base = policies.get(specs[0])
-    currency = (base.meta.currency if base is not None else None) or "currency units"
-    for name, words, unit in TOTALS:
-        row = [total_label(name, words, unit, currency)]
-        for s in specs:
-            se = comparison.totals_mcse(s, scaled=True)[name]
-            cell = f"{comparison.totals_population(s)[name]:,.0f}" + (
-                f" ± {se:,.0f}" if se is not None else "")
-            if s != specs[0]:
-                cell += "\n" + _difference_text(comparison.difference(s, scaled=True)[name])
-            row.append(cell)
-        table.add_row(*row)
-    out.print(table)
+    from divert.cli_tables import totals_table
 
-
-def _difference_text(d: dict[str, Any], fmt: str = "+,.0f") -> str:
-    """`mean ± MCSE [low, high]`, or the mean without a sign where the run cannot resolve it."""
-    from divert.simulation.outcomes import resolved
-
-    se = "no MCSE" if d.get("mcse") is None else f"± {d['mcse']:,.0f}"
-    head = f"{d['mean']:{fmt}} {se}"
-    if d["mean"] != 0 and not resolved(d):
-        head = f"{abs(d['mean']):,.0f} {se}, not resolved at this precision"
-    return f"{head} [{d['low']:{fmt}}, {d['high']:{fmt}}]"
+    out.print(totals_table(specs, comparison, _words()))
 
 
 @app.command()
@@ -686,47 +646,11 @@ def countries(
     if as_json:
         _emit_json(brief.to_json(results))
         return
-    table = Table(title=f"Treatment instead of conviction vs today's law, {years:g} years from "
-                        f"{start} (population; reform - today at central values ± Monte Carlo "
-                        f"error; parameters: 95% range over "
-                        f"{results[0].design['draws'] if results else 0} draws)")
-    for col in ("jurisdiction", "in prison for drug offences, final year (persons)",
-                "treatment coverage, final year (% of people with a disorder in treatment)",
-                "overdose deaths over the years (deaths)",
-                "change in public cost, discounted (currency code in each cell)",
-                "net benefit to society (currency code in each cell)",
-                "replications (runs x persons)"):
-        table.add_column(col, overflow="fold")
-    for c in results:
-        h = c.headline
-        cells = [escape(c.name)]
-        for key, pct in (("drug_prisoners_final_year", False),
-                         ("treatment_coverage_final_year", True), ("overdose_deaths_10y", False)):
-            d = h[key]["difference"]
-            f = (lambda x: f"{x * 100:+.1f}%") if pct else (lambda x: f"{x:+,.0f}")
-            g = (lambda x: f"{x * 100:.1f}%") if pct else (lambda x: f"{x:,.0f}")
-            cell = (f"{g(h[key]['baseline'])} -> {g(h[key]['reform'])}\n"
-                    f"{brief.signed(d, h[key]['resolved'], f)}")
-            par = h[key].get("parameter")
-            if par:
-                cell += f"\nparameters [{f(par['interval']['low'])}, {f(par['interval']['high'])}]"
-            cells.append(escape(cell))
-        pub = h["economics"]["public"]["net_benefit"]
-        cells.append(escape(f"{-pub['mean']:+,.0f} ± {pub['mcse'] or 0:,.0f} {c.currency}"))
-        soc = h["economics"]["society"]
-        cell = (f"{brief.signed(soc['net_benefit'], soc['net_benefit_resolved'], lambda x: f'{x:+,.0f}')}"
-                f" {c.currency}")
-        ep = h.get("economics_parameter")
-        if ep:
-            e = ep["society"]
-            cell += (f"\nparameters [{e['net_benefit']['low']:+,.0f}, "
-                     f"{e['net_benefit']['high']:+,.0f}]; P(benefits > costs) "
-                     f"{e['probability_benefits_exceed_costs']:.0%} of {e['draws']} draws")
-        cells.append(escape(cell))
-        cells.append(f"{c.design['replications']} x {c.design['persons']:,}")
-        table.add_row(*cells)
-    out.print(table)
-    out.print(f"report: {index}")
+    from divert.cli_tables import countries_table
+
+    w = _words()
+    out.print(countries_table(results, years, _parse_month(start), w))
+    out.print(w._("report: %(path)s", path=index))
 
 
 @app.command()
@@ -808,30 +732,16 @@ def validate(
         raise typer.Exit(1)
 
 
-def _num(x: float | None, prefix: str = "") -> str:
-    """A check's figure to 3 significant digits, or a dash where there is none."""
-    return "-" if x is None else f"{prefix}{x:.3g}"
-
-
 def _print_checks(checks: list[tuple[str, Any]]) -> None:
     """The validation table: every check, the not-applicable ones with their reason, and a count
     in which they are neither passes nor failures."""
-    table = Table(title="Validation against published results", show_lines=True)
-    for col in ("pack", "check", "published", "simulated", "tolerance", "result", "source"):
-        table.add_column(col, overflow="fold")
-    for c, k in checks:
-        result = {True: "[green]pass[/green]", False: "[red]FAIL[/red]",
-                  None: "n/a (not counted)"}[k.passed]
-        table.add_row(c, escape(k.name), _num(k.published), _num(k.simulated),
-                      _num(k.tolerance, "±"), result, escape(k.source))
-    out.print(table)
+    from divert.cli_tables import checks_summary, checks_table
+
+    w = _words()
+    out.print(checks_table(checks, w))
     for c, k in checks:
         out.print(f"  {c} {escape(k.name)}: {escape(k.detail)}")
-    passed = sum(k.passed is True for _, k in checks)
-    failed = sum(k.passed is False for _, k in checks)
-    na = sum(k.passed is None for _, k in checks)
-    verdict = "every applicable check passes" if not failed else f"{failed} failed"
-    out.print(f"{passed} passed, {failed} failed, {na} not applicable ({verdict})")
+    out.print(checks_summary(checks, w))
 
 
 @app.command()
