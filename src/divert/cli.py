@@ -222,136 +222,17 @@ def assess(
     _print_advice(advice, pack.meta.currency or "")
 
 
-def _wrapped(head: str, items: list[str], width: int, most: int = 2) -> list[str]:
-    """`head` and the items joined by commas, wrapped at `width` between items (never inside
-    one), at most `most` lines, the last ending "+N more" when some do not fit."""
-    lines = [head.rstrip()]
-    for k, item in enumerate(items):
-        left = len(items) - k - 1
-        piece = item + ("," if left else "")
-        reserve = len(f" +{left} more") if left and len(lines) == most else 0
-        if len(lines[-1]) + 1 + len(piece) + reserve <= width:
-            lines[-1] += " " + piece
-        elif len(lines) < most:
-            lines.append("    " + piece)
-        else:
-            lines[-1] = lines[-1].rstrip(",") + f" +{len(items) - k} more"
-            break
-    return lines
-
-
 def brief_lines(advice: Any, width: int = 80) -> list[str]:
-    """The advice on one screen (about 20 lines of at most `width` columns): the triage, then per
-    stage what is recommended, the main reason and law, what else is open and what is unknown."""
-    import textwrap
+    """The advice on one screen, in the language of this run's messages (divert.cli_advice)."""
+    from divert.cli_advice import brief_lines as lines
 
-    def cut(text: str) -> str:
-        indent = text[:len(text) - len(text.lstrip())]
-        return indent + textwrap.shorten(text, width - len(indent), placeholder=" ...",
-                                         break_long_words=False)
-
-    t = advice.triage
-    lines = [cut(f"{advice.jurisdiction} on {advice.date.isoformat()}: risk {t.risk or 'unknown'}, "
-                 f"need {t.need or 'unknown'} -> {t.quadrant or 'quadrant unknown'}")]
-    for s in advice.stages:
-        rec = next((m for m in s.measures if m.id == s.recommended), None)
-        if rec is None:
-            lines.append(cut(f"{s.stage.replace('_', ' ')}: nothing recommended"))
-            why = next((n for n in s.notes if n.startswith("No alternative")),
-                       s.notes[0] if s.notes else None)
-            if why:
-                lines.append(cut(f"  {why}"))
-        else:
-            consent = ", with consent" if rec.consent_required else ""
-            lines.append(cut(f"{s.stage.replace('_', ' ')}: recommended {rec.id}{consent}"))
-            if rec.citations:
-                lines.append(cut(f"  law: {rec.citations[0]}"))
-        others = [m.id + (" (coercive)" if m.kind == "coercive" else "")
-                  for m in s.measures if m.status == "eligible" and m.id != s.recommended]
-        if others:
-            lines += _wrapped("  also open: ", others, width)
-        unknown = [m.id for m in s.measures if m.status == "undetermined"]
-        if unknown:
-            lines += _wrapped("  unknown (facts missing): ", unknown, width)
-    lines.append(cut("Reasons and the law in full: the same command without --brief."))
-    return lines
+    return lines(advice, _words(), width)
 
 
 def _print_advice(advice: Any, currency: str = "") -> None:
-    t = advice.triage
-    out.print(f"[bold]{advice.jurisdiction}[/bold] on {advice.date.isoformat()}   triage: risk "
-              f"[bold]{t.risk or 'unknown'}[/bold], need [bold]{t.need or 'unknown'}[/bold] -> "
-              f"{t.quadrant or 'quadrant unknown'} (disorder {t.disorder or 'unknown'})")
-    for reason in t.reasons:
-        out.print(f"  - {escape(reason)}")
-    for s in advice.stages:
-        table = Table(title=f"{s.stage}: recommended {s.recommended or 'none'}", title_justify="left",
-                      show_lines=True)
-        table.add_column("measure", ratio=2, overflow="fold")
-        table.add_column("open?", ratio=1, overflow="fold")
-        table.add_column("consent", ratio=1)
-        table.add_column("why", ratio=5, overflow="fold")
-        table.add_column("law", ratio=2, overflow="fold")
-        for m in s.measures:
-            mark = {"eligible": "[green]yes[/green]", "not_eligible": "[red]no[/red]",
-                    "undetermined": "[yellow]unknown[/yellow]"}[m.status]
-            if m.id == s.recommended:
-                mark += " [bold](recommended)[/bold]"
-            table.add_row(escape(f"{m.id}\n{m.label}\n({m.kind})"), mark,
-                          "required" if m.consent_required else "-",
-                          escape("\n".join(m.reasons)), escape("\n".join(m.citations)))
-        out.print(table)
-        for note in s.notes:
-            out.print(f"  note: {escape(note)}")
-        if s.projection_reference is not None:
-            _print_projection(s, currency)
+    from divert.cli_advice import print_advice
 
-
-def _print_projection(s: Any, currency: str) -> None:
-    """The stage's projected outcomes: the conventional path, then each open measure."""
-    from divert.simulation.projection import (
-        LABELS,
-        NO_EFFECT,
-        OUTCOMES,
-        SHORT,
-        horizon_label,
-        show,
-        show_difference,
-    )
-
-    ref = s.projection_reference
-    st = ref["stamp"]
-    year = horizon_label(ref)
-    table = Table(title=f"{s.stage}: projected outcomes for this person over {year[:-1]} years "
-                        f"({st['copies']} simulated copies; a decision aid, not the decision)",
-                  title_justify="left", show_lines=True)
-    table.add_column("measure", ratio=2, overflow="fold")
-    for o in OUTCOMES:
-        table.add_column(f"{LABELS[o]} (95% interval)", ratio=2, overflow="fold")
-    table.add_column("vs conventional path", ratio=3, overflow="fold")
-    table.add_row(escape(f"conventional path: {ref['path']}"),
-                  *(show(o, ref["outcomes"][o][year], currency) for o in OUTCOMES), "-")
-    for m in s.measures:
-        p = m.projection
-        if p is None:
-            continue
-        if not p["projected"] or not p["simulated_effect"]:
-            note = p["note"] if not p["projected"] else NO_EFFECT
-            table.add_row(escape(m.id), escape(note), "", "", "", "")
-            continue
-        diff = p["versus_conventional"]
-        versus = ("this is the conventional path" if p["conventional_path"] else
-                  "; ".join(f"{SHORT[o]} {show_difference(o, diff[o][year])}" for o in OUTCOMES))
-        table.add_row(escape(m.id), *(show(o, p["outcomes"][o][year], currency)
-                                      for o in OUTCOMES), escape(versus))
-    out.print(table)
-    out.print("  differences are paired copy by copy (common random numbers); 'not resolved': "
-              "the 95% interval includes zero")
-    drawn = ", ".join(ref["drawn"]) or "none"
-    out.print(f"  projection: the pack's practice at central values; facts the case does not give "
-              f"are drawn from the pack's population ({escape(drawn)}); stamp: pack "
-              f"{st['pack']} {st['pack_hash'][:12]}, seed {st['seed']}, {st['copies']} copies, "
-              f"{st['horizon_months']} months")
+    print_advice(out, advice, _words(), currency)
 
 
 @app.command()
@@ -1074,6 +955,8 @@ def main(argv: list[str] | None = None) -> None:
     except typer.Abort:
         sys.stderr.write(_("aborted") + "\n")
         sys.exit(1)
+    finally:  # the next run in the same process (a test, an embedding) starts in English
+        _LANG.update(lang=None, messages=DEFAULT)
     if isinstance(code, int) and code != 0:
         sys.exit(code)
 

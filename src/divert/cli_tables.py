@@ -31,13 +31,18 @@ class Words:
         """`message` translated and formatted (a literal % is %% in every message)."""
         return self.t.gettext(message) % values
 
+    def number(self, value: float, digits: int, signed: bool = False) -> str:
+        """`value` to `digits` decimals as the locale writes it, rounded as Python rounds it (the
+        English figures stay those the command has always printed)."""
+        return self.t.number(float(f"{value:.{digits}f}"), digits, signed=signed)
+
     def count(self, value: float, signed: bool = False) -> str:
         """A whole number, 12,345 (+12,345 when `signed`), as the locale writes it."""
-        return self.t.number(round(value), 0, signed=signed)
+        return self.number(value, 0, signed)
 
     def percent(self, share: float, signed: bool = False) -> str:
         """A share to a tenth of a percent, 12.3% (+1.2% when `signed`)."""
-        return self.t.percent(share, 1, signed=signed)
+        return self.t.percent(float(f"{100 * share:.1f}") / 100, 1, signed=signed)
 
     def reports(self) -> Translator:
         """The reports catalogue in the same language (the studies' own wording)."""

@@ -1,7 +1,8 @@
-"""The tables the command line prints for a run, in each language divert speaks besides English
-(issue 19): `divert countries`, the totals of `simulate` and `compare`, and `validate`'s checks,
-with no English message of the catalogues left (tests/i18n/english.py, each table cell read as an
-element), the numbers in the locale's digits (Persian in fa), and English as it was.
+"""What the command line prints, in each language divert speaks besides English (issue 19):
+`divert countries`, the totals of `simulate` and `compare`, `validate`'s checks and `assess`'s
+advice (tables, --brief, the projection), with no English message of the catalogues left
+(tests/i18n/english.py, each table cell read as an element), the numbers in the locale's digits
+(Persian in fa), and English as it was.
 
 The countries are run at the smallest sizes (two packs, 300 persons, six months, two draws)."""
 
@@ -9,7 +10,9 @@ from __future__ import annotations
 
 import html
 import io
+import json
 import re
+from collections.abc import Sequence
 from datetime import date
 from functools import cache
 from pathlib import Path
@@ -18,6 +21,7 @@ from typing import Any
 import pytest
 from rich.console import Console
 
+import divert.cli
 from divert.cli_tables import (
     TOTALS,
     Words,
@@ -52,15 +56,16 @@ def rendered(*items: Any) -> str:
     return str(console.file.getvalue())  # type: ignore[attr-defined]
 
 
-def english_in(text: str, locale: str) -> list[str]:
+def english_in(text: str, locale: str, data: Sequence[str] = (), parts: bool = True) -> list[str]:
     """The catalogues' English found in terminal text: each cell of each line as an element, and
     each part of it in brackets (a unit);
     the totals' metric names (deaths, prison_person_months: as --json names them) are ids."""
     cells = [c.strip() for line in text.splitlines() for cell in BOX.split(line)
-             for c in PARTS.split(cell) if c.strip()]
+             for c in (PARTS.split(cell) if parts else [cell]) if c.strip()]
     page = (f'<html lang="{locale}"><body>'
             + "".join(f"<p>{html.escape(c)}</p>" for c in cells) + "</body></html>")
-    return leftovers(page, *_english(locale), data=[name for name, _, _ in TOTALS])[1]
+    ids = [name for name, _, _ in TOTALS]
+    return leftovers(page, *_english(locale), data=[*ids, *data])[1]
 
 
 @pytest.fixture(scope="module")
@@ -144,3 +149,44 @@ def test_countries_prints_its_table_in_the_language_of_the_messages(
     assert english_in(out, "nl") == []
     assert "Behandeling in plaats van veroordeling" in out and "rechtsgebied" in out
     assert f"rapport: {tmp_path / 'index.html'}" in " ".join(out.split())
+
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "cases"
+#: each language with a case of a country that speaks it (the model pack's law where none)
+CASES = {"pt": ("portugal_resin_2006", "portugal"), "fr": ("usa_heroin_possession", "model"),
+         "nl": ("usa_heroin_possession", "model"), "fa": ("iran_opium_user", "iran"),
+         "ms": ("usa_heroin_possession", "model")}
+
+
+def _without(line: str, citations: list[str]) -> str:
+    """The line without the law's citations (as the pack writes them; the brief cuts them)."""
+    for c in sorted(citations, key=len, reverse=True):
+        if c[:24] in line:
+            line = line[:line.index(c[:24])]
+    return line
+
+
+@pytest.mark.parametrize("locale", LANGUAGES)
+@pytest.mark.parametrize("form", [["--brief"], ["--copies", "30"]])
+def test_the_advice_is_in_the_language_asked_for(locale: str, form: list[str],
+                                                 monkeypatch: pytest.MonkeyPatch,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    """The advice's frame in the language; the law's own words (citations as the pack writes
+    them) and the triage's reasons (the law catalogue's, not yet translated) are read as data."""
+    case, pack = CASES[locale]
+    args = ["assess", str(EXAMPLES / f"{case}.yaml"), "-j", pack]
+    code, out, err = run_cli([*args, "--json", "--no-projection"], capsys)
+    assert code == 0, err
+    advice = json.loads(out)
+    monkeypatch.setattr(divert.cli, "out", Console(highlight=False, soft_wrap=False, width=4000))
+    code, out, err = run_cli(["--lang", locale, *args, *form], capsys)
+    assert code == 0, err
+    cited = [c for s in advice["stages"] for m in s["measures"] for c in m["citations"]]
+    shown = "\n".join(_without(line, cited) for line in out.splitlines())
+    assert english_in(shown, locale, [f"- {r}" for r in advice["triage"]["reasons"]],
+                      parts=False) == []
+    assert " on 20" not in out and "recommended" not in out and "also open" not in out
+    if form != ["--brief"]:  # the tables, and the projection of every stage that has one
+        assert "vs conventional path" not in out and "open?" not in out
+        assert "90% of copies" not in out
+    assert bool(PERSIAN & set(out)) == (locale == "fa")
