@@ -672,10 +672,11 @@ def calibrate(
                            max_evaluations=evaluations, executor=executor, kind=targets)
     if from_registry is None and targets == "baseline":
         path, key = fit.write_practice(out_file), "practice"
-        done = f"wrote the fitted values into {path} (provenance fitted)"
+        done = _("wrote the fitted values into %(path)s (provenance fitted)", path=path)
     else:
         path, key = fit.write_overlay(out_file), "overlay"
-        done = f"wrote {path} (use it as {code}+{path.stem})"
+        spec = code + "+" + path.stem
+        done = _("wrote %(path)s (use it as %(spec)s)", path=path, spec=spec)
     if as_json:
         _emit_json({**fit.to_json(), key: str(path)})
         return
@@ -725,7 +726,7 @@ def sensitivity(
     for line in result.lines():
         out.print(escape(line))
     if report is not None:
-        out.print(f"wrote {report}")
+        out.print(_("wrote %(path)s", path=report))
 
 
 def _writable(folder: Path) -> None:

@@ -135,12 +135,11 @@ def print_advice(out: Console, advice: Any, w: Words, currency: str = "") -> Non
     (each measure, whether it is open, consent, why and the law), its notes and projection."""
     t = advice.triage
     shown = _shown(advice, w)
+    place, risk, need = (f"[bold]{text}[/bold]" for text in (
+        advice.jurisdiction, _finding(RISK_WORDS, t.risk, w), _finding(NEED_WORDS, t.need, w)))
     out.print(w._("%(place)s on %(date)s   triage: %(risk)s, %(need)s -> %(quadrant)s "
-                  "(%(disorder)s)", place=f"[bold]{advice.jurisdiction}[/bold]",
-                  date=w.t.digits(advice.date.isoformat()),
-                  risk=f"[bold]{_finding(RISK_WORDS, t.risk, w)}[/bold]",
-                  need=f"[bold]{_finding(NEED_WORDS, t.need, w)}[/bold]",
-                  quadrant=t.quadrant or w._("quadrant unknown"),
+                  "(%(disorder)s)", place=place, date=w.t.digits(advice.date.isoformat()),
+                  risk=risk, need=need, quadrant=t.quadrant or w._("quadrant unknown"),
                   disorder=_finding(DISORDER_WORDS, t.disorder, w)))
     for reason in t.reasons:
         out.print(f"  - {escape(reason)}")
