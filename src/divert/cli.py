@@ -222,136 +222,17 @@ def assess(
     _print_advice(advice, pack.meta.currency or "")
 
 
-def _wrapped(head: str, items: list[str], width: int, most: int = 2) -> list[str]:
-    """`head` and the items joined by commas, wrapped at `width` between items (never inside
-    one), at most `most` lines, the last ending "+N more" when some do not fit."""
-    lines = [head.rstrip()]
-    for k, item in enumerate(items):
-        left = len(items) - k - 1
-        piece = item + ("," if left else "")
-        reserve = len(f" +{left} more") if left and len(lines) == most else 0
-        if len(lines[-1]) + 1 + len(piece) + reserve <= width:
-            lines[-1] += " " + piece
-        elif len(lines) < most:
-            lines.append("    " + piece)
-        else:
-            lines[-1] = lines[-1].rstrip(",") + f" +{len(items) - k} more"
-            break
-    return lines
-
-
 def brief_lines(advice: Any, width: int = 80) -> list[str]:
-    """The advice on one screen (about 20 lines of at most `width` columns): the triage, then per
-    stage what is recommended, the main reason and law, what else is open and what is unknown."""
-    import textwrap
+    """The advice on one screen, in the language of this run's messages (divert.cli_advice)."""
+    from divert.cli_advice import brief_lines as lines
 
-    def cut(text: str) -> str:
-        indent = text[:len(text) - len(text.lstrip())]
-        return indent + textwrap.shorten(text, width - len(indent), placeholder=" ...",
-                                         break_long_words=False)
-
-    t = advice.triage
-    lines = [cut(f"{advice.jurisdiction} on {advice.date.isoformat()}: risk {t.risk or 'unknown'}, "
-                 f"need {t.need or 'unknown'} -> {t.quadrant or 'quadrant unknown'}")]
-    for s in advice.stages:
-        rec = next((m for m in s.measures if m.id == s.recommended), None)
-        if rec is None:
-            lines.append(cut(f"{s.stage.replace('_', ' ')}: nothing recommended"))
-            why = next((n for n in s.notes if n.startswith("No alternative")),
-                       s.notes[0] if s.notes else None)
-            if why:
-                lines.append(cut(f"  {why}"))
-        else:
-            consent = ", with consent" if rec.consent_required else ""
-            lines.append(cut(f"{s.stage.replace('_', ' ')}: recommended {rec.id}{consent}"))
-            if rec.citations:
-                lines.append(cut(f"  law: {rec.citations[0]}"))
-        others = [m.id + (" (coercive)" if m.kind == "coercive" else "")
-                  for m in s.measures if m.status == "eligible" and m.id != s.recommended]
-        if others:
-            lines += _wrapped("  also open: ", others, width)
-        unknown = [m.id for m in s.measures if m.status == "undetermined"]
-        if unknown:
-            lines += _wrapped("  unknown (facts missing): ", unknown, width)
-    lines.append(cut("Reasons and the law in full: the same command without --brief."))
-    return lines
+    return lines(advice, _words(), width)
 
 
 def _print_advice(advice: Any, currency: str = "") -> None:
-    t = advice.triage
-    out.print(f"[bold]{advice.jurisdiction}[/bold] on {advice.date.isoformat()}   triage: risk "
-              f"[bold]{t.risk or 'unknown'}[/bold], need [bold]{t.need or 'unknown'}[/bold] -> "
-              f"{t.quadrant or 'quadrant unknown'} (disorder {t.disorder or 'unknown'})")
-    for reason in t.reasons:
-        out.print(f"  - {escape(reason)}")
-    for s in advice.stages:
-        table = Table(title=f"{s.stage}: recommended {s.recommended or 'none'}", title_justify="left",
-                      show_lines=True)
-        table.add_column("measure", ratio=2, overflow="fold")
-        table.add_column("open?", ratio=1, overflow="fold")
-        table.add_column("consent", ratio=1)
-        table.add_column("why", ratio=5, overflow="fold")
-        table.add_column("law", ratio=2, overflow="fold")
-        for m in s.measures:
-            mark = {"eligible": "[green]yes[/green]", "not_eligible": "[red]no[/red]",
-                    "undetermined": "[yellow]unknown[/yellow]"}[m.status]
-            if m.id == s.recommended:
-                mark += " [bold](recommended)[/bold]"
-            table.add_row(escape(f"{m.id}\n{m.label}\n({m.kind})"), mark,
-                          "required" if m.consent_required else "-",
-                          escape("\n".join(m.reasons)), escape("\n".join(m.citations)))
-        out.print(table)
-        for note in s.notes:
-            out.print(f"  note: {escape(note)}")
-        if s.projection_reference is not None:
-            _print_projection(s, currency)
+    from divert.cli_advice import print_advice
 
-
-def _print_projection(s: Any, currency: str) -> None:
-    """The stage's projected outcomes: the conventional path, then each open measure."""
-    from divert.simulation.projection import (
-        LABELS,
-        NO_EFFECT,
-        OUTCOMES,
-        SHORT,
-        horizon_label,
-        show,
-        show_difference,
-    )
-
-    ref = s.projection_reference
-    st = ref["stamp"]
-    year = horizon_label(ref)
-    table = Table(title=f"{s.stage}: projected outcomes for this person over {year[:-1]} years "
-                        f"({st['copies']} simulated copies; a decision aid, not the decision)",
-                  title_justify="left", show_lines=True)
-    table.add_column("measure", ratio=2, overflow="fold")
-    for o in OUTCOMES:
-        table.add_column(f"{LABELS[o]} (95% interval)", ratio=2, overflow="fold")
-    table.add_column("vs conventional path", ratio=3, overflow="fold")
-    table.add_row(escape(f"conventional path: {ref['path']}"),
-                  *(show(o, ref["outcomes"][o][year], currency) for o in OUTCOMES), "-")
-    for m in s.measures:
-        p = m.projection
-        if p is None:
-            continue
-        if not p["projected"] or not p["simulated_effect"]:
-            note = p["note"] if not p["projected"] else NO_EFFECT
-            table.add_row(escape(m.id), escape(note), "", "", "", "")
-            continue
-        diff = p["versus_conventional"]
-        versus = ("this is the conventional path" if p["conventional_path"] else
-                  "; ".join(f"{SHORT[o]} {show_difference(o, diff[o][year])}" for o in OUTCOMES))
-        table.add_row(escape(m.id), *(show(o, p["outcomes"][o][year], currency)
-                                      for o in OUTCOMES), escape(versus))
-    out.print(table)
-    out.print("  differences are paired copy by copy (common random numbers); 'not resolved': "
-              "the 95% interval includes zero")
-    drawn = ", ".join(ref["drawn"]) or "none"
-    out.print(f"  projection: the pack's practice at central values; facts the case does not give "
-              f"are drawn from the pack's population ({escape(drawn)}); stamp: pack "
-              f"{st['pack']} {st['pack_hash'][:12]}, seed {st['seed']}, {st['copies']} copies, "
-              f"{st['horizon_months']} months")
+    print_advice(out, advice, _words(), currency)
 
 
 @app.command()
@@ -514,7 +395,8 @@ def simulate(
         return
     _print_totals([spec], comparison)
     if out_dir is not None:
-        out.print(f"wrote {out_dir}/series.parquet and {out_dir}/summary.json")
+        out.print(_("wrote %(series)s and %(summary)s", series=out_dir / "series.parquet",
+                    summary=out_dir / "summary.json"))
 
 
 @app.command()
@@ -559,61 +441,20 @@ def compare(
         _emit_json(compare_json(comparison))
         return
     _print_totals(specs, comparison)
-    out.print(f"wrote {out_dir}")
+    out.print(_("wrote %(path)s", path=out_dir))
 
 
-TOTALS: tuple[tuple[str, str, str], ...] = (
-    ("arrests", "arrests", "count"),
-    ("convictions", "convictions", "count"),
-    ("diversions", "diversions", "persons"),
-    ("prison_person_months", "time in prison", "person-months"),
-    ("treatment_person_months", "time in treatment", "person-months"),
-    ("overdose_deaths", "overdose deaths", "deaths"),
-    ("deaths", "deaths, all causes", "deaths"),
-    ("cost_total_discounted", "public cost, discounted", "{currency}"),
-)
-"""The totals the terminal shows: metric, words and unit ({currency}: the pack's currency code)."""
+def _words() -> Any:
+    """The tables' words and numbers in the language of this run's messages."""
+    from divert.cli_tables import Words
 
-
-def total_label(name: str, words: str, unit: str, currency: str) -> str:
-    """A total's row label: its words and unit, e.g. "time in treatment (person-months)", and
-    under them the metric's name where it reads otherwise (as in --json)."""
-    label = f"{words} ({unit.format(currency=currency)})"
-    return label if name == words.replace(" ", "_") else f"{label}\n[dim]{name}[/dim]"
+    return Words.of(_LANG.get("messages") or DEFAULT)
 
 
 def _print_totals(specs: list[str], comparison: Any) -> None:
-    table = Table(title=f"Totals over {comparison.stamp['months']} months, scaled to the "
-                        f"population (means of {comparison.stamp['replications']} replications "
-                        "± Monte Carlo standard error; differences with a 95% interval)")
-    table.add_column("total (unit)")
-    for s in specs:
-        table.add_column(escape(s), justify="right")
-    policies = getattr(comparison, "policies", {}) or {}
-    base = policies.get(specs[0])
-    currency = (base.meta.currency if base is not None else None) or "currency units"
-    for name, words, unit in TOTALS:
-        row = [total_label(name, words, unit, currency)]
-        for s in specs:
-            se = comparison.totals_mcse(s, scaled=True)[name]
-            cell = f"{comparison.totals_population(s)[name]:,.0f}" + (
-                f" ± {se:,.0f}" if se is not None else "")
-            if s != specs[0]:
-                cell += "\n" + _difference_text(comparison.difference(s, scaled=True)[name])
-            row.append(cell)
-        table.add_row(*row)
-    out.print(table)
+    from divert.cli_tables import totals_table
 
-
-def _difference_text(d: dict[str, Any], fmt: str = "+,.0f") -> str:
-    """`mean ± MCSE [low, high]`, or the mean without a sign where the run cannot resolve it."""
-    from divert.simulation.outcomes import resolved
-
-    se = "no MCSE" if d.get("mcse") is None else f"± {d['mcse']:,.0f}"
-    head = f"{d['mean']:{fmt}} {se}"
-    if d["mean"] != 0 and not resolved(d):
-        head = f"{abs(d['mean']):,.0f} {se}, not resolved at this precision"
-    return f"{head} [{d['low']:{fmt}}, {d['high']:{fmt}}]"
+    out.print(totals_table(specs, comparison, _words()))
 
 
 @app.command()
@@ -686,47 +527,11 @@ def countries(
     if as_json:
         _emit_json(brief.to_json(results))
         return
-    table = Table(title=f"Treatment instead of conviction vs today's law, {years:g} years from "
-                        f"{start} (population; reform - today at central values ± Monte Carlo "
-                        f"error; parameters: 95% range over "
-                        f"{results[0].design['draws'] if results else 0} draws)")
-    for col in ("jurisdiction", "in prison for drug offences, final year (persons)",
-                "treatment coverage, final year (% of people with a disorder in treatment)",
-                "overdose deaths over the years (deaths)",
-                "change in public cost, discounted (currency code in each cell)",
-                "net benefit to society (currency code in each cell)",
-                "replications (runs x persons)"):
-        table.add_column(col, overflow="fold")
-    for c in results:
-        h = c.headline
-        cells = [escape(c.name)]
-        for key, pct in (("drug_prisoners_final_year", False),
-                         ("treatment_coverage_final_year", True), ("overdose_deaths_10y", False)):
-            d = h[key]["difference"]
-            f = (lambda x: f"{x * 100:+.1f}%") if pct else (lambda x: f"{x:+,.0f}")
-            g = (lambda x: f"{x * 100:.1f}%") if pct else (lambda x: f"{x:,.0f}")
-            cell = (f"{g(h[key]['baseline'])} -> {g(h[key]['reform'])}\n"
-                    f"{brief.signed(d, h[key]['resolved'], f)}")
-            par = h[key].get("parameter")
-            if par:
-                cell += f"\nparameters [{f(par['interval']['low'])}, {f(par['interval']['high'])}]"
-            cells.append(escape(cell))
-        pub = h["economics"]["public"]["net_benefit"]
-        cells.append(escape(f"{-pub['mean']:+,.0f} ± {pub['mcse'] or 0:,.0f} {c.currency}"))
-        soc = h["economics"]["society"]
-        cell = (f"{brief.signed(soc['net_benefit'], soc['net_benefit_resolved'], lambda x: f'{x:+,.0f}')}"
-                f" {c.currency}")
-        ep = h.get("economics_parameter")
-        if ep:
-            e = ep["society"]
-            cell += (f"\nparameters [{e['net_benefit']['low']:+,.0f}, "
-                     f"{e['net_benefit']['high']:+,.0f}]; P(benefits > costs) "
-                     f"{e['probability_benefits_exceed_costs']:.0%} of {e['draws']} draws")
-        cells.append(escape(cell))
-        cells.append(f"{c.design['replications']} x {c.design['persons']:,}")
-        table.add_row(*cells)
-    out.print(table)
-    out.print(f"report: {index}")
+    from divert.cli_tables import countries_table
+
+    w = _words()
+    out.print(countries_table(results, years, _parse_month(start), w))
+    out.print(w._("report: %(path)s", path=index))
 
 
 @app.command()
@@ -808,30 +613,16 @@ def validate(
         raise typer.Exit(1)
 
 
-def _num(x: float | None, prefix: str = "") -> str:
-    """A check's figure to 3 significant digits, or a dash where there is none."""
-    return "-" if x is None else f"{prefix}{x:.3g}"
-
-
 def _print_checks(checks: list[tuple[str, Any]]) -> None:
     """The validation table: every check, the not-applicable ones with their reason, and a count
     in which they are neither passes nor failures."""
-    table = Table(title="Validation against published results", show_lines=True)
-    for col in ("pack", "check", "published", "simulated", "tolerance", "result", "source"):
-        table.add_column(col, overflow="fold")
-    for c, k in checks:
-        result = {True: "[green]pass[/green]", False: "[red]FAIL[/red]",
-                  None: "n/a (not counted)"}[k.passed]
-        table.add_row(c, escape(k.name), _num(k.published), _num(k.simulated),
-                      _num(k.tolerance, "±"), result, escape(k.source))
-    out.print(table)
+    from divert.cli_tables import checks_summary, checks_table
+
+    w = _words()
+    out.print(checks_table(checks, w))
     for c, k in checks:
         out.print(f"  {c} {escape(k.name)}: {escape(k.detail)}")
-    passed = sum(k.passed is True for _, k in checks)
-    failed = sum(k.passed is False for _, k in checks)
-    na = sum(k.passed is None for _, k in checks)
-    verdict = "every applicable check passes" if not failed else f"{failed} failed"
-    out.print(f"{passed} passed, {failed} failed, {na} not applicable ({verdict})")
+    out.print(checks_summary(checks, w))
 
 
 @app.command()
@@ -881,10 +672,11 @@ def calibrate(
                            max_evaluations=evaluations, executor=executor, kind=targets)
     if from_registry is None and targets == "baseline":
         path, key = fit.write_practice(out_file), "practice"
-        done = f"wrote the fitted values into {path} (provenance fitted)"
+        done = _("wrote the fitted values into %(path)s (provenance fitted)", path=path)
     else:
         path, key = fit.write_overlay(out_file), "overlay"
-        done = f"wrote {path} (use it as {code}+{path.stem})"
+        spec = code + "+" + path.stem
+        done = _("wrote %(path)s (use it as %(spec)s)", path=path, spec=spec)
     if as_json:
         _emit_json({**fit.to_json(), key: str(path)})
         return
@@ -934,7 +726,7 @@ def sensitivity(
     for line in result.lines():
         out.print(escape(line))
     if report is not None:
-        out.print(f"wrote {report}")
+        out.print(_("wrote %(path)s", path=report))
 
 
 def _writable(folder: Path) -> None:
@@ -1164,6 +956,8 @@ def main(argv: list[str] | None = None) -> None:
     except typer.Abort:
         sys.stderr.write(_("aborted") + "\n")
         sys.exit(1)
+    finally:  # the next run in the same process (a test, an embedding) starts in English
+        _LANG.update(lang=None, messages=DEFAULT)
     if isinstance(code, int) and code != 0:
         sys.exit(code)
 

@@ -89,8 +89,11 @@ class Translator:
         """A number in short form for an axis (12,3 M; 1,2 mM), in the locale's words."""
         return self._native(numbers.format_compact_decimal(value, fraction_digits=1, **self._fmt))
 
-    def percent(self, value: float, digits: int = 0) -> str:
+    def percent(self, value: float, digits: int = 0, signed: bool = False) -> str:
+        """A share as a percentage; `signed`: a plus sign before a positive one (a change)."""
         pattern = "#,##0" + ("." + "0" * digits if digits else "") + "%"
+        if signed:
+            pattern = f"+{pattern};-{pattern}"
         text = self._native(numbers.format_percent(value, format=pattern, **self._fmt))
         return text.replace("%", "٪") if self._digits else text  # Persian writes its own sign
 

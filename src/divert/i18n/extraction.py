@@ -20,6 +20,7 @@ DOMAIN_SOURCES: dict[str, tuple[tuple[str, str], ...]] = {
     "reports": (("reports/**.py", "python"), ("reports/templates/**.html", JINJA),
                 ("studies/**.py", "python")),
     "cli": (("cli.py", "python"), ("cli_help.py", "python"), ("cli_json.py", "python"),
+            ("cli_tables.py", "python"), ("cli_advice.py", "python"),
             ("registry/cli.py", "python"), ("web/cli.py", "python")),
     "law": (("law/**.py", "python"), ("advice/**.py", "python")),
 }
