@@ -528,8 +528,14 @@ class Decider:
         if when == "monthly":
             ids = ids[pop.cj[ids] == PRISON]
         draws = [uniforms(self.key, ids, month, int(ef.stream[m]))[0] < pr.weight[m] for m in cats]
-        # Only a prisoner who would take up some measure if it were open needs the law's answer;
-        # the draws are per person, so leaving the others out changes nothing.
+        if any(r.needs_consent for r in rules):  # the consent `facts_batch` draws for them
+            consents = uniforms(self.key, ids, month, S_CONSENT)[0] < float(
+                pr.values["consent_prob"])
+            draws = [d & consents if r.needs_consent else d
+                     for r, d in zip(rules, draws, strict=True)]
+        # Only a prisoner who would take up some measure if it were open (and consents where it
+        # needs consent) needs the law's answer; the draws are per person, so leaving the others
+        # out changes nothing.
         candidate = np.logical_or.reduce(draws)
         ids = ids[candidate]
         if ids.shape[0] == 0:
