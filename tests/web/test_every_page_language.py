@@ -25,19 +25,10 @@ from .test_every_page import AUTO, PREFERRED, Seeded, seeded, visits  # noqa: F4
 ACCOUNTS = frozenset(n for role in ROLES for n in (f"Test {role.replace('_', ' ')}", role))
 
 
-#: English the walk still finds, and why: the assessment form's case fields are labelled by the
-#: case model's own descriptions (`divert.advice` "The person admits the offence", "Informed
-#: consent to the alternative has been recorded", "Sex"), which the law catalogue translates, not
-#: the web's; the screening questions' own wording ("Any failure to appear ...", not yet marked);
-#: words of the law, simulation and registry layers shown as they come ("drug use disorder",
-#: "case management", "therapeutic adjustment" in the registry's notes, "per month", "points",
-#: "unknown", "for cause", "measure", "Note", "case manager"), still to trace (issue 19).
-#: The walk fails on any English not listed here.
-KNOWN_LEFT: frozenset[str] = frozenset({
-    "Informed consent", "Note", "Sex", "The offence", "The person", "case management",
-    "case manager", "drug use disorder", "failure to appear", "for cause", "measure", "per month",
-    "points", "therapeutic adjustment", "unknown",
-})
+#: English the walk may still find, and why. "Note": French writes the label "Note" the same
+#: (the word is English only in the web catalogue's "Note: %(value)s"); "case manager": on the USA
+#: participant's page, not yet traced (issue 19). The walk fails on any English not listed here.
+KNOWN_LEFT: frozenset[str] = frozenset({"Note", "case manager"})
 
 
 def walk(app: Any, seeded: Seeded, locale: str) -> tuple[list[str], dict[str, set[str]]]:  # noqa: F811

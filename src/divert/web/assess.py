@@ -25,6 +25,7 @@ from divert.advice.case import Case, parse_case
 from divert.advice.pathways import Advice, advise
 from divert.advice.screening import INSTRUMENTS, ScreeningCutoffs, ScreeningResult, score
 from divert.errors import InputError
+from divert.i18n import current_locale, translator
 from divert.law.catalogue import CATALOGUE
 from divert.law.policy import Policy, load
 from divert.law.vocabulary import DISORDER_LEVELS, FIELDS, LEVELS, STAGES
@@ -74,6 +75,7 @@ class CaseField:
     minimum: float | None = None
     maximum: float | None = None
     whole: bool = False
+    domain: Literal["law", "web"] = "law"  # the catalogue of `description` (the form's own: web)
 
     @property
     def id(self) -> str:
@@ -81,8 +83,9 @@ class CaseField:
 
     @property
     def label(self) -> str:
-        text = self.description[0].upper() + self.description[1:]
-        return text
+        """The description in the page's language, as a label (its first letter upper case)."""
+        text = translator(current_locale(), self.domain).gettext(self.description)
+        return text[:1].upper() + text[1:]
 
     def to_json(self) -> dict[str, Any]:
         return {"name": self.name, "type": self.type, "description": self.description,
@@ -92,9 +95,9 @@ class CaseField:
 
 _TOP = {"consent": "consent", "need": "triage.need", "risk": "triage.risk",
         "disorder": "screening.disorder"}
-_STATED = {"need": "clinical need, if stated (else triaged from the screening)",
-           "risk": "criminogenic risk, if stated (else triaged from the case)",
-           "disorder": "drug use disorder severity, if stated (else from the screening)"}
+_STATED = {"need": N_("clinical need, if stated (else triaged from the screening)"),
+           "risk": N_("criminogenic risk, if stated (else triaged from the case)"),
+           "disorder": N_("drug use disorder severity, if stated (else from the screening)")}
 
 
 def _case_fields() -> list[CaseField]:
@@ -105,8 +108,9 @@ def _case_fields() -> list[CaseField]:
         for key, info in model.model_fields.items():
             name = f"{part}.{key}"
             if name == "offence.date":
-                out.append(CaseField(name, "date", "date of the offence (the law of this date "
-                                                    "applies unless a decision date is given)"))
+                out.append(CaseField(name, "date", N_("date of the offence (the law of this date "
+                                                       "applies unless a decision date is given)"),
+                                     domain="web"))
                 continue
             f = FIELDS[name]
             whole = "int" in str(info.annotation)
@@ -115,7 +119,8 @@ def _case_fields() -> list[CaseField]:
     for key, vocab in _TOP.items():
         f = FIELDS[vocab]
         values = {"need": LEVELS, "risk": LEVELS, "disorder": DISORDER_LEVELS}.get(key, ())
-        out.append(CaseField(key, f.type, _STATED.get(key, f.description), values))
+        out.append(CaseField(key, f.type, _STATED.get(key, f.description), values,
+                             domain="web" if key in _STATED else "law"))
     return out
 
 

@@ -23,11 +23,12 @@ from divert.advice.screening import (
     CRAFFT_PART_B,
     INSTRUMENTS,
 )
-from divert.web.lang import N_
+from divert.web.lang import N_, _
 
 Kind = Literal["choice", "yes_no", "number"]
-#: the options' labels, the groups' names, the purposes and hints are in English, marked for the
-#: web catalogue and translated where the form shows them (the API gives them in English)
+#: the questions' wording, the options' labels, the groups' names, the purposes, hints and skip
+#: rules' texts are in English, marked for the web catalogue and translated where the form shows
+#: them (`shown`; the API gives them in English)
 YES_NO = (("yes", N_("Yes")), ("no", N_("No")))
 
 
@@ -39,6 +40,12 @@ class Condition:
     values: tuple[str, ...] = ()
     above: int | None = None
     text: str = ""
+    params: tuple[tuple[str, str], ...] = ()  # the text's placeholders: name -> a marked message
+
+    @property
+    def shown(self) -> str:
+        """The rule in plain words in the page's language."""
+        return _words(self.text, self.params)
 
     def state(self, answers: Mapping[str, str]) -> bool | None:
         """True, False, or None while unknown (some fields unanswered, none satisfying)."""
@@ -54,7 +61,7 @@ class Condition:
 
     def to_json(self) -> dict[str, Any]:
         return {"any_of": list(self.fields), "in": list(self.values) or None, "above": self.above,
-                "text": self.text}
+                "text": _english(self.text, self.params)}
 
 
 @dataclass(frozen=True)
@@ -70,6 +77,14 @@ class Question:
     asked_when: tuple[Condition, ...] = ()
     group: str | None = None
     hint: str | None = None
+    prefix: str = ""  # the item's number or letter before its wording ("1. ", "CAR: ")
+    wording: str = ""  # the marked message of the label without its prefix; "": the label as is
+    params: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def shown(self) -> str:
+        """The question in the page's language, its number or letter kept."""
+        return self.prefix + _words(self.wording, self.params) if self.wording else self.label
 
     def state(self, answers: Mapping[str, str]) -> bool | None:
         """Whether the question is asked: True, False (skipped) or None (not yet known)."""
@@ -97,9 +112,33 @@ class InstrumentForm:
                 "questions": [q.to_json() for q in self.questions]}
 
 
+def _words(message: str, params: tuple[tuple[str, str], ...]) -> str:
+    """A marked message in the page's language, its placeholders filled with marked words (a
+    substance's name, lower case inside the sentence)."""
+    text = _(message)
+    return text % {k: _(v).lower() for k, v in params} if params else text
+
+
+def _english(message: str, params: tuple[tuple[str, str], ...] = ()) -> str:
+    return message % {k: v.lower() for k, v in params} if params else message
+
+
+def _ask(key: str, prefix: str, wording: str, kind: Kind, options: tuple[tuple[str, str], ...] = (),
+         params: tuple[tuple[str, str], ...] = (), **more: Any) -> Question:
+    """A question whose label is `prefix` and the marked `wording` (English in the API)."""
+    return Question(key, prefix + _english(wording, params), kind, options, prefix=prefix,
+                    wording=wording, params=params, **more)
+
+
+def _when(fields: tuple[str, ...], values: tuple[str, ...] = (), above: int | None = None,
+          text: str = "", params: tuple[tuple[str, str], ...] = ()) -> Condition:
+    """A skip rule with its marked plain-words `text` (English in the API)."""
+    return Condition(fields, values, above, text, params)
+
+
 def _yes_no_list(key: str, labels: list[str], hint: str | None = None) -> tuple[Question, ...]:
-    return tuple(Question(f"{key}.{i}", f"{i + 1}. {text}", "yes_no", YES_NO,
-                          hint=hint if i == 2 and hint else None)
+    return tuple(_ask(f"{key}.{i}", f"{i + 1}. ", text, "yes_no", YES_NO,
+                      hint=hint if i == 2 and hint else None)
                  for i, text in enumerate(labels))
 
 
@@ -107,36 +146,36 @@ _AUDIT_FREQ = (N_("Never"), N_("Less than monthly"), N_("Monthly"), N_("Weekly")
                N_("Daily or almost daily"))
 _AUDIT_HARM = (N_("No"), N_("Yes, but not in the last year"), N_("Yes, during the last year"))
 _AUDIT_ITEMS: list[tuple[str, tuple[str, ...]]] = [
-    ("How often do you have a drink containing alcohol?",
+    (N_("How often do you have a drink containing alcohol?"),
      (N_("Never"), N_("Monthly or less"), N_("2-4 times a month"), N_("2-3 times a week"),
       N_("4 or more times a week"))),
-    ("How many drinks containing alcohol do you have on a typical day when you are drinking?",
+    (N_("How many drinks containing alcohol do you have on a typical day when you are drinking?"),
      (N_("1 or 2"), N_("3 or 4"), N_("5 or 6"), N_("7 to 9"), N_("10 or more"))),
-    ("How often do you have six or more drinks on one occasion?", _AUDIT_FREQ),
-    ("How often in the last year have you been unable to stop drinking once you had started?",
+    (N_("How often do you have six or more drinks on one occasion?"), _AUDIT_FREQ),
+    (N_("How often in the last year have you been unable to stop drinking once you had started?"),
      _AUDIT_FREQ),
-    ("How often in the last year have you failed to do what was normally expected of you "
-     "because of drinking?", _AUDIT_FREQ),
-    ("How often in the last year have you needed a first drink in the morning to get going after "
-     "a heavy drinking session?", _AUDIT_FREQ),
-    ("How often in the last year have you had a feeling of guilt or remorse after drinking?",
+    (N_("How often in the last year have you failed to do what was normally expected of you "
+     "because of drinking?"), _AUDIT_FREQ),
+    (N_("How often in the last year have you needed a first drink in the morning to get going after "
+     "a heavy drinking session?"), _AUDIT_FREQ),
+    (N_("How often in the last year have you had a feeling of guilt or remorse after drinking?"),
      _AUDIT_FREQ),
-    ("How often in the last year have you been unable to remember what happened the night before "
-     "because of your drinking?", _AUDIT_FREQ),
-    ("Have you or someone else been injured because of your drinking?", _AUDIT_HARM),
-    ("Has a relative, friend, doctor or other health worker been concerned about your drinking "
-     "or suggested you cut down?", _AUDIT_HARM),
+    (N_("How often in the last year have you been unable to remember what happened the night before "
+     "because of your drinking?"), _AUDIT_FREQ),
+    (N_("Have you or someone else been injured because of your drinking?"), _AUDIT_HARM),
+    (N_("Has a relative, friend, doctor or other health worker been concerned about your drinking "
+     "or suggested you cut down?"), _AUDIT_HARM),
 ]
-_AUDIT_DRINKS = Condition(("answers.0",), ("1", "2", "3", "4"),
-                          text="item 1 is not 'Never' (items 2-8 are skipped for non-drinkers)")
+_AUDIT_DRINKS = _when(("answers.0",), ("1", "2", "3", "4"),
+                      text=N_("item 1 is not 'Never' (items 2-8 are skipped for non-drinkers)"))
 
 
 def _audit() -> InstrumentForm:
     qs = []
     for i, (text, options) in enumerate(_AUDIT_ITEMS):
         when = (_AUDIT_DRINKS,) if 1 <= i <= 7 else ()
-        qs.append(Question(f"answers.{i}", f"{i + 1}. {text}", "choice",
-                           tuple((str(j), o) for j, o in enumerate(options)), asked_when=when))
+        qs.append(_ask(f"answers.{i}", f"{i + 1}. ", text, "choice",
+                       tuple((str(j), o) for j, o in enumerate(options)), asked_when=when))
     return InstrumentForm("audit", "AUDIT (Alcohol Use Disorders Identification Test)",
                           N_("Alcohol use in the past year; zones I-IV."), tuple(qs))
 
@@ -155,14 +194,16 @@ _FREQ = tuple((v, _FREQ_NAMES[v]) for v in ASSIST_FREQUENCY)
 _EVER = (("no", N_("No, never")), ("yes_past_3_months", N_("Yes, in the past 3 months")),
          ("yes_not_past_3_months", N_("Yes, but not in the past 3 months")))
 _ASSIST_Q = {
-    "q2": "In the past 3 months, how often have you used {s}?",
-    "q3": "In the past 3 months, how often have you had a strong desire or urge to use {s}?",
-    "q4": "In the past 3 months, how often has your use of {s} led to health, social, legal or "
-          "financial problems?",
-    "q5": "In the past 3 months, how often have you failed to do what was normally expected of "
-          "you because of your use of {s}?",
-    "q6": "Has a friend, relative or anyone else ever expressed concern about your use of {s}?",
-    "q7": "Have you ever tried and failed to control, cut down or stop using {s}?",
+    "q2": N_("In the past 3 months, how often have you used %(substance)s?"),
+    "q3": N_("In the past 3 months, how often have you had a strong desire or urge to use "
+             "%(substance)s?"),
+    "q4": N_("In the past 3 months, how often has your use of %(substance)s led to health, "
+             "social, legal or financial problems?"),
+    "q5": N_("In the past 3 months, how often have you failed to do what was normally expected "
+             "of you because of your use of %(substance)s?"),
+    "q6": N_("Has a friend, relative or anyone else ever expressed concern about your use of "
+             "%(substance)s?"),
+    "q7": N_("Have you ever tried and failed to control, cut down or stop using %(substance)s?"),
 }
 
 
@@ -172,68 +213,78 @@ def _assist() -> InstrumentForm:
     for s in ASSIST_SUBSTANCES:
         name = _ASSIST_NAMES[s]
         base = f"substances.{s}"
-        used = Condition((f"{base}.q1",), ("yes",), text=f"Q1 for {name.lower()} is 'yes'")
-        recent = Condition((f"{base}.q2",), tuple(ASSIST_FREQUENCY[1:]),
-                           text=f"Q2 for {name.lower()} is not 'never'")
-        qs.append(Question(f"{base}.q1", f"Q1. In your life, have you ever used {name.lower()} "
-                           "(non-medical use only)?", "yes_no", YES_NO, group=name))
+        sub = (("substance", name),)
+        used = _when((f"{base}.q1",), ("yes",), text=N_("Q1 for %(substance)s is 'yes'"),
+                     params=sub)
+        recent = _when((f"{base}.q2",), tuple(ASSIST_FREQUENCY[1:]),
+                       text=N_("Q2 for %(substance)s is not 'never'"), params=sub)
+        qs.append(_ask(f"{base}.q1", "Q1. ", N_("In your life, have you ever used %(substance)s "
+                                                "(non-medical use only)?"), "yes_no", YES_NO,
+                       sub, group=name))
         for q in ("q2", "q3", "q4", "q5", "q6", "q7"):
             if s == "tobacco" and q == "q5":
                 continue  # not asked for tobacco
             when = (used,) if q in ("q2", "q6", "q7") else (used, recent)
             opts = _FREQ if q in ("q2", "q3", "q4", "q5") else _EVER
-            qs.append(Question(f"{base}.{q}", f"Q{q[1]}. " + _ASSIST_Q[q].format(s=name.lower()),
-                               "choice", opts, asked_when=when, group=name))
-    any_drug = Condition(tuple(f"substances.{s}.q1" for s in ASSIST_DRUGS), ("yes",),
-                         text="Q1 is 'yes' for a substance other than tobacco or alcohol")
-    qs.append(Question("q8", "Q8. Have you ever used any drug by injection (non-medical use "
-                       "only)?", "choice", _EVER, asked_when=(any_drug,), group=N_("Injecting")))
+            qs.append(_ask(f"{base}.{q}", f"Q{q[1]}. ", _ASSIST_Q[q], "choice", opts, sub,
+                           asked_when=when, group=name))
+    any_drug = _when(tuple(f"substances.{s}.q1" for s in ASSIST_DRUGS), ("yes",),
+                     text=N_("Q1 is 'yes' for a substance other than tobacco or alcohol"))
+    qs.append(_ask("q8", "Q8. ", N_("Have you ever used any drug by injection (non-medical use "
+                                    "only)?"), "choice", _EVER, asked_when=(any_drug,),
+                   group=N_("Injecting")))
     return InstrumentForm("assist", "WHO ASSIST v3.0",
                           N_("Substance involvement per substance (SSI) and injecting; answer Q1 "
                              "for each substance, the rest only where asked."), tuple(qs))
 
 
 def _crafft() -> InstrumentForm:
-    labels_a = {"alcohol_days": "drink more than a few sips of beer, wine or any drink containing "
-                "alcohol", "cannabis_days": "use any marijuana (cannabis)",
-                "other_days": "use anything else to get high"}
-    labels_b = {
-        "car": "Have you ever ridden in a car driven by someone (including yourself) who was "
-               "high or had been using alcohol or drugs?",
-        "relax": "Do you ever use alcohol or drugs to relax, feel better about yourself, or fit in?",
-        "alone": "Do you ever use alcohol or drugs while you are by yourself, or alone?",
-        "forget": "Do you ever forget things you did while using alcohol or drugs?",
-        "friends": "Do your family or friends ever tell you that you should cut down on your "
-                   "drinking or drug use?",
-        "trouble": "Have you ever gotten into trouble while you were using alcohol or drugs?",
+    labels_a = {
+        "alcohol_days": N_("Part A. During the past 12 months, on how many days did you drink "
+                           "more than a few sips of beer, wine or any drink containing alcohol?"),
+        "cannabis_days": N_("Part A. During the past 12 months, on how many days did you use any "
+                            "marijuana (cannabis)?"),
+        "other_days": N_("Part A. During the past 12 months, on how many days did you use "
+                         "anything else to get high?"),
     }
-    qs = [Question(f"part_a.{k}", f"Part A. During the past 12 months, on how many days did you "
-                   f"{labels_a[k]}?", "number", minimum=0, maximum=365, group=N_("Part A"),
-                   hint=N_("Days, 0 to 365; put 0 if none.")) for k in CRAFFT_PART_A]
-    any_use = Condition(tuple(f"part_a.{k}" for k in CRAFFT_PART_A), above=0,
-                        text="a Part A answer is above 0 (otherwise only CAR is asked)")
+    labels_b = {
+        "car": N_("Have you ever ridden in a car driven by someone (including yourself) who was "
+                  "high or had been using alcohol or drugs?"),
+        "relax": N_("Do you ever use alcohol or drugs to relax, feel better about yourself, or "
+                    "fit in?"),
+        "alone": N_("Do you ever use alcohol or drugs while you are by yourself, or alone?"),
+        "forget": N_("Do you ever forget things you did while using alcohol or drugs?"),
+        "friends": N_("Do your family or friends ever tell you that you should cut down on your "
+                      "drinking or drug use?"),
+        "trouble": N_("Have you ever gotten into trouble while you were using alcohol or drugs?"),
+    }
+    qs = [_ask(f"part_a.{k}", "", labels_a[k], "number", minimum=0, maximum=365,
+               group=N_("Part A"), hint=N_("Days, 0 to 365; put 0 if none."))
+          for k in CRAFFT_PART_A]
+    any_use = _when(tuple(f"part_a.{k}" for k in CRAFFT_PART_A), above=0,
+                    text=N_("a Part A answer is above 0 (otherwise only CAR is asked)"))
     for k in CRAFFT_PART_B:
-        qs.append(Question(f"part_b.{k}", f"{k.upper()}: {labels_b[k]}", "yes_no", YES_NO,
-                           asked_when=() if k == "car" else (any_use,), group=N_("Part B")))
+        qs.append(_ask(f"part_b.{k}", f"{k.upper()}: ", labels_b[k], "yes_no", YES_NO,
+                       asked_when=() if k == "car" else (any_use,), group=N_("Part B")))
     return InstrumentForm("crafft", "CRAFFT 2.1 (ages 12-21)",
                           N_("Adolescent screen: Part A days of use, Part B yes count."), tuple(qs))
 
 
 def _psa() -> InstrumentForm:
     qs = (
-        Question("age", "Age at the current arrest", "number", minimum=18, maximum=120,
+        _ask("age", "", N_("Age at the current arrest"), "number", minimum=18, maximum=120,
                  hint=N_("The PSA is for adults: 18 to 120.")),
-        Question("current_violent", "Is the current offence violent?", "yes_no", YES_NO),
-        Question("pending_charge", "Was a charge pending at the time of the offence?", "yes_no",
+        _ask("current_violent", "", N_("Is the current offence violent?"), "yes_no", YES_NO),
+        _ask("pending_charge", "", N_("Was a charge pending at the time of the offence?"), "yes_no",
                  YES_NO),
-        Question("prior_misdemeanor", "Any prior misdemeanor conviction?", "yes_no", YES_NO),
-        Question("prior_felony", "Any prior felony conviction?", "yes_no", YES_NO),
-        Question("prior_violent_convictions", "Number of prior violent convictions", "number",
-                 minimum=0, maximum=1000),
-        Question("fta_past_2_years", "Failures to appear in the past 2 years", "number",
-                 minimum=0, maximum=1000),
-        Question("fta_older", "Any failure to appear older than 2 years?", "yes_no", YES_NO),
-        Question("prior_incarceration", "Any prior sentence to incarceration?", "yes_no", YES_NO),
+        _ask("prior_misdemeanor", "", N_("Any prior misdemeanor conviction?"), "yes_no", YES_NO),
+        _ask("prior_felony", "", N_("Any prior felony conviction?"), "yes_no", YES_NO),
+        _ask("prior_violent_convictions", "", N_("Number of prior violent convictions"), "number",
+             minimum=0, maximum=1000),
+        _ask("fta_past_2_years", "", N_("Failures to appear in the past 2 years"), "number",
+             minimum=0, maximum=1000),
+        _ask("fta_older", "", N_("Any failure to appear older than 2 years?"), "yes_no", YES_NO),
+        _ask("prior_incarceration", "", N_("Any prior sentence to incarceration?"), "yes_no", YES_NO),
     )
     return InstrumentForm("psa", "Public Safety Assessment (PSA)",
                           N_("Pretrial failure to appear (FTA), new criminal activity (NCA) and "
@@ -244,55 +295,56 @@ FORMS: dict[str, InstrumentForm] = {f.name: f for f in (
     _assist(),
     InstrumentForm("dast10", "DAST-10 (Drug Abuse Screening Test)",
                    N_("Drug use other than alcohol in the past 12 months."), _yes_no_list("answers", [
-                       "Have you used drugs other than those required for medical reasons?",
-                       "Do you use more than one drug at a time?",
-                       "Are you always able to stop using drugs when you want to?",
-                       "Have you had blackouts or flashbacks as a result of drug use?",
-                       "Do you ever feel bad or guilty about your drug use?",
-                       "Does your spouse (or parents) ever complain about your involvement "
-                       "with drugs?",
-                       "Have you neglected your family because of your use of drugs?",
-                       "Have you engaged in illegal activities in order to obtain drugs?",
-                       "Have you ever experienced withdrawal symptoms when you stopped taking "
-                       "drugs?",
-                       "Have you had medical problems as a result of your drug use?",
+                       N_("Have you used drugs other than those required for medical reasons?"),
+                       N_("Do you use more than one drug at a time?"),
+                       N_("Are you always able to stop using drugs when you want to?"),
+                       N_("Have you had blackouts or flashbacks as a result of drug use?"),
+                       N_("Do you ever feel bad or guilty about your drug use?"),
+                       N_("Does your spouse (or parents) ever complain about your involvement "
+                          "with drugs?"),
+                       N_("Have you neglected your family because of your use of drugs?"),
+                       N_("Have you engaged in illegal activities in order to obtain drugs?"),
+                       N_("Have you ever experienced withdrawal symptoms when you stopped taking "
+                          "drugs?"),
+                       N_("Have you had medical problems as a result of your drug use?"),
                    ], hint=N_("Scored reversed: 'No' counts one point."))),
     _audit(),
     _crafft(),
     InstrumentForm("cage_aid", "CAGE-AID", N_("Alcohol and other drugs, lifetime."),
                    _yes_no_list("answers", [
-                       "Cut down: have you ever felt you ought to cut down on your drinking or "
-                       "drug use?",
-                       "Annoyed: have people annoyed you by criticising your drinking or drug use?",
-                       "Guilty: have you felt bad or guilty about your drinking or drug use?",
-                       "Eye-opener: have you ever used alcohol or drugs first thing in the "
-                       "morning to steady your nerves or get rid of a hangover?"])),
+                       N_("Cut down: have you ever felt you ought to cut down on your drinking or "
+                          "drug use?"),
+                       N_("Annoyed: have people annoyed you by criticising your drinking or drug use?"),
+                       N_("Guilty: have you felt bad or guilty about your drinking or drug use?"),
+                       N_("Eye-opener: have you ever used alcohol or drugs first thing in the "
+                          "morning to steady your nerves or get rid of a hangover?")])),
     InstrumentForm("uncope", "UNCOPE", N_("Six-item screen for substance use disorder."),
                    _yes_no_list("answers", [
-                       "Used: have you continued to use alcohol or drugs longer than you meant to?",
-                       "Neglected: have you ever neglected your usual responsibilities because "
-                       "of alcohol or drug use?",
-                       "Cut down: have you ever wanted to cut down or stop using alcohol or drugs?",
-                       "Objected: has your family, a friend or anyone else ever objected to your "
-                       "alcohol or drug use?",
-                       "Preoccupied: have you found yourself thinking a lot about drinking or "
-                       "using?",
-                       "Emotional discomfort: have you ever used alcohol or drugs to relieve "
-                       "emotional discomfort?"])),
+                       N_("Used: have you continued to use alcohol or drugs longer than you meant to?"),
+                       N_("Neglected: have you ever neglected your usual responsibilities because "
+                          "of alcohol or drug use?"),
+                       N_("Cut down: have you ever wanted to cut down or stop using alcohol or drugs?"),
+                       N_("Objected: has your family, a friend or anyone else ever objected to your "
+                          "alcohol or drug use?"),
+                       N_("Preoccupied: have you found yourself thinking a lot about drinking or "
+                          "using?"),
+                       N_("Emotional discomfort: have you ever used alcohol or drugs to relieve "
+                          "emotional discomfort?")])),
     InstrumentForm("dsm5", "DSM-5 substance use disorder criteria",
                    N_("Criteria met in the past 12 months; severity by count."),
                    _yes_no_list("criteria", [
-                       "Taken in larger amounts or over a longer period than intended",
-                       "Persistent desire or unsuccessful efforts to cut down or control use",
-                       "A great deal of time spent obtaining, using or recovering",
-                       "Craving, or a strong desire or urge to use",
-                       "Recurrent use resulting in failure to fulfil major obligations",
-                       "Continued use despite persistent social or interpersonal problems",
-                       "Important activities given up or reduced because of use",
-                       "Recurrent use in physically hazardous situations",
-                       "Continued use despite a physical or psychological problem caused or "
-                       "made worse by it",
-                       "Tolerance", "Withdrawal"])),
+                       N_("Taken in larger amounts or over a longer period than intended"),
+                       N_("Persistent desire or unsuccessful efforts to cut down or control use"),
+                       N_("A great deal of time spent obtaining, using or recovering"),
+                       N_("Craving, or a strong desire or urge to use"),
+                       N_("Recurrent use resulting in failure to fulfil major obligations"),
+                       N_("Continued use despite persistent social or interpersonal problems"),
+                       N_("Important activities given up or reduced because of use"),
+                       N_("Recurrent use in physically hazardous situations"),
+                       N_("Continued use despite a physical or psychological problem caused or "
+                          "made worse by it"),
+                       N_("Tolerance"),
+                       N_("Withdrawal")])),
     _psa(),
 )}
 assert tuple(FORMS) == tuple(sorted(FORMS, key=INSTRUMENTS.index))

@@ -14,13 +14,17 @@ from dataclasses import dataclass
 from typing import Any
 
 from divert.errors import InputError
+from divert.i18n import current_locale, translator
 from divert.law.catalogue import CATALOGUE
 from divert.law.vocabulary import FIELDS
+from divert.web.lang import N_, _
 
-STAGE_LABELS = {"police": "Police", "prosecution": "Prosecution", "court": "Court",
-                "post_sentence": "After sentence"}
-QUADRANT_LABELS = {"HR/HN": "high risk, high need", "LR/HN": "low risk, high need",
-                   "HR/LN": "high risk, low need", "LR/LN": "low risk, low need"}
+#: the stages and the quadrants in English, marked for the web catalogue (`stage_label` and
+#: `quadrant_label` give them in the page's language; the stored reasons keep the English)
+STAGE_LABELS = {"police": N_("Police"), "prosecution": N_("Prosecution"), "court": N_("Court"),
+                "post_sentence": N_("After sentence")}
+QUADRANT_LABELS = {"HR/HN": N_("high risk, high need"), "LR/HN": N_("low risk, high need"),
+                   "HR/LN": N_("high risk, low need"), "LR/LN": N_("low risk, low need")}
 STATUS_LABELS = {"eligible": "eligible", "not_eligible": "not eligible",
                  "undetermined": "undetermined"}
 INSTRUMENT_TITLES = {"assist": "WHO ASSIST", "dast10": "DAST-10", "audit": "AUDIT",
@@ -39,15 +43,24 @@ FORM_ANCHORS = {"submission": "case-form", "name": "new-name", "birth_date": "ne
                 "referred_on": "new-referred"}
 
 
-def field_label(name: str) -> str:
+def field_label(name: str, translated: bool = True) -> str:
     """A case field in words (its vocabulary description), e.g. `sentence.months` ->
-    `custodial sentence imposed, months`."""
+    `custodial sentence imposed, months`, in the page's language (the law catalogue's) unless
+    `translated` is False (inside a stored English reason)."""
     f = FIELDS.get(name)
-    return f.description if f else name.replace("_", " ").replace(".", ": ")
+    if f is None:
+        return name.replace("_", " ").replace(".", ": ")
+    return translator(current_locale(), "law").gettext(f.description) if translated else f.description
 
 
 def quadrant_label(quadrant: str | None) -> str:
-    return QUADRANT_LABELS.get(quadrant or "", "unknown")
+    """A triage quadrant in words in the page's language ("unknown" when there is none)."""
+    return _(QUADRANT_LABELS.get(quadrant or "", N_("unknown")))
+
+
+def stage_label(stage: str) -> str:
+    """A stage's name in the page's language."""
+    return _(STAGE_LABELS[stage]) if stage in STAGE_LABELS else stage
 
 
 _VALUE = re.compile(r"([a-z_]+\.[a-z_0-9]+) = ")
@@ -88,10 +101,10 @@ def plain_reason(reason: str) -> str:
         i += 1
     text = _MEASURE.sub(lambda m: CATALOGUE[m.group(1)].label.lower(), "".join(out))
     text = _QUADRANT.sub(lambda m: QUADRANT_LABELS[m.group(0)], text)
-    text = _VALUE.sub(lambda m: f"{field_label(m.group(1))} = " if m.group(1) in FIELDS
+    text = _VALUE.sub(lambda m: f"{field_label(m.group(1), False)} = " if m.group(1) in FIELDS
                       else m.group(0), text).replace(" = unknown", " not given")
-    return _NAME.sub(lambda m: field_label(m.group(0)) if m.group(0) in FIELDS else m.group(0),
-                     text)
+    return _NAME.sub(lambda m: field_label(m.group(0), False) if m.group(0) in FIELDS
+                     else m.group(0), text)
 
 
 @dataclass(frozen=True)
@@ -107,7 +120,7 @@ class Option:
 
     @property
     def stage_words(self) -> str:
-        return ", ".join(STAGE_LABELS.get(s, s) for s in self.stages)
+        return ", ".join(stage_label(s) for s in self.stages)
 
 
 def measures_of(advice: Mapping[str, Any]) -> dict[str, Option]:

@@ -19,7 +19,9 @@ from divert.law.catalogue import CATALOGUE
 from divert.law.policy import Policy, load, pack_dirs
 from divert.law.vocabulary import STAGES
 from divert.reports import book
+from divert.web import assess_view
 from divert.web.accounts import User
+from divert.web.lang import N_
 from divert.web.render import render, templates
 from divert.web.security import require
 
@@ -29,8 +31,12 @@ router = APIRouter(include_in_schema=False)
 api = APIRouter(tags=["policy"])
 
 Stage = Literal["police", "prosecution", "court", "post_sentence"]
-STAGE_LABELS = {"police": "Police", "prosecution": "Prosecution", "court": "Court",
-                "post_sentence": "After sentence"}
+STAGE_LABELS = assess_view.STAGE_LABELS  # marked for the web catalogue; translated in the pages
+#: where a search hit is (`Match.where`), as the results name it (translated in the page)
+WHERE_LABELS = (N_("measure"), N_("condition"), N_("citation"), N_("law"), N_("notes"))
+#: the provenance counts' groups (`Policy.provenance_counts`): the stages, the bars, the parameters
+COUNT_LABELS = {**STAGE_LABELS, "bars": N_("Bars"), "parameters": N_("Parameters"),
+                "practice": N_("Practice")}
 
 
 def _code(side: str) -> Any:
@@ -375,6 +381,7 @@ def pack_page(request: Request, code: str, on: str | None = Query(None, max_leng
     day = parse_day(on)
     rules = {s: [book.rule_json(r) for r in book.stage_rules(pack, s, day)] for s in STAGES}
     return render(request, "book/pack.html", rules=rules, on=day, stage_labels=STAGE_LABELS,
+                  count_labels=COUNT_LABELS,
                   **book.book_context(pack, day))
 
 

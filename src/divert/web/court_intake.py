@@ -44,9 +44,19 @@ from divert.web.court_common import (
     participant_or_404,
     programme_for,
 )
-from divert.web.court_pages import INTAKE_CHOICES, _checked, _flash, _form
+from divert.web.court_pages import (
+    INTAKE_CHOICES,
+    _checked,
+    _flash,
+    _form,
+    _said,
+    law_label,
+    measure_words,
+)
+from divert.web.lang import _
 from divert.web.render import render
 from divert.web.security import registry_of, require
+from divert.web.terms import term
 
 router = APIRouter(prefix="/registry", include_in_schema=False)
 api = APIRouter(prefix="/registry", tags=["registry"])
@@ -384,7 +394,8 @@ async def add_participant(request: Request,
                 body.model_dump(exclude_unset=True)))
     except InputError as exc:
         return _new_form(request, user, form, assess.errors_of(exc))
-    _flash(request, f"Participant {row['code']} added (referred on {row['referred_on']}).")
+    _flash(request, _said(_("Participant %(code)s added (referred on %(day)s)."), code=row["code"],
+                          day=row["referred_on"]))
     return _back(row["code"])
 
 
@@ -394,7 +405,8 @@ def _intake_form(request: Request, code: str, which: str, values: Mapping[str, s
     its field (instead of a page that loses them)."""
     return render(request, "assess/intake_form.html", status_code=400, which=which,
                   code=code.strip().upper(), values=values, errors=errors, fields=[],
-                  av=assess_view, today=service.today(), **INTAKE_CHOICES)
+                  av=assess_view, today=service.today(), catalogue=CATALOGUE,
+                  **INTAKE_CHOICES)
 
 
 def _needs_confirmation(request: Request, need: assess_view.NeedsConfirmation, what: str,
@@ -417,7 +429,8 @@ async def consent_page(request: Request, code: str,
             tx, c, inputs.ConsentIn.model_validate(body.model_dump(exclude_unset=True))))
     except InputError as exc:
         return _intake_form(request, code, "consent", form, assess.errors_of(exc))
-    _flash(request, f"Consent {'given' if row['given'] else 'withdrawn'} on {row['day']}.")
+    _flash(request, _said(_("Consent given on %(day)s.") if row["given"]
+                          else _("Consent withdrawn on %(day)s."), day=row["day"]))
     return _back(code.strip().upper(), "#intake")
 
 
@@ -437,8 +450,8 @@ async def enrol_page(request: Request, code: str,
                                    form, f"/registry/participants/{upper}#intake")
     except InputError as exc:
         return _intake_form(request, code, "enrolment", form, assess.errors_of(exc))
-    _flash(request, f"Enrolled in {row['measure'].replace('_', ' ')} from {row['started_on']}, "
-                    "phase 1.")
+    _flash(request, _said(_("Enrolled in %(measure)s from %(day)s, phase 1."),
+                          measure=measure_words(row["measure"]), day=row["started_on"]))
     return _back(code.strip().upper())
 
 
@@ -448,7 +461,8 @@ async def phase_page(request: Request, code: str,
     """Advance (criteria met, or an override reason) or return to an earlier phase (a reason)."""
     body = _checked(PhaseBody, await _form(request))
     row = _write(request, user, code, "advance", lambda tx, c: _phase(tx, c, body))
-    _flash(request, f"Now in phase {row['phase']} since {row['phase_since']}.")
+    _flash(request, _said(_("Now in phase %(phase)s since %(day)s."), phase=row["phase"],
+                          day=row["phase_since"]))
     return _back(code.strip().upper())
 
 
@@ -458,7 +472,8 @@ async def exit_page(request: Request, code: str,
     """Graduate, terminate or record a withdrawal."""
     body = _checked(ExitBody, await _form(request))
     row = _write(request, user, code, body.kind, lambda tx, c: _exit(tx, c, body))
-    _flash(request, f"Enrolment ended: {row['status']} on {row['ended_on']}.")
+    _flash(request, _said(_("Enrolment ended: %(status)s on %(day)s."), status=term(row["status"]),
+                          day=row["ended_on"]))
     return _back(code.strip().upper())
 
 
@@ -469,7 +484,7 @@ async def rearrest_page(request: Request, code: str,
     body = _checked(RearrestBody, await _form(request))
     row = _write(request, user, code, "rearrest", lambda tx, c: service.record_rearrest(
         tx, c, inputs.RearrestIn.model_validate(body.model_dump(exclude_unset=True))))
-    _flash(request, f"Rearrest on {row['day']} recorded.")
+    _flash(request, _said(_("Rearrest on %(day)s recorded."), day=row["day"]))
     return _back(code.strip().upper(), "#timeline")
 
 
@@ -509,9 +524,12 @@ async def assessment_page(request: Request, code: str,
     except InputError as exc:
         return assess.page(request, 400, values=values, sets=sets, advice=None,
                            errors=assess.errors_of(exc), participant=code)
-    again = " (the same answers were saved before: nothing new stored)" if row["existing"] else ""
-    _flash(request, f"Assessment saved: advice {row['id']} under {assess.pack_name(row['jurisdiction'])}"
-                    f"{again}." + ("" if row["final_decision"] else " Record the decision taken."))
+    saved = (_("Assessment saved: advice %(id)s under %(pack)s (the same answers were saved "
+               "before: nothing new stored).") if row["existing"]
+             else _("Assessment saved: advice %(id)s under %(pack)s."))
+    if not row["final_decision"]:
+        saved += " " + _("Record the decision taken.")
+    _flash(request, _said(saved, id=row["id"], pack=assess.pack_name(row["jurisdiction"])))
     return RedirectResponse(f"/registry/advice/{row['id']}", status_code=303)
 
 
@@ -562,8 +580,8 @@ async def confirm_page(request: Request, advice_id: int,
                            form.get("decision", ""), form.get("note", ""))
     decided = row["final_decision"]
     label = assess_view.measures_of(row["advice"]).get(decided)
-    _flash(request, f"Advice {advice_id}: decision {label.label if label else 'no measure'} "
-                    "recorded.")
+    _flash(request, _said(_("Advice %(id)s: decision %(measure)s recorded."), id=advice_id,
+                          measure=law_label(label.label) if label else _("no measure")))
     return RedirectResponse(f"/registry/advice/{advice_id}", status_code=303)
 
 

@@ -20,11 +20,13 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel
 
 from divert.errors import InputError
+from divert.i18n import DEFAULT, current_locale, translator
 from divert.law.catalogue import CATALOGUE
 from divert.law.vocabulary import OFFENCE_TYPES, QUADRANTS
 from divert.registry import court, inputs, service
 from divert.registry.export import COLUMNS, aggregate_tables
 from divert.registry.store import ConflictError
+from divert.web import assess_view
 from divert.web.accounts import User
 from divert.web.court_api import MIN_CELL, HearingBody, NoteIn, ResponseBody, ResultBody
 from divert.web.court_common import (
@@ -38,8 +40,8 @@ from divert.web.court_common import (
     summary,
     test_or_404,
 )
-from divert.web.lang import N_, _
-from divert.web.render import render
+from divert.web.lang import N_, _, ngettext
+from divert.web.render import render, templates
 from divert.web.security import record_export, record_view, record_views, registry_of, require
 from divert.web.terms import detail_name, term
 
@@ -104,6 +106,51 @@ async def _form(request: Request) -> dict[str, str]:
 
 def _flash(request: Request, message: str, kind: str = "ok") -> None:
     request.session.setdefault("flash", []).append([kind, message])
+
+
+def _said(message: str, **values: Any) -> str:
+    """A message already in the page's language (`_`, `ngettext`) with its values (dates, numbers,
+    codes) written in the page's digits."""
+    digits = translator(current_locale(), "web").digits
+    return message % {k: digits(str(v)) for k, v in values.items()}
+
+
+#: the registry's suggestion notes (`divert.registry.court.suggest`, English), each matched whole
+#: and given as a web message with the same values
+SUGGESTION_NOTES: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"phase (?P<phase>\d+): abstinence is a distal goal early on; a low sanction and a "
+                r"therapeutic adjustment, not jail \(NADCP\)"),
+     N_("phase %(phase)s: abstinence is a distal goal early on; a low sanction and a therapeutic "
+        "adjustment, not jail (NADCP)")),
+    (re.compile(r"jail capped at (?P<cap>\d+) days \(the ladder says (?P<jail>\d+)\)"),
+     N_("jail capped at %(cap)s days (the ladder says %(jail)s)")),
+)
+
+
+def suggestion_note(note: str) -> str:
+    """A suggestion's note in the page's language; one the table does not know as given."""
+    for pattern, message in SUGGESTION_NOTES:
+        found = pattern.fullmatch(note)
+        if found:
+            return _said(_(message), **found.groupdict())
+    return note
+
+
+templates.env.filters["suggestion_note"] = suggestion_note
+templates.env.globals["quadrant_label"] = assess_view.quadrant_label
+
+
+def law_label(text: str) -> str:
+    """A label of the law (a measure's) in the page's language."""
+    return translator(current_locale(), "law").gettext(text)
+
+
+def measure_words(code: str) -> str:
+    """A measure as a flash message names it: its code in words in English (as the registry
+    writes it), the law catalogue's label of the measure in another language."""
+    if current_locale() == DEFAULT or code not in CATALOGUE:
+        return code.replace("_", " ")
+    return law_label(CATALOGUE[code].label)
 
 
 def _page(request: Request, name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
@@ -224,7 +271,8 @@ def participant(request: Request, code: str, behaviour: str = "", test: str = ""
     return _page(request, "court/participant.html", p=info, identity=ident, events=events,
                  notes=notes, suggestion=sugg, form=_prefill(sugg, test_id), awaiting=awaiting,
                  test_choices=awaiting, history=history, tested=tested,
-                 error=None, today=service.today(), **INTAKE_CHOICES)
+                 error=None, today=service.today(), catalogue=CATALOGUE,
+                 **INTAKE_CHOICES)
 
 
 @router.post("/participants/{code}/notes")
@@ -237,7 +285,7 @@ async def add_note(request: Request, code: str,
         part = participant_or_404(conn, code, user)
     with reg.write(user.username, "web note") as tx:
         service.add_note(tx, cipher(request), part["code"], data.text)
-    _flash(request, "Clinical note saved.")
+    _flash(request, _("Clinical note saved."))
     return RedirectResponse(f"/registry/participants/{part['code']}#notes", status_code=303)
 
 
@@ -266,7 +314,8 @@ async def add_response(request: Request, code: str,
         if BOX.match(box):  # the form gives way to what was recorded: no second click records twice
             done.headers["HX-Retarget"] = f"#{box}"
         return done
-    _flash(request, f"Recorded: {row['kind']} ({row['type']}) on {row['day']}.")
+    _flash(request, _said(_("Recorded: %(kind)s (%(type)s) on %(day)s."), kind=term(row["kind"]),
+                          type=term(row["type"]), day=row["day"]))
     for w in warnings:
         _flash(request, w, "warn")
     return RedirectResponse(f"/registry/participants/{part['code']}#timeline", status_code=303)
@@ -317,7 +366,8 @@ async def record_result(request: Request, test_id: int,
     if not _htmx(request):
         if error:
             raise InputError(error)
-        _flash(request, f"Test {test_id}: {row['status']} recorded.")
+        _flash(request, _said(_("Test %(id)s: %(status)s recorded."), id=test_id,
+                              status=term(row["status"])))
         target = f"/registry/participants/{row['participant']}"
         if sugg:
             target += f"?test={test_id}#respond"
@@ -333,7 +383,8 @@ async def close_missed(request: Request, user: User = Depends(require("tests.rec
     """Mark every test whose window has closed with no sample as missed (awaiting a response)."""
     with registry_of(request).write(user.username, "web tests close-missed") as tx:
         n = service.close_missed(tx, service.local_now(), user.programmes)
-    _flash(request, f"{n} test{'s' * (n != 1)} whose window closed marked missed.")
+    _flash(request, _said(ngettext("%(num)s test whose window closed marked missed.",
+                                   "%(num)s tests whose window closed marked missed.", n), num=n))
     return RedirectResponse("/registry/calendar", status_code=303)
 
 
@@ -392,7 +443,8 @@ async def record_hearing(request: Request, hearing_id: int,
     if not _htmx(request):
         if error:
             raise InputError(error)
-        _flash(request, f"Hearing {hearing_id} recorded: {row['status']}.")
+        _flash(request, _said(_("Hearing %(id)s recorded: %(status)s."), id=hearing_id,
+                              status=term(row["status"])))
         return RedirectResponse(f"/registry/hearings?day={row['scheduled_on']}#hearing-{hearing_id}",
                                 status_code=303)
     return _page(request, "court/_hearing.html", h=row, names={}, error=error,

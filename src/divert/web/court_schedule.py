@@ -22,9 +22,10 @@ from divert.registry import calendar, court, docket, inputs, scheduling, service
 from divert.registry.store import ConflictError
 from divert.web.accounts import User
 from divert.web.court_common import participant_or_404
-from divert.web.court_pages import _day, _flash, _form, _names, _page
-from divert.web.lang import N_
+from divert.web.court_pages import _day, _flash, _form, _names, _page, _said
+from divert.web.lang import N_, _, ngettext
 from divert.web.security import Refused, registry_of, require
+from divert.web.terms import term
 
 router = APIRouter(prefix="/registry", include_in_schema=False)
 
@@ -35,7 +36,8 @@ BOOKERS: dict[str, tuple[str, ...]] = {
     "session": ("participants.manage", "notes.clinical"),
 }
 CALENDAR_KEEPERS = ("hearings.record", "participants.manage")
-WHAT = {"hearing": "Status hearing", "test": "Drug test (for cause)", "session": "Treatment session"}
+WHAT = {"hearing": N_("Status hearing"), "test": N_("Drug test (for cause)"),
+        "session": N_("Treatment session")}
 FIELDS = ("code", "what", "on", "method", "kind")
 
 
@@ -148,7 +150,8 @@ async def book(request: Request, user: User = Depends(require("registry.read")))
             errors = {"code": str(exc.detail)}
     if errors or part is None or row is None:
         return _schedule_page(request, user, shown, view, programme, values, errors)
-    _flash(request, f"{WHAT[what]} booked for {part['code']} on {row['day']}.")
+    _flash(request, _said(_("%(what)s booked for %(code)s on %(day)s."), what=_(WHAT[what]),
+                          code=part["code"], day=row["day"]))
     target = "/registry/schedule?" + urlencode({"view": view, "day": row["day"].isoformat(),
                                                "programme": programme})
     return RedirectResponse(target, status_code=303)
@@ -190,8 +193,10 @@ async def draw_random(request: Request, user: User = Depends(require("tests.reco
         return _schedule_page(request, user, service.today(), view, programme,
                               {"what": "hearing", "code": "", "on": "", "method": "",
                                "kind": "treatment", **values}, errors)
-    _flash(request, f"{out['tests']} random tests drawn for {out['enrolments']} participants from "
-                    f"{out['from']} to {out['to']} (seed {out['seed']}).")
+    _flash(request, _said(_("%(tests)s random tests drawn for %(people)s participants from "
+                            "%(start)s to %(end)s (seed %(seed)s)."), tests=out["tests"],
+                          people=out["enrolments"], start=out["from"], end=out["to"],
+                          seed=out["seed"]))
     return RedirectResponse("/registry/schedule?" + urlencode(
         {"view": view, "day": out["from"], "programme": prog}), status_code=303)
 
@@ -210,10 +215,11 @@ async def record_session(request: Request, session_id: int,
                                                         if k in ("status", "version") and v})
         with registry_of(request).write(user.username, "web session record") as tx:
             row = scheduling.record_session(tx, session_id, data, form, user.programmes)
-        _flash(request, f"Session {session_id}: {row['status']}.")
+        _flash(request, _said(_("Session %(id)s: %(status)s."), id=session_id,
+                              status=term(row["status"])))
     except ConflictError:
-        _flash(request, f"Session {session_id} was recorded by someone else meanwhile; nothing was "
-                        "stored.", "warn")
+        _flash(request, _said(_("Session %(id)s was recorded by someone else meanwhile; nothing "
+                                "was stored."), id=session_id), "warn")
         row = None
     except InputError as exc:
         _flash(request, str(exc), "warn")
@@ -269,9 +275,10 @@ async def set_sitting(request: Request, user: User = Depends(require("registry.r
     except InputError as exc:
         return _calendar_page(request, user, prog, {}, {"weekday": str(exc)})
     moved = row["moved"]
-    _flash(request, "Sitting weekdays saved" + (
-        f"; {len(moved)} hearing{'s' * (len(moved) != 1)} moved to the next sitting day"
-        if moved else "") + ".")
+    _flash(request, _said(ngettext("Sitting weekdays saved; %(num)s hearing moved to the next "
+                                   "sitting day.", "Sitting weekdays saved; %(num)s hearings "
+                                   "moved to the next sitting day.", len(moved)), num=len(moved))
+           if moved else _("Sitting weekdays saved."))
     return RedirectResponse(f"/registry/court-calendar?programme={prog}", status_code=303)
 
 
@@ -292,9 +299,12 @@ async def add_closed(request: Request, user: User = Depends(require("registry.re
         return _calendar_page(request, user, prog, values,
                               field_errors(exc, ("day", "reason", "yearly")))
     moved = row["moved"]
-    _flash(request, f"Closed on {row['day']} ({row['reason']})" + (
-        f"; {len(moved)} hearing{'s' * (len(moved) != 1)} moved to the next sitting day"
-        if moved else "") + ".")
+    _flash(request, _said(ngettext("Closed on %(day)s (%(reason)s); %(num)s hearing moved to the "
+                                   "next sitting day.", "Closed on %(day)s (%(reason)s); %(num)s "
+                                   "hearings moved to the next sitting day.", len(moved)),
+                          day=row["day"], reason=row["reason"], num=len(moved))
+           if moved else _said(_("Closed on %(day)s (%(reason)s)."), day=row["day"],
+                               reason=row["reason"]))
     return RedirectResponse(f"/registry/court-calendar?programme={prog}", status_code=303)
 
 
@@ -308,7 +318,7 @@ async def remove_closed(request: Request, closed_id: int,
         raise InputError("closed_day: no such day")
     with registry_of(request).write(user.username, "web court calendar") as tx:
         row = scheduling.reopen_day(tx, closed_id, user.programmes)
-    _flash(request, f"{row['day']} is no longer closed.")
+    _flash(request, _said(_("%(day)s is no longer closed."), day=row["day"]))
     return RedirectResponse(f"/registry/court-calendar?programme={form.get('programme', '')}",
                             status_code=303)
 

@@ -121,6 +121,7 @@ UNITS: dict[str, str] = {
     "persons": N_("persons"), "people": N_("people"), "places": N_("places"),
     "route": N_("route"), "days": N_("days"), "currency": N_("currency"),
     "currency per year": N_("currency per year"), "currency per month": N_("currency per month"),
+    "points": N_("points"), "plants": N_("plants"),
 }
 #: "<currency> per month" and the like: a unit made of a currency code and a period
 _PER = {" per month": N_("%(currency)s per month"), " per year": N_("%(currency)s per year")}
