@@ -19,9 +19,10 @@ from rich.markup import escape
 from rich.table import Table
 from typer.exceptions import TyperException
 
+from divert.advice.wording import pgettext
 from divert.cli_help import add_examples, epilog
 from divert.errors import DivertError, InputError
-from divert.i18n import DEFAULT, LOCALES, parse_locale, translator
+from divert.i18n import DEFAULT, LOCALES, N_, parse_locale, translator
 from divert.law.vocabulary import STAGES
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
@@ -104,7 +105,7 @@ def message_lang(argv: list[str]) -> str:
 def _(msgid: str, /, **values: Any) -> str:
     """A message of the CLI in the language chosen for this run."""
     text = translator(_LANG.get("messages") or DEFAULT, "cli").gettext(msgid)
-    return text % values if values else text
+    return text % values if values or "%%" in msgid else text  # a literal % is %%
 
 out = Console(highlight=False, soft_wrap=False,
               width=None if sys.stdout.isatty() else 150)
@@ -153,17 +154,35 @@ def score(
         _emit_json(payload)
         return
     table = Table(title=f"{instrument} ({responses.name})", show_header=True)
-    table.add_column("result")
-    table.add_column("value")
+    table.add_column(_("result"))
+    table.add_column(_("value"))
     for key, value in payload.items():
         if key == "instrument":
             continue
         if isinstance(value, dict):
             for sub, v in value.items():
-                table.add_row(f"{key}.{sub}", json.dumps(v) if isinstance(v, dict) else str(v))
+                table.add_row(f"{key}.{sub}", json.dumps(v) if isinstance(v, dict)
+                              else _result(sub, v))
         else:
-            table.add_row(key, str(value))
+            table.add_row(key, _result(key, value))
     out.print(table)
+
+
+def _result(key: str, value: Any) -> str:
+    """A score's value as the table shows it: in English as --json has it, in another language
+    a number in its digits, yes or no, a band in words (the names of the results are ids)."""
+    from divert.advice.triage import BAND_WORDS
+
+    t = translator(_LANG.get("messages") or DEFAULT, "cli")
+    if t.locale == DEFAULT or value is None:
+        return str(value)
+    if isinstance(value, bool):
+        return _("yes") if value else _("no")
+    if isinstance(value, int | float):
+        return t.number(value)
+    if key.endswith("band") and value in BAND_WORDS:
+        return t.pgettext("band", BAND_WORDS[value])
+    return str(value)
 
 
 @app.command()
@@ -254,23 +273,31 @@ def examples(
     if as_json:
         _emit_json([r.to_json() for r in rows])
     else:
-        table = Table(title="Advice on every pack's example cases", show_lines=False)
-        for col in ("pack", "case", "date", "quadrant", "stage", "recommended", "open measures",
-                    "as expected"):
-            table.add_column(col)
+        w = _words()
+        table = Table(title=_("Advice on every pack's example cases"), show_lines=False)
+        for col in (N_("pack"), N_("case"), N_("date"), N_("quadrant"), N_("stage"),
+                    N_("recommended"), N_("open measures"), N_("as expected")):
+            table.add_column(_(col))
+        yes, no = _("yes"), _("NO")
         previous = None
         for r in rows:
             first = (r.pack, r.case) != previous
             previous = (r.pack, r.case)
             table.add_row(r.pack if first else "", escape(r.case) if first else "",
-                          r.date if first else "", r.quadrant if first else "", r.stage,
-                          r.recommended or "-", ", ".join(r.eligible) or "-",
-                          {True: "[green]yes[/green]", False: "[red]NO[/red]", None: "-"}[r.ok])
+                          w.t.digits(r.date) if first else "", r.quadrant if first else "",
+                          r.stage, r.recommended or "-",
+                          w.t.list_separator().join(r.eligible) or "-",
+                          {True: f"[green]{yes}[/green]", False: f"[red]{no}[/red]",
+                           None: "-"}[r.ok])
         out.print(table)
         bad = [r for r in rows if r.ok is False]
         n_cases = len({(r.pack, r.case) for r in rows})
-        out.print(f"{len(packs)} packs, {n_cases} cases, {len(rows)} stage decisions; "
-                  f"{len(bad)} differ from the pack's expectations.")
+        out.print(w.ngettext("%(packs)s pack, %(cases)s cases, %(decisions)s stage decisions; "
+                       "%(differ)s differ from the pack's expectations.",
+                       "%(packs)s packs, %(cases)s cases, %(decisions)s stage decisions; "
+                       "%(differ)s differ from the pack's expectations.", len(packs),
+                       packs=w.count(len(packs)), cases=w.count(n_cases),
+                       decisions=w.count(len(rows)), differ=w.count(len(bad))))
     if any(r.ok is False for r in rows):
         raise typer.Exit(1)
 
@@ -312,9 +339,9 @@ def _run(specs: list[str], persons: int, years: float, start: str, replications:
     err = Console(stderr=True)
     total = len(specs) * replications
     err.print(plan_text(total, len(specs), persons, months, engine))
+    runs = _("%(done)s/%(total)s runs", done="{task.completed}", total="{task.total}")
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(bar_width=20),
-                  TextColumn("{task.completed}/{task.total} runs"), TimeElapsedColumn(),
-                  console=err, transient=True) as bar:
+                  TextColumn(runs), TimeElapsedColumn(), console=err, transient=True) as bar:
         # a run takes seconds: the spinner and the words say it is working before one ends
         task = bar.add_task(progress_text(0, total), total=total)
 
@@ -326,15 +353,31 @@ def _run(specs: list[str], persons: int, years: float, start: str, replications:
 
 def plan_text(total: int, scenarios: int, persons: int, months: int, engine: str) -> str:
     """The line printed before a run: what is simulated (and that the first run compiles)."""
-    compiles = "; the first run also compiles the simulation" if engine == "numba" else ""
-    return (f"simulating {scenarios} scenario{'s' if scenarios != 1 else ''} x "
-            f"{total // max(scenarios, 1)} replications, {months} months of {persons:,} "
-            f"people{compiles}")
+    w = _words()
+    values = dict(scenarios=w.t.digits(str(scenarios)),
+                  replications=w.t.digits(str(total // max(scenarios, 1))),
+                  months=w.t.digits(str(months)), persons=w.count(persons))
+    if scenarios == 1:
+        text = (_("simulating %(scenarios)s scenario x %(replications)s replications, %(months)s "
+                  "months of %(persons)s people; the first run also compiles the simulation",
+                  **values) if engine == "numba" else
+                _("simulating %(scenarios)s scenario x %(replications)s replications, %(months)s "
+                  "months of %(persons)s people", **values))
+    else:
+        text = (_("simulating %(scenarios)s scenarios x %(replications)s replications, "
+                  "%(months)s months of %(persons)s people; the first run also compiles the "
+                  "simulation", **values) if engine == "numba" else
+                _("simulating %(scenarios)s scenarios x %(replications)s replications, "
+                  "%(months)s months of %(persons)s people", **values))
+    return text
 
 
 def progress_text(done: int, total: int) -> str:
     """What the progress bar says: the run under way, then how many are done."""
-    return "first run under way" if done == 0 else f"{done} of {total} runs done"
+    if done == 0:
+        return _("first run under way")
+    return _("%(done)s of %(total)s runs done", done=_words().t.digits(str(done)),
+             total=_words().t.digits(str(total)))
 
 
 Persons = Annotated[int, typer.Option(metavar="N", help="people to simulate: a sample, "
@@ -558,30 +601,47 @@ def backtest(
         _emit_json(result.to_json())
         return
     spec = result.spec
-    out.print(f"[bold]{code}[/bold]: change of law on {spec.change.date}: "
-              f"{escape(spec.change.description)}")
+    w = _words()
+    # the change's description, citations and provenance are the pack's (backtest.yaml)
+    bold = f"[bold]{code}[/bold]"
+    out.print(_("%(code)s: change of law on %(date)s: %(description)s",
+                code=bold, date=w.t.digits(str(spec.change.date)),
+                description=escape(spec.change.description)))
     shown = [m for m in ("arrests", "prosecutions", "prison_admissions", "diversions",
                          "compulsory_admissions", "death_sentences", "in_prison")
              if any(result.simulated[m]["mean"]) or m in spec.observed]
-    table = Table(title="Simulated per year (population; mean [95% interval]) and observed")
-    table.add_column("year")
+    table = Table(title=_("Simulated per year (population; mean [95%% interval]) and observed"))
+    table.add_column(_("year"))
     for m in shown:
-        unit = "persons, average over the year" if m == "in_prison" else "per year"
-        table.add_column(f"{m.replace('_', ' ')} ({unit})", justify="right")
+        table.add_column(_(BACKTEST_COLUMNS[m]), justify="right")
+    between = w.t.list_separator()
     for k, year in enumerate(result.years):
-        row = [str(year) + (" *" if year == spec.change.date.year else "")]
+        row = [w.t.digits(str(year)) + (" *" if year == spec.change.date.year else "")]
         for m in shown:
             sim = result.simulated[m]
-            cell = f"{sim['mean'][k]:,.0f} [{sim['low'][k]:,.0f}, {sim['high'][k]:,.0f}]"
+            cell = (f"{w.count(sim['mean'][k])} [{w.count(sim['low'][k])}{between}"
+                    f"{w.count(sim['high'][k])}]")
             obs = spec.observed.get(m)
             if obs is not None and year in obs.values:
-                cell += f"\nobserved {obs.values[year]:,.0f}"
+                cell += "\n" + _("observed %(count)s", count=w.count(obs.values[year]))
             row.append(cell)
         table.add_row(*row)
     out.print(table)
     for m, obs in spec.observed.items():
-        out.print(f"  observed {m}: {escape(obs.citation)} ({obs.provenance})")
-    out.print("  * the year the law changed")
+        out.print("  " + _("observed %(metric)s: %(citation)s (%(provenance)s)", metric=m,
+                           citation=escape(obs.citation),
+                           provenance=_provenance({"provenance": obs.provenance})))
+    out.print("  " + _("* the year the law changed"))
+
+
+#: backtest's columns: each series with its unit
+BACKTEST_COLUMNS = {
+    "arrests": N_("arrests (per year)"), "prosecutions": N_("prosecutions (per year)"),
+    "prison_admissions": N_("prison admissions (per year)"),
+    "diversions": N_("diversions (per year)"),
+    "compulsory_admissions": N_("compulsory admissions (per year)"),
+    "death_sentences": N_("death sentences (per year)"),
+    "in_prison": N_("in prison (persons, average over the year)")}
 
 
 @app.command()
@@ -616,12 +676,12 @@ def validate(
 def _print_checks(checks: list[tuple[str, Any]]) -> None:
     """The validation table: every check, the not-applicable ones with their reason, and a count
     in which they are neither passes nor failures."""
-    from divert.cli_tables import checks_summary, checks_table
+    from divert.cli_tables import check_line, checks_summary, checks_table
 
     w = _words()
     out.print(checks_table(checks, w))
     for c, k in checks:
-        out.print(f"  {c} {escape(k.name)}: {escape(k.detail)}")
+        out.print(escape(check_line(c, k, w)))
     out.print(checks_summary(checks, w))
 
 
@@ -680,7 +740,7 @@ def calibrate(
     if as_json:
         _emit_json({**fit.to_json(), key: str(path)})
         return
-    for line in fit.lines():
+    for line in fit.lines(_words().reports()):
         out.print(escape(line))
     out.print(done)
 
@@ -770,14 +830,16 @@ def policy_list(as_json: Annotated[bool, typer.Option(
     if as_json:
         _emit_json(data)
         return
-    table = Table(title="Policy packs")
-    for col in ("code", "name", "rules", "verified", "unverified", "parameters", "examples"):
-        table.add_column(col)
-    for d in data:
-        table.add_row(d["code"], escape(d["name"]), str(d["rules"]),
-                      str(d["rule_provenance"]["verified"]),
-                      str(d["rule_provenance"]["unverified"]),
-                      str(d["parameters"]), str(d["examples"]))
+    table = Table(title=_("Policy packs"))
+    for col in (N_("code"), N_("name"), N_("rules"), N_("verified"), N_("unverified"),
+                N_("parameters"), N_("examples")):
+        table.add_column(_(col))
+    digits = _words().t.digits
+    for d in data:  # the pack's name as the pack writes it
+        table.add_row(d["code"], escape(d["name"]), digits(str(d["rules"])),
+                      digits(str(d["rule_provenance"]["verified"])),
+                      digits(str(d["rule_provenance"]["unverified"])),
+                      digits(str(d["parameters"])), digits(str(d["examples"])))
     out.print(table)
 
 
@@ -801,8 +863,10 @@ def policy_validate(path: Annotated[Path, typer.Argument(help="a pack folder")])
             sys.stderr.write(f + "\n")
         raise typer.Exit(1)
     n = sum(len(r) for r in pack.rules.values())
-    out.print(f"{pack.code}: valid ({n} rules, {len(pack.parameters)} parameters, "
-              f"{len(pack.examples)} example cases as expected)")
+    w = _words()
+    out.print(_("%(code)s: valid (%(rules)s rules, %(parameters)s parameters, %(examples)s "
+                "example cases as expected)", code=pack.code, rules=w.count(n),
+                parameters=w.count(len(pack.parameters)), examples=w.count(len(pack.examples))))
 
 
 @policy_app.command("changes")
@@ -816,33 +880,63 @@ def policy_changes(
 
     Only the differences in its law and practice: each rule added, removed or changed (with the
     law cited on each date), each law parameter and practice value."""
+    from divert.advice.wording import render
     from divert.law import policy as policies
-    from divert.reports.book import changes_between
+    from divert.reports.book import NOT_IN_FORCE, changes_between
 
     a, b = _parse_date(start, "--from"), _parse_date(end, "--to")
     assert a is not None and b is not None
     try:
-        data = changes_between(policies.load(code), a, b)
+        data = changes_between(policies.load(code), a, b, said=not as_json)
     except InputError as exc:
         raise InputError(f"--{exc}") from None
     if as_json:
         _emit_json(data)
         return
-    out.print(f"[bold]{escape(data['name'])}[/bold]: what changed from {a} to {b}")
+    w = _words()
+    name = f"[bold]{escape(data['name'])}[/bold]"
+    out.print(_("%(name)s: what changed from %(start)s to %(end)s",
+                name=name, start=w.t.digits(str(a)),
+                end=w.t.digits(str(b))))
+    changed = {"added": N_("%(stage)s: %(measure)s added"),
+               "removed": N_("%(stage)s: %(measure)s removed"),
+               "changed": N_("%(stage)s: %(measure)s changed")}
     for c in data["rules"]:
-        out.print(f"{c['stage']}: {c['measure']} {c['change']}")
+        out.print(_(changed[c["change"]], stage=c["stage"], measure=c["measure"]))
         for what in c["changes"]:
-            out.print(f"  - {escape(what)}")
+            out.print(f"  - {escape(render(what, w.reports()))}")
         law = c["law_after"] or c["law_before"]
         for lb in law:
-            out.print(f"  law: {escape(lb['citation'])} ({lb['provenance']})")
-    for key, title in (("parameters", "law parameter"), ("practice", "practice value")):
+            out.print("  " + _("law: %(citation)s (%(provenance)s)",
+                               citation=escape(lb["citation"]), provenance=_provenance(lb)))
+    for key, title in (("parameters", N_("law parameter %(name)s: %(before)s -> %(after)s%(unit)s "
+                                         "(%(citation)s, %(provenance)s)")),
+                       ("practice", N_("practice value %(name)s: %(before)s -> %(after)s%(unit)s "
+                                       "(%(citation)s, %(provenance)s)"))):
         for v in data[key]:
             unit = f" {v['unit']}" if v["unit"] else ""
-            out.print(f"{title} {v['name']}: {escape(v['before'])} -> {escape(v['after'])}{unit} "
-                      f"({escape(v['citation'])}, {v['provenance']})")
-    out.print(f"{len(data['rules'])} rules, {len(data['parameters'])} law parameters and "
-              f"{len(data['practice'])} practice values changed.")
+            before, after = (w.reports().gettext(x) if x == NOT_IN_FORCE else x
+                             for x in (v["before"], v["after"]))
+            out.print(_(title, name=v["name"], before=escape(before),
+                        after=escape(after), unit=unit, citation=escape(v["citation"]),
+                        provenance=_provenance(v)))
+    out.print(_("%(rules)s rules, %(parameters)s law parameters and %(practice)s practice values "
+                "changed.", rules=w.count(len(data["rules"])),
+                parameters=w.count(len(data["parameters"])),
+                practice=w.count(len(data["practice"]))))
+
+
+#: a rule's or value's provenance in words (`policy changes`, `backtest`)
+PROVENANCE = {"verified": pgettext("provenance", "verified"),
+              "unverified": pgettext("provenance", "unverified"),
+              "fitted": pgettext("provenance", "fitted")}
+
+
+def _provenance(item: dict[str, Any]) -> str:
+    """The provenance of a rule, value or figure, in the language of the messages."""
+    code = str(item["provenance"])
+    t = translator(_LANG.get("messages") or DEFAULT, "cli")
+    return t.pgettext("provenance", PROVENANCE[code]) if code in PROVENANCE else code
 
 
 @policy_app.command("book")
