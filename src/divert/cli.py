@@ -121,7 +121,8 @@ def _parse_date(value: str | None, name: str = "--date") -> date | None:
     try:
         return date.fromisoformat(value)
     except ValueError:
-        raise InputError(f"{name}: {value!r} is not a date; expected YYYY-MM-DD") from None
+        raise InputError(_("%(field)s: %(value)s is not a date; expected YYYY-MM-DD", field=name,
+                           value=repr(value))) from None
 
 
 @app.command()
@@ -141,10 +142,11 @@ def score(
     from divert.law.policy import read_yaml
 
     if instrument not in INSTRUMENTS:
-        raise InputError(f"instrument: unknown {instrument!r}; allowed: {', '.join(INSTRUMENTS)}")
+        raise InputError(_("instrument: unknown %(value)s; allowed: %(allowed)s",
+                           value=repr(instrument), allowed=", ".join(INSTRUMENTS)))
     data = read_yaml(responses)
     if not isinstance(data, dict):
-        raise InputError("expected a mapping of responses", where=str(responses))
+        raise InputError(_("expected a mapping of responses"), where=str(responses))
     try:
         result = score_instrument(instrument, data)
     except InputError as exc:
@@ -220,11 +222,12 @@ def assess(
     from divert.simulation.projection import Settings, project_advice
 
     if stage is not None and stage not in STAGES:
-        raise InputError(f"--stage: unknown {stage!r}; allowed: {', '.join(STAGES)}")
+        raise InputError(_("--stage: unknown %(value)s; allowed: %(allowed)s", value=repr(stage),
+                           allowed=", ".join(STAGES)))
     if not 1 <= horizon <= 10:
-        raise InputError(f"--horizon: {horizon} years; allowed: 1 to 10")
+        raise InputError(_("--horizon: %(value)s years; allowed: 1 to 10", value=_words().t.digits(str(horizon))))
     if not 10 <= copies <= 1_000_000:
-        raise InputError(f"--copies: {copies}; allowed: 10 to 1000000")
+        raise InputError(_("--copies: %(value)s; allowed: 10 to 1000000", value=_words().t.digits(str(copies))))
     day = _parse_date(on)
     pack = policies.load(jurisdiction)
     case = load_case(case_file)
@@ -307,7 +310,8 @@ def _parse_month(value: str) -> date:
         year, month = value.split("-")
         return date(int(year), int(month), 1)
     except ValueError:
-        raise InputError(f"--start: {value!r} is not a month; expected YYYY-MM") from None
+        raise InputError(_("--start: %(value)s is not a month; expected YYYY-MM",
+                           value=repr(value))) from None
 
 
 def _cluster(value: str | None) -> str | None:
@@ -328,7 +332,7 @@ def _run(specs: list[str], persons: int, years: float, start: str, replications:
     if out_dir is not None:
         _writable(out_dir)
     if resume and out_dir is None:
-        raise InputError("--resume: needs --out, the folder of the run to resume")
+        raise InputError(_("--resume: needs --out, the folder of the run to resume"))
     months = int(round(years * 12))
     kwargs = dict(persons=persons, months=months, start=_parse_month(start),
                   replications=replications, seed=seed, workers=workers, engine=engine,
@@ -539,11 +543,13 @@ def countries(
     check_sizes(persons, int(round(years * 12)) if years > 0 else 0, seed)
     check_sizes(draw_persons, 12, seed)
     if not 0 < precision < 1:
-        raise InputError(f"--precision: a relative error between 0 and 1, got {precision:g}")
+        raise InputError(_("--precision: a relative error between 0 and 1, got %(value)s",
+                           value=format(precision, "g")))
     if budget <= 0:
-        raise InputError(f"--budget: must be a positive number of seconds, got {budget:g}")
+        raise InputError(_("--budget: must be a positive number of seconds, got %(value)s",
+                           value=format(budget, "g")))
     if draws < 0 or draw_persons <= 0:
-        raise InputError("--draws: must be 0 or more, --draw-persons positive")
+        raise InputError(_("--draws: must be 0 or more, --draw-persons positive"))
     for code in codes:  # an unknown pack fails before anything runs
         from divert.law import policy as policies
 
@@ -717,8 +723,9 @@ def calibrate(
 
     check_sizes(persons, 12, seed)
     if out_file is not None and not out_file.parent.is_dir():
-        raise InputError(f"--out: the folder {out_file.parent} does not exist; give a file in an "
-                         "existing folder (or leave --out out to write beside the pack)")
+        raise InputError(_("--out: the folder %(folder)s does not exist; give a file in an "
+                           "existing folder (or leave --out out to write beside the pack)",
+                           folder=out_file.parent))
     pack = policies.load(code)
     if from_registry is not None:
         fit = calibrate_from_registry(pack, _registry_aggregates(from_registry))
@@ -726,7 +733,8 @@ def calibrate(
         from divert.simulation.runner import executor_for
 
         if targets not in ("baseline", "backtest"):
-            raise InputError(f"--targets: {targets!r} is not allowed; allowed: baseline, backtest")
+            raise InputError(_("--targets: %(value)s is not allowed; allowed: baseline, backtest",
+                               value=repr(targets)))
         with executor_for(workers, _cluster(cluster)) as executor:
             fit = fit_pack(pack, persons=persons, seed=seed, method=method,
                            max_evaluations=evaluations, executor=executor, kind=targets)
@@ -797,7 +805,8 @@ def _writable(folder: Path) -> None:
         probe.write_text("")
         probe.unlink()
     except OSError as exc:
-        raise InputError(f"cannot write there: {exc.strerror}", where=f"--out {folder}") from None
+        raise InputError(_("cannot write there: %(reason)s", reason=exc.strerror),
+                         where=f"--out {folder}") from None
 
 
 def _registry_aggregates(source: str) -> Path:
@@ -959,7 +968,8 @@ def policy_book(
         out_file.parent.mkdir(parents=True, exist_ok=True)
         out_file.write_text(render_book(pack, locale=locale), encoding="utf-8")
     except OSError as exc:
-        raise InputError(f"--out: cannot write {out_file}: {exc.strerror}") from None
+        raise InputError(_("--out: cannot write %(file)s: %(reason)s", file=out_file,
+                               reason=exc.strerror)) from None
     out.print(_("wrote %(path)s", path=out_file))
 
 
@@ -984,7 +994,8 @@ def brief(
 
     locale = report_lang(lang)
     if replications < 2:
-        raise InputError(f"--replications: at least 2 (an interval needs two), got {replications}")
+        raise InputError(_("--replications: at least 2 (an interval needs two), got %(value)s",
+                           value=_words().t.digits(str(replications))))
     policies.load(code)
     sizes = briefs.Sizes(persons=persons, replications=replications, years=years, seed=seed,
                          backtest_persons=persons)
@@ -994,7 +1005,8 @@ def brief(
             out_file.parent.mkdir(parents=True, exist_ok=True)
             out_file.write_text(briefs.render_html(data, locale), encoding="utf-8")
         except OSError as exc:
-            raise InputError(f"--out: cannot write {out_file}: {exc.strerror}") from None
+            raise InputError(_("--out: cannot write %(file)s: %(reason)s", file=out_file,
+                               reason=exc.strerror)) from None
     if as_json:
         _emit_json(data)
     elif out_file is not None:

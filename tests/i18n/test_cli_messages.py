@@ -284,3 +284,27 @@ def test_the_progress_lines_in_english_are_as_they_were() -> None:
         "simulating 1 scenario x 1 replications, 6 months of 10 people")
     assert divert.cli.progress_text(0, 3) == "first run under way"
     assert divert.cli.progress_text(2, 3) == "2 of 3 runs done"
+
+
+CASE = str(ROOT / "examples" / "cases" / "usa_heroin_possession.yaml")
+
+
+@pytest.mark.parametrize("args", [
+    ["assess", CASE, "-j", "usa", "--stage", "nowhere"],
+    ["assess", CASE, "-j", "usa", "--horizon", "20"],
+    ["assess", CASE, "-j", "usa", "--date", "2020/01/01"],
+    ["simulate", "portugal", "--start", "2025/01"],
+    ["brief", "portugal", "--replications", "1"],
+], ids=["stage", "horizon", "date", "start", "replications"])
+@pytest.mark.parametrize("locale", LANGUAGES)
+def test_an_error_is_one_line_in_the_language_of_the_messages(
+        locale: str, args: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, english = run_cli(args, capsys)
+    assert code == 2 and english.startswith("error: ") and english.count("\n") == 1
+    code, _, err = run_cli(["--lang", locale, *args], capsys)
+    assert code == 2 and err.count("\n") == 1
+    field = args[-2]  # the option named as it is, the value as given
+    assert field in err and repr(args[-1]).strip("'") in err.translate(str.maketrans(
+        "۰۱۲۳۴۵۶۷۸۹", "0123456789"))
+    assert english_in(err, locale, parts=False) == []
+    assert english.split(": ", 2)[2] not in err  # the sentence is not left in English
