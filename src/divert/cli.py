@@ -225,9 +225,11 @@ def assess(
         raise InputError(_("--stage: unknown %(value)s; allowed: %(allowed)s", value=repr(stage),
                            allowed=", ".join(STAGES)))
     if not 1 <= horizon <= 10:
-        raise InputError(_("--horizon: %(value)s years; allowed: 1 to 10", value=_words().t.digits(str(horizon))))
+        raise InputError(_("--horizon: %(value)s years; allowed: 1 to 10",
+                           value=_words().t.digits(str(horizon))))
     if not 10 <= copies <= 1_000_000:
-        raise InputError(_("--copies: %(value)s; allowed: 10 to 1000000", value=_words().t.digits(str(copies))))
+        raise InputError(_("--copies: %(value)s; allowed: 10 to 1000000",
+                           value=_words().t.digits(str(copies))))
     day = _parse_date(on)
     pack = policies.load(jurisdiction)
     case = load_case(case_file)
