@@ -19,9 +19,10 @@ from rich.markup import escape
 from rich.table import Table
 from typer.exceptions import TyperException
 
+from divert.advice.wording import pgettext
 from divert.cli_help import add_examples, epilog
 from divert.errors import DivertError, InputError
-from divert.i18n import DEFAULT, LOCALES, parse_locale, translator
+from divert.i18n import DEFAULT, LOCALES, N_, parse_locale, translator
 from divert.law.vocabulary import STAGES
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
@@ -104,7 +105,7 @@ def message_lang(argv: list[str]) -> str:
 def _(msgid: str, /, **values: Any) -> str:
     """A message of the CLI in the language chosen for this run."""
     text = translator(_LANG.get("messages") or DEFAULT, "cli").gettext(msgid)
-    return text % values if values else text
+    return text % values if values or "%%" in msgid else text  # a literal % is %%
 
 out = Console(highlight=False, soft_wrap=False,
               width=None if sys.stdout.isatty() else 150)
@@ -120,7 +121,8 @@ def _parse_date(value: str | None, name: str = "--date") -> date | None:
     try:
         return date.fromisoformat(value)
     except ValueError:
-        raise InputError(f"{name}: {value!r} is not a date; expected YYYY-MM-DD") from None
+        raise InputError(_("%(field)s: %(value)s is not a date; expected YYYY-MM-DD", field=name,
+                           value=repr(value))) from None
 
 
 @app.command()
@@ -140,10 +142,11 @@ def score(
     from divert.law.policy import read_yaml
 
     if instrument not in INSTRUMENTS:
-        raise InputError(f"instrument: unknown {instrument!r}; allowed: {', '.join(INSTRUMENTS)}")
+        raise InputError(_("instrument: unknown %(value)s; allowed: %(allowed)s",
+                           value=repr(instrument), allowed=", ".join(INSTRUMENTS)))
     data = read_yaml(responses)
     if not isinstance(data, dict):
-        raise InputError("expected a mapping of responses", where=str(responses))
+        raise InputError(_("expected a mapping of responses"), where=str(responses))
     try:
         result = score_instrument(instrument, data)
     except InputError as exc:
@@ -153,17 +156,35 @@ def score(
         _emit_json(payload)
         return
     table = Table(title=f"{instrument} ({responses.name})", show_header=True)
-    table.add_column("result")
-    table.add_column("value")
+    table.add_column(_("result"))
+    table.add_column(_("value"))
     for key, value in payload.items():
         if key == "instrument":
             continue
         if isinstance(value, dict):
             for sub, v in value.items():
-                table.add_row(f"{key}.{sub}", json.dumps(v) if isinstance(v, dict) else str(v))
+                table.add_row(f"{key}.{sub}", json.dumps(v) if isinstance(v, dict)
+                              else _result(sub, v))
         else:
-            table.add_row(key, str(value))
+            table.add_row(key, _result(key, value))
     out.print(table)
+
+
+def _result(key: str, value: Any) -> str:
+    """A score's value as the table shows it: in English as --json has it, in another language
+    a number in its digits, yes or no, a band in words (the names of the results are ids)."""
+    from divert.advice.triage import BAND_WORDS
+
+    t = translator(_LANG.get("messages") or DEFAULT, "cli")
+    if t.locale == DEFAULT or value is None:
+        return str(value)
+    if isinstance(value, bool):
+        return _("yes") if value else _("no")
+    if isinstance(value, int | float):
+        return t.number(value)
+    if key.endswith("band") and value in BAND_WORDS:
+        return t.pgettext("band", BAND_WORDS[value])
+    return str(value)
 
 
 @app.command()
@@ -201,11 +222,14 @@ def assess(
     from divert.simulation.projection import Settings, project_advice
 
     if stage is not None and stage not in STAGES:
-        raise InputError(f"--stage: unknown {stage!r}; allowed: {', '.join(STAGES)}")
+        raise InputError(_("--stage: unknown %(value)s; allowed: %(allowed)s", value=repr(stage),
+                           allowed=", ".join(STAGES)))
     if not 1 <= horizon <= 10:
-        raise InputError(f"--horizon: {horizon} years; allowed: 1 to 10")
+        raise InputError(_("--horizon: %(value)s years; allowed: 1 to 10",
+                           value=_words().t.digits(str(horizon))))
     if not 10 <= copies <= 1_000_000:
-        raise InputError(f"--copies: {copies}; allowed: 10 to 1000000")
+        raise InputError(_("--copies: %(value)s; allowed: 10 to 1000000",
+                           value=_words().t.digits(str(copies))))
     day = _parse_date(on)
     pack = policies.load(jurisdiction)
     case = load_case(case_file)
@@ -254,23 +278,31 @@ def examples(
     if as_json:
         _emit_json([r.to_json() for r in rows])
     else:
-        table = Table(title="Advice on every pack's example cases", show_lines=False)
-        for col in ("pack", "case", "date", "quadrant", "stage", "recommended", "open measures",
-                    "as expected"):
-            table.add_column(col)
+        w = _words()
+        table = Table(title=_("Advice on every pack's example cases"), show_lines=False)
+        for col in (N_("pack"), N_("case"), N_("date"), N_("quadrant"), N_("stage"),
+                    N_("recommended"), N_("open measures"), N_("as expected")):
+            table.add_column(_(col))
+        yes, no = _("yes"), _("NO")
         previous = None
         for r in rows:
             first = (r.pack, r.case) != previous
             previous = (r.pack, r.case)
             table.add_row(r.pack if first else "", escape(r.case) if first else "",
-                          r.date if first else "", r.quadrant if first else "", r.stage,
-                          r.recommended or "-", ", ".join(r.eligible) or "-",
-                          {True: "[green]yes[/green]", False: "[red]NO[/red]", None: "-"}[r.ok])
+                          w.t.digits(r.date) if first else "", r.quadrant if first else "",
+                          r.stage, r.recommended or "-",
+                          w.t.list_separator().join(r.eligible) or "-",
+                          {True: f"[green]{yes}[/green]", False: f"[red]{no}[/red]",
+                           None: "-"}[r.ok])
         out.print(table)
         bad = [r for r in rows if r.ok is False]
         n_cases = len({(r.pack, r.case) for r in rows})
-        out.print(f"{len(packs)} packs, {n_cases} cases, {len(rows)} stage decisions; "
-                  f"{len(bad)} differ from the pack's expectations.")
+        out.print(w.ngettext("%(packs)s pack, %(cases)s cases, %(decisions)s stage decisions; "
+                       "%(differ)s differ from the pack's expectations.",
+                       "%(packs)s packs, %(cases)s cases, %(decisions)s stage decisions; "
+                       "%(differ)s differ from the pack's expectations.", len(packs),
+                       packs=w.count(len(packs)), cases=w.count(n_cases),
+                       decisions=w.count(len(rows)), differ=w.count(len(bad))))
     if any(r.ok is False for r in rows):
         raise typer.Exit(1)
 
@@ -280,7 +312,8 @@ def _parse_month(value: str) -> date:
         year, month = value.split("-")
         return date(int(year), int(month), 1)
     except ValueError:
-        raise InputError(f"--start: {value!r} is not a month; expected YYYY-MM") from None
+        raise InputError(_("--start: %(value)s is not a month; expected YYYY-MM",
+                           value=repr(value))) from None
 
 
 def _cluster(value: str | None) -> str | None:
@@ -301,7 +334,7 @@ def _run(specs: list[str], persons: int, years: float, start: str, replications:
     if out_dir is not None:
         _writable(out_dir)
     if resume and out_dir is None:
-        raise InputError("--resume: needs --out, the folder of the run to resume")
+        raise InputError(_("--resume: needs --out, the folder of the run to resume"))
     months = int(round(years * 12))
     kwargs = dict(persons=persons, months=months, start=_parse_month(start),
                   replications=replications, seed=seed, workers=workers, engine=engine,
@@ -312,9 +345,9 @@ def _run(specs: list[str], persons: int, years: float, start: str, replications:
     err = Console(stderr=True)
     total = len(specs) * replications
     err.print(plan_text(total, len(specs), persons, months, engine))
+    runs = _("%(done)s/%(total)s runs", done="{task.completed}", total="{task.total}")
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(bar_width=20),
-                  TextColumn("{task.completed}/{task.total} runs"), TimeElapsedColumn(),
-                  console=err, transient=True) as bar:
+                  TextColumn(runs), TimeElapsedColumn(), console=err, transient=True) as bar:
         # a run takes seconds: the spinner and the words say it is working before one ends
         task = bar.add_task(progress_text(0, total), total=total)
 
@@ -326,15 +359,31 @@ def _run(specs: list[str], persons: int, years: float, start: str, replications:
 
 def plan_text(total: int, scenarios: int, persons: int, months: int, engine: str) -> str:
     """The line printed before a run: what is simulated (and that the first run compiles)."""
-    compiles = "; the first run also compiles the simulation" if engine == "numba" else ""
-    return (f"simulating {scenarios} scenario{'s' if scenarios != 1 else ''} x "
-            f"{total // max(scenarios, 1)} replications, {months} months of {persons:,} "
-            f"people{compiles}")
+    w = _words()
+    values = dict(scenarios=w.t.digits(str(scenarios)),
+                  replications=w.t.digits(str(total // max(scenarios, 1))),
+                  months=w.t.digits(str(months)), persons=w.count(persons))
+    if scenarios == 1:
+        text = (_("simulating %(scenarios)s scenario x %(replications)s replications, %(months)s "
+                  "months of %(persons)s people; the first run also compiles the simulation",
+                  **values) if engine == "numba" else
+                _("simulating %(scenarios)s scenario x %(replications)s replications, %(months)s "
+                  "months of %(persons)s people", **values))
+    else:
+        text = (_("simulating %(scenarios)s scenarios x %(replications)s replications, "
+                  "%(months)s months of %(persons)s people; the first run also compiles the "
+                  "simulation", **values) if engine == "numba" else
+                _("simulating %(scenarios)s scenarios x %(replications)s replications, "
+                  "%(months)s months of %(persons)s people", **values))
+    return text
 
 
 def progress_text(done: int, total: int) -> str:
     """What the progress bar says: the run under way, then how many are done."""
-    return "first run under way" if done == 0 else f"{done} of {total} runs done"
+    if done == 0:
+        return _("first run under way")
+    return _("%(done)s of %(total)s runs done", done=_words().t.digits(str(done)),
+             total=_words().t.digits(str(total)))
 
 
 Persons = Annotated[int, typer.Option(metavar="N", help="people to simulate: a sample, "
@@ -496,11 +545,13 @@ def countries(
     check_sizes(persons, int(round(years * 12)) if years > 0 else 0, seed)
     check_sizes(draw_persons, 12, seed)
     if not 0 < precision < 1:
-        raise InputError(f"--precision: a relative error between 0 and 1, got {precision:g}")
+        raise InputError(_("--precision: a relative error between 0 and 1, got %(value)s",
+                           value=format(precision, "g")))
     if budget <= 0:
-        raise InputError(f"--budget: must be a positive number of seconds, got {budget:g}")
+        raise InputError(_("--budget: must be a positive number of seconds, got %(value)s",
+                           value=format(budget, "g")))
     if draws < 0 or draw_persons <= 0:
-        raise InputError("--draws: must be 0 or more, --draw-persons positive")
+        raise InputError(_("--draws: must be 0 or more, --draw-persons positive"))
     for code in codes:  # an unknown pack fails before anything runs
         from divert.law import policy as policies
 
@@ -558,30 +609,47 @@ def backtest(
         _emit_json(result.to_json())
         return
     spec = result.spec
-    out.print(f"[bold]{code}[/bold]: change of law on {spec.change.date}: "
-              f"{escape(spec.change.description)}")
+    w = _words()
+    # the change's description, citations and provenance are the pack's (backtest.yaml)
+    bold = f"[bold]{code}[/bold]"
+    out.print(_("%(code)s: change of law on %(date)s: %(description)s",
+                code=bold, date=w.t.digits(str(spec.change.date)),
+                description=escape(spec.change.description)))
     shown = [m for m in ("arrests", "prosecutions", "prison_admissions", "diversions",
                          "compulsory_admissions", "death_sentences", "in_prison")
              if any(result.simulated[m]["mean"]) or m in spec.observed]
-    table = Table(title="Simulated per year (population; mean [95% interval]) and observed")
-    table.add_column("year")
+    table = Table(title=_("Simulated per year (population; mean [95%% interval]) and observed"))
+    table.add_column(_("year"))
     for m in shown:
-        unit = "persons, average over the year" if m == "in_prison" else "per year"
-        table.add_column(f"{m.replace('_', ' ')} ({unit})", justify="right")
+        table.add_column(_(BACKTEST_COLUMNS[m]), justify="right")
+    between = w.t.list_separator()
     for k, year in enumerate(result.years):
-        row = [str(year) + (" *" if year == spec.change.date.year else "")]
+        row = [w.t.digits(str(year)) + (" *" if year == spec.change.date.year else "")]
         for m in shown:
             sim = result.simulated[m]
-            cell = f"{sim['mean'][k]:,.0f} [{sim['low'][k]:,.0f}, {sim['high'][k]:,.0f}]"
+            cell = (f"{w.count(sim['mean'][k])} [{w.count(sim['low'][k])}{between}"
+                    f"{w.count(sim['high'][k])}]")
             obs = spec.observed.get(m)
             if obs is not None and year in obs.values:
-                cell += f"\nobserved {obs.values[year]:,.0f}"
+                cell += "\n" + _("observed %(count)s", count=w.count(obs.values[year]))
             row.append(cell)
         table.add_row(*row)
     out.print(table)
     for m, obs in spec.observed.items():
-        out.print(f"  observed {m}: {escape(obs.citation)} ({obs.provenance})")
-    out.print("  * the year the law changed")
+        out.print("  " + _("observed %(metric)s: %(citation)s (%(provenance)s)", metric=m,
+                           citation=escape(obs.citation),
+                           provenance=_provenance({"provenance": obs.provenance})))
+    out.print("  " + _("* the year the law changed"))
+
+
+#: backtest's columns: each series with its unit
+BACKTEST_COLUMNS = {
+    "arrests": N_("arrests (per year)"), "prosecutions": N_("prosecutions (per year)"),
+    "prison_admissions": N_("prison admissions (per year)"),
+    "diversions": N_("diversions (per year)"),
+    "compulsory_admissions": N_("compulsory admissions (per year)"),
+    "death_sentences": N_("death sentences (per year)"),
+    "in_prison": N_("in prison (persons, average over the year)")}
 
 
 @app.command()
@@ -616,12 +684,12 @@ def validate(
 def _print_checks(checks: list[tuple[str, Any]]) -> None:
     """The validation table: every check, the not-applicable ones with their reason, and a count
     in which they are neither passes nor failures."""
-    from divert.cli_tables import checks_summary, checks_table
+    from divert.cli_tables import check_line, checks_summary, checks_table
 
     w = _words()
     out.print(checks_table(checks, w))
     for c, k in checks:
-        out.print(f"  {c} {escape(k.name)}: {escape(k.detail)}")
+        out.print(escape(check_line(c, k, w)))
     out.print(checks_summary(checks, w))
 
 
@@ -657,8 +725,9 @@ def calibrate(
 
     check_sizes(persons, 12, seed)
     if out_file is not None and not out_file.parent.is_dir():
-        raise InputError(f"--out: the folder {out_file.parent} does not exist; give a file in an "
-                         "existing folder (or leave --out out to write beside the pack)")
+        raise InputError(_("--out: the folder %(folder)s does not exist; give a file in an "
+                           "existing folder (or leave --out out to write beside the pack)",
+                           folder=out_file.parent))
     pack = policies.load(code)
     if from_registry is not None:
         fit = calibrate_from_registry(pack, _registry_aggregates(from_registry))
@@ -666,7 +735,8 @@ def calibrate(
         from divert.simulation.runner import executor_for
 
         if targets not in ("baseline", "backtest"):
-            raise InputError(f"--targets: {targets!r} is not allowed; allowed: baseline, backtest")
+            raise InputError(_("--targets: %(value)s is not allowed; allowed: baseline, backtest",
+                               value=repr(targets)))
         with executor_for(workers, _cluster(cluster)) as executor:
             fit = fit_pack(pack, persons=persons, seed=seed, method=method,
                            max_evaluations=evaluations, executor=executor, kind=targets)
@@ -680,7 +750,7 @@ def calibrate(
     if as_json:
         _emit_json({**fit.to_json(), key: str(path)})
         return
-    for line in fit.lines():
+    for line in fit.lines(_words().reports()):
         out.print(escape(line))
     out.print(done)
 
@@ -737,7 +807,8 @@ def _writable(folder: Path) -> None:
         probe.write_text("")
         probe.unlink()
     except OSError as exc:
-        raise InputError(f"cannot write there: {exc.strerror}", where=f"--out {folder}") from None
+        raise InputError(_("cannot write there: %(reason)s", reason=exc.strerror),
+                         where=f"--out {folder}") from None
 
 
 def _registry_aggregates(source: str) -> Path:
@@ -770,14 +841,16 @@ def policy_list(as_json: Annotated[bool, typer.Option(
     if as_json:
         _emit_json(data)
         return
-    table = Table(title="Policy packs")
-    for col in ("code", "name", "rules", "verified", "unverified", "parameters", "examples"):
-        table.add_column(col)
-    for d in data:
-        table.add_row(d["code"], escape(d["name"]), str(d["rules"]),
-                      str(d["rule_provenance"]["verified"]),
-                      str(d["rule_provenance"]["unverified"]),
-                      str(d["parameters"]), str(d["examples"]))
+    table = Table(title=_("Policy packs"))
+    for col in (N_("code"), N_("name"), N_("rules"), N_("verified"), N_("unverified"),
+                N_("parameters"), N_("examples")):
+        table.add_column(_(col))
+    digits = _words().t.digits
+    for d in data:  # the pack's name as the pack writes it
+        table.add_row(d["code"], escape(d["name"]), digits(str(d["rules"])),
+                      digits(str(d["rule_provenance"]["verified"])),
+                      digits(str(d["rule_provenance"]["unverified"])),
+                      digits(str(d["parameters"])), digits(str(d["examples"])))
     out.print(table)
 
 
@@ -801,8 +874,10 @@ def policy_validate(path: Annotated[Path, typer.Argument(help="a pack folder")])
             sys.stderr.write(f + "\n")
         raise typer.Exit(1)
     n = sum(len(r) for r in pack.rules.values())
-    out.print(f"{pack.code}: valid ({n} rules, {len(pack.parameters)} parameters, "
-              f"{len(pack.examples)} example cases as expected)")
+    w = _words()
+    out.print(_("%(code)s: valid (%(rules)s rules, %(parameters)s parameters, %(examples)s "
+                "example cases as expected)", code=pack.code, rules=w.count(n),
+                parameters=w.count(len(pack.parameters)), examples=w.count(len(pack.examples))))
 
 
 @policy_app.command("changes")
@@ -816,33 +891,63 @@ def policy_changes(
 
     Only the differences in its law and practice: each rule added, removed or changed (with the
     law cited on each date), each law parameter and practice value."""
+    from divert.advice.wording import render
     from divert.law import policy as policies
-    from divert.reports.book import changes_between
+    from divert.reports.book import NOT_IN_FORCE, changes_between
 
     a, b = _parse_date(start, "--from"), _parse_date(end, "--to")
     assert a is not None and b is not None
     try:
-        data = changes_between(policies.load(code), a, b)
+        data = changes_between(policies.load(code), a, b, said=not as_json)
     except InputError as exc:
         raise InputError(f"--{exc}") from None
     if as_json:
         _emit_json(data)
         return
-    out.print(f"[bold]{escape(data['name'])}[/bold]: what changed from {a} to {b}")
+    w = _words()
+    name = f"[bold]{escape(data['name'])}[/bold]"
+    out.print(_("%(name)s: what changed from %(start)s to %(end)s",
+                name=name, start=w.t.digits(str(a)),
+                end=w.t.digits(str(b))))
+    changed = {"added": N_("%(stage)s: %(measure)s added"),
+               "removed": N_("%(stage)s: %(measure)s removed"),
+               "changed": N_("%(stage)s: %(measure)s changed")}
     for c in data["rules"]:
-        out.print(f"{c['stage']}: {c['measure']} {c['change']}")
+        out.print(_(changed[c["change"]], stage=c["stage"], measure=c["measure"]))
         for what in c["changes"]:
-            out.print(f"  - {escape(what)}")
+            out.print(f"  - {escape(render(what, w.reports()))}")
         law = c["law_after"] or c["law_before"]
         for lb in law:
-            out.print(f"  law: {escape(lb['citation'])} ({lb['provenance']})")
-    for key, title in (("parameters", "law parameter"), ("practice", "practice value")):
+            out.print("  " + _("law: %(citation)s (%(provenance)s)",
+                               citation=escape(lb["citation"]), provenance=_provenance(lb)))
+    for key, title in (("parameters", N_("law parameter %(name)s: %(before)s -> %(after)s%(unit)s "
+                                         "(%(citation)s, %(provenance)s)")),
+                       ("practice", N_("practice value %(name)s: %(before)s -> %(after)s%(unit)s "
+                                       "(%(citation)s, %(provenance)s)"))):
         for v in data[key]:
             unit = f" {v['unit']}" if v["unit"] else ""
-            out.print(f"{title} {v['name']}: {escape(v['before'])} -> {escape(v['after'])}{unit} "
-                      f"({escape(v['citation'])}, {v['provenance']})")
-    out.print(f"{len(data['rules'])} rules, {len(data['parameters'])} law parameters and "
-              f"{len(data['practice'])} practice values changed.")
+            before, after = (w.reports().gettext(x) if x == NOT_IN_FORCE else x
+                             for x in (v["before"], v["after"]))
+            out.print(_(title, name=v["name"], before=escape(before),
+                        after=escape(after), unit=unit, citation=escape(v["citation"]),
+                        provenance=_provenance(v)))
+    out.print(_("%(rules)s rules, %(parameters)s law parameters and %(practice)s practice values "
+                "changed.", rules=w.count(len(data["rules"])),
+                parameters=w.count(len(data["parameters"])),
+                practice=w.count(len(data["practice"]))))
+
+
+#: a rule's or value's provenance in words (`policy changes`, `backtest`)
+PROVENANCE = {"verified": pgettext("provenance", "verified"),
+              "unverified": pgettext("provenance", "unverified"),
+              "fitted": pgettext("provenance", "fitted")}
+
+
+def _provenance(item: dict[str, Any]) -> str:
+    """The provenance of a rule, value or figure, in the language of the messages."""
+    code = str(item["provenance"])
+    t = translator(_LANG.get("messages") or DEFAULT, "cli")
+    return t.pgettext("provenance", PROVENANCE[code]) if code in PROVENANCE else code
 
 
 @policy_app.command("book")
@@ -865,7 +970,8 @@ def policy_book(
         out_file.parent.mkdir(parents=True, exist_ok=True)
         out_file.write_text(render_book(pack, locale=locale), encoding="utf-8")
     except OSError as exc:
-        raise InputError(f"--out: cannot write {out_file}: {exc.strerror}") from None
+        raise InputError(_("--out: cannot write %(file)s: %(reason)s", file=out_file,
+                               reason=exc.strerror)) from None
     out.print(_("wrote %(path)s", path=out_file))
 
 
@@ -890,7 +996,8 @@ def brief(
 
     locale = report_lang(lang)
     if replications < 2:
-        raise InputError(f"--replications: at least 2 (an interval needs two), got {replications}")
+        raise InputError(_("--replications: at least 2 (an interval needs two), got %(value)s",
+                           value=_words().t.digits(str(replications))))
     policies.load(code)
     sizes = briefs.Sizes(persons=persons, replications=replications, years=years, seed=seed,
                          backtest_persons=persons)
@@ -900,7 +1007,8 @@ def brief(
             out_file.parent.mkdir(parents=True, exist_ok=True)
             out_file.write_text(briefs.render_html(data, locale), encoding="utf-8")
         except OSError as exc:
-            raise InputError(f"--out: cannot write {out_file}: {exc.strerror}") from None
+            raise InputError(_("--out: cannot write %(file)s: %(reason)s", file=out_file,
+                               reason=exc.strerror)) from None
     if as_json:
         _emit_json(data)
     elif out_file is not None:

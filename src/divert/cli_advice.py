@@ -59,6 +59,27 @@ def _shown(advice: Any, w: Words) -> Any:
     return advice if w.t.locale == DEFAULT else localized(advice, w.t.locale)
 
 
+def reasons(triage: Any, w: Words) -> list[str]:
+    """The triage's reasons in the language of `w` (the cli catalogue's: the triage is the
+    command line's to show; see i18n.extraction), as they are where it has no messages."""
+    from divert.advice.wording import render
+
+    said = getattr(triage, "reason_messages", None)
+    if w.t.locale == DEFAULT or not said:
+        return list(triage.reasons)
+    return [render(m, w.t) for m in said]
+
+
+def conventional_path(ref: Mapping[str, Any], w: Words) -> str:
+    """The conventional path of a projection: its measures (ids), or in words that the case
+    ends or the sentence goes on."""
+    if w.t.locale == DEFAULT:
+        return str(ref["path"])
+    if ref["conventional"] and ref["stamp"]["stage"] != "post_sentence":
+        return w.t.list_separator().join(ref["conventional"])
+    return w.t.gettext(ref["path"])
+
+
 def _note(english: list[str], said: list[str], k: int) -> str:
     """Note `k` of the English notes in the language shown: there the applicable-law note, one
     in English, is one note per message, so the others move down."""
@@ -141,7 +162,7 @@ def print_advice(out: Console, advice: Any, w: Words, currency: str = "") -> Non
                   "(%(disorder)s)", place=place, date=w.t.digits(advice.date.isoformat()),
                   risk=risk, need=need, quadrant=t.quadrant or w._("quadrant unknown"),
                   disorder=_finding(DISORDER_WORDS, t.disorder, w)))
-    for reason in t.reasons:
+    for reason in reasons(t, w):
         out.print(f"  - {escape(reason)}")
     yes, no, unknown = w._("yes"), w._("no"), w._("unknown")
     marks = {"eligible": f"[green]{yes}[/green]", "not_eligible": f"[red]{no}[/red]",
@@ -208,24 +229,27 @@ def print_projection(out: Console, s: Any, w: Words, currency: str) -> None:
     ref = s.projection_reference
     st = ref["stamp"]
     year = horizon_label(ref)
-    table = Table(title=w._("%(stage)s: projected outcomes for this person over %(years)s years "
-                            "(%(copies)s simulated copies; a decision aid, not the decision)",
-                            stage=_stage(s.stage, w, code=True), years=w.count(int(year[:-1])),
-                            copies=w.t.digits(str(st["copies"]))),
+    years = int(year[:-1])
+    table = Table(title=w.ngettext("%(stage)s: projected outcomes for this person over %(years)s year "
+                             "(%(copies)s simulated copies; a decision aid, not the decision)",
+                             "%(stage)s: projected outcomes for this person over %(years)s years "
+                             "(%(copies)s simulated copies; a decision aid, not the decision)",
+                             years, stage=_stage(s.stage, w, code=True), years=w.count(years),
+                             copies=w.t.digits(str(st["copies"]))),
                   title_justify="left", show_lines=True)
     table.add_column(w._("measure"), ratio=2, overflow="fold")
     for o in OUTCOMES:
         table.add_column(w._("%(outcome)s (95%% interval)", outcome=w._(OUTCOME_WORDS[o])),
                          ratio=2, overflow="fold")
     table.add_column(w._("vs conventional path"), ratio=3, overflow="fold")
-    table.add_row(escape(w._("conventional path: %(path)s", path=ref["path"])),
+    table.add_row(escape(w._("conventional path: %(path)s", path=conventional_path(ref, w))),
                   *(show(o, ref["outcomes"][o][year], w, currency) for o in OUTCOMES), "-")
     for m in s.measures:
         p = m.projection
         if p is None:
             continue
         if not p["projected"] or not p["simulated_effect"]:
-            note = (p["note"] if not p["projected"] else
+            note = (w.t.gettext(p["note"]) if not p["projected"] else
                     w._("no simulated effect in the pack: projected as the conventional path"))
             table.add_row(escape(m.id), escape(note), "", "", "", "")
             continue

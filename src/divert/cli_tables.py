@@ -14,7 +14,7 @@ from typing import Any
 from rich.markup import escape
 from rich.table import Table
 
-from divert.i18n import N_, Translator, translator
+from divert.i18n import DEFAULT, N_, Translator, translator
 
 
 @dataclass(frozen=True)
@@ -30,6 +30,15 @@ class Words:
     def _(self, message: str, **values: Any) -> str:
         """`message` translated and formatted (a literal % is %% in every message)."""
         return self.t.gettext(message) % values
+
+    def ngettext(self, singular: str, plural: str, n: float, **values: Any) -> str:
+        """A message with a plural, its form chosen by `n` as the language counts (French: 0,5
+        an, 1,5 an; 2 ans). English is the plural message, as the command has always written it."""
+        if self.t.locale == DEFAULT:
+            return plural % values
+        count = int(n) if float(n).is_integer() else (
+            1 if self.t._babel.plural_form(abs(n)) == "one" else 2)
+        return self.t.ngettext(singular, plural, count) % values
 
     def number(self, value: float, digits: int, signed: bool = False) -> str:
         """`value` to `digits` decimals as the locale writes it, rounded as Python rounds it (the
@@ -131,11 +140,14 @@ def countries_table(results: list[Any], years: float, start: date, w: Words) -> 
 
     r = w.reports()
     draws = results[0].design["draws"] if results else 0
-    table = Table(title=w._("Treatment instead of conviction vs today's law, %(years)s years from "
-                          "%(start)s (population; reform - today at central values ± Monte Carlo "
-                          "error; parameters: 95%% range over %(draws)s draws)",
-                          years=w.t.number(years), start=w.t.month(start),
-                          draws=w.count(draws)))
+    table = Table(title=w.ngettext("Treatment instead of conviction vs today's law, %(years)s year "
+                             "from %(start)s (population; reform - today at central values ± "
+                             "Monte Carlo error; parameters: 95%% range over %(draws)s draws)",
+                             "Treatment instead of conviction vs today's law, %(years)s years "
+                             "from %(start)s (population; reform - today at central values ± "
+                             "Monte Carlo error; parameters: 95%% range over %(draws)s draws)",
+                             years, years=w.t.number(years), start=w.t.month(start),
+                             draws=w.count(draws)))
     for col in COUNTRY_COLUMNS:
         table.add_column(w._(col), overflow="fold")
     for c in results:
@@ -198,9 +210,28 @@ def checks_table(checks: list[tuple[str, Any]], w: Words) -> Table:
         passed, failed = w._("pass"), w._("FAIL")
         result = {True: f"[green]{passed}[/green]", False: f"[red]{failed}[/red]",
                   None: w._("n/a (not counted)")}[k.passed]
-        table.add_row(c, escape(k.name), _figure(k.published, w), _figure(k.simulated, w),
+        table.add_row(c, escape(check_name(k, w)), _figure(k.published, w),
+                      _figure(k.simulated, w),
                       _figure(k.tolerance, w, "±"), result, escape(k.source))
     return table
+
+
+def _said(message: Any, english: str, w: Words) -> str:
+    """A check's message in the language of `w` (the reports catalogue's, the studies' own
+    wording); its English where it has none (a check built elsewhere)."""
+    from divert.advice.wording import render
+
+    return english if message is None else render(message, w.reports()).strip()
+
+
+def check_name(k: Any, w: Words) -> str:
+    """The check's name in the language of `w`."""
+    return _said(getattr(k, "title", None), k.name, w)
+
+
+def check_line(code: str, k: Any, w: Words) -> str:
+    """The line under the table for one check: the pack, the check and what was simulated."""
+    return f"  {code} {check_name(k, w)}: {_said(getattr(k, 'said', None), k.detail, w)}"
 
 
 def checks_summary(checks: list[tuple[str, Any]], w: Words) -> str:

@@ -12,8 +12,9 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from divert import __version__
+from divert.advice.wording import Figure, Message, text
 from divert.errors import InputError
-from divert.i18n import DEFAULT
+from divert.i18n import DEFAULT, N_
 from divert.law.catalogue import CATALOGUE, measures_of
 from divert.law.policy import Policy, Rule
 from divert.law.vocabulary import STAGES
@@ -88,26 +89,45 @@ def _start(rule: Rule) -> date:
     return rule.spec.in_force.start or date.min
 
 
-def _changes(before: Rule, after: Rule) -> list[str]:
+def _say(msgid: str, **params: Any) -> Message:
+    return Message(msgid, params)
+
+
+NO_LONGER_CITED = N_("law no longer cited: %(citation)s")
+NEWLY_CITED = N_("law newly cited: %(citation)s")
+UNCHANGED = N_("re-enacted without change to conditions, consent or the law cited")
+#: what changed in a part of a rule: (removed, added)
+PART_CHANGES = {"when": (N_("condition removed: %(text)s"), N_("condition added: %(text)s")),
+                "unless": (N_("exclusion removed: %(text)s"), N_("exclusion added: %(text)s"))}
+FLAG_CHANGES = {"consent_required": N_("consent required: %(before)s -> %(after)s"),
+                "discretionary": N_("discretionary: %(before)s -> %(after)s")}
+
+
+def _changes(before: Rule, after: Rule) -> list[Message]:
     """What changed from one version of a measure to the next, in words."""
-    out: list[str] = []
+    out: list[Message] = []
     if before.label != after.label:
-        out.append(f"label: {before.label!r} -> {after.label!r}")
-    for part, name in (("when", "condition"), ("unless", "exclusion")):
+        out.append(_say(N_("label: %(before)s -> %(after)s"), before=repr(before.label),
+                        after=repr(after.label)))
+    for part, (removed, added) in PART_CHANGES.items():
         old = [c.text for c in getattr(before, part)]
         new = [c.text for c in getattr(after, part)]
-        out += [f"{name} removed: {t}" for t in old if t not in new]
-        out += [f"{name} added: {t}" for t in new if t not in old]
-    for attr, name in (("consent_required", "consent required"), ("discretionary", "discretionary")):
+        out += [_say(removed, text=t) for t in old if t not in new]
+        out += [_say(added, text=t) for t in new if t not in old]
+    yes, no = Message(N_("yes")), Message(N_("no"))
+    for attr, msgid in FLAG_CHANGES.items():
         a, b = getattr(before.spec, attr), getattr(after.spec, attr)
         if a != b:
-            out.append(f"{name}: {'yes' if a else 'no'} -> {'yes' if b else 'no'}")
+            out.append(_say(msgid, before=yes if a else no, after=yes if b else no))
     old_p, new_p = set(before.spec.precedence_over), set(after.spec.precedence_over)
-    out += [f"no longer takes precedence over {m}" for m in sorted(old_p - new_p)]
-    out += [f"now takes precedence over {m}" for m in sorted(new_p - old_p)]
-    out += [f"law no longer cited: {c}" for c in before.citations if c not in after.citations]
-    out += [f"law newly cited: {c}" for c in after.citations if c not in before.citations]
-    return out or ["re-enacted without change to conditions, consent or the law cited"]
+    out += [_say(N_("no longer takes precedence over %(measure)s"), measure=m)
+            for m in sorted(old_p - new_p)]
+    out += [_say(N_("now takes precedence over %(measure)s"), measure=m)
+            for m in sorted(new_p - old_p)]
+    out += [_say(NO_LONGER_CITED, citation=c) for c in before.citations
+            if c not in after.citations]
+    out += [_say(NEWLY_CITED, citation=c) for c in after.citations if c not in before.citations]
+    return out or [Message(UNCHANGED)]
 
 
 def measure_history(pack: Policy, measure: str) -> dict[str, Any]:
@@ -170,29 +190,31 @@ def _basis_json(rule: Rule, day: date) -> list[dict[str, Any]]:
 
 
 def _rule_change(measure: str, label: str, stage: str, change: str, before: list[Rule],
-                 after: list[Rule], a: date, b: date) -> dict[str, Any]:
+                 after: list[Rule], a: date, b: date, said: bool = False) -> dict[str, Any]:
+    what: list[Message]
     if change == "changed" and len(before) == 1 and len(after) == 1:
         what = _changes(before[0], after[0])
     elif change == "added":
-        what = ["in force on the later date, not on the earlier"]
-        what += [f"condition: {c.text}" for r in after for c in r.when]
-        what += [f"exclusion: {c.text}" for r in after for c in r.unless]
+        what = [Message(N_("in force on the later date, not on the earlier"))]
+        what += [_say(N_("condition: %(text)s"), text=c.text) for r in after for c in r.when]
+        what += [_say(N_("exclusion: %(text)s"), text=c.text) for r in after for c in r.unless]
     elif change == "removed":
-        what = ["in force on the earlier date, no longer on the later"]
+        what = [Message(N_("in force on the earlier date, no longer on the later"))]
     else:
-        what = ["the versions in force differ: "
-                f"{len(before)} on the earlier date, {len(after)} on the later"]
+        what = [_say(N_("the versions in force differ: %(before)s on the earlier date, %(after)s "
+                        "on the later"), before=Figure(len(before), "d"),
+                     after=Figure(len(after), "d"))]
     law_a = [c for r in before for c in _basis_json(r, a)]
     law_b = [c for r in after for c in _basis_json(r, b)]
     cited_a, cited_b = {c["citation"] for c in law_a}, {c["citation"] for c in law_b}
     if change == "changed" and len(before) == len(after) == 1:
-        what = [w for w in what if not w.startswith(("law no longer cited", "law newly cited"))]
-        what += [f"law no longer cited: {c}" for c in sorted(cited_a - cited_b)]
-        what += [f"law newly cited: {c}" for c in sorted(cited_b - cited_a)]
+        what = [w for w in what if w.msgid not in (NO_LONGER_CITED, NEWLY_CITED)]
+        what += [_say(NO_LONGER_CITED, citation=c) for c in sorted(cited_a - cited_b)]
+        what += [_say(NEWLY_CITED, citation=c) for c in sorted(cited_b - cited_a)]
         if not what:
-            what = ["re-enacted without change to conditions, consent or the law cited"]
+            what = [Message(UNCHANGED)]
     return {"stage": stage, "measure": measure, "label": label, "change": change,
-            "changes": what,
+            "changes": what if said else [text(w) for w in what],
             "before": [{"in_force": rule_json(r)["in_force"]} for r in before],
             "after": [{"in_force": rule_json(r)["in_force"]} for r in after],
             "law_before": law_a, "law_after": law_b}
@@ -201,13 +223,18 @@ def _rule_change(measure: str, label: str, stage: str, change: str, before: list
 def _value_text(value: Any) -> str:
     if isinstance(value, dict):
         return ", ".join(f"{k} {v}" for k, v in value.items())
-    return "not in force" if value is None else str(value)
+    return NOT_IN_FORCE if value is None else str(value)
 
 
-def changes_between(pack: Policy, a: date, b: date) -> dict[str, Any]:
+NOT_IN_FORCE = N_("not in force")  # a value before its law (the command line translates it)
+
+
+def changes_between(pack: Policy, a: date, b: date, said: bool = False) -> dict[str, Any]:
     """Only what differs in the pack's law and practice between dates `a` and `b`: each measure
     whose rule in force changed (added, removed or a new version, with what changed and the law
-    cited on each date), each law parameter and each practice value that differs, with sources."""
+    cited on each date), each law parameter and each practice value that differs, with sources.
+    What changed in a rule is English text, or with `said` messages of the reports catalogue
+    (for the command line to write in its language; not JSON)."""
     from divert.law.practice import DEFAULTS, resolve
 
     if a > b:
@@ -222,7 +249,7 @@ def changes_between(pack: Policy, a: date, b: date) -> dict[str, Any]:
                 continue
             change = ("added" if not before else "removed" if not after else "changed")
             label = (after or before)[0].label
-            rules.append(_rule_change(m.id, label, stage, change, before, after, a, b))
+            rules.append(_rule_change(m.id, label, stage, change, before, after, a, b, said))
     params = []
     for name, p in pack.parameters.items():
         va, vb = p.at(a), p.at(b)

@@ -34,6 +34,7 @@ import numpy as np
 from divert.advice.case import Case
 from divert.advice.pathways import Advice, prepare
 from divert.errors import InputError
+from divert.i18n import N_
 from divert.law.policy import Policy
 from divert.law.practice import draw, resolve
 from divert.law.rules import TRUE, UNKNOWN, encode_batch
@@ -575,8 +576,7 @@ def project(case: Case, policy: Policy, values: Mapping[str, Any], stage: str, d
     batch = case_batch(case, policy)
     ref_paths, drawn = simulate(batch, policy, values, stage, day, None, conventional, settings)
     ref_name = (", ".join(conventional) if conventional and stage != "post_sentence"
-                else "the sentence goes on" if stage == "post_sentence"
-                else "the case ends here (no conventional measure is open)")
+                else SENTENCE_GOES_ON if stage == "post_sentence" else CASE_ENDS)
     reference = {"path": ref_name, "conventional": list(conventional),
                  **summarise(ref_paths), "drawn": drawn,
                  "stamp": stamp(policy, stage, day, None, conventional, settings)}
@@ -599,9 +599,7 @@ def project(case: Case, policy: Policy, values: Mapping[str, Any], stage: str, d
                  **summarise(paths, ref_paths), "drawn": drawn,
                  "stamp": stamp(policy, stage, day, mid, conventional, settings)}
         if not simulated:
-            entry["note"] = ("no simulated effect in the pack: the catalogue and the pack give "
-                             "this measure no effect, so it is projected as the conventional "
-                             "path and no difference is shown")
+            entry["note"] = NO_EFFECT_NOTE
         out.measures[mid] = entry
     return out
 
@@ -634,8 +632,15 @@ def project_advice(advice: Advice, case: Case, policy: Policy,
     return advice
 
 
-COERCIVE_NOTE = ("not projected: a coercive measure is reported as a fact of the law, never "
-                 "offered as an option")
+# the words of a projection (English in --json; the command line translates them, cli catalogue)
+COERCIVE_NOTE = N_("not projected: a coercive measure is reported as a fact of the law, never "
+                   "offered as an option")
+NO_EFFECT_NOTE = N_("no simulated effect in the pack: the catalogue and the pack give this "
+                    "measure no effect, so it is projected as the conventional path and no "
+                    "difference is shown")
+#: the conventional path where no conventional measure is open: after sentence, at other stages
+SENTENCE_GOES_ON = N_("the sentence goes on")
+CASE_ENDS = N_("the case ends here (no conventional measure is open)")
 
 
 def replay(case: Case, stamped: Mapping[str, Any]) -> dict[str, Any]:

@@ -51,7 +51,9 @@ import numpy as np
 from pydantic import Field, field_validator, model_validator
 from ruamel.yaml import YAML
 
+from divert.advice.wording import Figure, Message, render
 from divert.errors import InputError
+from divert.i18n import DEFAULT, N_, Translator, translator
 from divert.law.policy import (
     Policy,
     Provenance,
@@ -389,21 +391,45 @@ class Fit:
             "table_before": [r.to_json() for r in self.before],
         }
 
-    def lines(self) -> list[str]:
-        """The fit as plain text: parameters, then the table."""
-        out = [f"{self.code}: fitted {len(self.parameters)} parameters to {len(self.targets)} "
-               f"targets ({self.method}, {self.evaluations} evaluations, {self.persons:,} persons, "
-               f"{self.start:%Y-%m} + {self.months} months, {self.seconds:.0f} s)"]
+    def lines(self, t: Translator | None = None) -> list[str]:
+        """The fit as plain text: parameters, then the table; in the language of `t` (the
+        reports catalogue's; English without it), the figures in its digits."""
+        t = t or translator(DEFAULT, "reports")
+
+        def say(msgid: str, **params: Any) -> str:
+            return render(Message(msgid, params), t)
+
+        def num(x: float) -> str:
+            return "-" if math.isnan(x) else render(Figure(x, ".3f" if abs(x) < 10 else ",.0f"), t)
+
+        def show(value: Any) -> str:  # a value or a table of them, as the pack writes it
+            return render(Figure(_show(value), "s"), t)
+
+        out = [say(N_("%(code)s: fitted %(parameters)s parameters to %(targets)s targets "
+                      "(%(method)s, %(evaluations)s evaluations, %(persons)s persons, %(start)s + "
+                      "%(months)s months, %(seconds)s s)"),
+                   code=self.code, parameters=Figure(len(self.parameters), "d"),
+                   targets=Figure(len(self.targets), "d"), method=self.method,
+                   evaluations=Figure(self.evaluations, "d"), persons=Figure(self.persons, ","),
+                   start=Figure(f"{self.start:%Y-%m}", "s"), months=Figure(self.months, "d"),
+                   seconds=Figure(self.seconds, ".0f"))]
         for p in self.parameters:
-            out.append(f"  {p.name}: x{p.factor:.3f} (allowed {p.low:.3g}-{p.high:.3g}): "
-                       f"{_show(p.before)} -> {_show(_rounded(p.after))}")
+            out.append("  " + say(N_("%(name)s: x%(factor)s (allowed %(low)s-%(high)s): "
+                                     "%(before)s -> %(after)s"),
+                                  name=p.name, factor=Figure(p.factor, ".3f"),
+                                  low=Figure(p.low, ".3g"), high=Figure(p.high, ".3g"),
+                                  before=show(p.before), after=show(_rounded(p.after))))
         for name, why in self.skipped.items():
-            out.append(f"  {name}: not fitted ({why})")
-        out.append(f"  {'target':34} {'observed':>12} {'simulated':>12} {'interval':>25} "
-                   f"{'error':>7} {'before':>7}")
+            out.append("  " + say(N_("%(name)s: not fitted (%(why)s)"), name=name,
+                                  why=Message(why)))
+        heads = [t.gettext(h) for h in (N_("target"), N_("observed"), N_("simulated"),
+                                        N_("interval"), N_("error"), N_("before"))]
+        out.append(f"  {heads[0]:34} {heads[1]:>12} {heads[2]:>12} {heads[3]:>25} "
+                   f"{heads[4]:>7} {heads[5]:>7}")
         for r, b in zip(self.rows, self.before, strict=True):
-            out.append(f"  {r.target:34} {_num(r.observed):>12} {_num(r.simulated):>12} "
-                       f"{_num(r.low) + ' - ' + _num(r.high):>25} {r.error:>+7.1%} {b.error:>+7.1%}")
+            error, was = (render(Figure(x, "+.1%"), t) for x in (r.error, b.error))
+            out.append(f"  {r.target:34} {num(r.observed):>12} {num(r.simulated):>12} "
+                       f"{num(r.low) + ' - ' + num(r.high):>25} {error:>7} {was:>7}")
         return out
 
     def write_overlay(self, path: Path | str | None = None) -> Path:
@@ -650,7 +676,7 @@ def calibrate(policy: Policy, targets: Sequence[Target] | Path | str | None = No
                 continue
             b = bounds_of(policy, name, start)
             if b is None or not b[0] < b[1]:
-                skipped[name] = "no uncertainty range to fit within"
+                skipped[name] = N_("no uncertainty range to fit within")
                 continue
             p = policy.practice.get(name)
             params[name] = FittedParameter(
@@ -787,15 +813,22 @@ class RegistryFit:
     evidence: dict[str, str]          # practice parameter -> what it was computed from
     source: Path
     made_on: date = field(default_factory=date.today)
+    said: dict[str, Message] = field(default_factory=dict)  # the evidence as messages
 
     def to_json(self) -> dict[str, Any]:
         return {"jurisdiction": self.code, "measure": self.measure, "programmes": self.programmes,
                 "values": self.values, "evidence": self.evidence, "source": str(self.source)}
 
-    def lines(self) -> list[str]:
-        """The values and what each was computed from, for the terminal."""
-        return [f"{self.code}: {self.measure} from the registry ({', '.join(self.programmes)})",
-                *(f"  {k}: {v:.4g} ({self.evidence.get(k, '')})" for k, v in self.values.items())]
+    def lines(self, t: Translator | None = None) -> list[str]:
+        """The values and what each was computed from, for the terminal, in the language of `t`
+        (the reports catalogue's; English without it)."""
+        t = t or translator(DEFAULT, "reports")
+        head = render(Message(N_("%(code)s: %(measure)s from the registry (%(programmes)s)"),
+                              {"code": self.code, "measure": self.measure,
+                               "programmes": ", ".join(self.programmes)}), t)
+        return [head, *(f"  {k}: {render(Figure(v, '.4g'), t)} "
+                        f"({render(self.said.get(k, self.evidence.get(k, '')), t)})"
+                        for k, v in self.values.items())]
 
     def write_overlay(self, path: Path | str | None = None) -> Path:
         """The values as a scenario overlay (default `policies/<code>/scenarios/registry.yaml`)."""
@@ -867,7 +900,7 @@ def calibrate_from_registry(policy: Policy, aggregates_dir: Path | str, *,
         return [r for r in tables.get(name, []) if wanted is None or r.get("programme") in wanted]
 
     values: dict[str, float] = {}
-    evidence: dict[str, str] = {}
+    said: dict[str, Message] = {}
     used: set[str] = set()
     graduated = left = 0.0
     for r in rows("outcomes"):
@@ -877,8 +910,9 @@ def calibrate_from_registry(policy: Policy, aggregates_dir: Path | str, *,
             used.add(str(r["programme"]))
     if left > 0:
         values["measure_completion_prob"] = graduated / left
-        evidence["measure_completion_prob"] = (f"{graduated:.0f} graduated of {left:.0f} who left "
-                                               "(graduated, terminated or withdrawn)")
+        said["measure_completion_prob"] = Message(
+            N_("%(graduated)s graduated of %(left)s who left (graduated, terminated or withdrawn)"),
+            {"graduated": Figure(graduated, ".0f"), "left": Figure(left, ".0f")})
     phases: dict[int, list[tuple[float, float]]] = {}
     for r in rows("phase_durations"):
         if r.get("people") and r.get("mean_days") is not None:
@@ -889,12 +923,15 @@ def calibrate_from_registry(policy: Policy, aggregates_dir: Path | str, *,
         days = sum(sum(n * d for n, d in stays) / sum(n for n, _ in stays)
                    for stays in phases.values())
         values["measure_duration_months"] = days / DAYS_PER_MONTH
-        evidence["measure_duration_months"] = (
-            f"sum over {len(phases)} phases of the mean completed stay: {days:.0f} days")
+        said["measure_duration_months"] = Message(
+            N_("sum over %(phases)s phases of the mean completed stay: %(days)s days"),
+            {"phases": Figure(len(phases), "d"), "days": Figure(days, ".0f")})
     if not values:
         raise InputError(f"{folder}: no unsuppressed outcomes or phase durations"
                          + (f" for programmes {', '.join(sorted(wanted))}" if wanted else ""))
-    return RegistryFit(policy.code, policy.path, measure, sorted(used), values, evidence, folder)
+    evidence = {k: render(m, translator(DEFAULT, "reports")) for k, m in said.items()}
+    return RegistryFit(policy.code, policy.path, measure, sorted(used), values, evidence, folder,
+                       said=said)
 
 
 __all__ = ["Target", "TargetSpec", "load_targets", "exemption", "calibrate", "KINDS",

@@ -39,7 +39,9 @@ from typing import Any
 
 import numpy as np
 
+from divert.advice.wording import Day, Figure, Joined, Message, pgettext, text
 from divert.errors import InputError
+from divert.i18n import N_
 from divert.law.catalogue import CATALOGUE
 from divert.law.policy import Parameter, ParameterSpec, Policy
 from divert.law.practice import DEFAULTS, EARLIEST, resolve
@@ -128,6 +130,10 @@ class Check:
     unit: str = ""
     detail: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
+    #: the detail and the name as messages of the reports catalogue (the terminal shows them in
+    #: the language of its messages; `detail` and `name` are their English)
+    said: Message | None = None
+    title: Message | None = None
 
     @property
     def applicable(self) -> bool:
@@ -140,15 +146,22 @@ class Check:
                 "simulated": self.simulated, "tolerance": self.tolerance, "passed": self.passed}
 
 
+def _said(msgid: str, **params: Any) -> Message:
+    """A sentence of a check (the reports catalogue's) and its values."""
+    return Message(msgid, params)
+
+
 def _judge(name: str, source: str, published: float, simulated: float, tolerance: float,
-           unit: str, detail: str, **extra: Any) -> Check:
+           unit: str, detail: Message, title: Message | None = None, **extra: Any) -> Check:
     ok = bool(abs(simulated - published) <= tolerance)
     return Check(name, source, published, round(simulated, 4), round(tolerance, 4), ok, unit,
-                 detail, extra)
+                 text(detail).strip(), extra, detail, title or Message(name))
 
 
-def not_applicable(name: str, source: str, published: float, unit: str, why: str) -> Check:
-    return Check(name, source, published, None, None, None, unit, f"not applicable: {why}")
+def not_applicable(name: str, source: str, published: float, unit: str, why: Message) -> Check:
+    said = _said(N_("not applicable: %(why)s"), why=why)
+    return Check(name, source, published, None, None, None, unit, text(said), said=said,
+                 title=Message(name))
 
 
 def _bootstrap_ratio(a: np.ndarray, b: np.ndarray, seed: int) -> float:
@@ -343,19 +356,21 @@ def _drug_court_cohort(policy: Policy, start: date, persons: int, seed: int, nam
     the pack has no drug court or too few people reach it."""
     if not measure_in_force(policy, "drug_treatment_court", start):
         return not_applicable(name, source, published, "ratio",
-                              f"the pack has no drug treatment court in force on {start}")
+                              _said(N_("the pack has no drug treatment court in force on "
+                                       "%(date)s"), date=Day(start)))
     exp, chosen = drug_court_experiment(policy, start, persons, seed)
     n = int(chosen.sum())
     if n < 50:
         return not_applicable(name, source, published, "ratio",
-                              f"only {n} people reached the drug court in the experiment "
-                              "(eligibility excludes the experiment's cohort)")
+                              _said(N_("only %(count)s people reached the drug court in the "
+                                       "experiment (eligibility excludes the experiment's "
+                                       "cohort)"), count=Figure(n)))
     return exp, chosen, n
 
 
 def check_drug_court(policy: Policy, *, persons: int, seed: int, start: date) -> Check:
     """Adult drug court vs conventional processing: ratio of 3-year rearrest, same people."""
-    name = "adult drug court: relative 3-year rearrest"
+    name = N_("adult drug court: relative 3-year rearrest")
     source = ("Mitchell, Wilson, Eggers, MacKenzie 2012, J Crim Justice 40:60-71 (92 adult drug "
               "court evaluations): recidivism about 50% -> 38%, lasting up to 3 years")
     published = 0.76
@@ -379,12 +394,19 @@ def check_drug_court(policy: Policy, *, persons: int, seed: int, start: date) ->
     # and Gutierrez & Bourgon 2009 at about 8%; 0.08 around Mitchell's 0.76 takes in the estimates
     # of similar quality, plus twice the simulated ratio's bootstrap standard error.
     tolerance = 0.08 + 2 * se
-    detail = (f"{n} people sent to the drug court; the same people processed conventionally "
-              f"({imprisoned:.0%} of them imprisoned): rearrest within 3 years at risk "
-              f"(Kaplan-Meier, months free to offend) {pa:.1%} vs {pb:.1%}, ratio {ratio:.3f} "
-              f"(bootstrap SE {se:.3f}); within 3 calendar years of the decision {ra.mean():.1%} "
-              f"vs {rb.mean():.1%} (ratio {calendar:.3f}; published comparison groups about 50%; "
-              f"police contact rate {exp.contact_rate:.2f} a year while free and using)")
+    detail = _said(N_("%(people)s people sent to the drug court; the same people processed "
+                      "conventionally (%(imprisoned)s of them imprisoned): rearrest within 3 "
+                      "years at risk (Kaplan-Meier, months free to offend) %(treated)s vs "
+                      "%(control)s, ratio %(ratio)s (bootstrap SE %(se)s); within 3 calendar "
+                      "years of the decision %(calendar_treated)s vs %(calendar_control)s (ratio "
+                      "%(calendar)s; published comparison groups about 50%%; police contact rate "
+                      "%(contact)s a year while free and using)"),
+                   people=Figure(n), imprisoned=Figure(imprisoned, ".0%"),
+                   treated=Figure(pa, ".1%"), control=Figure(pb, ".1%"),
+                   ratio=Figure(ratio, ".3f"), se=Figure(se, ".3f"),
+                   calendar_treated=Figure(ra.mean(), ".1%"),
+                   calendar_control=Figure(rb.mean(), ".1%"), calendar=Figure(calendar, ".3f"),
+                   contact=Figure(exp.contact_rate, ".2f"))
     return _judge(name, source, published, ratio, tolerance, "ratio", detail, people=n,
                   rearrest_treated=pa, rearrest_control=pb, se=se, calendar_ratio=calendar)
 
@@ -399,7 +421,7 @@ def check_drug_court_economics(policy: Policy, *, persons: int, seed: int,
                                start: date) -> Check:
     """Adult drug court vs conventional processing: benefits (public costs avoided and crime
     avoided, at the pack's victim costs) over the net programme cost, same people, 4 years."""
-    name = "adult drug court: benefit-cost ratio"
+    name = N_("adult drug court: benefit-cost ratio")
     source = ("Carey & Finigan 2004 (Multnomah County, Oregon; 1,173 people followed 30 months "
               "from the first court appearance): benefit-cost ratio 2.5 (as quoted by Zarkin et "
               "al. 2005, Justice Research and Policy 7(1):3); WSIPP adult drug courts, life-cycle "
@@ -425,8 +447,9 @@ def check_drug_court_economics(policy: Policy, *, persons: int, seed: int,
     victims = (float(c.series("cost_victims").sum()) - float(t.series("cost_victims").sum())) / n
     if net_cost <= 0:
         return not_applicable(name, source, published, "ratio",
-                              f"the drug court cost no more than conventional processing "
-                              f"({net_cost:,.0f} a participant), so there is no ratio")
+                              _said(N_("the drug court cost no more than conventional processing "
+                                       "(%(cost)s a participant), so there is no ratio"),
+                                    cost=Figure(net_cost, ",.0f")))
     ratio = (public + victims) / net_cost
     se = abs(ratio) * _relative_error(exp, chosen)
     # Months in prison cannot end in an offence: the more of the comparison arm the pack's law
@@ -441,14 +464,18 @@ def check_drug_court_economics(policy: Policy, *, persons: int, seed: int,
     # lifetime (the experiment follows 4 years), so 0.9 either side of Carey & Finigan's 2.5, plus
     # twice the simulated ratio's standard error.
     tolerance = 0.9 + 2 * se
-    detail = (f"{n} people sent to the drug court against the same people processed "
-              f"conventionally ({imprisoned:.0%} of them imprisoned), 4 years from the cohort's "
-              f"start (undiscounted, "
-              f"{policy.meta.currency or 'local currency'} of the pack's price years): net "
-              f"programme cost {net_cost:,.0f} a participant; public costs avoided "
-              f"{public:,.0f} (police, courts, prison, health); crime avoided {victims:,.0f} "
-              f"(victim costs); net benefit {public + victims - net_cost:,.0f}; ratio "
-              f"{ratio:.2f} (SE {se:.2f})")
+    detail = _said(N_("%(people)s people sent to the drug court against the same people "
+                      "processed conventionally (%(imprisoned)s of them imprisoned), 4 years from "
+                      "the cohort's start (undiscounted, %(currency)s of the pack's price years): "
+                      "net programme cost %(net_cost)s a participant; public costs avoided "
+                      "%(public)s (police, courts, prison, health); crime avoided %(victims)s "
+                      "(victim costs); net benefit %(net_benefit)s; ratio %(ratio)s (SE %(se)s)"),
+                   people=Figure(n), imprisoned=Figure(imprisoned, ".0%"),
+                   currency=policy.meta.currency or Message(N_("local currency")),
+                   net_cost=Figure(net_cost, ",.0f"), public=Figure(public, ",.0f"),
+                   victims=Figure(victims, ",.0f"),
+                   net_benefit=Figure(public + victims - net_cost, ",.0f"),
+                   ratio=Figure(ratio, ".2f"), se=Figure(se, ".2f"))
     return _judge(name, source, published, ratio, tolerance, "ratio", detail, people=n,
                   net_cost=net_cost, public_benefit=public, victim_benefit=victims, se=se,
                   imprisoned=imprisoned)
@@ -460,7 +487,7 @@ def check_drug_court_economics(policy: Policy, *, persons: int, seed: int,
 OWN_EVALUATIONS = {
     # BELSPO project DR/61 (QUALECT) description, belspo.be/belspo/Fedra/proj.asp?COD=DR%2F61;
     # VAD research page on the process evaluation ("omvat geen effectstudie"): both read
-    "belgium": ("the Ghent drug treatment chamber (DBK, from May 2008) was evaluated for process "
+    "belgium": N_("the Ghent drug treatment chamber (DBK, from May 2008) was evaluated for process "
                 "(Colman et al. 2011, without an effect study) and for outcomes in life domains "
                 "and recidivism (Vander Laenen et al. 2013, BELSPO DR/61 QUALECT, with the Dienst "
                 "voor het Strafrechtelijk Beleid); neither project description includes costs"),
@@ -468,16 +495,18 @@ OWN_EVALUATIONS = {
 US_PRICED = ("USD", "XTS")  # the US dollar, and the ISO code of test packs' money
 
 
-def _not_us_priced(policy: Policy) -> str:
-    """Why the US benefit-cost ratios do not apply to the pack ("" where they do): a pack priced
-    in another country's money has another country's costs and processing as usual."""
+def _not_us_priced(policy: Policy) -> Message | None:
+    """Why the US benefit-cost ratios do not apply to the pack (None where they do): a pack
+    priced in another country's money has another country's costs and processing as usual."""
     currency = policy.meta.currency
     if currency is None or currency in US_PRICED:
-        return ""
+        return None
     own = OWN_EVALUATIONS.get(policy.code)
-    return ("the published ratios are of US drug courts against US processing as usual at US "
-            f"costs, and this pack's costs are in {currency}"
-            + (f"; {own}" if own else "; no benefit-cost result of this country's court is cited"))
+    return _said(N_("the published ratios are of US drug courts against US processing as usual "
+                    "at US costs, and this pack's costs are in %(currency)s; %(own)s"),
+                 currency=currency,
+                 own=Message(own or N_("no benefit-cost result of this country's court is "
+                                       "cited")))
 
 
 def _relative_error(exp: Paired, chosen: np.ndarray) -> float:
@@ -493,13 +522,14 @@ def _relative_error(exp: Paired, chosen: np.ndarray) -> float:
 
 def check_prison_tc(policy: Policy, *, persons: int, seed: int, start: date) -> Check:
     """Treatment in prison (therapeutic community) vs none: ratio of 3-year rearrest."""
-    name = "prison therapeutic community: relative rearrest"
+    name = N_("prison therapeutic community: relative rearrest")
     source = ("Perry et al. 2016, IJERPH 13(10):966 (43 trials): re-arrest for therapeutic "
               "communities RR 0.70 (0.56-0.87)")
     published = 0.70
     if not measure_in_force(policy, "treatment_in_prison", start):
         return not_applicable(name, source, published, "ratio",
-                              f"the pack has no treatment in prison in force on {start}")
+                              _said(N_("the pack has no treatment in prison in force on "
+                                       "%(date)s"), date=Day(start)))
     values = practice_at(policy, start)
     court = {m: (1.0 if m == "imprisonment" else 0.0) for m in MEASURE_IDS
              if CATALOGUE[m].stage == "court"}
@@ -521,18 +551,21 @@ def check_prison_tc(policy: Policy, *, persons: int, seed: int, start: date) -> 
     n = int(chosen.sum())
     if n < 50:
         return not_applicable(name, source, published, "ratio",
-                              f"only {n} prisoners were eligible for treatment in prison in the "
-                              "experiment")
+                              _said(N_("only %(count)s prisoners were eligible for treatment "
+                                       "in prison in the experiment"), count=Figure(n)))
     ra, rb = exp.outcomes(chosen)
     ratio = ra.mean() / rb.mean()
     se = _bootstrap_ratio(ra, rb, seed)
     # Tolerance: the published 95% interval reaches 0.87, 0.17 above the point estimate, plus
     # twice the simulated ratio's bootstrap standard error.
     tolerance = 0.17 + 2 * se
-    detail = (f"{n} prisoners sentenced to 6-18 months and treated in prison; the same prisoners "
-              f"untreated: 3-year rearrest from sentencing {ra.mean():.1%} vs {rb.mean():.1%} "
-              f"(police contact rate {exp.contact_rate:.2f} a year while free and using); ratio "
-              f"{ratio:.3f} (bootstrap SE {se:.3f})")
+    detail = _said(N_("%(people)s prisoners sentenced to 6-18 months and treated in prison; the "
+                      "same prisoners untreated: 3-year rearrest from sentencing %(treated)s vs "
+                      "%(control)s (police contact rate %(contact)s a year while free and using); "
+                      "ratio %(ratio)s (bootstrap SE %(se)s)"),
+                   people=Figure(n), treated=Figure(ra.mean(), ".1%"),
+                   control=Figure(rb.mean(), ".1%"), contact=Figure(exp.contact_rate, ".2f"),
+                   ratio=Figure(ratio, ".3f"), se=Figure(se, ".3f"))
     return _judge(name, source, published, ratio, tolerance, "ratio", detail, people=n,
                   rearrest_treated=float(ra.mean()), rearrest_control=float(rb.mean()), se=se)
 
@@ -547,14 +580,15 @@ US_SOURCE_DISORDER = ("BJS, Drug Use, Dependence, and Abuse Among State Prisoner
 def check_overdose_after_release(policy: Policy, *, persons: int, seed: int,
                                  start: date) -> Check:
     """Overdose deaths per 100,000 person-years after release, as Binswanger et al. followed them."""
-    name = "overdose deaths after release from prison"
+    name = N_("overdose deaths after release from prison")
     source = ("Binswanger et al. 2013, Ann Intern Med 159:592 (76,208 people released from "
               "Washington State prisons 1999-2009): overdose 167 (153-181) per 100,000 person-years")
     published = 167.0
     unit = "per 100,000 person-years"
     if policy.code != "usa":
         return not_applicable(name, source, published, unit,
-                              "the published cohort is of US (Washington State) prisoners")
+                              _said(N_("the published cohort is of US (Washington State) "
+                                       "prisoners")))
     values = practice_at(policy, start)
     shares = {k: float(v) for k, v in values["disorder_share"].items() if k != "none"}
     if sum(shares.values()) <= 0:
@@ -597,14 +631,21 @@ def check_overdose_after_release(policy: Policy, *, persons: int, seed: int,
     # Tolerance: the published 95% interval is 153-181 (14 either side), plus twice the
     # simulation's Poisson standard error (of the weighted deaths' effective number).
     tolerance = 14.0 + 2 * se
-    detail = (f"{deaths:.0f} overdose deaths in {person_years:,.0f} simulated person-years after "
-              f"release ({unweighted:.0f} per 100,000 among people with a disorder; {rate:.0f} "
-              f"with each person weighted by their offending rate, as prison admits them; "
-              f"{effective:.0f} deaths' worth) x {US_PRISONERS_WITH_DISORDER:.0%} of prisoners "
-              f"with a disorder; no one released with aftercare, as in the published cohort "
-              f"(with the pack's aftercare at release: {with_aftercare * US_PRISONERS_WITH_DISORDER:.0f}); "
-              f"practice of {start.year}-{add_months(start, months - 1).year} "
-              "against releases in 1999-2009, when US overdose mortality was lower")
+    detail = _said(N_("%(deaths)s overdose deaths in %(person_years)s simulated person-years "
+                      "after release (%(unweighted)s per 100,000 among people with a disorder; "
+                      "%(rate)s with each person weighted by their offending rate, as prison "
+                      "admits them; %(effective)s deaths' worth) x %(share)s of prisoners with a "
+                      "disorder; no one released with aftercare, as in the published cohort (with "
+                      "the pack's aftercare at release: %(aftercare)s); practice of %(first)s-"
+                      "%(last)s against releases in 1999-2009, when US overdose mortality was "
+                      "lower"),
+                   deaths=Figure(deaths, ".0f"), person_years=Figure(person_years, ",.0f"),
+                   unweighted=Figure(unweighted, ".0f"), rate=Figure(rate, ".0f"),
+                   effective=Figure(effective, ".0f"),
+                   share=Figure(US_PRISONERS_WITH_DISORDER, ".0%"),
+                   aftercare=Figure(with_aftercare * US_PRISONERS_WITH_DISORDER, ".0f"),
+                   first=Figure(start.year, "d"),
+                   last=Figure(add_months(start, months - 1).year, "d"))
     return _judge(name, source, published, simulated, tolerance, unit, detail, deaths=deaths,
                   person_years=person_years, rate_with_disorder=rate, unweighted=unweighted,
                   se=se, with_aftercare=with_aftercare * US_PRISONERS_WITH_DISORDER)
@@ -673,12 +714,12 @@ def disorder_population(values: Mapping[str, Any]) -> dict[str, Any]:
 def check_prisoners_with_disorder(policy: Policy, *, persons: int, seed: int,
                                   start: date) -> Check:
     """Share of the pack's prisoners with a drug use disorder after five simulated years."""
-    name = "share of prisoners with a drug use disorder"
+    name = N_("share of prisoners with a drug use disorder")
     source = US_SOURCE_DISORDER
     published = US_PRISONERS_WITH_DISORDER
     if policy.code != "usa":
         return not_applicable(name, source, published, "share",
-                              "the published share is of US state prisoners")
+                              _said(N_("the published share is of US state prisoners")))
     months = 60
     obs = observe_run(policy, persons, months, start, seed)
     last = slice(months - 12, months)
@@ -691,24 +732,28 @@ def check_prisoners_with_disorder(policy: Policy, *, persons: int, seed: int,
     # (DSM-IV abuse or dependence vs the simulation's mild to severe disorder): 0.05, plus twice
     # the binomial standard error of the simulated share (prisoners in the last simulated year).
     tolerance = 0.05 + 2 * se
-    levels = ", ".join(DISORDER_LEVELS[1:])
-    detail = (f"{share:.1%} of {n:.0f} simulated prisoners (mean of the last year of {months} "
-              f"months from {start}) have a disorder ({levels}); the simulated prisoners are "
-              "people who use drugs, the published share is of all state prisoners")
+    levels = Joined([Message(LEVEL_WORDS[level]) for level in DISORDER_LEVELS[1:]])
+    detail = _said(N_("%(share)s of %(prisoners)s simulated prisoners (mean of the last year of "
+                      "%(months)s months from %(start)s) have a disorder (%(levels)s); the "
+                      "simulated prisoners are people who use drugs, the published share is of "
+                      "all state prisoners"),
+                   share=Figure(share, ".1%"), prisoners=Figure(n, ".0f"),
+                   months=Figure(months, "d"), start=Day(start), levels=levels)
     return _judge(name, source, published, share, tolerance, "share", detail, prisoners=n, se=se)
 
 
 def check_oat_at_release(policy: Policy, *, persons: int, seed: int, start: date) -> Check:
     """Opioid agonist treatment at release vs none: overdose deaths in the first month after
     release per release, the same prisoners in both arms."""
-    name = "opioid agonist treatment at release: relative deaths in the first month"
+    name = N_("opioid agonist treatment at release: relative deaths in the first month")
     source = ("Marsden et al. 2017, Addiction 112:1408-18 (England, 15,141 releases of prisoners "
               "with opioid use disorder): opioid substitution treatment at release, mortality in "
               "the first 4 weeks HR 0.25 (95% CI 0.10-0.64)")
     published = 0.25
     if not measure_in_force(policy, "release_with_aftercare", start):
         return not_applicable(name, source, published, "ratio",
-                              f"the pack has no release with aftercare in force on {start}")
+                              _said(N_("the pack has no release with aftercare in force on "
+                                       "%(date)s"), date=Day(start)))
     values = practice_at(policy, start)
     closed = {m: 0.0 for m in MEASURE_IDS if CATALOGUE[m].stage == "post_sentence"}
     months = 30
@@ -735,27 +780,36 @@ def check_oat_at_release(policy: Policy, *, persons: int, seed: int, start: date
     (da, ra), (db, rb) = per_release(treated), per_release(control)
     if min(da, db) < 5 or min(ra, rb) < 50:
         return not_applicable(name, source, published, "ratio",
-                              f"too few releases ({ra:.0f}, {rb:.0f}) or first-month deaths "
-                              f"({da:.0f}, {db:.0f}) in the experiment")
+                              _said(N_("too few releases (%(releases)s, %(releases_control)s) "
+                                       "or first-month deaths (%(deaths)s, %(deaths_control)s) "
+                                       "in the experiment"),
+                                    releases=Figure(ra, ".0f"), releases_control=Figure(rb, ".0f"),
+                                    deaths=Figure(da, ".0f"), deaths_control=Figure(db, ".0f")))
     ratio = (da / ra) / (db / rb)
     se = ratio * math.sqrt(1.0 / da + 1.0 / db)  # Poisson counts, delta method on the log ratio
     # Tolerance: the published 95% interval reaches 0.64, 0.39 above the point estimate, plus
     # twice the simulated ratio's Poisson standard error.
     tolerance = 0.39 + 2 * se
-    detail = (f"{ra:.0f} releases with aftercare offered, {da:.0f} overdose deaths in the first "
-              f"month; the same prisoners without: {rb:.0f} releases, {db:.0f} deaths; ratio of "
-              f"rates {ratio:.3f} (SE {se:.3f}); other deaths set to 0, so the published all-cause "
-              "ratio is set beside overdoses, the main cause of death in the first 4 weeks")
+    detail = _said(N_("%(releases)s releases with aftercare offered, %(deaths)s overdose deaths "
+                      "in the first month; the same prisoners without: %(releases_control)s "
+                      "releases, %(deaths_control)s deaths; ratio of rates %(ratio)s (SE "
+                      "%(se)s); other deaths set to 0, so the published all-cause ratio is set "
+                      "beside overdoses, the main cause of death in the first 4 weeks"),
+                   releases=Figure(ra, ".0f"), deaths=Figure(da, ".0f"),
+                   releases_control=Figure(rb, ".0f"), deaths_control=Figure(db, ".0f"),
+                   ratio=Figure(ratio, ".3f"), se=Figure(se, ".3f"))
     return _judge(name, source, published, ratio, tolerance, "ratio", detail, deaths_treated=da,
                   deaths_control=db, se=se)
 
 
 PORTUGAL_REFORM = date(2001, 7, 1)
+#: the disorder levels in words, as the checks name them
+LEVEL_WORDS = {"mild": N_("mild"), "moderate": N_("moderate"), "severe": N_("severe")}
 
 
 def check_portugal_prisoners(policy: Policy, *, persons: int, seed: int, start: date) -> Check:
     """People in prison for drug offences in 2008 against 1999, across Portugal's 2001 reform."""
-    name = "Portugal: prisoners for drug offences across the 2001 reform"
+    name = N_("Portugal: prisoners for drug offences across the 2001 reform")
     source = ("Hughes & Stevens 2010, Br J Criminol 50:999-1022: after the 2001 decriminalisation "
               "the proportion of prisoners held for drug-related offences was halved (1999 to "
               "2008); Laqueur 2015, Law & Social Inquiry 40:746-81: people convicted and "
@@ -763,7 +817,8 @@ def check_portugal_prisoners(policy: Policy, *, persons: int, seed: int, start: 
     published = 0.5
     if policy.code != "portugal":
         return not_applicable(name, source, published, "ratio",
-                              "the published change is Portugal's across its 2001 reform")
+                              _said(N_("the published change is Portugal's across its 2001 "
+                                       "reform")))
     first = date(1999, 1, 1)
     months = 120  # 1999-2008
     # after the automatic burn-in, so the 1999 stock is the one the pre-reform law and practice
@@ -773,16 +828,20 @@ def check_portugal_prisoners(policy: Policy, *, persons: int, seed: int, start: 
     before, after = float(stock[:12].mean()), float(stock[-12:].mean())
     if before < 30:
         return not_applicable(name, source, published, "ratio",
-                              f"only {before:.0f} simulated drug-offence prisoners in 1999")
+                              _said(N_("only %(count)s simulated drug-offence prisoners in "
+                                       "1999"), count=Figure(before, ".0f")))
     ratio = after / before
     se = ratio * math.sqrt(1.0 / before + 1.0 / max(after, 1.0))
     # Tolerance: "halved" is a rounded statement (a share of all prisoners, while the prison
     # population itself changed over the decade), so 0.15 either side, plus twice the simulated
     # ratio's counting standard error.
     tolerance = 0.15 + 2 * se
-    detail = (f"simulated drug-offence prisoners {before * run.scale:,.0f} in 1999 and "
-              f"{after * run.scale:,.0f} in 2008 (yearly means, population), ratio {ratio:.3f} "
-              f"(SE {se:.3f}); the law changed on {PORTUGAL_REFORM}")
+    detail = _said(N_("simulated drug-offence prisoners %(before)s in 1999 and %(after)s in 2008 "
+                      "(yearly means, population), ratio %(ratio)s (SE %(se)s); the law changed "
+                      "on %(date)s"),
+                   before=Figure(before * run.scale, ",.0f"),
+                   after=Figure(after * run.scale, ",.0f"), ratio=Figure(ratio, ".3f"),
+                   se=Figure(se, ".3f"), date=Day(PORTUGAL_REFORM))
     return _judge(name, source, published, ratio, tolerance, "ratio", detail, before=before,
                   after=after, se=se)
 
@@ -802,16 +861,31 @@ def check_baseline_targets(policy: Policy, *, persons: int, seed: int) -> list[C
         simulated, se = t.simulate_with_error(obs)
         tolerance = t.relative_tolerance * t.value + 2 * se
         kind = "baseline target" if t.kind == "baseline" else "held-out figure"
+        title = _said(N_("baseline target: %(name)s") if t.kind == "baseline"
+                      else N_("held-out figure: %(name)s"), name=t.name)
         unit = "share" if "share" in t.metric else "people"
-        detail = (f"{t.description} Official figure for {t.observed}, simulated in "
-                  f"{BASELINE_START.year} after a {obs.result.burn_in}-month burn-in "
-                  f"({persons:,} persons); tolerance {t.relative_tolerance:.0%} plus twice the "
-                  f"Monte Carlo SE ({se:.3g}); {t.provenance}"
-                  + ("; fitted" if t.kind == "baseline" and t.parameters else ""))
+        # the target's description and provenance are the pack's own words (targets.yaml)
+        detail: Message = _said(
+            N_("%(description)s Official figure for %(observed)s, simulated in %(year)s after a "
+               "%(burn_in)s-month burn-in (%(persons)s persons); tolerance %(tolerance)s plus "
+               "twice the Monte Carlo SE (%(se)s); %(provenance)s"),
+            description=t.description, observed=Figure(str(t.observed), "s"),
+            year=Figure(BASELINE_START.year, "d"), burn_in=Figure(obs.result.burn_in, "d"),
+            persons=Figure(persons, ","), tolerance=Figure(t.relative_tolerance, ".0%"),
+            se=Figure(se, ".3g"),
+            provenance=Message(PROVENANCE_WORDS.get(t.provenance, str(t.provenance))))
+        if t.kind == "baseline" and t.parameters:
+            detail = _said(N_("%(detail)s; fitted"), detail=detail)
         checks.append(_judge(f"{kind}: {t.name}", f"{t.citation} ({t.observed})", t.value,
-                             simulated, tolerance, unit, detail.strip(), se=se))
+                             simulated, tolerance, unit, detail, title, se=se))
     return checks
 
+
+# the list separator of the checks' sentences, as the reports catalogue writes it
+_SEPARATOR = pgettext("separator", ", ")
+#: a figure's provenance in words
+PROVENANCE_WORDS = {"verified": N_("verified"), "unverified": N_("unverified"),
+                    "fitted": N_("fitted")}
 
 BASELINE = "baseline"
 """The name that selects `check_baseline_targets` in `validate(checks=...)`."""
