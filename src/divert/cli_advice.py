@@ -60,14 +60,14 @@ def _shown(advice: Any, w: Words) -> Any:
 
 
 def reasons(triage: Any, w: Words) -> list[str]:
-    """The triage's reasons in the language of `w` (the cli catalogue's: the triage is the
-    command line's to show; see i18n.extraction), as they are where it has no messages."""
-    from divert.advice.wording import render
+    """The triage's reasons in the language of `w` (the law catalogue's, as the advice's other
+    reasons), as they are where it has no messages."""
+    from divert.advice.wording import text
 
     said = getattr(triage, "reason_messages", None)
     if w.t.locale == DEFAULT or not said:
         return list(triage.reasons)
-    return [render(m, w.t) for m in said]
+    return [text(m, w.t.locale) for m in said]
 
 
 def conventional_path(ref: Mapping[str, Any], w: Words) -> str:

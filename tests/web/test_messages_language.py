@@ -33,3 +33,28 @@ def test_the_screening_questions_and_case_labels_are_in_persian(client_for: Any)
     assert "Q1 for tobacco products is 'yes'" not in page
     assert "شخص به جرم اقرار می‌کند" in page  # the case field offence.admitted, from the law catalogue
     assert "The person admits the offence" not in page
+
+
+def test_a_fresh_advice_gives_its_triage_and_legal_reasons_in_portuguese(client_for: Any) -> None:
+    """The advice after Advise is written in the page's language: the triage's reasons and each
+    measure's reasons come from the law catalogue (a saved advice keeps its English snapshot)."""
+    from divert.advice.case import parse_case
+    from divert.advice.pathways import advise, localized
+    from divert.law import policy
+
+    form = {"jurisdiction": "portugal", "date": "", "offence.type": "possession",
+            "offence.substance": "cannabis_resin", "offence.quantity_g": "3",
+            "offence.date": "2006-03-01", "person.age": "19", "need": "low", "risk": "low"}
+    c = client_for("clinician")
+    c.cookies.set(COOKIE, "pt")
+    page = c.form("/assess", form).text
+    case = parse_case({"offence": {"type": "possession", "substance": "cannabis_resin",
+                                   "quantity_g": 3, "date": "2006-03-01"}, "person": {"age": 19},
+                       "need": "low", "risk": "low"})
+    english = advise(case, policy.load("portugal"))
+    portuguese = localized(english, "pt")
+    said, first = english.triage.reasons[0], portuguese.triage.reasons[0]
+    assert first != said and first.split(":")[0] in page and said not in page
+    reason = english.stage("police").measures[0].reasons[0]
+    translated = portuguese.stage("police").measures[0].reasons[0]
+    assert translated != reason and reason.split(" [")[0] not in page

@@ -391,7 +391,11 @@ def localized_stage(advice: StageAdvice, locale: str) -> StageAdvice:
 
 def localized(advice: Advice, locale: str) -> Advice:
     """A copy of the advice written in `locale` (codes, ids and values unchanged)."""
-    return replace(advice, stages=[localized_stage(s, locale) for s in advice.stages])
+    triage = advice.triage
+    if triage.reason_messages:
+        triage = replace(triage, reasons=[text(m, locale) for m in triage.reason_messages])
+    return replace(advice, triage=triage,
+                   stages=[localized_stage(s, locale) for s in advice.stages])
 
 
 def decision_date(case: Case, day: date | None) -> date:

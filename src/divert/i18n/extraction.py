@@ -22,9 +22,9 @@ DOMAIN_SOURCES: dict[str, tuple[tuple[str, str], ...]] = {
     "cli": (("cli.py", "python"), ("cli_help.py", "python"), ("cli_json.py", "python"),
             ("cli_tables.py", "python"), ("cli_advice.py", "python"),
             ("registry/cli.py", "python"), ("web/cli.py", "python"),
-            # the triage's reasons and the projection's notes: the command line shows them
-            ("advice/triage.py", "python"), ("simulation/projection.py", "python")),
-    "law": (("law/**.py", "python"), ("advice/triage.py", "ignore"), ("advice/**.py", "python")),
+            # the projection's notes: the command line shows them
+            ("simulation/projection.py", "python")),
+    "law": (("law/**.py", "python"), ("advice/**.py", "python")),
 }
 
 def catalogue_labels() -> Iterator[tuple[str, str, int]]:

@@ -22,10 +22,10 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from starlette.datastructures import FormData
 
 from divert.advice.case import Case, parse_case
-from divert.advice.pathways import Advice, advise
+from divert.advice.pathways import Advice, advise, localized
 from divert.advice.screening import INSTRUMENTS, ScreeningCutoffs, ScreeningResult, score
 from divert.errors import InputError
-from divert.i18n import current_locale, translator
+from divert.i18n import DEFAULT, current_locale, translator
 from divert.law.catalogue import CATALOGUE
 from divert.law.policy import Policy, load
 from divert.law.vocabulary import DISORDER_LEVELS, FIELDS, LEVELS, STAGES
@@ -605,7 +605,9 @@ async def assess_submit(request: Request, user: User = Depends(require("assess")
     except InputError as exc:
         return _page(request, 400, values=values, sets=sets, cut=cut, advice=None,
                      errors=errors_of(exc), participant=participant)
-    return _page(request, values=values, sets=sets, cut=cut, advice=advice.to_json(),
+    locale = current_locale()
+    shown = advice if locale == DEFAULT else localized(advice, locale)
+    return _page(request, values=values, sets=sets, cut=cut, advice=shown.to_json(),
                  participant=participant, currency=pack.meta.currency or "")
 
 
