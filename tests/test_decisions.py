@@ -392,3 +392,24 @@ def test_every_measure_has_a_post_sentence_stream_of_its_own() -> None:
     streams = [post_stream(m) for m in CATALOGUE]
     assert len(set(streams)) == len(streams)
     assert min(streams) >= S_POST_BASE  # clear of the fixed streams of decisions and the kernel
+
+
+def test_a_person_held_before_trial_for_a_drug_offence_is_a_drug_prisoner() -> None:
+    """Pre-trial detention counts in "in prison for a drug offence" when the offence charged is a
+    drug offence, and stops counting when the person leaves it for the community."""
+    from divert.simulation.decisions import NO_MEASURE
+    from divert.simulation.kernel import M
+    from divert.simulation.population import ALIVE, COMMUNITY
+
+    policy = load("usa")
+    values = draw(resolve(policy, date(2026, 1, 1)), None)
+    pop = synthesise(400, 1, values, np.random.default_rng(3))
+    decider = Decider(policy, Practice(values, 1.0, Effects.of(policy).ids), key=3)
+    free = np.flatnonzero((pop.cj == COMMUNITY) & (pop.status == ALIVE))[:20]
+    pop.drug_prisoner[free] = 0
+    pop.off_type[free[:10]] = OFFENCE_TYPES.index("supply")
+    pop.off_type[free[10:]] = OFFENCE_TYPES.index("property")
+    decider._detain(pop, free, np.full(20, NO_MEASURE, dtype=np.int8), 2)
+    assert pop.drug_prisoner[free[:10]].all() and not pop.drug_prisoner[free[10:]].any()
+    decider._pretrial_end(pop, free, np.zeros(len(M)))
+    assert (pop.cj[free] == COMMUNITY).all() and not pop.drug_prisoner[free].any()

@@ -418,6 +418,7 @@ class Decider:
         pop.cj_timer[ids] = months
         pop.next_measure[ids] = next_measure
         pop.measure[ids] = NO_MEASURE
+        pop.drug_prisoner[ids] = _is_drug(pop.off_type[ids])  # held for the offence charged
 
     # -- the month -------------------------------------------------------------------------------
 
@@ -504,6 +505,7 @@ class Decider:
             return
         nxt = pop.next_measure[ids].astype(np.int64)
         pop.cj[ids] = COMMUNITY
+        pop.drug_prisoner[ids] = 0
         pop.since_release[ids] = -1
         go = nxt >= 0
         self._start(pop, ids[go], nxt[go], counters)
