@@ -32,6 +32,7 @@ def english_left(locale: str, domains: Sequence[str]) -> tuple[set[str], set[str
     """(phrases, words): the catalogues' English messages whose `locale` translation differs."""
     phrases: set[str] = set()
     words: set[str] = set()
+    same: set[str] = set()  # messages the language writes as English does ("Note" in French)
     for domain in domains:
         with po_path(locale, domain).open("rb") as handle:
             catalog = read_po(handle, locale=locale, domain=domain)
@@ -40,6 +41,8 @@ def english_left(locale: str, domains: Sequence[str]) -> tuple[set[str], set[str
                 continue
             ids = m.id if isinstance(m.id, tuple) else (m.id,)
             strings = m.string if isinstance(m.string, tuple) else (m.string,)
+            same.update(i.strip(" .,:;()[]") for i, s in zip(ids, strings, strict=False)
+                        if " ".join(i.split()) == " ".join(s.split()))
             for source in ids:
                 for piece in _fragments(source):
                     trimmed = piece.strip(" .,:;()[]")
@@ -49,7 +52,8 @@ def english_left(locale: str, domains: Sequence[str]) -> tuple[set[str], set[str
                     piece = trimmed
                     target = phrases if len(piece.split()) > 1 else words
                     target.add(piece)
-    return {p for p in phrases if len(p) >= 8}, {w for w in words if len(w) >= 3}
+    return ({p for p in phrases if len(p) >= 8 and p not in same},
+            {w for w in words if len(w) >= 3 and w not in same})
 
 
 class Visible(HTMLParser):

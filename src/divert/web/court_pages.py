@@ -62,6 +62,9 @@ INTAKE_CHOICES: dict[str, tuple[str, ...]] = {
     "decisions": (*CATALOGUE, "none"), "quadrants": QUADRANTS, "offence_types": OFFENCE_TYPES}
 BOX = re.compile(r"^respond-box-[a-z0-9]{1,20}$")
 _HIDDEN_DETAIL = ("date", "event", "table", "id", "version", "facts", "result")
+#: timeline details naming an account (shown as stored) and a measure (its label in words)
+_ACCOUNT_DETAIL = ("confirmed_by",)
+_MEASURE_DETAIL = ("measure", "final_decision")
 
 
 # ---- helpers --------------------------------------------------------------------------------------
@@ -127,16 +130,37 @@ SUGGESTION_NOTES: tuple[tuple[re.Pattern[str], str], ...] = (
 )
 
 
-def suggestion_note(note: str) -> str:
-    """A suggestion's note in the page's language; one the table does not know as given."""
-    for pattern, message in SUGGESTION_NOTES:
-        found = pattern.fullmatch(note)
+#: the registry's warnings on a recorded response (`divert.registry.court.jail_warning`,
+#: English), each matched whole and given as a web message with the same values
+RESPONSE_WARNINGS: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"jail sanction of (?P<jail>\d+) days exceeds the cap of (?P<cap>\d+) days: jail "
+                r"beyond 3-5 days brings diminishing returns and worse outcomes \(NADCP\)"),
+     N_("jail sanction of %(jail)s days exceeds the cap of %(cap)s days: jail beyond 3-5 days "
+        "brings diminishing returns and worse outcomes (NADCP)")),
+)
+
+
+def _matched(table: tuple[tuple[re.Pattern[str], str], ...], text: str) -> str:
+    """`text` (the registry's English) in the page's language by the first pattern of `table`
+    matching it whole; text no pattern matches as given."""
+    for pattern, message in table:
+        found = pattern.fullmatch(text)
         if found:
             return _said(_(message), **found.groupdict())
-    return note
+    return text
 
 
-templates.env.filters["suggestion_note"] = suggestion_note
+def suggestion_note(note: str) -> str:
+    """A suggestion's note in the page's language; one the table does not know as given."""
+    return _matched(SUGGESTION_NOTES, note)
+
+
+def response_warning(warning: str) -> str:
+    """A warning on a recorded response in the page's language; one the table does not know as
+    given."""
+    return _matched(RESPONSE_WARNINGS, warning)
+
+
 templates.env.globals["quadrant_label"] = assess_view.quadrant_label
 
 
@@ -151,6 +175,10 @@ def measure_words(code: str) -> str:
     if current_locale() == DEFAULT or code not in CATALOGUE:
         return code.replace("_", " ")
     return law_label(CATALOGUE[code].label)
+
+
+templates.env.filters.update(suggestion_note=suggestion_note, measure=measure_words,
+                             stage=assess_view.stage_label)
 
 
 def _page(request: Request, name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
@@ -184,6 +212,17 @@ def _detail(ev: Mapping[str, Any]) -> str:
         name = detail_name(k)
         if v is True:
             parts.append(name)
+            continue
+        if k in _ACCOUNT_DETAIL:  # a username, as stored
+            parts.append(f"{name} {v}")
+            continue
+        if k in _MEASURE_DETAIL and isinstance(v, str):
+            parts.append(f"{name} {measure_words(v)}")
+            continue
+        if k == "recommended" and isinstance(v, dict):  # stage -> measure
+            v = "; ".join(f"{assess_view.stage_label(a)}: {measure_words(b)}" for a, b in v.items()
+                          if b is not None) or _("none")
+            parts.append(f"{name} {v}")
             continue
         if isinstance(v, list):
             v = ", ".join(str(term(x)) for x in v)
@@ -310,14 +349,14 @@ async def add_response(request: Request, code: str,
                      error=str(exc))
     if _htmx(request):
         done = _page(request, "court/_recorded.html", code=part["code"], row=row,
-                     warnings=warnings, error=None)
+                     warnings=[response_warning(w) for w in warnings], error=None)
         if BOX.match(box):  # the form gives way to what was recorded: no second click records twice
             done.headers["HX-Retarget"] = f"#{box}"
         return done
     _flash(request, _said(_("Recorded: %(kind)s (%(type)s) on %(day)s."), kind=term(row["kind"]),
                           type=term(row["type"]), day=row["day"]))
     for w in warnings:
-        _flash(request, w, "warn")
+        _flash(request, response_warning(w), "warn")
     return RedirectResponse(f"/registry/participants/{part['code']}#timeline", status_code=303)
 
 

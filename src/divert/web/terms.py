@@ -121,6 +121,7 @@ UNITS: dict[str, str] = {
     "persons": N_("persons"), "people": N_("people"), "places": N_("places"),
     "route": N_("route"), "days": N_("days"), "currency": N_("currency"),
     "currency per year": N_("currency per year"), "currency per month": N_("currency per month"),
+    "currency (2008 USD)": N_("currency (2008 USD)"),
     "points": N_("points"), "plants": N_("plants"),
 }
 #: "<currency> per month" and the like: a unit made of a currency code and a period
