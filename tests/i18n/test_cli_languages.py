@@ -60,3 +60,24 @@ def test_the_brief_is_written_in_the_language_asked_for(
     assert shlex.split(replay.group(1)) == ["divert", *args]  # the command, copied, runs it again
     if locale == "fa":
         assert "۱۰۰" in html  # the persons of the stamp, in Persian digits
+
+
+def test_the_books_practice_table_describes_divert_defaults_in_the_language(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The practice table's descriptions of divert's defaults come from the law catalogue, not
+    marked as English (the pack's own texts stay English, marked)."""
+    import html as html_lib
+
+    from divert.i18n import translator
+    from divert.law.practice_schema import DEFAULTS
+
+    out = tmp_path / "book.html"
+    code, _, err = run_cli(["policy", "book", "cote_divoire", "--lang", "fr", "--out", str(out)],
+                           capsys)
+    assert code == 0, err
+    page = html_lib.unescape(out.read_text(encoding="utf-8"))
+    t = translator("fr", "law")
+    d = DEFAULTS["conviction_prob"]
+    assert t.gettext(d.description) != d.description
+    assert f'<span class="muted">{t.gettext(d.description)}</span>' in page
+    assert d.description not in page
