@@ -12,9 +12,9 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from divert import __version__
-from divert.advice.wording import Figure, Message, text
+from divert.advice.wording import Figure, Message, render, text
 from divert.errors import InputError
-from divert.i18n import DEFAULT, N_
+from divert.i18n import DEFAULT, N_, translator
 from divert.law.catalogue import CATALOGUE, measures_of
 from divert.law.policy import Policy, Rule
 from divert.law.vocabulary import STAGES
@@ -130,8 +130,9 @@ def _changes(before: Rule, after: Rule) -> list[Message]:
     return out or [Message(UNCHANGED)]
 
 
-def measure_history(pack: Policy, measure: str) -> dict[str, Any]:
-    """Every dated version of one measure in a pack, oldest first, each with what changed."""
+def measure_history(pack: Policy, measure: str, locale: str = DEFAULT) -> dict[str, Any]:
+    """Every dated version of one measure in a pack, oldest first, each with what changed (in
+    `locale`: the reports catalogue's words; English by default, as the API gives it)."""
     if measure not in CATALOGUE:
         raise InputError(f"measure: unknown {measure!r}; allowed: {', '.join(CATALOGUE)}")
     stage = CATALOGUE[measure].stage
@@ -143,8 +144,9 @@ def measure_history(pack: Policy, measure: str) -> dict[str, Any]:
     out = []
     for i, rule in enumerate(versions):
         item = rule_json(rule)
-        item["changes"] = (["first version in the pack"] if i == 0
-                           else _changes(versions[i - 1], rule))
+        said = [Message(N_("first version in the pack"))] if i == 0 else _changes(
+            versions[i - 1], rule)
+        item["changes"] = [render(m, translator(locale, "reports")) for m in said]
         out.append(item)
     return {"jurisdiction": pack.code, "name": pack.meta.name, "measure": measure,
             "stage": stage, "label": CATALOGUE[measure].label, "kind": CATALOGUE[measure].kind,

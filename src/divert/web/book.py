@@ -15,6 +15,7 @@ from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, Field
 
 from divert.errors import InputError
+from divert.i18n import DEFAULT, current_locale
 from divert.law.catalogue import CATALOGUE
 from divert.law.policy import Policy, load, pack_dirs
 from divert.law.vocabulary import STAGES
@@ -261,11 +262,11 @@ def pack_detail(pack: Policy, on: date | None) -> dict[str, Any]:
     }
 
 
-def _history(code: str, measure: str) -> dict[str, Any]:
+def _history(code: str, measure: str, locale: str = DEFAULT) -> dict[str, Any]:
     pack = pack_or_error(code, "code")
     if measure not in CATALOGUE:
         raise InputError(f"measure: unknown {measure[:40]!r}; allowed: {', '.join(CATALOGUE)}")
-    return book.measure_history(pack, measure)
+    return book.measure_history(pack, measure, locale)
 
 
 def _changes(code: str, start: str | None, end: str | None) -> dict[str, Any]:
@@ -406,4 +407,4 @@ def changes_page(request: Request, code: str, start: str | None = Query(None, al
 @router.get("/book/{code}/measures/{measure}", response_class=HTMLResponse)
 def history_page(request: Request, code: str, measure: str,
                  user: User = Depends(require("book"))) -> Response:
-    return render(request, "book/history.html", data=_history(code, measure))
+    return render(request, "book/history.html", data=_history(code, measure, current_locale()))

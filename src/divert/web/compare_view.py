@@ -242,7 +242,7 @@ def reform_options() -> list[dict[str, str]]:
 
     codes = packs()
     shipped = set.intersection(*(set(scenario_names(c)) for c in codes)) if codes else set()
-    return [{"name": name, "label": phrase} for name, phrase in REFORM_PHRASES.items()
+    return [{"name": name, "label": _reports(phrase)} for name, phrase in REFORM_PHRASES.items()
             if name in shipped]
 
 

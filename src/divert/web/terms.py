@@ -65,6 +65,17 @@ TERMS: dict[str, str] = {
     "moderate": N_("moderate"), "severe": N_("severe"),
     # a measure's kind in the policy book
     "alternative": N_("alternative"), "conventional": N_("conventional"), "coercive": N_("coercive"),
+    # a screening instrument's band (AUDIT zones, DAST-10)
+    "low_risk": N_("low risk"), "hazardous": N_("hazardous use"), "harmful": N_("harmful use"),
+    "dependence_likely": N_("dependence likely"), "substantial": N_("substantial"),
+    # where a measure's simulated effect places a person, and the treatment it carries
+    "next_stage": N_("the next stage"), "community": N_("the community"),
+    "programme": N_("a programme"), "custody": N_("custody"),
+    "compulsory_centre": N_("a compulsory centre"), "stay_in_custody": N_("custody, with the measure"),
+    "residential": N_("residential"), "in_prison": N_("in prison"),
+    # a stage, inside a sentence
+    "police": N_("police"), "prosecution": N_("prosecution"), "court": N_("court"),
+    "post_sentence": N_("post sentence"),
 }
 
 
