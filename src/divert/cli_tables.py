@@ -239,7 +239,14 @@ def checks_summary(checks: list[tuple[str, Any]], w: Words) -> str:
     passed = sum(k.passed is True for _, k in checks)
     failed = sum(k.passed is False for _, k in checks)
     na = sum(k.passed is None for _, k in checks)
-    verdict = (w._("every applicable check passes") if not failed
-               else w._("%(failed)s failed", failed=w.count(failed)))
-    return w._("%(passed)s passed, %(failed)s failed, %(na)s not applicable (%(verdict)s)",
-             passed=w.count(passed), failed=w.count(failed), na=w.count(na), verdict=verdict)
+    def failures(n: int) -> str:
+        return w.ngettext("%(count)s failed", "%(count)s failed", n, count=w.count(n))
+
+    verdict = w._("every applicable check passes") if not failed else failures(failed)
+    # each count a phrase of its own, its form chosen by the count (1 réussie, 2 réussies)
+    return w._("%(passed)s, %(failed)s, %(na)s (%(verdict)s)",
+               passed=w.ngettext("%(count)s passed", "%(count)s passed", passed,
+                                 count=w.count(passed)),
+               failed=failures(failed),
+               na=w.ngettext("%(count)s not applicable", "%(count)s not applicable", na,
+                             count=w.count(na)), verdict=verdict)

@@ -308,3 +308,123 @@ def test_an_error_is_one_line_in_the_language_of_the_messages(
         "۰۱۲۳۴۵۶۷۸۹", "0123456789"))
     assert english_in(err, locale, parts=False) == []
     assert english.split(": ", 2)[2] not in err  # the sentence is not left in English
+
+
+def _sensitivity() -> Any:
+    from divert.studies.sensitivity import Sensitivity
+
+    rows = [{"parameter": "detection_prob", "mu_star": 38220.5, "sigma": 1.3e4, "relative": 0.733},
+            {"parameter": "fine_prob", "mu_star": 445.5, "sigma": 12.0, "relative": 0.1}]
+    flat = [dict(r, mu_star=0.0) for r in rows]
+    return Sensitivity("portugal", "morris", 4, 12, {"detection_prob": (0.5, 2.0),
+                                                     "fine_prob": (0.5, 2.0)},
+                       ["arrests", "overdose_deaths"], {"arrests": rows, "overdose_deaths": flat},
+                       {"persons": 1000, "months": 12})
+
+
+def test_the_sensitivity_lines_in_english_are_as_they_were() -> None:
+    from divert.studies.sensitivity import NO_EFFECT
+
+    lines = _sensitivity().lines()
+    assert lines[0] == "portugal: morris sensitivity, 2 parameters, 12 runs (1,000 persons, 12 months)"
+    assert lines[1] == f"  arrests: {'parameter':36} {'mu_star':>14} {'sigma':>14} {'relative':>9}"
+    assert lines[2] == f"    {'detection_prob':38} {'3.822e+04':>14} {'1.3e+04':>14} {'0.733':>9}"
+    assert lines[4] == f"  overdose_deaths: {NO_EFFECT}"
+
+
+@pytest.mark.parametrize("locale", LANGUAGES)
+def test_the_sensitivity_lines_are_in_the_language_asked_for(locale: str) -> None:
+    text = "\n".join(_sensitivity().lines(t=Words.of(locale).reports()))
+    assert english_in(text, locale, parts=False) == []
+    assert "sensitivity" not in text and "no parameter changed" not in text
+    assert "relative" not in text or locale in ("fr", "ms")  # relatif
+    assert "detection_prob" in text and "mu_star" in text and "overdose_deaths" in text
+    assert bool(PERSIAN & set(text)) == (locale == "fa")
+
+
+@pytest.mark.parametrize(("locale", "one", "two"), [
+    ("fr", "ajustement de 1 paramètre sur 1 cible", "2 paramètres"),
+    ("pt", "ajuste de 1 parâmetro a 1 meta", "2 parâmetros"),
+    ("nl", "1 parameter gekalibreerd op 1 doelwaarde", "2 parameters")])
+def test_a_count_of_one_is_in_the_singular(locale: str, one: str, two: str) -> None:
+    from divert.cli_tables import checks_summary
+
+    w = Words.of(locale)
+    fit = _fit()
+    head = fit.lines(w.reports())[0]
+    assert one in head and "1 evaluation" not in head, head
+    checks = [("usa", Check("a", "", 1.0, 1.0, 0.1, True)), ("usa", Check("b", "", 1.0, 1.0, 0.1, True))]
+    summary = checks_summary(checks, w)
+    assert w.ngettext("%(count)s passed", "%(count)s passed", 2, count="2") in summary
+    assert two in w.ngettext("%(count)s parameter", "%(count)s parameters", 2, count="2")
+    fr = checks_summary(checks[:1], Words.of("fr"))
+    if locale == "fr":
+        assert fr.startswith("1 réussie, 0 en échec, 0 sans objet"), fr
+    assert checks_summary(checks[:1], Words.of("en")) == (
+        "1 passed, 0 failed, 0 not applicable (every applicable check passes)")
+
+
+def _bad_pack(tmp_path: Path) -> Path:
+    import shutil
+
+    pack = tmp_path / "portugal"
+    shutil.copytree(ROOT / "policies" / "portugal", pack)
+    cases = pack / "cases.yaml"
+    text = cases.read_text(encoding="utf-8").replace(
+        "prosecution: {eligible: [conditional_dismissal, prosecution], recommended: "
+        "conditional_dismissal}", "prosecution: {eligible: [prosecution], recommended: prosecution}",
+        1).replace("triage: {quadrant: LR/LN}", "triage: {quadrant: HR/HN}", 1)
+    cases.write_text(text, encoding="utf-8")
+    return pack
+
+
+@pytest.mark.parametrize("locale", LANGUAGES)
+def test_policy_validate_names_the_differences_in_the_language_of_the_messages(
+        locale: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    pack = _bad_pack(tmp_path)
+    code, _, english = run_cli(["policy", "validate", str(pack)], capsys)
+    assert code == 1 and english.splitlines() == [
+        f"{pack / 'cases.yaml'}:1: cannabis resin for own use before the reform - a crime (DL "
+        "15/93 art. 40): prosecution: expected eligible ['prosecution'], got "
+        "['conditional_dismissal', 'prosecution']",
+        f"{pack / 'cases.yaml'}:1: cannabis resin for own use before the reform - a crime (DL "
+        "15/93 art. 40): prosecution: expected recommended prosecution, got conditional_dismissal",
+        f"{pack / 'cases.yaml'}:18: the same resin after the reform - referral to the CDT, no "
+        "criminal case: triage.quadrant: expected HR/HN, got LR/LN"]
+    code, _, err = run_cli(["--lang", locale, "policy", "validate", str(pack)], capsys)
+    assert code == 1 and len(err.splitlines()) == 3
+    names = [ex.name for ex in policies.load("portugal").examples]
+    assert english_in(err, locale, names, parts=False) == []
+    assert "expected" not in err and ", got" not in err
+    for kept in (f"{pack / 'cases.yaml'}:1: ", ":18: ", "['conditional_dismissal', 'prosecution']",
+                 "triage.quadrant", "HR/HN", "LR/LN", "prosecution"):
+        assert kept in err, kept
+
+
+def test_the_countries_progress_lines_are_in_the_language_of_the_messages() -> None:
+    from divert.advice.wording import Figure, Message, render
+
+    draws = Message("%(draws)s parameter draws in %(seconds)s s",
+                    {"draws": Figure(20, "d"), "seconds": Figure(12.4, ".0f")})
+    more = Message("replications %(done)s after %(seconds)s s",
+                   {"done": Figure(str([4, 8]), "s"), "seconds": Figure(30.0, ".0f")})
+    assert [render(m, Words.of("en").reports()) for m in (draws, more)] == [
+        "20 parameter draws in 12 s", "replications [4, 8] after 30 s"]
+    for locale in LANGUAGES:
+        text = "\n".join(render(m, Words.of(locale).reports()) for m in (draws, more))
+        assert english_in(text, locale, parts=False) == []
+        assert "parameter draws" not in text and "after" not in text
+        assert bool(PERSIAN & set(text)) == (locale == "fa")
+
+
+@pytest.mark.parametrize("locale", LANGUAGES)
+def test_typers_own_usage_errors_are_in_the_language_of_the_messages(
+        locale: str, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, english = run_cli(["nosuch"], capsys)
+    assert code == 2 and english == "error: No such command 'nosuch'.\n"
+    code, _, err = run_cli(["--lang", locale, "nosuch"], capsys)
+    assert code == 2 and err.count("\n") == 1 and "'nosuch'" in err
+    assert "No such command" not in err and english_in(err, locale, parts=False) == []
+    import typer.core
+
+    assert typer.core._("No such command {name!r}.") == "No such command {name!r}."  # put back

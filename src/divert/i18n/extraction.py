@@ -21,6 +21,7 @@ DOMAIN_SOURCES: dict[str, tuple[tuple[str, str], ...]] = {
                 ("studies/**.py", "python")),
     "cli": (("cli.py", "python"), ("cli_help.py", "python"), ("cli_json.py", "python"),
             ("cli_tables.py", "python"), ("cli_advice.py", "python"),
+            ("cli_click.py", "python"),
             ("registry/cli.py", "python"), ("web/cli.py", "python"),
             # the projection's notes: the command line shows them
             ("simulation/projection.py", "python")),

@@ -51,7 +51,7 @@ import numpy as np
 from pydantic import Field, field_validator, model_validator
 from ruamel.yaml import YAML
 
-from divert.advice.wording import Figure, Message, render
+from divert.advice.wording import Figure, Message, ngettext, render
 from divert.errors import InputError
 from divert.i18n import DEFAULT, N_, Translator, translator
 from divert.law.policy import (
@@ -405,12 +405,21 @@ class Fit:
         def show(value: Any) -> str:  # a value or a table of them, as the pack writes it
             return render(Figure(_show(value), "s"), t)
 
-        out = [say(N_("%(code)s: fitted %(parameters)s parameters to %(targets)s targets "
-                      "(%(method)s, %(evaluations)s evaluations, %(persons)s persons, %(start)s + "
-                      "%(months)s months, %(seconds)s s)"),
-                   code=self.code, parameters=Figure(len(self.parameters), "d"),
-                   targets=Figure(len(self.targets), "d"), method=self.method,
-                   evaluations=Figure(self.evaluations, "d"), persons=Figure(self.persons, ","),
+        many = 2 if t.locale == DEFAULT else None  # English has always written "1 parameters"
+        out = [say(N_("%(code)s: fitted %(parameters)s to %(targets)s (%(method)s, "
+                      "%(evaluations)s, %(persons)s persons, %(start)s + %(months)s months, "
+                      "%(seconds)s s)"),
+                   code=self.code,
+                   parameters=ngettext("%(count)s parameter", "%(count)s parameters",
+                                       many or len(self.parameters),
+                                       count=Figure(len(self.parameters), "d")),
+                   targets=ngettext("%(count)s target", "%(count)s targets",
+                                    many or len(self.targets), count=Figure(len(self.targets), "d")),
+                   method=self.method,
+                   evaluations=ngettext("%(count)s evaluation", "%(count)s evaluations",
+                                        many or self.evaluations,
+                                        count=Figure(self.evaluations, "d")),
+                   persons=Figure(self.persons, ","),
                    start=Figure(f"{self.start:%Y-%m}", "s"), months=Figure(self.months, "d"),
                    seconds=Figure(self.seconds, ".0f"))]
         for p in self.parameters:

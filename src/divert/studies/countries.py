@@ -40,6 +40,7 @@ from typing import Any
 
 import numpy as np
 
+from divert.advice.wording import Figure, Message
 from divert.i18n import DEFAULT, N_, direction, translator
 from divert.simulation.outcomes import interval, resolved
 from divert.simulation.run import SERIES
@@ -208,13 +209,15 @@ def replications_for(rel: float, done: int, precision: float) -> int:
 def run_planned(codes: tuple[str, ...], *, persons: int, replications: int | None,
                 draws: int, draw_persons: int, precision: float | None, budget_s: float,
                 months: int, start: Any, seed: int, workers: int, cluster: str | None = None,
-                pilot: int = 4, progress: Callable[[str], None] | None = None
+                pilot: int = 4, progress: Callable[[Message], None] | None = None
                 ) -> list[CountryResult]:
     """The main job: the parameter draws (all of them), a pilot of `pilot` replications, then
     more stochastic replications in batches until every country's headlines reach `precision`
     or the time budget (seconds, counted from the start) is spent.
 
-    With `replications` given, exactly that many are run (no planning)."""
+    With `replications` given, exactly that many are run (no planning). `progress` gets a line
+    after each batch, as a message of the reports catalogue (the command writes it in its
+    language)."""
     from divert.simulation.runner import executor_for, run_groups
 
     began = time.perf_counter()
@@ -231,7 +234,9 @@ def run_planned(codes: tuple[str, ...], *, persons: int, replications: int | Non
                                                  zip(drawn, batch, strict=True)]
             drawn_n += step
             if progress:
-                progress(f"{drawn_n} parameter draws in {time.perf_counter() - began:.0f} s")
+                progress(Message(N_("%(draws)s parameter draws in %(seconds)s s"), {
+                    "draws": Figure(drawn_n, "d"),
+                    "seconds": Figure(time.perf_counter() - began, ".0f")}))
         draws_s = time.perf_counter() - began
         first = replications if replications is not None else pilot
         t0 = time.perf_counter()
@@ -261,7 +266,9 @@ def run_planned(codes: tuple[str, ...], *, persons: int, replications: int | Non
                 stoch[i] = merged(stoch[i], more)
                 done[i] += step
             if progress:
-                progress(f"replications {done} after {time.perf_counter() - began:.0f} s")
+                progress(Message(N_("replications %(done)s after %(seconds)s s"), {
+                    "done": Figure(str(done), "s"),
+                    "seconds": Figure(time.perf_counter() - began, ".0f")}))
     elapsed = time.perf_counter() - began
     out = []
     for i, c in enumerate(stoch):

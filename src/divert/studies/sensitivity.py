@@ -25,7 +25,9 @@ from typing import Any
 
 import numpy as np
 
+from divert.advice.wording import Figure, render
 from divert.errors import InputError
+from divert.i18n import DEFAULT, N_, Translator, translator
 from divert.simulation.executors import Executor, InProcess
 from divert.simulation.outcomes import TOTALS, totals
 from divert.simulation.runner import Task, load_scenario_policy, run_task
@@ -92,20 +94,29 @@ class Sensitivity:
     def ranking(self, outcome: str) -> list[str]:
         return [row["parameter"] for row in self.indices[outcome]]
 
-    def lines(self, top: int = 10) -> list[str]:
-        """The most influential parameters per outcome, as plain text."""
+    def lines(self, top: int = 10, t: Translator | None = None) -> list[str]:
+        """The most influential parameters per outcome, as plain text; in the language of `t`
+        (the reports catalogue's; English without it), the figures in its digits. The outcomes,
+        parameters and indices (mu_star, ST) are ids, written as they are."""
+        t = t or translator(DEFAULT, "reports")
         cols = ("mu_star", "sigma") if self.method == "morris" else ("S1", "ST")
-        out = [f"{self.scenario}: {self.method} sensitivity, {len(self.parameters)} parameters, "
-               f"{self.runs} runs ({self.stamp.get('persons', 0):,} persons, "
-               f"{self.stamp.get('months', 0)} months)"]
+        out = [t.gettext(N_("%(scenario)s: %(method)s sensitivity, %(parameters)s parameters, "
+                            "%(runs)s runs (%(persons)s persons, %(months)s months)")) % {
+            "scenario": self.scenario, "method": self.method,
+            "parameters": render(Figure(len(self.parameters), "d"), t),
+            "runs": render(Figure(self.runs, "d"), t),
+            "persons": render(Figure(self.stamp.get("persons", 0), ","), t),
+            "months": render(Figure(self.stamp.get("months", 0), "d"), t)}]
+        parameter, relative = t.gettext(N_("parameter")), t.gettext(N_("relative"))
         for o in self.outcomes:
             if not any(row[cols[0]] for row in self.indices[o]):
-                out.append(f"  {o}: {NO_EFFECT}")
+                out.append(f"  {o}: {t.gettext(NO_EFFECT)}")
                 continue
-            out.append(f"  {o}: {'parameter':36} {cols[0]:>14} {cols[1]:>14} {'relative':>9}")
+            out.append(f"  {o}: {parameter:36} {cols[0]:>14} {cols[1]:>14} {relative:>9}")
             for row in self.indices[o][:top]:
-                out.append(f"    {row['parameter']:38} {row[cols[0]]:>14.4g} {row[cols[1]]:>14.4g} "
-                           f"{row['relative']:>9.3f}")
+                a, b = (render(Figure(row[c], ".4g"), t) for c in cols)
+                out.append(f"    {row['parameter']:38} {a:>14} {b:>14} "
+                           f"{render(Figure(row['relative'], '.3f'), t):>9}")
         return out
 
 
@@ -188,7 +199,7 @@ def analyse(scenario: str, *, method: str = "morris", samples: int | None = None
     return Sensitivity(scenario, method, n, len(points), ranges, wanted, indices, st)
 
 
-NO_EFFECT = ("no parameter changed this outcome in these runs (a rare outcome in a small sample: "
+NO_EFFECT = N_("no parameter changed this outcome in these runs (a rare outcome in a small sample: "
              "raise --persons or --years)")
 
 
