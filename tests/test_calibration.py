@@ -299,3 +299,16 @@ def test_fit_runs_its_evaluations_in_batches_with_the_same_answer(tmp_path: Path
     assert _fit_json(home) == _fit_json(there)
     assert 2 in ex.batches  # a Jacobian's two finite-difference points went together
     assert ex.batches[-1] >= 2  # the table's replications, before and after, together
+
+
+def test_fitted_practice_written_to_a_new_file_leaves_the_pack_unchanged(tmp_path: Path) -> None:
+    """`divert calibrate CODE --out NEW.yaml`: the pack's practice, fitted, in a file that did not
+    exist before; the pack's own practice.yaml is not touched."""
+    pack = policies.load("belgium")
+    own = pack.path / "practice.yaml"
+    before = own.read_bytes()
+    fit = calibrate(pack, persons=1500, seed=1, max_evaluations=2, kind="baseline")
+    out = fit.write_practice(tmp_path / "new.yaml")
+    assert out == tmp_path / "new.yaml" and own.read_bytes() == before
+    written = out.read_text(encoding="utf-8")
+    assert "provenance: fitted" in written and "divert calibrate belgium" in written

@@ -473,11 +473,13 @@ class Fit:
         is older than the fitted targets' earliest official year, the fitted value is a new dated
         value from 1 January of that year. The citation names the command, the targets and the
         citation before the fit; comments and layout of the file are kept."""
-        path = Path(path) if path else self.pack_path / "practice.yaml"
+        source = self.pack_path / "practice.yaml"
+        path = Path(path) if path else source
         yaml = YAML()
         yaml.width = 100
         yaml.preserve_quotes = True
-        data = yaml.load(path.read_text(encoding="utf-8"))
+        # the pack's practice, fitted, written to `path` (another file leaves the pack unchanged)
+        data = yaml.load(source.read_text(encoding="utf-8"))
         before = add_months(self.start, -1)
         for p in self.parameters:
             year = min(int(str(t.observed or t.period)[:4]) for t in self.targets
