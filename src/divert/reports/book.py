@@ -141,12 +141,13 @@ def measure_history(pack: Policy, measure: str, locale: str = DEFAULT) -> dict[s
         offered = sorted({r.id for rules in pack.rules.values() for r in rules})
         raise InputError(f"measure: {pack.code} has no rule for {measure!r}; allowed: "
                          f"{', '.join(offered)}")
+    t = translator(locale, "reports")
     out = []
     for i, rule in enumerate(versions):
         item = rule_json(rule)
         said = [Message(N_("first version in the pack"))] if i == 0 else _changes(
             versions[i - 1], rule)
-        item["changes"] = [render(m, translator(locale, "reports")) for m in said]
+        item["changes"] = [render(m, t) for m in said]
         out.append(item)
     return {"jurisdiction": pack.code, "name": pack.meta.name, "measure": measure,
             "stage": stage, "label": CATALOGUE[measure].label, "kind": CATALOGUE[measure].kind,

@@ -184,6 +184,12 @@ def _is_drug(types: np.ndarray) -> np.ndarray:
     return _IS_DRUG[types.astype(np.int64) + 1]
 
 
+def consents(key: int, ids: np.ndarray, month: int, practice: Practice) -> np.ndarray:
+    """Whether each of `ids` consents to an alternative this month (one draw per person and
+    month: the facts' `consent`, and the post-sentence candidates' filter)."""
+    return uniforms(key, ids, month, S_CONSENT)[0] < float(practice.values["consent_prob"])
+
+
 def facts_batch(pop: Population, ids: np.ndarray, month: int, key: int,
                 practice: Practice, triage: TriageConfig | None = None) -> dict[str, np.ndarray]:
     """Vocabulary facts of persons `ids` this month, in the encoding of `rules.encode_batch`.
@@ -210,7 +216,7 @@ def facts_batch(pop: Population, ids: np.ndarray, month: int, key: int,
     which = np.minimum((u_which * len(AGGRAVATORS)).astype(np.int64), len(AGGRAVATORS) - 1)
     aggravators = np.where(u_agg < float(v["aggravator_prob"]),
                            np.left_shift(np.uint32(1), which.astype(np.uint32)), 0)
-    u_consent, u_admit = uniforms(key, ids, month, S_CONSENT)
+    _, u_admit = uniforms(key, ids, month, S_CONSENT)
 
     def truth(mask: np.ndarray) -> np.ndarray:
         return np.where(mask, TRUE, FALSE).astype(np.int8)
@@ -245,7 +251,7 @@ def facts_batch(pop: Population, ids: np.ndarray, month: int, key: int,
                                                np.nan).astype(np.float64)
     batch["screening.disorder"] = sev.astype(np.int16)
     batch["screening.injecting"] = truth(p.injecting[ids] == 1)
-    batch["consent"] = truth(u_consent < float(v["consent_prob"]))
+    batch["consent"] = truth(consents(key, ids, month, practice))
     batch.update(triage_batch(triage or TriageConfig(), batch, n))
     return batch
 
@@ -531,9 +537,8 @@ class Decider:
             ids = ids[pop.cj[ids] == PRISON]
         draws = [uniforms(self.key, ids, month, int(ef.stream[m]))[0] < pr.weight[m] for m in cats]
         if any(r.needs_consent for r in rules):  # the consent `facts_batch` draws for them
-            consents = uniforms(self.key, ids, month, S_CONSENT)[0] < float(
-                pr.values["consent_prob"])
-            draws = [d & consents if r.needs_consent else d
+            consent = consents(self.key, ids, month, pr)
+            draws = [d & consent if r.needs_consent else d
                      for r, d in zip(rules, draws, strict=True)]
         # Only a prisoner who would take up some measure if it were open (and consents where it
         # needs consent) needs the law's answer; the draws are per person, so leaving the others
